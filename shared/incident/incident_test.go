@@ -1,0 +1,107 @@
+package incident
+
+import (
+	"regexp"
+	"testing"
+	"time"
+)
+
+func TestStatusTransitions(t *testing.T) {
+	tests := []struct {
+		from, to Status
+		ok       bool
+	}{
+		{Triggered, Acknowledged, true},
+		{Triggered, Resolved, true},
+		{Acknowledged, Mitigating, true},
+		{Mitigating, Resolved, true},
+		{Acknowledged, Triggered, false},
+		{Resolved, Acknowledged, false},
+		{Resolved, Resolved, false},
+	}
+	for _, tt := range tests {
+		err := tt.from.Transition(tt.to)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s -> %s: err = %v, want ok %v", tt.from, tt.to, err, tt.ok)
+		}
+		if err != nil && ErrorCode(err) != EConflict {
+			t.Errorf("%s -> %s: code %q, want conflict", tt.from, tt.to, ErrorCode(err))
+		}
+	}
+}
+
+func TestRouteSignal(t *testing.T) {
+	open := &Incident{ID: "inc-1", Status: Acknowledged}
+	closed := &Incident{ID: "inc-0", Status: Resolved}
+	tests := []struct {
+		state   SignalState
+		current *Incident
+		want    RouteKind
+	}{
+		{Firing, nil, RouteOpen},
+		{Firing, closed, RouteOpen},
+		{Firing, open, RouteJoin},
+		{Recovered, open, RouteRecover},
+		{Recovered, nil, RouteIgnore},
+		{Inconclusive, open, RouteNote},
+		{Inconclusive, nil, RouteIgnore},
+		{"bogus", open, RouteIgnore},
+	}
+	for _, tt := range tests {
+		got := RouteSignal(Signal{State: tt.state}, tt.current)
+		if got.Kind != tt.want || got.Reason == "" {
+			t.Errorf("RouteSignal(%s, %v) = %+v, want %s with a reason", tt.state, tt.current, got, tt.want)
+		}
+	}
+}
+
+func TestNewIDIsStableAndAValidExecutionName(t *testing.T) {
+	s := Signal{DedupKey: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:x", EventID: "e1", Time: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)}
+	a, b := NewID(s), NewID(s)
+	if a != b {
+		t.Fatalf("NewID differs for one signal: %s, %s", a, b)
+	}
+	s.EventID = "e2"
+	if NewID(s) == a {
+		t.Errorf("NewID is the same for different events")
+	}
+	if !regexp.MustCompile(`^inc-20260301-030000-[0-9a-f]{10}$`).MatchString(a) {
+		t.Errorf("NewID = %q", a)
+	}
+}
+
+func TestRecordPageKeepsOrderAndIsIdempotent(t *testing.T) {
+	var inc Incident
+	for _, l := range []int{2, 1, 3, 2} {
+		inc.RecordPage(Page{Level: l})
+	}
+	if len(inc.Pages) != 3 || inc.Pages[0].Level != 1 || inc.Pages[1].Level != 2 || inc.Pages[2].Level != 3 {
+		t.Errorf("pages = %+v", inc.Pages)
+	}
+	if inc.RecordPage(Page{Level: 1}) {
+		t.Errorf("recording a level twice reported a change")
+	}
+}
+
+func TestEntryIDSortsByTime(t *testing.T) {
+	a := EntryID(time.Date(2026, 3, 1, 3, 0, 0, 5, time.UTC), "z")
+	b := EntryID(time.Date(2026, 3, 1, 3, 0, 1, 0, time.UTC), "a")
+	if !(a < b) {
+		t.Errorf("%s should sort before %s", a, b)
+	}
+}
+
+func TestParseHelpers(t *testing.T) {
+	if _, err := ParseSeverity("P4"); ErrorCode(err) != EInvalid {
+		t.Errorf("ParseSeverity(P4) err = %v", err)
+	}
+	if _, err := ParseCategory("outage"); ErrorCode(err) != EInvalid {
+		t.Errorf("ParseCategory(outage) err = %v", err)
+	}
+	if c, err := ParseCategory("data-loss"); err != nil || c != DataLoss {
+		t.Errorf("ParseCategory(data-loss) = %v, %v", c, err)
+	}
+	if _, err := ParseStatus("closed"); ErrorCode(err) != EInvalid {
+		t.Errorf("ParseStatus(closed) err = %v", err)
+	}
+}

@@ -1,0 +1,39 @@
+package incident
+
+import (
+	"fmt"
+	"time"
+)
+
+// EntryKind says what a timeline entry records.
+type EntryKind string
+
+// The kinds of timeline entry.
+const (
+	EntryOpened           EntryKind = "opened"
+	EntrySignal           EntryKind = "signal"
+	EntryRecovered        EntryKind = "recovered"
+	EntryInsufficientData EntryKind = "insufficient-data"
+	EntryPaged            EntryKind = "paged"
+	EntryPageFailed       EntryKind = "page-failed"
+	EntryEscalationDone   EntryKind = "escalation-done"
+)
+
+// Entry is one line of an incident's append-only timeline.
+type Entry struct {
+	// ID orders the timeline and makes appends idempotent: appending an
+	// entry whose ID is already there changes nothing. See EntryID.
+	ID    string            `json:"id"`
+	At    time.Time         `json:"at"`
+	Kind  EntryKind         `json:"kind"`
+	Actor string            `json:"actor"`
+	Text  string            `json:"text"`
+	Data  map[string]string `json:"data,omitempty"`
+}
+
+// EntryID builds a timeline entry ID that sorts by time and is the same
+// each time it is built from the same time and key, so a retried append
+// finds the entry it already wrote.
+func EntryID(at time.Time, key string) string {
+	return fmt.Sprintf("%s#%s", at.UTC().Format("20060102T150405.000000000Z"), key)
+}

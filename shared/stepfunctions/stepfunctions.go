@@ -1,0 +1,65 @@
+// Package stepfunctions starts the escalation state machine's executions
+// through the AWS Step Functions API.
+package stepfunctions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+)
+
+// StartExecutionAPI is the part of the Step Functions client the Starter
+// uses.
+type StartExecutionAPI interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// Starter starts one escalation execution per incident.
+type Starter struct {
+	api             StartExecutionAPI
+	stateMachineARN string
+}
+
+// NewStarter returns a Starter for the state machine with the given ARN.
+func NewStarter(api StartExecutionAPI, stateMachineARN string) *Starter {
+	return &Starter{api: api, stateMachineARN: stateMachineARN}
+}
+
+// Input is the escalation execution's input.
+type Input struct {
+	IncidentID string `json:"incidentId"`
+}
+
+// ExecutionInput returns the JSON input of the execution for an incident.
+// Every start for one incident sends the same bytes, which is what makes a
+// repeated StartExecution for a running execution succeed without starting
+// a second one.
+func ExecutionInput(incidentID string) []byte {
+	b, _ := json.Marshal(Input{IncidentID: incidentID})
+	return b
+}
+
+// StartEscalation starts the execution named by the incident ID. Starting
+// it again is not an error: Step Functions answers a repeated start of a
+// running execution with the same execution, and ExecutionAlreadyExists
+// means an earlier start already escalated this incident.
+func (s *Starter) StartEscalation(ctx context.Context, incidentID string) error {
+	_, err := s.api.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(s.stateMachineARN),
+		Name:            aws.String(incidentID),
+		Input:           aws.String(string(ExecutionInput(incidentID))),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start escalation of %s: %w", incidentID, err)
+	}
+	return nil
+}
