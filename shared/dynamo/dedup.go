@@ -1,0 +1,100 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// dedupRecord points a signal's dedup key at the open incident for it, so
+// that concurrent signals agree on one incident.
+type dedupRecord struct {
+	PK         string `dynamodbav:"pk"`
+	SK         string `dynamodbav:"sk"`
+	DedupKey   string `dynamodbav:"dedupKey"`
+	IncidentID string `dynamodbav:"incidentId"`
+}
+
+// OpenIncidentID returns the incident the dedup key points at, if any,
+// with a strongly consistent read.
+func (s *Store) OpenIncidentID(ctx context.Context, dedupKey string) (id string, found bool, err error) {
+	if dedupKey == "" {
+		return "", false, incident.Errorf(incident.EInvalid, "dedup key is empty")
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(dedupPrefix+dedupKey, dedupSK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("get dedup pointer %s: %w", dedupKey, err)
+	}
+	if out.Item == nil {
+		return "", false, nil
+	}
+	var r dedupRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return "", false, fmt.Errorf("get dedup pointer %s: decode: %w", dedupKey, err)
+	}
+	return r.IncidentID, true, nil
+}
+
+// ClaimDedupKey points dedupKey at incidentID. With replacing empty the key
+// must be free; otherwise it must still point at replacing (typically a
+// resolved incident being superseded). Losing the race to another claim is
+// an EConflict: re-read with OpenIncidentID and join that incident.
+func (s *Store) ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error {
+	if dedupKey == "" || incidentID == "" {
+		return incident.Errorf(incident.EInvalid, "a dedup key claim needs a key and an incident ID")
+	}
+	item, err := attributevalue.MarshalMap(dedupRecord{PK: dedupPrefix + dedupKey, SK: dedupSK, DedupKey: dedupKey, IncidentID: incidentID})
+	if err != nil {
+		return fmt.Errorf("claim dedup key %s for incident %s: %w", dedupKey, incidentID, err)
+	}
+	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
+	if replacing == "" {
+		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+		in.ExpressionAttributeNames = names(AttrPK)
+	} else {
+		in.ConditionExpression = aws.String("#incidentId = :replacing")
+		in.ExpressionAttributeNames = names("incidentId")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":replacing": &types.AttributeValueMemberS{Value: replacing}}
+	}
+	_, err = s.client.PutItem(ctx, in)
+	if isConditionFailed(err) {
+		if replacing == "" {
+			return incident.Errorf(incident.EConflict, "dedup key %s already points at an incident", dedupKey)
+		}
+		return incident.Errorf(incident.EConflict, "dedup key %s no longer points at incident %s", dedupKey, replacing)
+	}
+	if err != nil {
+		return fmt.Errorf("claim dedup key %s for incident %s: %w", dedupKey, incidentID, err)
+	}
+	return nil
+}
+
+// ReleaseDedupKey deletes the pointer if it still points at incidentID.
+// A pointer that is already gone, or that has moved on to another
+// incident, is no longer this incident's to release: that is not an error.
+func (s *Store) ReleaseDedupKey(ctx context.Context, dedupKey, incidentID string) error {
+	if dedupKey == "" || incidentID == "" {
+		return incident.Errorf(incident.EInvalid, "releasing a dedup key needs a key and an incident ID")
+	}
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(dedupPrefix+dedupKey, dedupSK),
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #incidentId = :id"),
+		ExpressionAttributeNames:  names(AttrPK, "incidentId"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: incidentID}},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release dedup key %s of incident %s: %w", dedupKey, incidentID, err)
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package dynamo
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// Page sizes of ListIncidents.
+const (
+	// DefaultListLimit is the page size when ListFilter.Limit is zero.
+	DefaultListLimit = 50
+	// MaxListLimit is the largest page; larger limits are lowered to it.
+	MaxListLimit = 1000
+)
+
+// ListFilter selects incidents for ListIncidents. Give a Status, a
+// Service, or both.
+type ListFilter struct {
+	// Status lists incidents in this status.
+	Status incident.Status
+	// Service lists incidents of this service; with Status set too, only
+	// those in that status.
+	Service string
+	// Limit is the most incidents in one page: 0 means DefaultListLimit.
+	Limit int32
+	// Cursor continues a listing where the previous page ended: pass the
+	// next value that ListIncidents returned, with the same Status and
+	// Service.
+	Cursor string
+}
+
+// ListIncidents lists incidents newest first, one page at a time, through
+// the byStatus index (Status only) or the byService index (Service, with
+// Status as a filter). next is empty after the last page; a page may be
+// empty when the previous one ended exactly at the end. The indexes are
+// eventually consistent: a write may take a moment to show up here.
+// Neither Status nor Service, an unknown status, a negative limit or a
+// cursor this listing did not produce are EInvalid.
+func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []incident.Incident, next string, err error) {
+	if f.Status != "" {
+		if _, err := incident.ParseStatus(string(f.Status)); err != nil {
+			return nil, "", err
+		}
+	}
+	limit := f.Limit
+	switch {
+	case limit < 0:
+		return nil, "", incident.Errorf(incident.EInvalid, "limit %d is negative", limit)
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit > MaxListLimit:
+		limit = MaxListLimit
+	}
+	in, partAttr, partValue, err := s.listQuery(f)
+	if err != nil {
+		return nil, "", err
+	}
+	start, err := decodeCursor(f.Cursor, partAttr, partValue)
+	if err != nil {
+		return nil, "", err
+	}
+	for {
+		page := limit - int32(len(incidents))
+		if s.queryLimit > 0 && s.queryLimit < page {
+			page = s.queryLimit
+		}
+		in.Limit = aws.Int32(page)
+		in.ExclusiveStartKey = start
+		out, err := s.client.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list incidents: %w", err)
+		}
+		for _, item := range out.Items {
+			inc, err := decodeIncident(item)
+			if err != nil {
+				return nil, "", fmt.Errorf("list incidents: decode: %w", err)
+			}
+			incidents = append(incidents, inc)
+		}
+		start = out.LastEvaluatedKey
+		// Each query asks for at most the incidents still missing, so the
+		// last evaluated key is exactly where the next page starts.
+		if len(start) == 0 || int32(len(incidents)) >= limit {
+			break
+		}
+	}
+	next, err = encodeCursor(start)
+	if err != nil {
+		return nil, "", fmt.Errorf("list incidents: %w", err)
+	}
+	return incidents, next, nil
+}
+
+// listQuery builds the query for a filter and names the index partition
+// attribute and value that a cursor for it must carry.
+func (s *Store) listQuery(f ListFilter) (in *dynamodb.QueryInput, partAttr, partValue string, err error) {
+	in = &dynamodb.QueryInput{
+		TableName:        aws.String(s.table),
+		ScanIndexForward: aws.Bool(false),
+	}
+	switch {
+	case f.Service != "":
+		in.IndexName = aws.String(IndexByService)
+		in.KeyConditionExpression = aws.String("#service = :service")
+		in.ExpressionAttributeNames = names(AttrService)
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":service": &types.AttributeValueMemberS{Value: f.Service}}
+		if f.Status != "" {
+			in.FilterExpression = aws.String("#status = :status")
+			in.ExpressionAttributeNames["#status"] = AttrStatus
+			in.ExpressionAttributeValues[":status"] = &types.AttributeValueMemberS{Value: string(f.Status)}
+		}
+		return in, AttrService, f.Service, nil
+	case f.Status != "":
+		in.IndexName = aws.String(IndexByStatus)
+		in.KeyConditionExpression = aws.String("#status = :status")
+		in.ExpressionAttributeNames = names(AttrStatus)
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":status": &types.AttributeValueMemberS{Value: string(f.Status)}}
+		return in, AttrStatus, string(f.Status), nil
+	}
+	return nil, "", "", incident.Errorf(incident.EInvalid, "listing incidents needs a status or a service")
+}
+
+// ListOpen returns every incident that is not resolved, of one service or
+// (service empty) of all, newest first, reading every page.
+func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incident, error) {
+	var queries []*dynamodb.QueryInput
+	if service != "" {
+		in, _, _, _ := s.listQuery(ListFilter{Service: service})
+		in.FilterExpression = aws.String("#status <> :resolved")
+		in.ExpressionAttributeNames["#status"] = AttrStatus
+		in.ExpressionAttributeValues[":resolved"] = &types.AttributeValueMemberS{Value: string(incident.Resolved)}
+		queries = append(queries, in)
+	} else {
+		for _, st := range incident.Statuses {
+			if st.Open() {
+				in, _, _, _ := s.listQuery(ListFilter{Status: st})
+				queries = append(queries, in)
+			}
+		}
+	}
+	var open []incident.Incident
+	for _, in := range queries {
+		err := s.queryAll(ctx, in, func(item map[string]types.AttributeValue) error {
+			inc, err := decodeIncident(item)
+			if err != nil {
+				return err
+			}
+			open = append(open, inc)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list open incidents: %w", err)
+		}
+	}
+	slices.SortStableFunc(open, func(a, b incident.Incident) int {
+		if c := b.OpenedAt.Compare(a.OpenedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return open, nil
+}
+
+// badCursor is what every malformed or foreign cursor gets: the caller can
+// only start again.
+func badCursor() error {
+	return incident.Errorf(incident.EInvalid, "the cursor is not valid for this listing; list again without a cursor")
+}
+
+// encodeCursor turns a LastEvaluatedKey into an opaque cursor: base64 of
+// its JSON. Every key attribute here is a string.
+func encodeCursor(lek map[string]types.AttributeValue) (string, error) {
+	if len(lek) == 0 {
+		return "", nil
+	}
+	m := make(map[string]string, len(lek))
+	for k, v := range lek {
+		sv, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return "", fmt.Errorf("last evaluated key attribute %s is %T, not a string", k, v)
+		}
+		m[k] = sv.Value
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// decodeCursor reads a cursor back into an ExclusiveStartKey, checking that
+// it is the key of an incident in the index and partition being listed.
+func decodeCursor(cursor, partAttr, partValue string) (map[string]types.AttributeValue, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return nil, badCursor()
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, badCursor()
+	}
+	if len(m) != 4 || m[partAttr] != partValue || m[AttrSK] != metaSK ||
+		!strings.HasPrefix(m[AttrPK], incidentPrefix) || len(m[AttrPK]) == len(incidentPrefix) {
+		return nil, badCursor()
+	}
+	if _, err := time.Parse(time.RFC3339Nano, m[AttrOpenedAt]); err != nil {
+		return nil, badCursor()
+	}
+	lek := make(map[string]types.AttributeValue, len(m))
+	for k, v := range m {
+		lek[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	return lek, nil
+}

@@ -1,0 +1,135 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// entryRecord is a timeline entry as stored, in its incident's partition.
+// It has no status, service or openedAt attribute, so it stays out of the
+// indexes.
+type entryRecord struct {
+	PK         string            `dynamodbav:"pk"`
+	SK         string            `dynamodbav:"sk"`
+	IncidentID string            `dynamodbav:"incidentId"`
+	EntryID    string            `dynamodbav:"entryId"`
+	At         string            `dynamodbav:"at,omitempty"`
+	Kind       string            `dynamodbav:"kind"`
+	Actor      string            `dynamodbav:"actor"`
+	Text       string            `dynamodbav:"text"`
+	Data       map[string]string `dynamodbav:"data,omitempty"`
+}
+
+func (r entryRecord) entry() (incident.Entry, error) {
+	at, err := parseTime(r.At)
+	if err != nil {
+		return incident.Entry{}, err
+	}
+	e := incident.Entry{ID: r.EntryID, At: at, Kind: incident.EntryKind(r.Kind), Actor: r.Actor, Text: r.Text}
+	if len(r.Data) > 0 {
+		e.Data = r.Data
+	}
+	return e, nil
+}
+
+// AppendTimeline adds entry e to an incident's timeline unless an entry
+// with the same ID is already there, in which case it reports false and
+// leaves the stored entry as it was: a retried append changes nothing. An
+// entry without an ID is EInvalid.
+func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (added bool, err error) {
+	if incidentID == "" {
+		return false, incident.Errorf(incident.EInvalid, "incident ID is empty")
+	}
+	if e.ID == "" {
+		return false, incident.Errorf(incident.EInvalid, "timeline entry for incident %s has no ID", incidentID)
+	}
+	item, err := attributevalue.MarshalMap(entryRecord{
+		PK:         incidentPK(incidentID),
+		SK:         timelinePrefix + e.ID,
+		IncidentID: incidentID,
+		EntryID:    e.ID,
+		At:         formatTime(e.At),
+		Kind:       string(e.Kind),
+		Actor:      e.Actor,
+		Text:       e.Text,
+		Data:       e.Data,
+	})
+	if err != nil {
+		return false, fmt.Errorf("append timeline entry %s to incident %s: %w", e.ID, incidentID, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: names(AttrPK),
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("append timeline entry %s to incident %s: %w", e.ID, incidentID, err)
+	}
+	return true, nil
+}
+
+// Timeline returns an incident's timeline in entry ID order (which
+// incident.EntryID makes time order), reading every page. An incident
+// without entries, or an unknown one, has an empty timeline.
+func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error) {
+	if incidentID == "" {
+		return nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
+	}
+	var entries []incident.Entry
+	err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                aws.String(s.table),
+		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+		ExpressionAttributeNames: names(AttrPK, AttrSK),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     &types.AttributeValueMemberS{Value: incidentPK(incidentID)},
+			":prefix": &types.AttributeValueMemberS{Value: timelinePrefix},
+		},
+		ConsistentRead: aws.Bool(true),
+	}, func(item map[string]types.AttributeValue) error {
+		var r entryRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		e, err := r.entry()
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read timeline of incident %s: %w", incidentID, err)
+	}
+	return entries, nil
+}
+
+// queryAll runs a query to its last page and hands every item to fn.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(map[string]types.AttributeValue) error) error {
+	if s.queryLimit > 0 {
+		in.Limit = aws.Int32(s.queryLimit)
+	}
+	p := dynamodb.NewQueryPaginator(s.client, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Items {
+			if err := fn(item); err != nil {
+				return fmt.Errorf("decode: %w", err)
+			}
+		}
+	}
+	return nil
+}
