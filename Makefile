@@ -1,0 +1,78 @@
+# Entry points: make demo, make test, make build, make synth, make deploy, make bench.
+# The npm tools (dynalite, asl-validator, the AWS CDK CLI) come from
+# scripts/package-lock.json and are installed on demand by `make tools`.
+
+SHELL := /bin/bash
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD_DIR := build/functions
+MAX_FUNCTION_BYTES := 15728640
+NODE_BIN := scripts/node_modules/.bin
+TOOLS_STAMP := scripts/node_modules/.installed
+GO_LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+FUZZTIME ?= 10s
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: all demo test test-go fuzz vet fmt-check build synth deploy bench tools clean $(addprefix build-,$(FUNCTIONS))
+
+all: test
+
+## tools: install the npm tools from the lock file (needs Node.js and npm)
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): scripts/package.json scripts/package-lock.json
+	@command -v node >/dev/null || { echo "Node.js is required (dynalite, asl-validator, the CDK CLI): install Node.js 20 or later" >&2; exit 1; }
+	cd scripts && npm ci --no-audit --no-fund
+	@# npm packages ship Go files (the CDK CLI's templates); a go.mod keeps
+	@# them out of this module's ./... patterns.
+	@printf 'module example.invalid/node_modules\n' > scripts/node_modules/go.mod
+	@touch $@
+
+## demo: play the night-time P0 outage through the whole local pipeline
+demo: tools build/devstack
+	build/devstack demo
+
+build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.json') go.mod go.sum
+	go build -o $@ ./scripts/devstack
+
+## test: vet, format check, every Go test (dynalite-backed storage and ingest, the CDK template, asl-validator), a short fuzz run
+test: tools fmt-check vet test-go fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './scripts/node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+test-go:
+	go test -count=1 ./...
+
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/cloudwatch/
+
+## build: every function for Lambda (provided.al2023, arm64), stripped
+build: $(addprefix build-,$(FUNCTIONS))
+
+build-%:
+	@mkdir -p $(BUILD_DIR)/$*
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(GO_LAMBDA_FLAGS) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
+	@size=$$(stat -c %s $(BUILD_DIR)/$*/bootstrap); \
+	awk -v n="$*" -v s="$$size" -v f="$(BUILD_DIR)/$*/bootstrap" 'BEGIN { printf "%-20s %5.1f MB (%d bytes)  %s\n", n, s / 1048576, s, f }'; \
+	if [ "$$size" -gt $(MAX_FUNCTION_BYTES) ]; then echo "$* is larger than 15 MB" >&2; exit 1; fi
+
+## synth: the CloudFormation template in cdk.out/, offline, no AWS credentials needed
+synth: tools build
+	$(NODE_BIN)/cdk synth --quiet -o cdk.out
+	@ls cdk.out/*.template.json
+
+## deploy: build, synthesize and deploy to the AWS account of your current credentials
+deploy: tools build
+	$(NODE_BIN)/cdk deploy -o cdk.out
+
+## bench: every benchmark, with memory statistics
+bench:
+	go test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf build cdk.out

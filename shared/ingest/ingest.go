@@ -1,0 +1,242 @@
+// Package ingest turns signals into incidents: it decodes an alarm event,
+// routes the signal with incident.RouteSignal, and opens, joins or notes
+// the incident in storage, starting the incident's escalation when one
+// opens. Every step is idempotent, so a redelivered or concurrent duplicate
+// event changes nothing.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dashboarduz/incident-response/shared/cloudwatch"
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// Store is the storage the ingest handler needs.
+type Store interface {
+	GetIncident(ctx context.Context, id string) (incident.Incident, error)
+	CreateIncident(ctx context.Context, inc incident.Incident) error
+	UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
+	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
+	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
+	ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error
+}
+
+// Starter starts an incident's escalation execution; starting it again is
+// not an error.
+type Starter interface {
+	StartEscalation(ctx context.Context, incidentID string) error
+}
+
+// InvalidEventError is returned for an event that cannot become a signal.
+// Its type name is the Lambda error type, so the failed event is easy to
+// find in the dead-letter queue and the logs.
+type InvalidEventError struct {
+	Reason string
+}
+
+func (e *InvalidEventError) Error() string { return "invalid event: " + e.Reason }
+
+// Handler ingests CloudWatch alarm events.
+type Handler struct {
+	Store   Store
+	Starter Starter
+	Rules   incident.ClassificationRules
+}
+
+// Result says what one event did.
+type Result struct {
+	Route      incident.RouteKind `json:"route"`
+	IncidentID string             `json:"incidentId,omitempty"`
+	Reason     string             `json:"reason"`
+}
+
+// Handle is the Lambda entry point: an EventBridge "CloudWatch Alarm State
+// Change" event or the payload of an alarm action that invokes the
+// function directly.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
+	sig, err := cloudwatch.Decode(raw, h.Rules)
+	if err != nil {
+		slog.WarnContext(ctx, "rejected event", "error", err.Error())
+		return Result{}, &InvalidEventError{Reason: err.Error()}
+	}
+	return h.Ingest(ctx, sig)
+}
+
+// maxRaces bounds how often Ingest re-reads after losing a race to a
+// concurrent delivery; each lost race means another writer made progress.
+const maxRaces = 8
+
+// Ingest applies one signal to the incidents.
+func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, error) {
+	for range maxRaces {
+		res, retry, err := h.ingestOnce(ctx, sig)
+		if err != nil || !retry {
+			if err == nil {
+				slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "alarm", sig.DedupKey, "reason", res.Reason)
+			}
+			return res, err
+		}
+	}
+	return Result{}, fmt.Errorf("ingest %s: still contended after %d attempts", sig.EventID, maxRaces)
+}
+
+// ingestOnce reads the incident the signal's dedup key points to and acts;
+// retry is true when a concurrent writer changed what it read.
+func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Result, retry bool, err error) {
+	id, found, err := h.Store.OpenIncidentID(ctx, sig.DedupKey)
+	if err != nil {
+		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+	}
+	var current *incident.Incident
+	if found {
+		inc, err := h.Store.GetIncident(ctx, id)
+		switch {
+		case incident.ErrorCode(err) == incident.ENotFound:
+			// The key was claimed but the incident is not written yet: a
+			// concurrent opener is mid-way, or one crashed. Finishing the
+			// opening is idempotent, so do it; it also heals a crash.
+			if sig.State != incident.Firing {
+				return Result{}, false, fmt.Errorf("ingest %s: incident %s is still being opened; retry later", sig.EventID, id)
+			}
+			inc := incident.Open(sig)
+			inc.ID = id
+			if err := h.finishOpen(ctx, inc, sig); err != nil {
+				return Result{}, false, err
+			}
+			return Result{}, true, nil
+		case err != nil:
+			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+		}
+		current = &inc
+	}
+
+	route := incident.RouteSignal(sig, current)
+	switch route.Kind {
+	case incident.RouteOpen:
+		inc := incident.Open(sig)
+		replacing := ""
+		if found {
+			replacing = id
+		}
+		if err := h.Store.ClaimDedupKey(ctx, sig.DedupKey, inc.ID, replacing); err != nil {
+			if incident.ErrorCode(err) == incident.EConflict {
+				return Result{}, true, nil
+			}
+			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+		}
+		if err := h.finishOpen(ctx, inc, sig); err != nil {
+			return Result{}, false, err
+		}
+		return Result{Route: route.Kind, IncidentID: inc.ID, Reason: route.Reason}, false, nil
+
+	case incident.RouteJoin:
+		if incident.NewID(sig) == current.ID {
+			// This is the opening signal again (a redelivery, or a
+			// concurrent duplicate that lost the race): finish the
+			// opening, which is idempotent, rather than join.
+			if err := h.finishOpen(ctx, *current, sig); err != nil {
+				return Result{}, false, err
+			}
+			return Result{Route: incident.RouteJoin, IncidentID: current.ID, Reason: "the event was already ingested"}, false, nil
+		}
+		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s", sigText(sig))); err != nil {
+			return Result{}, false, err
+		}
+		if err := h.Starter.StartEscalation(ctx, current.ID); err != nil {
+			return Result{}, false, err
+		}
+		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
+
+	case incident.RouteRecover:
+		if err := h.note(ctx, current.ID, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))); err != nil {
+			return Result{}, false, err
+		}
+		if err := h.setSignalState(ctx, *current, sig.State); err != nil {
+			return Result{}, false, err
+		}
+		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
+
+	case incident.RouteNote:
+		if err := h.note(ctx, current.ID, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))); err != nil {
+			return Result{}, false, err
+		}
+		if err := h.setSignalState(ctx, *current, sig.State); err != nil {
+			return Result{}, false, err
+		}
+		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
+	}
+	return Result{Route: incident.RouteIgnore, Reason: route.Reason}, false, nil
+}
+
+// finishOpen writes the incident, its opening timeline entry and starts its
+// escalation. Each step tolerates having been done already, so any number
+// of deliveries of the opening event may run it.
+func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
+	if err := h.Store.CreateIncident(ctx, inc); err != nil && incident.ErrorCode(err) != incident.EConflict {
+		return fmt.Errorf("open incident %s: %w", inc.ID, err)
+	}
+	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
+	if err := h.note(ctx, inc.ID, sig, incident.EntryOpened, text); err != nil {
+		return err
+	}
+	if err := h.Starter.StartEscalation(ctx, inc.ID); err != nil {
+		return fmt.Errorf("open incident %s: %w", inc.ID, err)
+	}
+	return nil
+}
+
+// note appends the signal's timeline entry, keyed by the signal's time and
+// event ID so that a redelivery finds it already there.
+func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Signal, kind incident.EntryKind, text string) error {
+	data := map[string]string{"eventId": sig.EventID, "state": string(sig.State)}
+	for k, v := range sig.Details {
+		data[k] = v
+	}
+	e := incident.Entry{
+		ID:    incident.EntryID(sig.Time, "signal/"+sig.EventID),
+		At:    sig.Time,
+		Kind:  kind,
+		Actor: sig.Source,
+		Text:  text,
+		Data:  data,
+	}
+	if _, err := h.Store.AppendTimeline(ctx, incidentID, e); err != nil {
+		return fmt.Errorf("note %s on %s: %w", kind, incidentID, err)
+	}
+	return nil
+}
+
+// setSignalState records the source's latest state on the incident,
+// re-reading on a version conflict. A newer state already recorded wins.
+func (h *Handler) setSignalState(ctx context.Context, inc incident.Incident, state incident.SignalState) error {
+	for range maxRaces {
+		if inc.SignalState == state {
+			return nil
+		}
+		inc.SignalState = state
+		_, err := h.Store.UpdateIncident(ctx, inc)
+		if err == nil {
+			return nil
+		}
+		if incident.ErrorCode(err) != incident.EConflict {
+			return fmt.Errorf("record signal state on %s: %w", inc.ID, err)
+		}
+		if inc, err = h.Store.GetIncident(ctx, inc.ID); err != nil {
+			return fmt.Errorf("record signal state on %s: %w", inc.ID, err)
+		}
+	}
+	return errors.New("record signal state on " + inc.ID + ": still contended")
+}
+
+func sigText(sig incident.Signal) string {
+	s := sig.Summary
+	if sig.Reason != "" {
+		s += " - " + sig.Reason
+	}
+	return s
+}
