@@ -33,7 +33,9 @@ type Entry struct {
 
 // EntryID builds a timeline entry ID that sorts by time and is the same
 // each time it is built from the same time and key, so a retried append
-// finds the entry it already wrote.
+// finds the entry it already wrote. Entries of one instant sort by key:
+// ingest's "event/" keys come before escalation's "page/" keys, so an
+// incident's opening reads before its first page.
 func EntryID(at time.Time, key string) string {
 	return fmt.Sprintf("%s#%s", at.UTC().Format("20060102T150405.000000000Z"), key)
 }

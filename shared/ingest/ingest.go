@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/dashboarduz/incident-response/shared/cloudwatch"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -144,7 +145,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 			}
 			return Result{Route: incident.RouteJoin, IncidentID: current.ID, Reason: "the event was already ingested"}, false, nil
 		}
-		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s", sigText(sig))); err != nil {
+		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
 		if err := h.Starter.StartEscalation(ctx, current.ID); err != nil {
@@ -180,7 +181,7 @@ func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig inc
 	if err := h.Store.CreateIncident(ctx, inc); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
-	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
+	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s.", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
 	if err := h.note(ctx, inc.ID, sig, incident.EntryOpened, text); err != nil {
 		return err
 	}
@@ -198,7 +199,7 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 		data[k] = v
 	}
 	e := incident.Entry{
-		ID:    incident.EntryID(sig.Time, "signal/"+sig.EventID),
+		ID:    incident.EntryID(sig.Time, "event/"+sig.EventID),
 		At:    sig.Time,
 		Kind:  kind,
 		Actor: sig.Source,
@@ -233,10 +234,12 @@ func (h *Handler) setSignalState(ctx context.Context, inc incident.Incident, sta
 	return errors.New("record signal state on " + inc.ID + ": still contended")
 }
 
+// sigText describes the signal in one sentence, without a final period so
+// callers can go on.
 func sigText(sig incident.Signal) string {
 	s := sig.Summary
 	if sig.Reason != "" {
 		s += " - " + sig.Reason
 	}
-	return s
+	return strings.TrimRight(s, ". ")
 }

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
+)
+
+// endpoint is one dynalite shared by this package's tests; each stack gets
+// its own table.
+var endpoint string
+
+func TestMain(m *testing.M) {
+	srv, err := dynalite.Start(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	endpoint = srv.Endpoint
+	code := m.Run()
+	srv.Stop()
+	os.Exit(code)
+}
+
+func newStack(t *testing.T) *Stack {
+	t.Helper()
+	s, err := NewStack(context.Background(), Options{DynamoEndpoint: endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// distinctAlarms returns n ALARM events for n different alarms.
+func distinctAlarms(t *testing.T, n int) [][]byte {
+	t.Helper()
+	base := readFixture(t, "cloudwatch/api-5xx-alarm.json")
+	var out [][]byte
+	for i := range n {
+		var ev map[string]any
+		if err := json.Unmarshal(base, &ev); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("dashboarduz-api-5xx-errors-%03d", i)
+		ev["id"] = fmt.Sprintf("5b1c0e2a-0000-4000-8000-%012d", i)
+		ev["resources"] = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
+		ev["detail"].(map[string]any)["alarmName"] = name
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestReplayOneAlarmManyTimesOpensOneIncidentAndPagesOnce(t *testing.T) {
+	s := newStack(t)
+	ev := readFixture(t, "cloudwatch/api-5xx-alarm.json")
+	sum, err := s.Replay(context.Background(), [][]byte{ev}, ReplayOptions{Repeat: 200, Concurrency: 16, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ReplaySummary{Events: 200, Accepted: 200, Incidents: 1, Pages: 1, Executions: 1}
+	if sum.Events != want.Events || sum.Accepted != want.Accepted || sum.Rejected != 0 || sum.Failed != 0 ||
+		sum.Incidents != want.Incidents || sum.Pages != want.Pages || sum.Executions != want.Executions {
+		t.Errorf("summary = %+v, want %+v", sum, want)
+	}
+}
+
+func TestReplayDistinctAlarmsThenRedeliverLater(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	events := distinctAlarms(t, 100)
+	sum, err := s.Replay(ctx, events, ReplayOptions{Repeat: 1, Concurrency: 16, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Incidents != 100 || sum.Pages != 100 || sum.Rejected != 0 || sum.Failed != 0 {
+		t.Fatalf("first delivery: %+v, want 100 incidents and 100 pages", sum)
+	}
+	// An hour later EventBridge delivers the same events again: nothing new
+	// opens and nobody is paged again for them (the escalation of the open
+	// incidents goes on, which is what the hour shows).
+	later := s.Clock.Now().Add(time.Hour)
+	if err := s.Exec.RunUntil(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	pagesBefore := s.Recorder.Triggers()
+	again, err := s.Replay(ctx, events, ReplayOptions{Repeat: 2, Concurrency: 8, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Incidents != 100 || again.Pages != pagesBefore || again.Failed != 0 {
+		t.Errorf("redelivery: %+v, want 100 incidents and still %d pages", again, pagesBefore)
+	}
+}
+
+func TestReplayRejectsMalformedEvents(t *testing.T) {
+	s := newStack(t)
+	var events [][]byte
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "malformed", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no malformed fixtures: %v", err)
+	}
+	for _, f := range files {
+		evs, err := ReadEvents(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, evs...)
+	}
+	events = append(events, []byte(`{"source":"aws.ecs","detail-type":"ECS Task State Change","detail":{}}`))
+	sum, err := s.Replay(context.Background(), events, ReplayOptions{Repeat: 3, Concurrency: 4, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Rejected != 3*len(events) || sum.Accepted != 0 || sum.Incidents != 0 || sum.Pages != 0 {
+		t.Errorf("summary = %+v, want all %d rejected, nothing opened or paged", sum, 3*len(events))
+	}
+	var reasons []string
+	for r := range sum.Reasons {
+		reasons = append(reasons, r)
+	}
+	all := strings.Join(reasons, "\n")
+	for _, want := range []string{"not JSON", "detail-type", "alarmName is missing", "timestamp", "no rule matches source \"aws.ecs\""} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no rejection names %q; reasons:\n%s", want, all)
+		}
+	}
+}
+
+func TestDemoScenario(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	sc, err := LoadScenario(DemoScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStack(t)
+	sum, err := s.Play(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckExpectations(sc, sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Incidents) != 1 || len(sum.Incidents[0].Pages) < 2 || sum.Incidents[0].Pages[1] != (PageSummary{Level: 2, LevelName: "team-lead", At: "5m0s"}) {
+		t.Errorf("summary = %+v, want the team lead paged at 5m0s", sum)
+	}
+	var out bytes.Buffer
+	if err := s.PrintTimeline(context.Background(), &out, sc.Start); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"opened", "Paged Team Lead (level 2, team-lead)", "+5m0s", "recovered", "+7m0s"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("timeline lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCheckExpectationsCatchesADifference(t *testing.T) {
+	sc := Scenario{Name: "x", Expect: []ExpectedIncident{{Severity: "P0", Pages: []PageSummary{{Level: 1, At: "0s"}}}}}
+	sum := ScenarioSummary{Incidents: []IncidentSummary{{Severity: "P0", Pages: []PageSummary{{Level: 1, At: "1m0s"}}}}}
+	if err := CheckExpectations(sc, sum); err == nil || !strings.Contains(err.Error(), "level 1 at 1m0s") {
+		t.Errorf("err = %v, want a page mismatch", err)
+	}
+}
+
+func TestRunReplayCommandPrintsJSONLast(t *testing.T) {
+	var out bytes.Buffer
+	f := filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json")
+	if err := run(context.Background(), []string{"replay", "--repeat", "5", "--concurrency", "2", f}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatalf("last line is not JSON: %q", lines[len(lines)-1])
+	}
+	for _, k := range []string{"events", "rejected", "incidents", "pages"} {
+		if _, ok := sum[k]; !ok {
+			t.Errorf("summary lacks %q: %v", k, sum)
+		}
+	}
+	if sum["events"] != 5.0 || sum["incidents"] != 1.0 || sum["pages"] != 1.0 {
+		t.Errorf("summary = %v", sum)
+	}
+}

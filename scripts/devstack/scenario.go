@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// Offset is a duration from a scenario's start, written like "15m" or
+// "2h30m".
+type Offset time.Duration
+
+// UnmarshalJSON reads a Go duration string.
+func (o *Offset) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("offset must be a string such as \"15m\"")
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("offset %q: %w", s, err)
+	}
+	if d < 0 {
+		return fmt.Errorf("offset %q is negative", s)
+	}
+	*o = Offset(d)
+	return nil
+}
+
+// Scenario is a story played on the virtual clock: events delivered at
+// offsets from Start, the pipeline left running until Until.
+type Scenario struct {
+	Name  string    `json:"name"`
+	Start time.Time `json:"start"`
+	Until Offset    `json:"until"`
+	Steps []Step    `json:"steps"`
+	// Expect, when present, is checked against the summary; a mismatch
+	// makes the run fail.
+	Expect []ExpectedIncident `json:"expect,omitempty"`
+}
+
+// Step is one thing that happens in a scenario.
+type Step struct {
+	At Offset `json:"at"`
+	// Event is a file path (relative to the current directory, or
+	// absolute) or an inline event.
+	Event json.RawMessage `json:"event"`
+}
+
+// ExpectedIncident is what a scenario expects of one incident, in the
+// order the incidents opened.
+type ExpectedIncident struct {
+	Severity incident.Severity `json:"severity"`
+	Status   incident.Status   `json:"status"`
+	Pages    []PageSummary     `json:"pages"`
+}
+
+// ScenarioSummary is the one-line JSON result of a scenario.
+type ScenarioSummary struct {
+	Scenario  string            `json:"scenario"`
+	Events    int               `json:"events"`
+	Rejected  int               `json:"rejected"`
+	Pages     int               `json:"pages"`
+	Incidents []IncidentSummary `json:"incidents"`
+}
+
+// IncidentSummary is one incident in a scenario summary.
+type IncidentSummary struct {
+	ID       string            `json:"id"`
+	Severity incident.Severity `json:"severity"`
+	Service  string            `json:"service"`
+	Category incident.Category `json:"category"`
+	Status   incident.Status   `json:"status"`
+	Pages    []PageSummary     `json:"pages"`
+}
+
+// PageSummary is one delivered page, at an offset from the scenario start.
+type PageSummary struct {
+	Level     int    `json:"level"`
+	LevelName string `json:"levelName,omitempty"`
+	At        string `json:"at"`
+}
+
+// LoadScenario reads and checks a scenario file.
+func LoadScenario(path string) (Scenario, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Scenario{}, err
+	}
+	var sc Scenario
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sc); err != nil {
+		return Scenario{}, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	if sc.Start.IsZero() {
+		return Scenario{}, fmt.Errorf("scenario %s: start is missing", path)
+	}
+	for i, st := range sc.Steps {
+		if len(bytes.TrimSpace(st.Event)) == 0 {
+			return Scenario{}, fmt.Errorf("scenario %s: step %d has no event", path, i+1)
+		}
+		if time.Duration(st.At) > time.Duration(sc.Until) {
+			return Scenario{}, fmt.Errorf("scenario %s: step %d at %s is after until %s", path, i+1, time.Duration(st.At), time.Duration(sc.Until))
+		}
+	}
+	if sc.Name == "" {
+		sc.Name = path
+	}
+	return sc, nil
+}
+
+// Play runs the scenario on the stack, whose clock must stand at the
+// scenario's start, and returns its summary.
+func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) {
+	s.Clock.Set(sc.Start)
+	steps := append([]Step(nil), sc.Steps...)
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At < steps[j].At })
+	sum := ScenarioSummary{Scenario: sc.Name}
+	for i, st := range steps {
+		at := sc.Start.Add(time.Duration(st.At))
+		if err := s.Exec.RunUntil(ctx, at); err != nil {
+			return sum, err
+		}
+		raw, err := stepEvent(st.Event)
+		if err != nil {
+			return sum, fmt.Errorf("step %d: %w", i+1, err)
+		}
+		raw = AtTime(raw, at)
+		sum.Events++
+		if _, err := s.Deliver(ctx, raw); err != nil {
+			if !Rejected(err) {
+				return sum, fmt.Errorf("step %d: %w", i+1, err)
+			}
+			sum.Rejected++
+		}
+		if err := s.Exec.RunReady(ctx); err != nil {
+			return sum, err
+		}
+	}
+	if err := s.Exec.RunUntil(ctx, sc.Start.Add(time.Duration(sc.Until))); err != nil {
+		return sum, err
+	}
+	incs, err := s.Incidents(ctx)
+	if err != nil {
+		return sum, err
+	}
+	for _, inc := range incs {
+		is := IncidentSummary{ID: inc.ID, Severity: inc.Severity, Service: inc.Service, Category: inc.Category, Status: inc.Status, Pages: []PageSummary{}}
+		for _, p := range inc.Pages {
+			is.Pages = append(is.Pages, PageSummary{Level: p.Level, LevelName: p.LevelName, At: p.At.Sub(sc.Start).String()})
+		}
+		sum.Incidents = append(sum.Incidents, is)
+	}
+	sum.Pages = s.Recorder.Triggers()
+	return sum, nil
+}
+
+// stepEvent returns the event of a step: inline, or read from the file a
+// JSON string names.
+func stepEvent(ev json.RawMessage) ([]byte, error) {
+	var path string
+	if json.Unmarshal(ev, &path) != nil {
+		return ev, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("event file: %w", err)
+	}
+	return b, nil
+}
+
+// cloudWatchTime is the timestamp layout CloudWatch uses inside alarm
+// states.
+const cloudWatchTime = "2006-01-02T15:04:05.000-0700"
+
+// AtTime returns the event as it would be if it happened at t: its time
+// and its alarm state's timestamp are set to t. An event that is not a
+// JSON object is returned unchanged.
+func AtTime(raw []byte, t time.Time) []byte {
+	var ev map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if dec.Decode(&ev) != nil {
+		return raw
+	}
+	t = t.UTC()
+	if _, ok := ev["time"]; ok {
+		if _, direct := ev["alarmData"]; direct {
+			ev["time"] = t.Format(cloudWatchTime)
+		} else {
+			ev["time"] = t.Format(time.RFC3339)
+		}
+	}
+	for _, key := range []string{"detail", "alarmData"} {
+		if d, ok := ev[key].(map[string]any); ok {
+			if st, ok := d["state"].(map[string]any); ok {
+				st["timestamp"] = t.Format(cloudWatchTime)
+			}
+		}
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// CheckExpectations compares a summary with the scenario's expectations.
+func CheckExpectations(sc Scenario, sum ScenarioSummary) error {
+	if sc.Expect == nil {
+		return nil
+	}
+	var problems []string
+	if len(sum.Incidents) != len(sc.Expect) {
+		problems = append(problems, fmt.Sprintf("%d incidents, want %d", len(sum.Incidents), len(sc.Expect)))
+	}
+	for i := 0; i < len(sc.Expect) && i < len(sum.Incidents); i++ {
+		want, got := sc.Expect[i], sum.Incidents[i]
+		if want.Severity != "" && want.Severity != got.Severity {
+			problems = append(problems, fmt.Sprintf("incident %d: severity %s, want %s", i+1, got.Severity, want.Severity))
+		}
+		if want.Status != "" && want.Status != got.Status {
+			problems = append(problems, fmt.Sprintf("incident %d: status %s, want %s", i+1, got.Status, want.Status))
+		}
+		if fmt.Sprint(pageKeys(want.Pages)) != fmt.Sprint(pageKeys(got.Pages)) {
+			problems = append(problems, fmt.Sprintf("incident %d: pages %v, want %v", i+1, pageKeys(got.Pages), pageKeys(want.Pages)))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("scenario %q did not go as expected: %s", sc.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func pageKeys(ps []PageSummary) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("level %d at %s", p.Level, p.At))
+	}
+	return out
+}
+
+// PrintTimeline writes every incident's timeline as a person reads it,
+// with virtual timestamps and offsets from start.
+func (s *Stack) PrintTimeline(ctx context.Context, w io.Writer, start time.Time) error {
+	incs, err := s.Incidents(ctx)
+	if err != nil {
+		return err
+	}
+	if len(incs) == 0 {
+		fmt.Fprintln(w, "No incidents.")
+	}
+	for _, inc := range incs {
+		fmt.Fprintf(w, "\n%s  %s %s  %s  %s  status: %s\n", inc.ID, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Status)
+		fmt.Fprintf(w, "  %s\n", inc.Title)
+		entries, err := s.Store.Timeline(ctx, inc.ID)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			fmt.Fprintf(w, "  %s  %-8s  %-17s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05Z"), "+"+e.At.Sub(start).String(), e.Kind, e.Text)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}

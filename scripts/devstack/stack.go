@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
+	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
+	"github.com/dashboarduz/incident-response/shared/stepfunctions"
+	"github.com/dashboarduz/incident-response/shared/stepfunctions/local"
+)
+
+// Local pseudo-ARNs of the functions the state machine calls.
+const (
+	planARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
+	pageARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+)
+
+// Options configures a local stack.
+type Options struct {
+	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
+	// dynalite.
+	DynamoEndpoint string
+	// Table is the table name; empty picks a fresh one.
+	Table string
+	// Start is the virtual clock's starting time.
+	Start time.Time
+}
+
+// Stack is the whole pipeline on one machine: dynalite, the deployed
+// state-machine definition on a virtual clock, the real handlers, and a
+// PagerDuty Events API recorder.
+type Stack struct {
+	Clock    *local.VirtualClock
+	Store    *dynamo.Store
+	Exec     *local.Executor
+	Recorder *recorder.Recorder
+	Ingest   *ingest.Handler
+	Policy   incident.Policy
+
+	closers []func() error
+}
+
+// RoutingKey is the local routing key of an escalation level: 32
+// characters, as PagerDuty's are.
+func RoutingKey(level string) string {
+	sum := sha256.Sum256([]byte("dashboarduz-local/" + level))
+	return hex.EncodeToString(sum[:16])
+}
+
+// NewStack starts a local stack.
+func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
+	s = &Stack{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if opts.Start.IsZero() {
+		opts.Start = time.Now().UTC().Truncate(time.Second)
+	}
+	s.Clock = local.NewVirtualClock(opts.Start)
+	s.Policy = incident.DefaultPolicy()
+
+	endpoint := opts.DynamoEndpoint
+	if endpoint == "" {
+		srv, err := dynalite.Start(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, srv.Stop)
+		endpoint = srv.Endpoint
+	}
+	table := opts.Table
+	if table == "" {
+		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
+	}
+	client := dynamo.LocalClient(endpoint)
+	if err := dynamo.CreateTable(ctx, client, table); err != nil {
+		return nil, fmt.Errorf("create table %s: %w", table, err)
+	}
+	s.Store = dynamo.New(client, table)
+
+	s.Recorder = recorder.New(s.Clock)
+	pd, err := recorder.Start(s.Recorder)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, pd.Close)
+	pdURL := pd.URL
+
+	keys := secretsmanager.StaticRoutingKeys{}
+	for _, l := range s.Policy.Levels {
+		keys[l.Name] = RoutingKey(l.Name)
+	}
+	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
+	pager := &escalation.Pager{
+		Store:     s.Store,
+		Keys:      keys,
+		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(pdURL), pagerduty.Options{Source: "dashboarduz-incident-response", Clock: s.Clock}),
+		Policy:    s.Policy,
+		Clock:     s.Clock,
+	}
+	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
+		statemachine.PlanFunctionArn: planARN,
+		statemachine.PageFunctionArn: pageARN,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Exec, err = local.New(def, map[string]local.TaskFunc{
+		planARN: lambdaFunc(planner.Handle),
+		pageARN: lambdaFunc(pager.Handle),
+	}, s.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("load the state machine definition: %w", err)
+	}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter{s.Exec}, Rules: incident.DefaultClassificationRules()}
+	return s, nil
+}
+
+// Close stops what the stack started.
+func (s *Stack) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// lambdaFunc adapts a typed handler to a task function, as the Lambda
+// runtime does: JSON in, JSON out, the error returned as it is.
+func lambdaFunc[In, Out any](h func(context.Context, In) (Out, error)) local.TaskFunc {
+	return func(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
+		var in In
+		if err := json.Unmarshal(input, &in); err != nil {
+			return nil, err
+		}
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	}
+}
+
+// starter starts escalations on the local executor, as the Step Functions
+// adapter does in AWS.
+type starter struct{ ex *local.Executor }
+
+func (s starter) StartEscalation(ctx context.Context, id string) error {
+	err := s.ex.Start(ctx, id, stepfunctions.ExecutionInput(id))
+	var exists *local.ExecutionAlreadyExistsError
+	if errors.As(err, &exists) {
+		return nil
+	}
+	return err
+}
+
+// Incidents returns every incident in the table, oldest first.
+func (s *Stack) Incidents(ctx context.Context) ([]incident.Incident, error) {
+	var all []incident.Incident
+	for _, st := range incident.Statuses {
+		cursor := ""
+		for {
+			page, next, err := s.Store.ListIncidents(ctx, dynamo.ListFilter{Status: st, Cursor: cursor, Limit: 100})
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, page...)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].OpenedAt.Equal(all[j].OpenedAt) {
+			return all[i].OpenedAt.Before(all[j].OpenedAt)
+		}
+		return all[i].ID < all[j].ID
+	})
+	return all, nil
+}

@@ -1,0 +1,308 @@
+package escalation_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+var t0 = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+
+type fixture struct {
+	store   *dynamo.Store
+	clock   *clock
+	rec     *recorder.Recorder
+	planner *escalation.Planner
+	pager   *escalation.Pager
+	inc     incident.Incident
+}
+
+func keys(p incident.Policy) secretsmanager.StaticRoutingKeys {
+	k := secretsmanager.StaticRoutingKeys{}
+	for i, l := range p.Levels {
+		k[l.Name] = strings.Repeat(string(rune('a'+i)), 32)
+	}
+	return k
+}
+
+func newFixture(t *testing.T, sev incident.Severity) *fixture {
+	t.Helper()
+	f := &fixture{store: dynamotest.New(t), clock: &clock{t: t0}}
+	f.rec = recorder.New(f.clock)
+	srv, err := recorder.Start(f.rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	policy := incident.DefaultPolicy()
+	f.planner = &escalation.Planner{Store: f.store, Policy: policy, Clock: f.clock}
+	f.pager = &escalation.Pager{
+		Store:     f.store,
+		Keys:      keys(policy),
+		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(srv.URL), pagerduty.Options{Source: "test", Clock: f.clock}),
+		Policy:    policy,
+		Clock:     f.clock,
+	}
+	f.inc = incident.Open(incident.Signal{
+		Source: "cloudwatch", EventID: "e1", DedupKey: "arn:alarm", Service: "dashboarduz-api",
+		Category: incident.ServiceDown, Severity: sev, Summary: "API 5xx error rate above 5%", Time: t0, State: incident.Firing,
+	})
+	if err := f.store.CreateIncident(context.Background(), f.inc); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) plan(t *testing.T) escalation.State {
+	t.Helper()
+	st, err := f.planner.Handle(context.Background(), escalation.State{IncidentID: f.inc.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (f *fixture) get(t *testing.T) incident.Incident {
+	t.Helper()
+	inc, err := f.store.GetIncident(context.Background(), f.inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+func TestPlanThenPage(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	st := f.plan(t)
+	if st.Action != incident.ActPage || st.Level != 1 || st.LevelName != "on-call" || st.IncidentID != f.inc.ID {
+		t.Fatalf("first plan = %+v, want page on-call", st)
+	}
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rec.Triggers(); got != 1 {
+		t.Fatalf("triggers = %d, want 1", got)
+	}
+	ev := f.rec.Events()[0]
+	if ev.DedupKey != incident.PageDedupKey(f.inc.ID, 1) || ev.Severity != "critical" || ev.RoutingKey != strings.Repeat("a", 32) {
+		t.Errorf("page = %+v", ev)
+	}
+	inc := f.get(t)
+	if len(inc.Pages) != 1 || !inc.Pages[0].At.Equal(t0) || inc.Pages[0].LevelName != "on-call" {
+		t.Errorf("pages on the incident = %+v", inc.Pages)
+	}
+
+	f.clock.Set(t0.Add(90 * time.Second))
+	st = f.plan(t)
+	if st.Action != incident.ActWait || st.WaitUntil != "2026-03-01T03:05:00Z" {
+		t.Fatalf("second plan = %+v, want wait until 03:05:00Z", st)
+	}
+	f.clock.Set(t0.Add(5 * time.Minute))
+	st = f.plan(t)
+	if st.Action != incident.ActPage || st.Level != 2 {
+		t.Fatalf("plan at the deadline = %+v, want page level 2", st)
+	}
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	es, err := f.store.Timeline(ctx, f.inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, e := range es {
+		texts = append(texts, e.Text)
+	}
+	if len(es) != 2 || !strings.Contains(texts[1], "Team Lead (level 2, team-lead)") {
+		t.Errorf("timeline = %q", texts)
+	}
+}
+
+func TestPageIsSentOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P1)
+	st := f.plan(t)
+	for range 3 {
+		if _, err := f.pager.Handle(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.rec.Triggers(); got != 1 {
+		t.Errorf("triggers = %d after three runs of one Page, want 1", got)
+	}
+}
+
+func TestConcurrentPagesSendOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P1)
+	st := f.plan(t)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			_, err := f.pager.Handle(ctx, st)
+			var busy *escalation.PageInProgressError
+			if err != nil && !errors.As(err, &busy) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := f.rec.Triggers(); got != 1 {
+		t.Errorf("triggers = %d, want 1", got)
+	}
+}
+
+func TestCrashAfterClaimIsTakenOverOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	st := f.plan(t)
+	// An invocation claimed the page and died before sending it.
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 1, incident.PageDedupKey(f.inc.ID, 1), t0, escalation.DefaultLease); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.pager.Handle(ctx, st)
+	var busy *escalation.PageInProgressError
+	if !errors.As(err, &busy) || reflect.TypeOf(err).Elem().Name() != "PageInProgressError" {
+		t.Fatalf("err = %v, want PageInProgressError while the lease is live", err)
+	}
+	f.clock.Set(t0.Add(escalation.DefaultLease))
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rec.Triggers(); got != 1 {
+		t.Errorf("triggers = %d, want 1", got)
+	}
+	if p := f.get(t).Pages; len(p) != 1 || !p[0].At.Equal(t0.Add(escalation.DefaultLease)) {
+		t.Errorf("pages = %+v", p)
+	}
+}
+
+func TestCrashAfterSendDoesNotResend(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	st := f.plan(t)
+	// An invocation sent the page and marked it, then died before
+	// recording it on the incident.
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 1, incident.PageDedupKey(f.inc.ID, 1), t0, escalation.DefaultLease); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.MarkPageSent(ctx, f.inc.ID, 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0.Add(time.Minute))
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rec.Triggers(); got != 0 {
+		t.Errorf("triggers = %d, want 0: the page was already sent", got)
+	}
+	if p := f.get(t).Pages; len(p) != 1 || !p[0].At.Equal(t0) {
+		t.Errorf("pages = %+v, want level 1 at its sending time", p)
+	}
+}
+
+func TestPagerDutyOutageIsRetriedAndRecorded(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	st := f.plan(t)
+	f.rec.FailNext(2, recorder.Failure{Status: http.StatusServiceUnavailable})
+	for i := range 2 {
+		_, err := f.pager.Handle(ctx, st)
+		var down *pagerduty.PagerDutyUnavailableError
+		if !errors.As(err, &down) {
+			t.Fatalf("attempt %d: err = %v, want *PagerDutyUnavailableError", i+1, err)
+		}
+		if reflect.TypeOf(err).Elem().Name() != "PagerDutyUnavailableError" {
+			t.Fatalf("the error reaches Step Functions as %T; its Retry would not match", err)
+		}
+		f.clock.Set(f.clock.Now().Add(10 * time.Second))
+	}
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.rec.Alerts()); got != 1 {
+		t.Errorf("%d PagerDuty alerts, want 1", got)
+	}
+	es, _ := f.store.Timeline(ctx, f.inc.ID)
+	var ks []string
+	for _, e := range es {
+		ks = append(ks, string(e.Kind))
+	}
+	if got := strings.Join(ks, ","); got != "page-failed,page-failed,paged" {
+		t.Errorf("timeline = %s, want two failures then the page", got)
+	}
+}
+
+func TestNoPageForAcknowledgedIncident(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	st := f.plan(t)
+	inc := f.get(t)
+	inc.Status = incident.Acknowledged
+	if _, err := f.store.UpdateIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if f.rec.Triggers() != 0 {
+		t.Errorf("an acknowledged incident was paged")
+	}
+	if st := f.plan(t); st.Action != incident.ActDone {
+		t.Errorf("plan = %+v, want done", st)
+	}
+}
+
+func TestMissingIncident(t *testing.T) {
+	f := newFixture(t, incident.P2)
+	_, err := f.planner.Handle(context.Background(), escalation.State{IncidentID: "inc-missing"})
+	var nf *escalation.IncidentNotFoundError
+	if !errors.As(err, &nf) {
+		t.Errorf("plan err = %v, want *IncidentNotFoundError", err)
+	}
+	_, err = f.pager.Handle(context.Background(), escalation.State{IncidentID: "inc-missing", Level: 1})
+	if !errors.As(err, &nf) {
+		t.Errorf("page err = %v, want *IncidentNotFoundError", err)
+	}
+}
+
+func TestWaitTimestamp(t *testing.T) {
+	tests := map[time.Time]string{
+		t0:                                "2026-03-01T03:00:00Z",
+		t0.Add(time.Nanosecond):           "2026-03-01T03:00:01Z",
+		t0.Add(5*time.Minute + 999999999): "2026-03-01T03:05:01Z",
+	}
+	for in, want := range tests {
+		if got := escalation.WaitTimestamp(in); got != want {
+			t.Errorf("WaitTimestamp(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package escalation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// PageStore is the storage the Page task needs.
+type PageStore interface {
+	IncidentGetter
+	UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
+	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
+	ClaimPage(ctx context.Context, incidentID string, level int, dedupKey string, now time.Time, lease time.Duration) (dynamo.PageClaim, error)
+	ReleasePageClaim(ctx context.Context, incidentID string, level int, now time.Time) error
+	MarkPageSent(ctx context.Context, incidentID string, level int, at time.Time) error
+}
+
+// RoutingKeys finds the PagerDuty routing key of an escalation level.
+type RoutingKeys interface {
+	RoutingKey(ctx context.Context, level string) (string, error)
+}
+
+// Trigger sends a page.
+type Trigger interface {
+	Trigger(ctx context.Context, routingKey string, inc incident.Incident, level int, l incident.Level) (string, error)
+}
+
+// PageInProgressError means another invocation holds the claim on this
+// page; the state machine retries after it has finished or its lease has
+// run out.
+type PageInProgressError struct {
+	IncidentID string
+	Level      int
+}
+
+func (e *PageInProgressError) Error() string {
+	return fmt.Sprintf("the page for level %d of %s is being sent by another invocation", e.Level, e.IncidentID)
+}
+
+// DefaultLease is how long a claim on a page keeps others from sending it:
+// longer than the Page function's timeout, so a live sender is never
+// doubled, and short enough that a crashed one is taken over soon.
+const DefaultLease = 90 * time.Second
+
+// Pager is the Page task. A page is claimed in the ledger before it is
+// sent and marked sent after, so a retried or re-run Page never pages a
+// level twice; the PagerDuty dedup_key makes even a resend after a crash
+// land on the same PagerDuty incident.
+type Pager struct {
+	Store     PageStore
+	Keys      RoutingKeys
+	PagerDuty Trigger
+	Policy    incident.Policy
+	Clock     incident.Clock
+	Lease     time.Duration
+}
+
+// Handle pages the level the plan chose, unless the incident no longer
+// needs it.
+func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
+	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
+	if incident.ErrorCode(err) == incident.ENotFound {
+		return State{}, &IncidentNotFoundError{IncidentID: in.IncidentID}
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("page %s: %w", in.IncidentID, err)
+	}
+	level, ok := p.Policy.Level(in.Level)
+	if !ok {
+		return State{}, incident.Errorf(incident.EInvalid, "page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)
+	}
+	if _, done := inc.PageFor(in.Level); done {
+		slog.InfoContext(ctx, "page already delivered", "incidentId", inc.ID, "level", in.Level)
+		return in, nil
+	}
+	if inc.Status != incident.Triggered {
+		// Acknowledged or resolved since the plan was made: the next Plan
+		// sees it; nobody is paged.
+		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status)
+		return in, nil
+	}
+
+	now := p.Clock.Now()
+	dedupKey := incident.PageDedupKey(inc.ID, in.Level)
+	lease := p.Lease
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	claim, err := p.Store.ClaimPage(ctx, inc.ID, in.Level, dedupKey, now, lease)
+	if incident.ErrorCode(err) == incident.EConflict {
+		return State{}, &PageInProgressError{IncidentID: inc.ID, Level: in.Level}
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("page %s level %d: %w", inc.ID, in.Level, err)
+	}
+	sentAt := claim.SentAt
+	if claim.State != "sent" {
+		if err := p.send(ctx, inc, in.Level, level, claim.Attempts, now); err != nil {
+			return State{}, err
+		}
+		if err := p.Store.MarkPageSent(ctx, inc.ID, in.Level, now); err != nil {
+			return State{}, fmt.Errorf("page %s level %d: sent, but %w", inc.ID, in.Level, err)
+		}
+		sentAt = now
+	}
+
+	page := incident.Page{Level: in.Level, LevelName: level.Name, At: sentAt, DedupKey: dedupKey}
+	if err := p.recordPage(ctx, inc, page); err != nil {
+		return State{}, err
+	}
+	text := fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty: %s.", level.Title, in.Level, level.Name, in.Reason)
+	if in.Reason == "" {
+		text = fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty.", level.Title, in.Level, level.Name)
+	}
+	if _, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
+		ID:    incident.EntryID(sentAt, fmt.Sprintf("page/%d", in.Level)),
+		At:    sentAt,
+		Kind:  incident.EntryPaged,
+		Actor: "escalation",
+		Text:  text,
+		Data:  map[string]string{"level": fmt.Sprint(in.Level), "levelName": level.Name, "dedupKey": dedupKey},
+	}); err != nil {
+		return State{}, fmt.Errorf("page %s level %d: %w", inc.ID, in.Level, err)
+	}
+	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", in.Level, "levelName", level.Name)
+	return in, nil
+}
+
+// send looks up the routing key and triggers the page. A failure is
+// recorded on the timeline and the claim released so the state machine's
+// retry may send again; the error goes back unwrapped so its type name
+// reaches the Retry rules.
+func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level incident.Level, attempt int, now time.Time) error {
+	key, err := p.Keys.RoutingKey(ctx, level.Name)
+	if err == nil {
+		_, err = p.PagerDuty.Trigger(ctx, key, inc, n, level)
+	}
+	if err == nil {
+		return nil
+	}
+	slog.ErrorContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
+	if _, terr := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
+		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%d/%d", n, attempt)),
+		At:    now,
+		Kind:  incident.EntryPageFailed,
+		Actor: "escalation",
+		Text:  fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it will be retried: %v", level.Title, n, attempt, err),
+		Data:  map[string]string{"level": fmt.Sprint(n), "attempt": fmt.Sprint(attempt)},
+	}); terr != nil {
+		slog.ErrorContext(ctx, "record failed page", "incidentId", inc.ID, "error", terr)
+	}
+	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, n, now); rerr != nil {
+		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
+	}
+	return err
+}
+
+// recordPage adds the delivered page to the incident, re-reading on a
+// version conflict.
+func (p *Pager) recordPage(ctx context.Context, inc incident.Incident, page incident.Page) error {
+	for range 8 {
+		if !inc.RecordPage(page) {
+			return nil
+		}
+		_, err := p.Store.UpdateIncident(ctx, inc)
+		if err == nil {
+			return nil
+		}
+		if incident.ErrorCode(err) != incident.EConflict {
+			return fmt.Errorf("record page on %s: %w", inc.ID, err)
+		}
+		if inc, err = p.Store.GetIncident(ctx, inc.ID); err != nil {
+			return fmt.Errorf("record page on %s: %w", inc.ID, err)
+		}
+	}
+	return errors.New("record page on " + inc.ID + ": still contended")
+}

@@ -1,0 +1,164 @@
+package local
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// segment is one step of a reference path: a field name or an array index.
+type segment struct {
+	name    string
+	index   int
+	isIndex bool
+}
+
+// refPath is a reference path: $ followed by .name, ['name'] and [n] steps.
+// It selects at most one node, which is all this executor supports.
+type refPath struct {
+	text string
+	segs []segment
+}
+
+// parseRefPath parses the reference-path subset; anything richer (wildcards,
+// filters, slices, recursive descent, context paths) is an error.
+func parseRefPath(s string) (*refPath, error) {
+	if s == "" || s[0] != '$' {
+		return nil, fmt.Errorf("path %q must begin with $", s)
+	}
+	if strings.HasPrefix(s, "$$") {
+		return nil, fmt.Errorf("path %q: context object paths ($$) are not supported", s)
+	}
+	p := &refPath{text: s}
+	rs := []rune(s)
+	for i := 1; i < len(rs); {
+		switch rs[i] {
+		case '.':
+			j := i + 1
+			for j < len(rs) && rs[j] != '.' && rs[j] != '[' {
+				if !nameRune(rs[j]) {
+					return nil, fmt.Errorf("path %q: %q is not supported in a field name (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[j])
+				}
+				j++
+			}
+			if j == i+1 {
+				return nil, fmt.Errorf("path %q: empty field name or recursive descent (..) is not supported", s)
+			}
+			p.segs = append(p.segs, segment{name: string(rs[i+1 : j])})
+			i = j
+		case '[':
+			if i+1 < len(rs) && (rs[i+1] == '\'' || rs[i+1] == '"') {
+				q := rs[i+1]
+				j := i + 2
+				for j < len(rs) && rs[j] != q {
+					if rs[j] == '\\' {
+						return nil, fmt.Errorf("path %q: escapes in bracketed names are not supported", s)
+					}
+					j++
+				}
+				if j+1 >= len(rs) || rs[j+1] != ']' {
+					return nil, fmt.Errorf("path %q: unterminated bracketed name", s)
+				}
+				p.segs = append(p.segs, segment{name: string(rs[i+2 : j])})
+				i = j + 2
+				continue
+			}
+			j := i + 1
+			for j < len(rs) && rs[j] >= '0' && rs[j] <= '9' {
+				j++
+			}
+			if j == i+1 || j >= len(rs) || rs[j] != ']' {
+				return nil, fmt.Errorf("path %q: only ['name'] and [n] are supported in brackets (no wildcards, filters or slices)", s)
+			}
+			n, err := strconv.Atoi(string(rs[i+1 : j]))
+			if err != nil {
+				return nil, fmt.Errorf("path %q: bad index: %v", s, err)
+			}
+			p.segs = append(p.segs, segment{index: n, isIndex: true})
+			i = j + 1
+		default:
+			return nil, fmt.Errorf("path %q: unexpected %q (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[i])
+		}
+	}
+	return p, nil
+}
+
+// nameRune reports whether r may appear in a dot-notation field name.
+func nameRune(r rune) bool {
+	if unicode.IsSpace(r) || unicode.IsControl(r) {
+		return false
+	}
+	return !strings.ContainsRune(`*?@()[],:'"\$`, r)
+}
+
+// hasIndex reports whether the path has an array index step.
+func (p *refPath) hasIndex() bool {
+	for _, s := range p.segs {
+		if s.isIndex {
+			return true
+		}
+	}
+	return false
+}
+
+// get returns the node p selects in v.
+func (p *refPath) get(v any) (any, bool) {
+	for _, s := range p.segs {
+		if s.isIndex {
+			a, ok := v.([]any)
+			if !ok || s.index >= len(a) {
+				return nil, false
+			}
+			v = a[s.index]
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[s.name]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// set returns a copy of v with the node p selects replaced by val, creating
+// missing objects on the way, as ResultPath does. v itself is not modified.
+func (p *refPath) set(v, val any) (any, error) {
+	return setIn(v, true, p.segs, val, "$")
+}
+
+func setIn(v any, present bool, segs []segment, val any, at string) (any, error) {
+	if len(segs) == 0 {
+		return val, nil
+	}
+	var m map[string]any
+	switch {
+	case !present:
+		m = map[string]any{}
+	default:
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s is not an object", at)
+		}
+		m = maps.Clone(mm)
+	}
+	s := segs[0]
+	child, ok := m[s.name]
+	nv, err := setIn(child, ok, segs[1:], val, at+"."+s.name)
+	if err != nil {
+		return nil, err
+	}
+	m[s.name] = nv
+	return m, nil
+}
+
+// pathField is an InputPath, OutputPath or ResultPath: absent means $,
+// null has the field's null meaning, otherwise a reference path.
+type pathField struct {
+	null bool
+	path *refPath // nil with null false means $
+}
