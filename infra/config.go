@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Context keys the stack reads (cdk.json's "context" or `cdk synth -c key=value`).
+const (
+	// ContextLogRetentionDays is how many days the functions' and the state
+	// machine's logs are kept; one of CloudWatch Logs' allowed values.
+	ContextLogRetentionDays = "logRetentionDays"
+	// ContextRoutingKeysSecretName names the Secrets Manager secret that
+	// holds the PagerDuty routing keys; the team manages it, the stack only
+	// imports it.
+	ContextRoutingKeysSecretName = "routingKeysSecretName"
+	// ContextPagerDutyEventsURL overrides the PagerDuty Events API v2 URL.
+	ContextPagerDutyEventsURL = "pagerDutyEventsUrl"
+	// ContextIncidentURLBase is the base of the links to an incident that
+	// pages carry.
+	ContextIncidentURLBase = "incidentUrlBase"
+)
+
+// Defaults for context keys that are not set.
+const (
+	DefaultLogRetentionDays      = 30
+	DefaultRoutingKeysSecretName = "dashboarduz/incident-response/pagerduty-routing-keys"
+)
+
+// Config is what the stack takes from CDK context.
+type Config struct {
+	// LogRetention is how long the functions' and state machine's logs are kept.
+	LogRetention awslogs.RetentionDays
+	// RoutingKeysSecretName names the imported PagerDuty routing-key secret.
+	RoutingKeysSecretName string
+	// PagerDutyEventsURL, when not empty, overrides the Events API v2 URL.
+	PagerDutyEventsURL string
+	// IncidentURLBase, when not empty, is the base of incident links in pages.
+	IncidentURLBase string
+}
+
+// retentionDays maps the day counts CloudWatch Logs accepts to the CDK's names.
+var retentionDays = map[int]awslogs.RetentionDays{
+	1:    awslogs.RetentionDays_ONE_DAY,
+	3:    awslogs.RetentionDays_THREE_DAYS,
+	5:    awslogs.RetentionDays_FIVE_DAYS,
+	7:    awslogs.RetentionDays_ONE_WEEK,
+	14:   awslogs.RetentionDays_TWO_WEEKS,
+	30:   awslogs.RetentionDays_ONE_MONTH,
+	60:   awslogs.RetentionDays_TWO_MONTHS,
+	90:   awslogs.RetentionDays_THREE_MONTHS,
+	120:  awslogs.RetentionDays_FOUR_MONTHS,
+	150:  awslogs.RetentionDays_FIVE_MONTHS,
+	180:  awslogs.RetentionDays_SIX_MONTHS,
+	365:  awslogs.RetentionDays_ONE_YEAR,
+	400:  awslogs.RetentionDays_THIRTEEN_MONTHS,
+	545:  awslogs.RetentionDays_EIGHTEEN_MONTHS,
+	731:  awslogs.RetentionDays_TWO_YEARS,
+	1096: awslogs.RetentionDays_THREE_YEARS,
+	1827: awslogs.RetentionDays_FIVE_YEARS,
+	2192: awslogs.RetentionDays_SIX_YEARS,
+	2557: awslogs.RetentionDays_SEVEN_YEARS,
+	2922: awslogs.RetentionDays_EIGHT_YEARS,
+	3288: awslogs.RetentionDays_NINE_YEARS,
+	3653: awslogs.RetentionDays_TEN_YEARS,
+}
+
+// ConfigFromContext reads the stack's settings from scope's CDK context,
+// applying the defaults; a value of the wrong kind is an error, so a typo in
+// cdk.json fails synthesis instead of deploying a surprise.
+func ConfigFromContext(scope constructs.Construct) (Config, error) {
+	get := func(key string) any { return scope.Node().TryGetContext(jsii.String(key)) }
+	cfg := Config{RoutingKeysSecretName: DefaultRoutingKeysSecretName}
+
+	days, err := contextInt(get(ContextLogRetentionDays), DefaultLogRetentionDays)
+	if err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", ContextLogRetentionDays, err)
+	}
+	r, ok := retentionDays[days]
+	if !ok {
+		return Config{}, fmt.Errorf("context %s: %d is not a retention CloudWatch Logs allows (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)", ContextLogRetentionDays, days)
+	}
+	cfg.LogRetention = r
+
+	for _, s := range []struct {
+		key string
+		dst *string
+	}{
+		{ContextRoutingKeysSecretName, &cfg.RoutingKeysSecretName},
+		{ContextPagerDutyEventsURL, &cfg.PagerDutyEventsURL},
+		{ContextIncidentURLBase, &cfg.IncidentURLBase},
+	} {
+		v, err := contextString(get(s.key))
+		if err != nil {
+			return Config{}, fmt.Errorf("context %s: %w", s.key, err)
+		}
+		if v != "" {
+			*s.dst = v
+		}
+	}
+	return cfg, nil
+}
+
+// contextInt reads a whole number that came from cdk.json (a JSON number) or
+// from the command line (-c key=14 arrives as a string).
+func contextInt(v any, def int) (int, error) {
+	switch v := v.(type) {
+	case nil:
+		return def, nil
+	case float64:
+		if v != float64(int(v)) {
+			return 0, fmt.Errorf("%v is not a whole number", v)
+		}
+		return int(v), nil
+	case string:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a whole number", v)
+		}
+		return n, nil
+	default:
+		return 0, fmt.Errorf("%v (%T) is not a whole number", v, v)
+	}
+}
+
+// contextString reads an optional string value.
+func contextString(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	default:
+		return "", fmt.Errorf("%v (%T) is not a string", v, v)
+	}
+}
+
+// ErrNoCDKJSON is returned by FindRepoRoot when no folder up the tree holds cdk.json.
+var ErrNoCDKJSON = errors.New("cdk.json not found in this folder or any folder above it")
+
+// FindRepoRoot walks up from dir to the folder that holds cdk.json: the
+// repository root, against which relative paths such as build/functions are
+// resolved whether the app runs from the root (cdk synth, go run ./infra) or
+// from infra/ (go test).
+func FindRepoRoot(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "cdk.json")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", ErrNoCDKJSON
+		}
+		dir = parent
+	}
+}
+
+// LoadCDKContext returns the "context" object of the cdk.json at path. The
+// CDK CLI passes it to the app itself, but `go run` and `go test` do not, so
+// the app loads it as its defaults: tests and `cdk synth` then see the same
+// feature flags, and the CLI's values (including -c) still win.
+func LoadCDKContext(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load cdk context: %w", err)
+	}
+	var doc struct {
+		Context map[string]any `json:"context"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("load cdk context: %s: %w", path, err)
+	}
+	if doc.Context == nil {
+		doc.Context = map[string]any{}
+	}
+	return doc.Context, nil
+}

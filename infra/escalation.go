@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/statemachine"
+)
+
+// EscalationProps configures Escalation.
+type EscalationProps struct {
+	// Plan is the function behind the definition's Plan state.
+	Plan awslambda.IFunction
+	// Page is the function behind the definition's Page state.
+	Page awslambda.IFunction
+	// LogRetention is how long the state machine's logs are kept.
+	LogRetention awslogs.RetentionDays
+}
+
+// Escalation is the Step Functions state machine that escalates one
+// incident per execution.
+type Escalation struct {
+	constructs.Construct
+	// StateMachine runs shared/statemachine's definition.
+	StateMachine awsstepfunctions.StateMachine
+}
+
+// NewEscalation creates the state machine from statemachine.Definition, the
+// one definition the local executor also runs, with its placeholders bound
+// to the functions' ARNs. It fails when a placeholder has no value.
+func NewEscalation(scope constructs.Construct, id string, props *EscalationProps) (*Escalation, error) {
+	subs, err := DefinitionSubstitutions(statemachine.Placeholders(), map[string]*string{
+		statemachine.PlanFunctionArn: props.Plan.FunctionArn(),
+		statemachine.PageFunctionArn: props.Page.FunctionArn(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	sm := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		Comment:                 jsii.String("Escalates one incident per execution: Plan, then page or wait, until done."),
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(statemachine.Definition)),
+		DefinitionSubstitutions: &subs,
+		// Errors only and no execution data: inputs carry incident details
+		// that do not belong in logs kept for a month.
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ERROR,
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	// A definition from a string grants nothing by itself: allow exactly the
+	// two functions it calls.
+	props.Plan.GrantInvoke(sm)
+	props.Page.GrantInvoke(sm)
+	return &Escalation{Construct: c, StateMachine: sm}, nil
+}
+
+// MissingSubstitutionError reports definition placeholders that have no value.
+type MissingSubstitutionError struct {
+	Names []string
+}
+
+// Error lists the placeholders without a value.
+func (e *MissingSubstitutionError) Error() string {
+	return fmt.Sprintf("state machine definition: no value for placeholder(s) %v", e.Names)
+}
+
+// DefinitionSubstitutions returns the substitutions for the placeholders
+// names, taken from values; a placeholder without a value is an error, so
+// a new placeholder in the definition cannot deploy as a literal "${...}".
+func DefinitionSubstitutions(names []string, values map[string]*string) (map[string]*string, error) {
+	subs := make(map[string]*string, len(names))
+	var missing []string
+	for _, n := range names {
+		v, ok := values[n]
+		if !ok || v == nil {
+			missing = append(missing, n)
+			continue
+		}
+		subs[n] = v
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, &MissingSubstitutionError{Names: missing}
+	}
+	return subs, nil
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Function names: the folder under functions/ and under the build output.
+const (
+	AlarmIngestFunction    = "alarm-ingest"
+	EscalationPlanFunction = "escalation-plan"
+	EscalationPageFunction = "escalation-page"
+)
+
+// FunctionNames lists every function the stack deploys.
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction}
+
+// Environment variables the stack sets on the functions.
+const (
+	// EnvTableName is the incident table's name (every function).
+	EnvTableName = "TABLE_NAME"
+	// EnvStateMachineArn is the escalation state machine's ARN (alarm-ingest).
+	EnvStateMachineArn = "STATE_MACHINE_ARN"
+	// EnvRoutingKeysSecretArn is the routing-key secret's ARN (escalation-page).
+	// The secret is imported by name, so this is its partial ARN, without
+	// the random suffix; Secrets Manager accepts it as a SecretId.
+	EnvRoutingKeysSecretArn = "ROUTING_KEYS_SECRET_ARN"
+	// EnvPagerDutyEventsURL overrides the Events API v2 URL (escalation-page,
+	// only when context pagerDutyEventsUrl is set).
+	EnvPagerDutyEventsURL = "PAGERDUTY_EVENTS_URL"
+	// EnvIncidentURLBase is the base of incident links (escalation-page, only
+	// when context incidentUrlBase is set).
+	EnvIncidentURLBase = "INCIDENT_URL_BASE"
+)
+
+// Function settings.
+const (
+	bootstrapFile            = "bootstrap"
+	functionMemoryMB         = 256
+	ingestTimeoutSeconds     = 30
+	escalationTimeoutSeconds = 60
+)
+
+// MissingFunctionError reports a function whose built bootstrap is not in
+// the functions folder.
+type MissingFunctionError struct {
+	Name string // the function, e.g. alarm-ingest
+	Path string // the bootstrap that was looked for
+	Err  error  // what os.Stat said, or nil when the path is not a file
+}
+
+// Error says which bootstrap is missing and how to build it.
+func (e *MissingFunctionError) Error() string {
+	why := "is not a file"
+	if e.Err != nil {
+		why = "is missing"
+	}
+	return fmt.Sprintf("function %s: %s %s; run `make build` first (or point FUNCTIONS_DIR at the built functions)", e.Name, e.Path, why)
+}
+
+// Unwrap returns the os.Stat error, if any.
+func (e *MissingFunctionError) Unwrap() error { return e.Err }
+
+// CheckFunctionsDir verifies that dir holds <name>/bootstrap for every
+// function, so synthesis fails with a clear message instead of deploying an
+// empty asset.
+func CheckFunctionsDir(dir string) error {
+	for _, name := range FunctionNames {
+		p := filepath.Join(dir, name, bootstrapFile)
+		fi, err := os.Stat(p)
+		if err != nil {
+			return &MissingFunctionError{Name: name, Path: p, Err: err}
+		}
+		if !fi.Mode().IsRegular() {
+			return &MissingFunctionError{Name: name, Path: p}
+		}
+	}
+	return nil
+}
+
+// FunctionsProps configures Functions.
+type FunctionsProps struct {
+	// Dir holds one folder per function with its linux/arm64 bootstrap
+	// (built by `make build`).
+	Dir string
+	// Table is the incident table every function reads and writes.
+	Table awsdynamodb.ITable
+	// RoutingKeys is the secret with the PagerDuty routing keys.
+	RoutingKeys awssecretsmanager.ISecret
+	// IngestDeadLetterQueue keeps alarm events the ingest function failed
+	// on after its retries.
+	IngestDeadLetterQueue awssqs.IQueue
+	// LogRetention is how long the functions' logs are kept.
+	LogRetention awslogs.RetentionDays
+	// PagerDutyEventsURL, when set, overrides the Events API v2 URL.
+	PagerDutyEventsURL string
+	// IncidentURLBase, when set, is the base of incident links in pages.
+	IncidentURLBase string
+}
+
+// Functions is the three Lambda functions built from functions/<name>.
+type Functions struct {
+	constructs.Construct
+	// AlarmIngest turns alarm state changes into incidents and starts their escalation.
+	AlarmIngest awslambda.Function
+	// EscalationPlan decides an incident's next escalation step.
+	EscalationPlan awslambda.Function
+	// EscalationPage pages one escalation level through PagerDuty.
+	EscalationPage awslambda.Function
+}
+
+// NewFunctions creates the functions with their log groups, environment and
+// grants. It fails when a function has not been built.
+func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) (*Functions, error) {
+	if err := CheckFunctionsDir(props.Dir); err != nil {
+		return nil, err
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	tableName := props.Table.TableName()
+
+	newFn := func(cid, name, description string, timeoutSeconds float64, env map[string]*string, extra func(*awslambda.FunctionProps)) awslambda.Function {
+		// An explicit log group, rather than the one Lambda creates on first
+		// write, so its retention is set here and no custom resource is needed.
+		logs := awslogs.NewLogGroup(c, jsii.String(cid+"Logs"), &awslogs.LogGroupProps{
+			Retention:     props.LogRetention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		fp := &awslambda.FunctionProps{
+			Description:           jsii.String(description),
+			Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(props.Dir, name)), nil),
+			Handler:               jsii.String(bootstrapFile),
+			Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:          awslambda.Architecture_ARM_64(),
+			MemorySize:            jsii.Number(functionMemoryMB),
+			Timeout:               awscdk.Duration_Seconds(jsii.Number(timeoutSeconds)),
+			Environment:           &env,
+			LogGroup:              logs,
+			LoggingFormat:         awslambda.LoggingFormat_JSON,
+			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		}
+		if extra != nil {
+			extra(fp)
+		}
+		fn := awslambda.NewFunction(c, jsii.String(cid), fp)
+		props.Table.GrantReadWriteData(fn)
+		return fn
+	}
+
+	ingest := newFn("AlarmIngest", AlarmIngestFunction,
+		"Turns CloudWatch alarm state changes into incidents and starts their escalation.",
+		ingestTimeoutSeconds,
+		map[string]*string{EnvTableName: tableName},
+		func(fp *awslambda.FunctionProps) {
+			// Alarm actions invoke asynchronously: retry twice, then keep the
+			// event in the dead-letter queue rather than drop it.
+			fp.RetryAttempts = jsii.Number(2)
+			fp.MaxEventAge = awscdk.Duration_Hours(jsii.Number(6))
+			fp.DeadLetterQueue = props.IngestDeadLetterQueue
+		})
+
+	plan := newFn("EscalationPlan", EscalationPlanFunction,
+		"Decides an incident's next escalation step from its state and the severity policy.",
+		escalationTimeoutSeconds,
+		map[string]*string{EnvTableName: tableName},
+		nil)
+
+	pageEnv := map[string]*string{
+		EnvTableName:            tableName,
+		EnvRoutingKeysSecretArn: props.RoutingKeys.SecretArn(),
+	}
+	if props.PagerDutyEventsURL != "" {
+		pageEnv[EnvPagerDutyEventsURL] = jsii.String(props.PagerDutyEventsURL)
+	}
+	if props.IncidentURLBase != "" {
+		pageEnv[EnvIncidentURLBase] = jsii.String(props.IncidentURLBase)
+	}
+	page := newFn("EscalationPage", EscalationPageFunction,
+		"Pages one escalation level of an incident through PagerDuty Events API v2.",
+		escalationTimeoutSeconds,
+		pageEnv,
+		nil)
+	props.RoutingKeys.GrantRead(page, nil)
+
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page}, nil
+}

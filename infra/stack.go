@@ -1,0 +1,100 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// IncidentResponseStackProps configures IncidentResponseStack.
+type IncidentResponseStackProps struct {
+	awscdk.StackProps
+	// FunctionsDir holds <name>/bootstrap for every function (see
+	// FunctionNames), built for linux/arm64 by `make build`.
+	FunctionsDir string
+}
+
+// IncidentResponseStack is the whole incident-response system: storage,
+// functions, escalation and ingest.
+type IncidentResponseStack struct {
+	awscdk.Stack
+	// Storage is the incident table.
+	Storage *Storage
+	// DeadLetters keeps alarm events that could not be ingested.
+	DeadLetters *DeadLetters
+	// Functions are the Lambda functions.
+	Functions *Functions
+	// Escalation is the state machine.
+	Escalation *Escalation
+	// Ingest routes alarm events to the ingest function.
+	Ingest *Ingest
+}
+
+// NewIncidentResponseStack composes the stack; settings come from CDK
+// context (see ConfigFromContext). It fails when the context is invalid or
+// a function has not been built.
+func NewIncidentResponseStack(scope constructs.Construct, id string, props *IncidentResponseStackProps) (*IncidentResponseStack, error) {
+	var sprops awscdk.StackProps
+	if props != nil {
+		sprops = props.StackProps
+	}
+	if sprops.Description == nil {
+		sprops.Description = jsii.String("Dashboarduz incident response: CloudWatch alarms become incidents, escalated through PagerDuty by Step Functions.")
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &sprops)
+
+	cfg, err := ConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
+
+	storage := NewStorage(stack, "Storage", &StorageProps{})
+	deadLetters := NewDeadLetters(stack, "DeadLetters", &DeadLettersProps{})
+	// Imported, not created: the team manages the routing keys; the stack
+	// only reads them.
+	routingKeys := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("RoutingKeys"), jsii.String(cfg.RoutingKeysSecretName))
+
+	fns, err := NewFunctions(stack, "Functions", &FunctionsProps{
+		Dir:                   props.FunctionsDir,
+		Table:                 storage.Table,
+		RoutingKeys:           routingKeys,
+		IngestDeadLetterQueue: deadLetters.Queue,
+		LogRetention:          cfg.LogRetention,
+		PagerDutyEventsURL:    cfg.PagerDutyEventsURL,
+		IncidentURLBase:       cfg.IncidentURLBase,
+	})
+	if err != nil {
+		return nil, err
+	}
+	esc, err := NewEscalation(stack, "Escalation", &EscalationProps{
+		Plan:         fns.EscalationPlan,
+		Page:         fns.EscalationPage,
+		LogRetention: cfg.LogRetention,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ingest := NewIngest(stack, "Ingest", &IngestProps{
+		Function:        fns.AlarmIngest,
+		DeadLetterQueue: deadLetters.Queue,
+		StateMachine:    esc.StateMachine,
+	})
+
+	output := func(id string, value *string, description string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	output("TableName", storage.Table.TableName(), "The incident table.")
+	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
+	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
+	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
+
+	return &IncidentResponseStack{
+		Stack:       stack,
+		Storage:     storage,
+		DeadLetters: deadLetters,
+		Functions:   fns,
+		Escalation:  esc,
+		Ingest:      ingest,
+	}, nil
+}

@@ -1,0 +1,571 @@
+package main
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/statemachine"
+)
+
+func TestResourceCounts(t *testing.T) {
+	s := synth(t, nil)
+	for _, c := range []struct {
+		typ  string
+		want float64
+	}{
+		{"AWS::DynamoDB::Table", 1},
+		{"AWS::StepFunctions::StateMachine", 1},
+		{"AWS::Events::Rule", 1},
+		{"AWS::SQS::Queue", 1},
+		{"AWS::CloudWatch::Alarm", 1},
+		{"AWS::Logs::LogGroup", 4},
+		{"AWS::SecretsManager::Secret", 0}, // imported, never created
+	} {
+		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
+	}
+	// Count by runtime: a custom resource would add a Lambda of its own.
+	check(t, "provided.al2023 functions", func() {
+		s.tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
+			map[string]any{"Runtime": "provided.al2023"}, jsii.Number(3))
+	})
+}
+
+func TestTable(t *testing.T) {
+	s := synth(t, nil)
+	key := func(name, typ string) map[string]any { return map[string]any{"AttributeName": name, "KeyType": typ} }
+	gsi := func(name, partition string) map[string]any {
+		return map[string]any{
+			"IndexName":  name,
+			"KeySchema":  []any{key(partition, "HASH"), key("openedAt", "RANGE")},
+			"Projection": map[string]any{"ProjectionType": "ALL"},
+		}
+	}
+	check(t, "table", func() {
+		s.tmpl.HasResource(jsii.String("AWS::DynamoDB::Table"), map[string]any{
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+			"Properties": map[string]any{
+				"KeySchema":                        []any{key("pk", "HASH"), key("sk", "RANGE")},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+				"DeletionProtectionEnabled":        true,
+				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
+				// AWS-managed encryption: SSE on, no customer key.
+				"SSESpecification":       map[string]any{"SSEEnabled": true, "KMSMasterKeyId": assertions.Match_Absent()},
+				"GlobalSecondaryIndexes": []any{gsi("byStatus", "status"), gsi("byService", "service")},
+				"TableName":              assertions.Match_Absent(),
+			},
+		})
+	})
+	table := props(s.resource(t, logicalID(t, s, s.stack.Storage.Table)))
+	got := map[string]string{}
+	for _, a := range table["AttributeDefinitions"].([]any) {
+		a := a.(map[string]any)
+		got[a["AttributeName"].(string)] = a["AttributeType"].(string)
+	}
+	want := map[string]string{"pk": "S", "sk": "S", "status": "S", "service": "S", "openedAt": "S"}
+	if !maps.Equal(got, want) {
+		t.Errorf("AttributeDefinitions = %v, want %v", got, want)
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	s := synth(t, nil)
+	fns := s.stack.Functions
+	tableRef := canon(ref(logicalID(t, s, s.stack.Storage.Table)))
+	smRef := canon(ref(logicalID(t, s, s.stack.Escalation.StateMachine)))
+	secretArn := canon(join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultRoutingKeysSecretName))
+	for _, c := range []struct {
+		name    string
+		id      string
+		timeout float64
+		env     map[string]string // variable -> canonical JSON of its value
+	}{
+		{AlarmIngestFunction, logicalID(t, s, fns.AlarmIngest), 30,
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef}},
+		{EscalationPlanFunction, logicalID(t, s, fns.EscalationPlan), 60,
+			map[string]string{"TABLE_NAME": tableRef}},
+		{EscalationPageFunction, logicalID(t, s, fns.EscalationPage), 60,
+			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := props(s.resource(t, c.id))
+			for _, f := range []struct {
+				field string
+				want  any
+			}{
+				{"Runtime", "provided.al2023"},
+				{"Architectures", []any{"arm64"}},
+				{"Handler", "bootstrap"},
+				{"MemorySize", 256.0},
+				{"Timeout", c.timeout},
+				{"FunctionName", nil}, // CDK names it
+			} {
+				if got, want := canon(p[f.field]), canon(f.want); got != want {
+					t.Errorf("%s = %s, want %s", f.field, got, want)
+				}
+			}
+			env, _ := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			got := map[string]string{}
+			for k, v := range env {
+				got[k] = canon(v)
+			}
+			if !maps.Equal(got, c.env) {
+				t.Errorf("Environment = %v\nwant %v", got, c.env)
+			}
+
+			lc, _ := p["LoggingConfig"].(map[string]any)
+			if lc["LogFormat"] != "JSON" || lc["ApplicationLogLevel"] != "INFO" {
+				t.Errorf("LoggingConfig = %s, want LogFormat JSON, ApplicationLogLevel INFO", canon(lc))
+			}
+			lg, _ := lc["LogGroup"].(map[string]any)["Ref"].(string)
+			logs := s.resource(t, lg)
+			if logs["Type"] != "AWS::Logs::LogGroup" || props(logs)["RetentionInDays"] != 30.0 {
+				t.Errorf("log group %s = %s, want a LogGroup with RetentionInDays 30", lg, canon(logs))
+			}
+			if p["TracingConfig"] != nil {
+				t.Errorf("TracingConfig = %s: tracing needs xray:* on Resource \"*\"", canon(p["TracingConfig"]))
+			}
+		})
+	}
+}
+
+func TestIngestFunctionAsync(t *testing.T) {
+	s := synth(t, nil)
+	fn := logicalID(t, s, s.stack.Functions.AlarmIngest)
+	queueArn := getAtt(logicalID(t, s, s.stack.DeadLetters.Queue), "Arn")
+
+	if got, want := canon(props(s.resource(t, fn))["DeadLetterConfig"]), canon(map[string]any{"TargetArn": queueArn}); got != want {
+		t.Errorf("DeadLetterConfig = %s, want %s", got, want)
+	}
+	check(t, "event invoke config", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+			"FunctionName":             ref(fn),
+			"MaximumRetryAttempts":     2,
+			"MaximumEventAgeInSeconds": 6 * 3600,
+		})
+	})
+	check(t, "CloudWatch alarm actions may invoke", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::Permission"), map[string]any{
+			"Action":        "lambda:InvokeFunction",
+			"FunctionName":  getAtt(fn, "Arn"),
+			"Principal":     "lambda.alarms.cloudwatch.amazonaws.com",
+			"SourceAccount": ref("AWS::AccountId"),
+		})
+	})
+	// Only the ingest function takes async events.
+	if got := len(s.resourcesOfType("AWS::Lambda::EventInvokeConfig")); got != 1 {
+		t.Errorf("%d EventInvokeConfigs, want 1", got)
+	}
+}
+
+func TestStateMachine(t *testing.T) {
+	s := synth(t, nil)
+	logs := logicalID(t, s, s.stack.Escalation.Node().FindChild(jsii.String("Logs")))
+	check(t, "state machine", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), map[string]any{
+			"StateMachineType": "STANDARD",
+			"StateMachineName": assertions.Match_Absent(),
+			"LoggingConfiguration": assertions.Match_ObjectEquals(&map[string]any{
+				"Destinations": []any{map[string]any{
+					"CloudWatchLogsLogGroup": map[string]any{"LogGroupArn": getAtt(logs, "Arn")},
+				}},
+				"IncludeExecutionData": false,
+				"Level":                "ERROR",
+			}),
+		})
+	})
+	if got := props(s.resource(t, logs))["RetentionInDays"]; got != 30.0 {
+		t.Errorf("state machine log retention = %v, want 30", got)
+	}
+}
+
+func TestIngestRule(t *testing.T) {
+	s := synth(t, nil)
+	fn := logicalID(t, s, s.stack.Functions.AlarmIngest)
+	queue := logicalID(t, s, s.stack.DeadLetters.Queue)
+	check(t, "rule", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+			"EventBusName": assertions.Match_Absent(), // the default bus
+			"State":        "ENABLED",
+			"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
+				"source":      []any{"aws.cloudwatch"},
+				"detail-type": []any{"CloudWatch Alarm State Change"},
+			}),
+			"Targets": []any{map[string]any{
+				"Arn":              getAtt(fn, "Arn"),
+				"DeadLetterConfig": map[string]any{"Arn": getAtt(queue, "Arn")},
+				"RetryPolicy": map[string]any{
+					"MaximumEventAgeInSeconds": 2 * 3600,
+					"MaximumRetryAttempts":     185,
+				},
+			}},
+		})
+	})
+}
+
+func TestDeadLetterQueue(t *testing.T) {
+	s := synth(t, nil)
+	queue := logicalID(t, s, s.stack.DeadLetters.Queue)
+	check(t, "queue", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), map[string]any{
+			"MessageRetentionPeriod": 14 * 24 * 3600,
+			"SqsManagedSseEnabled":   true,
+			"QueueName":              assertions.Match_Absent(),
+		})
+	})
+	check(t, "queue denies plain HTTP", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+				"Effect":    "Deny",
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+			})})},
+		})
+	})
+	check(t, "alarm on the queue", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace":          "AWS/SQS",
+			"MetricName":         "ApproximateNumberOfMessagesVisible",
+			"Dimensions":         []any{map[string]any{"Name": "QueueName", "Value": getAtt(queue, "QueueName")}},
+			"ComparisonOperator": "GreaterThanThreshold",
+			"Threshold":          0,
+			"EvaluationPeriods":  1,
+		})
+	})
+}
+
+func TestOutputs(t *testing.T) {
+	s := synth(t, nil)
+	for name, value := range map[string]any{
+		"TableName":          ref(logicalID(t, s, s.stack.Storage.Table)),
+		"StateMachineArn":    ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
+		"IngestFunctionName": ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
+		"DeadLetterQueueUrl": ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
+	} {
+		check(t, "output "+name, func() { s.tmpl.HasOutput(jsii.String(name), map[string]any{"Value": value}) })
+	}
+}
+
+// logDeliveryActions are the CloudWatch Logs actions Step Functions needs to
+// deliver a state machine's logs. They do not support resource-level
+// permissions, so AWS documents (and the CDK grants) them on Resource "*":
+// the only "*" the stack may contain.
+var logDeliveryActions = []string{
+	"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+	"logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+	"logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	s := synth(t, nil)
+	st := s.stack
+	roleOf := func(fnID string) string {
+		return props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	}
+	ingestID := logicalID(t, s, st.Functions.AlarmIngest)
+	planID := logicalID(t, s, st.Functions.EscalationPlan)
+	pageID := logicalID(t, s, st.Functions.EscalationPage)
+	smID := logicalID(t, s, st.Escalation.StateMachine)
+	tableID := logicalID(t, s, st.Storage.Table)
+	queueID := logicalID(t, s, st.DeadLetters.Queue)
+	ingestRole, planRole, pageRole := roleOf(ingestID), roleOf(planID), roleOf(pageID)
+	smRole := props(s.resource(t, smID))["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+
+	set := func(vs ...any) map[string]bool {
+		m := map[string]bool{}
+		for _, v := range vs {
+			m[canon(v)] = true
+		}
+		return m
+	}
+	tableArn := getAtt(tableID, "Arn")
+	secretArn := join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultRoutingKeysSecretName+"-??????")
+	// allowed maps an action to the resources it may be granted on.
+	allowed := func(action string) (map[string]bool, bool) {
+		switch {
+		case strings.HasPrefix(action, "dynamodb:"):
+			return set(tableArn, join(tableArn, "/index/*")), true
+		case action == "states:StartExecution":
+			return set(ref(smID)), true
+		case strings.HasPrefix(action, "secretsmanager:"):
+			return set(secretArn), true
+		case action == "lambda:InvokeFunction":
+			plan, page := getAtt(planID, "Arn"), getAtt(pageID, "Arn")
+			return set(plan, page, join(plan, ":*"), join(page, ":*")), true
+		case action == "sqs:SendMessage":
+			return set(getAtt(queueID, "Arn")), true
+		case slices.Contains(logDeliveryActions, action):
+			return set("*"), true
+		}
+		return nil, false
+	}
+
+	// actionsOf collects, per role, every action granted and the resources
+	// lambda:InvokeFunction is granted on.
+	actionsOf := map[string]map[string]bool{}
+	invokable := map[string]bool{}
+	policies := 0
+	for id, r := range s.resourcesOfType("AWS::IAM::Policy") {
+		policies++
+		p := props(r)
+		var roles []string
+		for _, role := range list(p["Roles"]) {
+			roles = append(roles, role.(map[string]any)["Ref"].(string))
+		}
+		for i, stmt := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
+			stmt := stmt.(map[string]any)
+			where := id + " statement " + canon(i)
+			if stmt["Effect"] != "Allow" {
+				continue
+			}
+			if stmt["NotAction"] != nil || stmt["NotResource"] != nil {
+				t.Errorf("%s: NotAction/NotResource grants more than it names", where)
+			}
+			resources := list(stmt["Resource"])
+			for _, a := range list(stmt["Action"]) {
+				a := a.(string)
+				if strings.Contains(a, "*") {
+					t.Errorf("%s: wildcard action %q", where, a)
+				}
+				ok, known := allowed(a)
+				if !known {
+					t.Errorf("%s: unexpected action %q (review it and add it to this test)", where, a)
+					continue
+				}
+				for _, res := range resources {
+					if !ok[canon(res)] {
+						t.Errorf("%s: %s on %s, want only on %v", where, a, canon(res), slices.Sorted(maps.Keys(ok)))
+					}
+					if canon(res) == `"*"` && !slices.Equal(roles, []string{smRole}) {
+						t.Errorf("%s: %s on \"*\" for roles %v, allowed only for the state machine's log delivery", where, a, roles)
+					}
+					if a == "lambda:InvokeFunction" {
+						invokable[canon(res)] = true
+					}
+				}
+				for _, role := range roles {
+					if actionsOf[role] == nil {
+						actionsOf[role] = map[string]bool{}
+					}
+					actionsOf[role][a] = true
+				}
+			}
+		}
+	}
+	if policies == 0 {
+		t.Fatal("no AWS::IAM::Policy in the template")
+	}
+	for id, r := range s.resourcesOfType("AWS::IAM::Role") {
+		if props(r)["Policies"] != nil {
+			t.Errorf("role %s has inline policies this test does not inspect", id)
+		}
+	}
+
+	// Who may do what.
+	for _, c := range []struct {
+		action string
+		roles  []string
+	}{
+		{"states:StartExecution", []string{ingestRole}},
+		{"secretsmanager:GetSecretValue", []string{pageRole}},
+		{"lambda:InvokeFunction", []string{smRole}},
+		{"sqs:SendMessage", []string{ingestRole}},
+		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole}},
+		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole}},
+		{"dynamodb:Query", []string{ingestRole, pageRole, planRole}},
+		{"logs:CreateLogDelivery", []string{smRole}},
+	} {
+		var got []string
+		for role, actions := range actionsOf {
+			if actions[c.action] {
+				got = append(got, role)
+			}
+		}
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(c.roles))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s granted to %v, want %v", c.action, got, want)
+		}
+	}
+	for a := range actionsOf[smRole] {
+		if a != "lambda:InvokeFunction" && !slices.Contains(logDeliveryActions, a) {
+			t.Errorf("state machine role has %s; it may only invoke the two functions and deliver its logs", a)
+		}
+	}
+	for _, fn := range []string{planID, pageID} {
+		if !invokable[canon(getAtt(fn, "Arn"))] {
+			t.Errorf("state machine may not invoke %s", fn)
+		}
+	}
+}
+
+func TestDeployedDefinition(t *testing.T) {
+	s := synth(t, nil)
+	p := props(s.resource(t, logicalID(t, s, s.stack.Escalation.StateMachine)))
+
+	def, ok := p["DefinitionString"].(string)
+	if !ok {
+		t.Fatalf("DefinitionString = %s, want a plain string", canon(p["DefinitionString"]))
+	}
+	if def != statemachine.Definition {
+		t.Errorf("deployed definition differs from statemachine.Definition: one definition, never a copy")
+	}
+
+	fakeARN := map[string]string{
+		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPlan), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:plan",
+		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPage), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:page",
+	}
+	wantFn := map[string]string{
+		statemachine.PlanFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:plan",
+		statemachine.PageFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:page",
+	}
+	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
+	values := map[string]string{}
+	for name, v := range subs {
+		values[name] = fakeARN[canon(v)]
+		if values[name] != wantFn[name] {
+			t.Errorf("substitution %s = %s, want the %s function's ARN", name, canon(v), wantFn[name])
+		}
+	}
+	if got, want := slices.Sorted(maps.Keys(subs)), slices.Sorted(slices.Values(statemachine.Placeholders())); !slices.Equal(got, want) {
+		t.Errorf("DefinitionSubstitutions names = %v, want the definition's placeholders %v", got, want)
+	}
+	deployed, err := statemachine.Substitute(def, values)
+	if err != nil {
+		t.Fatalf("substitute: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "escalation.asl.json")
+	if err := os.WriteFile(path, []byte(deployed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runASLValidator(t, path); err != nil {
+		t.Errorf("asl-validator rejects the deployed definition: %v\n%s", err, out)
+	}
+
+	// The validator must be able to fail, or the check above proves nothing.
+	bad := filepath.Join(t.TempDir(), "bad.asl.json")
+	if err := os.WriteFile(bad, []byte(`{"StartAt": "Missing", "States": {"Plan": {"Type": "Pass", "End": true}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runASLValidator(t, bad); err == nil {
+		t.Errorf("asl-validator accepted an invalid definition:\n%s", out)
+	}
+}
+
+// runASLValidator runs scripts/node_modules/.bin/asl-validator on path. A
+// missing validator or node fails the test: CI relies on this check.
+func runASLValidator(t *testing.T, path string) ([]byte, error) {
+	t.Helper()
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	validator := filepath.Join(root, "scripts", "node_modules", ".bin", "asl-validator")
+	if _, err := os.Stat(validator); err != nil {
+		t.Fatalf("asl-validator not installed (%v): run `make tools`", err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("node not found (%v): install Node.js, then run `make tools`", err)
+	}
+	return exec.Command(validator, "--json-path", path).CombinedOutput()
+}
+
+func TestContextSettings(t *testing.T) {
+	const secretName = "team/other-keys"
+	s := synth(t, map[string]any{
+		ContextLogRetentionDays:      "14", // as -c logRetentionDays=14 passes it
+		ContextRoutingKeysSecretName: secretName,
+		ContextPagerDutyEventsURL:    "http://127.0.0.1:9999/v2/enqueue",
+		ContextIncidentURLBase:       "https://incidents.example.com/i/",
+	})
+	for id, r := range s.resourcesOfType("AWS::Logs::LogGroup") {
+		if got := props(r)["RetentionInDays"]; got != 14.0 {
+			t.Errorf("log group %s retention = %v, want 14", id, got)
+		}
+	}
+	env := props(s.resource(t, logicalID(t, s, s.stack.Functions.EscalationPage)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	for k, want := range map[string]string{
+		EnvPagerDutyEventsURL: "http://127.0.0.1:9999/v2/enqueue",
+		EnvIncidentURLBase:    "https://incidents.example.com/i/",
+	} {
+		if env[k] != want {
+			t.Errorf("%s = %v, want %q", k, env[k], want)
+		}
+	}
+	if got := canon(env[EnvRoutingKeysSecretArn]); !strings.Contains(got, ":secret:"+secretName+`"`) {
+		t.Errorf("%s = %s, want the ARN of %s", EnvRoutingKeysSecretArn, got, secretName)
+	}
+	page := props(s.resource(t, logicalID(t, s, s.stack.Functions.EscalationPage)))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0]
+	found := false
+	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
+		if canon(props(r)["Roles"]) != canon([]any{ref(page.(string))}) {
+			continue
+		}
+		found = strings.Contains(canon(props(r)["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
+	}
+	if !found {
+		t.Errorf("escalation-page's policy does not grant the secret %s", secretName)
+	}
+}
+
+func TestContextErrors(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		ctx   map[string]any
+		error string
+	}{
+		{"retention not allowed", map[string]any{ContextLogRetentionDays: 13.0}, "13 is not a retention"},
+		{"retention not a number", map[string]any{ContextLogRetentionDays: "a month"}, "not a whole number"},
+		{"secret name not a string", map[string]any{ContextRoutingKeysSecretName: 7.0}, "not a string"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := newTestStack(t, c.ctx, testFunctionsDir)
+			if err == nil || !strings.Contains(err.Error(), c.error) {
+				t.Errorf("err = %v, want one containing %q", err, c.error)
+			}
+		})
+	}
+}
+
+func TestMissingFunctionFailsSynthesis(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{AlarmIngestFunction, EscalationPlanFunction} {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		os.WriteFile(filepath.Join(dir, name, bootstrapFile), []byte("x"), 0o755)
+	}
+	os.MkdirAll(filepath.Join(dir, EscalationPageFunction, bootstrapFile), 0o755) // a folder, not a file
+
+	for _, c := range []struct {
+		name, dir, wantFn string
+	}{
+		{"empty folder", t.TempDir(), AlarmIngestFunction},
+		{"bootstrap is a folder", dir, EscalationPageFunction},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := newTestStack(t, nil, c.dir)
+			var missing *MissingFunctionError
+			if !errors.As(err, &missing) {
+				t.Fatalf("err = %v, want a *MissingFunctionError", err)
+			}
+			if missing.Name != c.wantFn {
+				t.Errorf("missing function = %s, want %s", missing.Name, c.wantFn)
+			}
+			if !strings.Contains(err.Error(), "make build") {
+				t.Errorf("err = %q, want it to say to run `make build`", err)
+			}
+		})
+	}
+}
