@@ -1,4 +1,5 @@
-# Entry points: make demo, make test, make build, make synth, make deploy, make bench.
+# Entry points: make demo, make test, make build, make synth, make bootstrap,
+# make deploy, make bench.
 # The npm tools (dynalite, asl-validator, the AWS CDK CLI) come from
 # scripts/package-lock.json and are installed on demand by `make tools`.
 
@@ -13,7 +14,7 @@ FUZZTIME ?= 10s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all demo test test-go fuzz vet fmt-check build synth deploy bench tools clean
+.PHONY: all demo test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools clean
 
 all: test
 
@@ -65,6 +66,10 @@ build-%:
 synth: tools build
 	$(NODE_BIN)/cdk synth --quiet -o cdk.out
 	@ls cdk.out/*.template.json
+
+## bootstrap: prepare the AWS account and region for CDK deployments (once)
+bootstrap: tools
+	$(NODE_BIN)/cdk bootstrap
 
 ## deploy: build, synthesize and deploy to the AWS account of your current credentials
 deploy: tools build

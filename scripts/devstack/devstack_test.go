@@ -49,27 +49,17 @@ func readFixture(t *testing.T, name string) []byte {
 	return b
 }
 
-// distinctAlarms returns n ALARM events for n different alarms.
-func distinctAlarms(t *testing.T, n int) [][]byte {
+// distinctAlarms returns the ALARM events of 100 different alarms.
+func distinctAlarms(t *testing.T) [][]byte {
 	t.Helper()
-	base := readFixture(t, "cloudwatch/api-5xx-alarm.json")
-	var out [][]byte
-	for i := range n {
-		var ev map[string]any
-		if err := json.Unmarshal(base, &ev); err != nil {
-			t.Fatal(err)
-		}
-		name := fmt.Sprintf("dashboarduz-api-5xx-errors-%03d", i)
-		ev["id"] = fmt.Sprintf("5b1c0e2a-0000-4000-8000-%012d", i)
-		ev["resources"] = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
-		ev["detail"].(map[string]any)["alarmName"] = name
-		b, err := json.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b)
+	evs, err := ReadEvents(filepath.Join("..", "..", "events", "replay", "100-alarms.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	if len(evs) != 100 {
+		t.Fatalf("%d events in 100-alarms.json", len(evs))
+	}
+	return evs
 }
 
 func TestReplayOneAlarmManyTimesOpensOneIncidentAndPagesOnce(t *testing.T) {
@@ -89,7 +79,7 @@ func TestReplayOneAlarmManyTimesOpensOneIncidentAndPagesOnce(t *testing.T) {
 func TestReplayDistinctAlarmsThenRedeliverLater(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)
-	events := distinctAlarms(t, 100)
+	events := distinctAlarms(t)
 	sum, err := s.Replay(ctx, events, ReplayOptions{Repeat: 1, Concurrency: 16, Seed: 2})
 	if err != nil {
 		t.Fatal(err)

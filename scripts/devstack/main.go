@@ -136,10 +136,10 @@ func runReplay(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Replayed %d events from %d files (%d distinct, x%d, %d at a time, seed %d) in %s.\n",
-		sum.Events, fs.NArg(), len(events), *repeat, *concurrency, *seed, time.Since(began).Round(time.Millisecond))
-	fmt.Fprintf(out, "accepted %d, rejected %d, failed %d; %d incidents, %d executions, %d pages.\n",
-		sum.Accepted, sum.Rejected, sum.Failed, sum.Incidents, sum.Executions, sum.Pages)
+	fmt.Fprintf(out, "Replayed %s from %s (%d distinct, x%d, %d at a time, seed %d) in %s.\n",
+		plural(sum.Events, "event"), plural(fs.NArg(), "file"), len(events), *repeat, *concurrency, *seed, time.Since(began).Round(time.Millisecond))
+	fmt.Fprintf(out, "Accepted %d, rejected %d, failed %d: %s, %s, %s sent to PagerDuty.\n",
+		sum.Accepted, sum.Rejected, sum.Failed, plural(sum.Incidents, "incident"), plural(sum.Executions, "escalation"), plural(sum.Pages, "page"))
 	for reason, n := range sum.Reasons {
 		fmt.Fprintf(out, "  rejected x%d: %s\n", n, reason)
 	}

@@ -121,3 +121,12 @@ func TestDefaultPolicyIsTheRunbooks(t *testing.T) {
 		t.Errorf("only P0 may reach the CTO: %+v", p.Severities)
 	}
 }
+
+func BenchmarkNext(b *testing.B) {
+	p := DefaultPolicy()
+	inc := Incident{Severity: P0, Status: Triggered, Pages: paged(1, 2)}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		Next(inc, p, t0.Add(time.Duration(i%20)*time.Minute))
+	}
+}

@@ -40,7 +40,7 @@ type InvalidEventError struct {
 	Reason string
 }
 
-func (e *InvalidEventError) Error() string { return "invalid event: " + e.Reason }
+func (e *InvalidEventError) Error() string { return e.Reason }
 
 // Handler ingests CloudWatch alarm events.
 type Handler struct {
