@@ -2,7 +2,7 @@ package incident
 
 import (
 	"bytes"
-	_ "embed"
+	_ "embed" // for go:embed
 	"encoding/json"
 	"fmt"
 	"time"

@@ -3,7 +3,7 @@
 package statemachine
 
 import (
-	_ "embed"
+	_ "embed" // for go:embed
 	"fmt"
 	"regexp"
 )

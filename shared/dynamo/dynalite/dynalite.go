@@ -46,6 +46,7 @@ type Server struct {
 func Start(ctx context.Context) (*Server, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
+		//lint:ignore ST1005 the message starts with the name Node.js.
 		return nil, errors.New("Node.js is required to run dynalite (the local DynamoDB): install Node.js 20+ and run `make tools`")
 	}
 	cli, err := findCLI()
