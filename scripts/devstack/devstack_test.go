@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
+	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
 )
 
 // endpoint is one dynalite shared by this package's tests; each stack gets
@@ -192,5 +193,86 @@ func TestRunReplayCommandPrintsJSONLast(t *testing.T) {
 	}
 	if sum["events"] != 5.0 || sum["incidents"] != 1.0 || sum["pages"] != 1.0 {
 		t.Errorf("summary = %v", sum)
+	}
+}
+
+// pageTimes returns the virtual times of an incident's failed pages
+// and of its delivered ones, as offsets from start.
+func pageTimes(t *testing.T, s *Stack, start time.Time) (failed, paged []string) {
+	t.Helper()
+	incs, err := s.Incidents(context.Background())
+	if err != nil || len(incs) != 1 {
+		t.Fatalf("incidents = %v, %v; want one", incs, err)
+	}
+	es, err := s.Store.Timeline(context.Background(), incs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		switch e.Kind {
+		case "page-failed":
+			failed = append(failed, e.At.Sub(start).String())
+		case "paged":
+			paged = append(paged, e.At.Sub(start).String())
+		}
+	}
+	return failed, paged
+}
+
+func TestPagerDutyOutageIsRetriedByTheStateMachine(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	start := s.Clock.Now()
+	s.Recorder.FailNext(3, recorder.Failure{Status: 503})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	failed, paged := pageTimes(t, s, start)
+	// The definition's Retry for PagerDutyUnavailableError: 10 s, doubling.
+	if got, want := strings.Join(failed, ","), "0s,10s,30s"; got != want {
+		t.Errorf("failed pages at %s, want %s", got, want)
+	}
+	if got, want := strings.Join(paged, ","), "1m10s"; got != want {
+		t.Errorf("delivered pages at %s, want %s", got, want)
+	}
+	if n := len(s.Recorder.AllAlerts()); n != 1 {
+		t.Errorf("%d PagerDuty alerts, want 1", n)
+	}
+}
+
+func TestLongPagerDutyOutageDelaysThePageButNeverDropsIt(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	start := s.Clock.Now()
+	// More failures than the Retry allows: the Catch waits a minute and
+	// plans again, which pages again.
+	s.Recorder.FailNext(12, recorder.Failure{Status: 429, RetryAfter: time.Second})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	failed, paged := pageTimes(t, s, start)
+	if len(failed) != 12 {
+		t.Errorf("%d failed attempts on the timeline, want 12: %v", len(failed), failed)
+	}
+	if len(paged) == 0 {
+		t.Fatal("the page was dropped")
+	}
+	alerts := map[string]bool{}
+	for _, a := range s.Recorder.AllAlerts() {
+		alerts[a.DedupKey] = true
+	}
+	incs, _ := s.Incidents(ctx)
+	if !alerts[incs[0].ID+"/level-1"] || len(incs[0].Pages) != len(alerts) {
+		t.Errorf("alerts %v, pages %+v: want one alert per delivered level", alerts, incs[0].Pages)
+	}
+	x, _ := s.Exec.Execution(incs[0].ID)
+	if x.Status == "FAILED" {
+		t.Errorf("the escalation failed: %s %s", x.Error, x.Cause)
 	}
 }
