@@ -8,6 +8,16 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// DeadLettersAlarmSuffix ends the name of the dead-letter queue's alarm;
+// shared/incident/classify.json matches it.
+const DeadLettersAlarmSuffix = "-ingest-dead-letters"
+
+// stackScopedName is the stack's name followed by suffix, resolved by
+// CloudFormation, so two stacks in one account never share a name.
+func stackScopedName(suffix string) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(suffix)})
+}
+
 // DeadLettersProps configures DeadLetters; it has no settings yet.
 type DeadLettersProps struct{}
 
@@ -39,6 +49,10 @@ func NewDeadLetters(scope constructs.Construct, id string, props *DeadLettersPro
 	// like any other; and it stays red in the console until the queue is
 	// drained.
 	alarm := awscloudwatch.NewAlarm(c, jsii.String("NotEmpty"), &awscloudwatch.AlarmProps{
+		// The name ends in -ingest-dead-letters, which the classification
+		// rules know: its state change becomes an incident of this system,
+		// not a backlog of the product's workers.
+		AlarmName:        stackScopedName(DeadLettersAlarmSuffix),
 		AlarmDescription: jsii.String("Alarm events could not be ingested and wait in the dead-letter queue: inspect, fix, then redrive or delete them."),
 		Metric: q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period:    awscdk.Duration_Minutes(jsii.Number(1)),

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -30,7 +31,13 @@ type Escalation struct {
 	constructs.Construct
 	// StateMachine runs shared/statemachine's definition.
 	StateMachine awsstepfunctions.StateMachine
+	// Failures alarms when an execution fails.
+	Failures awscloudwatch.Alarm
 }
+
+// EscalationFailuresAlarmSuffix ends the name of the alarm on failed
+// executions; shared/incident/classify.json matches it.
+const EscalationFailuresAlarmSuffix = "-escalation-failures"
 
 // NewEscalation creates the state machine from statemachine.Definition, the
 // one definition the local executor also runs, with its placeholders bound
@@ -63,9 +70,24 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 	})
 	// A definition from a string grants nothing by itself: allow exactly the
 	// two functions it calls.
+	// A failed execution means an incident's escalation stopped: the alarm's
+	// name ends in -escalation-failures, which the classification rules
+	// page at P0.
+	failures := awscloudwatch.NewAlarm(c, jsii.String("Failures"), &awscloudwatch.AlarmProps{
+		AlarmName:        stackScopedName(EscalationFailuresAlarmSuffix),
+		AlarmDescription: jsii.String("An escalation execution failed: an incident may not be paged. Look at the failed execution, fix the cause, and page by hand if needed."),
+		Metric: sm.MetricFailed(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 	props.Plan.GrantInvoke(sm)
 	props.Page.GrantInvoke(sm)
-	return &Escalation{Construct: c, StateMachine: sm}, nil
+	return &Escalation{Construct: c, StateMachine: sm, Failures: failures}, nil
 }
 
 // MissingSubstitutionError reports definition placeholders that have no value.

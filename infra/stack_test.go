@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
@@ -26,7 +27,7 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::StepFunctions::StateMachine", 1},
 		{"AWS::Events::Rule", 1},
 		{"AWS::SQS::Queue", 1},
-		{"AWS::CloudWatch::Alarm", 1},
+		{"AWS::CloudWatch::Alarm", 2},
 		{"AWS::Logs::LogGroup", 4},
 		{"AWS::SecretsManager::Secret", 0}, // imported, never created
 	} {
@@ -240,8 +241,33 @@ func TestDeadLetterQueue(t *testing.T) {
 			"ComparisonOperator": "GreaterThanThreshold",
 			"Threshold":          0,
 			"EvaluationPeriods":  1,
+			"AlarmName":          map[string]any{"Fn::Join": []any{"", []any{map[string]any{"Ref": "AWS::StackName"}, DeadLettersAlarmSuffix}}},
 		})
 	})
+}
+
+func TestEscalationFailuresAlarm(t *testing.T) {
+	s := synth(t, nil)
+	sm := logicalID(t, s, s.stack.Escalation.StateMachine)
+	check(t, "alarm on failed executions", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace":          "AWS/States",
+			"MetricName":         "ExecutionsFailed",
+			"Dimensions":         []any{map[string]any{"Name": "StateMachineArn", "Value": map[string]any{"Ref": sm}}},
+			"ComparisonOperator": "GreaterThanThreshold",
+			"Threshold":          0,
+			"AlarmName":          map[string]any{"Fn::Join": []any{"", []any{map[string]any{"Ref": "AWS::StackName"}, EscalationFailuresAlarmSuffix}}},
+		})
+	})
+	// The classification rules must know this system's own alarms, or their
+	// incidents would be filed under the product's services.
+	rules := incident.DefaultClassificationRules()
+	for suffix, want := range map[string]incident.Severity{EscalationFailuresAlarmSuffix: incident.P0, DeadLettersAlarmSuffix: incident.P1} {
+		got := rules.Classify(incident.AlarmFacts{Name: StackID + suffix, Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible"})
+		if got.Service != "incident-response" || got.Severity != want {
+			t.Errorf("alarm %s%s is classified %+v, want incident-response at %s", StackID, suffix, got, want)
+		}
+	}
 }
 
 func TestOutputs(t *testing.T) {

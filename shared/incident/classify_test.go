@@ -14,6 +14,16 @@ func TestDefaultClassificationRules(t *testing.T) {
 		want  Classification
 	}{
 		{
+			name:  "this system's failed escalations page at P0",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-escalation-failures", Namespace: "AWS/States", MetricName: "ExecutionsFailed"},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-escalation-failures"},
+		},
+		{
+			name:  "this system's dead letters are not a worker backlog",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-ingest-dead-letters", Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: map[string]string{"QueueName": "DashboarduzIncidentResponse-DeadLettersQueue1A2B3C"}},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-dead-letters"},
+		},
+		{
 			name:  "api 5xx alarm is service down",
 			facts: AlarmFacts{Name: "dashboarduz-api-5xx-errors", Namespace: "AWS/ApplicationELB", MetricName: "HTTPCode_Target_5XX_Count", Dimensions: map[string]string{"LoadBalancer": lb}},
 			want:  Classification{Service: "dashboarduz-api", Category: ServiceDown, Severity: P0, Rule: "api-service-down"},
@@ -262,6 +272,8 @@ func TestDefaultRulesAllReachable(t *testing.T) {
 	rules := DefaultClassificationRules()
 	hit := map[string]bool{}
 	for _, f := range []AlarmFacts{
+		{Name: "x-escalation-failures"},
+		{Name: "x-ingest-dead-letters"},
 		{Name: "x-security"},
 		{Name: "dashboarduz-api-5xx"},
 		{Namespace: "AWS/ApplicationELB", MetricName: "HealthyHostCount", Dimensions: map[string]string{"LoadBalancer": "app/dashboarduz-production/a"}},
