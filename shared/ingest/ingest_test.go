@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -390,4 +392,12 @@ func withID(t *testing.T, ev json.RawMessage, id string) json.RawMessage {
 	return out
 }
 
-func TestMain(m *testing.M) { dynamotest.Main(m) }
+// TestMain keeps the handlers' logs out of the output unless -v is given,
+// and runs the tests against one dynalite.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+	}
+	dynamotest.Main(m)
+}
