@@ -77,9 +77,10 @@ func ParseTimestamp(s string) (time.Time, error) {
 // payload, and returns the Signal it reports, classified by rules. Any
 // malformed input gives a *DecodeError.
 //
-// The Signal's EventID is the EventBridge event ID, or for the Lambda
-// payload, which has none, alarmArn@state.timestamp/state.value, so that a
-// redelivery has the same ID. Its DedupKey is the alarm ARN.
+// The Signal's EventID names the state change itself,
+// alarmArn@state.timestamp/state.value (the timestamp in UTC, to the millisecond), so
+// a redelivery and the same change arriving both through EventBridge and
+// through an alarm action have one ID. Its DedupKey is the alarm ARN.
 func Decode(raw []byte, rules incident.ClassificationRules) (incident.Signal, error) {
 	if !json.Valid(raw) {
 		err := json.Unmarshal(raw, new(json.RawMessage))
@@ -256,9 +257,7 @@ func fromAlarmData(d *AlarmData, at string, env envelope, rules incident.Classif
 		}
 		env.alarmARN = fmt.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", partition(env.region), env.region, env.account, d.AlarmName)
 	}
-	if env.eventID == "" {
-		env.eventID = env.alarmARN + "@" + d.State.Timestamp + "/" + d.State.Value
-	}
+	eventID := env.alarmARN + "@" + when.UTC().Format("2006-01-02T15:04:05.000Z") + "/" + d.State.Value
 
 	facts := incident.AlarmFacts{Name: d.AlarmName, Tags: d.AlarmTags}
 	var cfg AlarmConfiguration
@@ -285,6 +284,7 @@ func fromAlarmData(d *AlarmData, at string, env envelope, rules incident.Classif
 			details[k] = v
 		}
 	}
+	put("eventBridgeId", env.eventID)
 	put("region", env.region)
 	put("account", env.account)
 	put("namespace", facts.Namespace)
@@ -299,7 +299,7 @@ func fromAlarmData(d *AlarmData, at string, env envelope, rules incident.Classif
 
 	return incident.Signal{
 		Source:   SignalSource,
-		EventID:  env.eventID,
+		EventID:  eventID,
 		DedupKey: env.alarmARN,
 		Service:  c.Service,
 		Category: c.Category,
@@ -309,7 +309,17 @@ func fromAlarmData(d *AlarmData, at string, env envelope, rules incident.Classif
 		Details:  details,
 		Time:     when,
 		State:    state,
+		Ignored:  ignored(c, d.AlarmName),
 	}, nil
+}
+
+// ignored says why a signal is no incident, when its classification says
+// so.
+func ignored(c incident.Classification, alarm string) string {
+	if !c.Ignore {
+		return ""
+	}
+	return fmt.Sprintf("classification rule %s says alarm %s is not an incident", c.Rule, alarm)
 }
 
 func signalState(v string) (incident.SignalState, error) {

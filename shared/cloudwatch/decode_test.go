@@ -3,6 +3,8 @@ package cloudwatch
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,12 +50,13 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "api-5xx-alarm.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "f7511b61-bb51-49fa-8928-c25a8f4ef894", DedupKey: apiAlarmARN,
+				Source: "cloudwatch", EventID: apiAlarmARN + "@2026-03-01T03:00:00.000Z/ALARM", DedupKey: apiAlarmARN,
 				Service: "dashboarduz-api", Category: incident.ServiceDown, Severity: incident.P0,
 				Summary: "API 5xx error rate above 5%",
 				Time:    time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), State: incident.Firing,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
+					"eventBridgeId": "f7511b61-bb51-49fa-8928-c25a8f4ef894",
+					"alarmName":     "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
 					"namespace": "AWS/ApplicationELB", "metric": "HTTPCode_Target_5XX_Count", "dimensions": "LoadBalancer=" + apiLB,
 					"state": "ALARM", "previousState": "OK", "classificationRule": "api-service-down",
 				},
@@ -62,12 +65,13 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "api-5xx-ok.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "413cd5f7-73fe-4556-b307-a8141cab55fc", DedupKey: apiAlarmARN,
+				Source: "cloudwatch", EventID: apiAlarmARN + "@2026-03-01T03:07:00.000Z/OK", DedupKey: apiAlarmARN,
 				Service: "dashboarduz-api", Category: incident.ServiceDown, Severity: incident.P0,
 				Summary: "API 5xx error rate above 5%",
 				Time:    time.Date(2026, 3, 1, 3, 7, 0, 0, time.UTC), State: incident.Recovered,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
+					"eventBridgeId": "413cd5f7-73fe-4556-b307-a8141cab55fc",
+					"alarmName":     "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
 					"namespace": "AWS/ApplicationELB", "metric": "HTTPCode_Target_5XX_Count", "dimensions": "LoadBalancer=" + apiLB,
 					"state": "OK", "previousState": "ALARM", "classificationRule": "api-service-down",
 				},
@@ -76,12 +80,13 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "api-5xx-insufficient-data.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "84fdfeb1-da97-43b1-b74f-b466db25110c", DedupKey: apiAlarmARN,
+				Source: "cloudwatch", EventID: apiAlarmARN + "@2026-03-01T04:30:00.006Z/INSUFFICIENT_DATA", DedupKey: apiAlarmARN,
 				Service: "dashboarduz-api", Category: incident.ServiceDown, Severity: incident.P0,
 				Summary: "API 5xx error rate above 5%",
 				Time:    time.Date(2026, 3, 1, 4, 30, 0, 6e6, time.UTC), State: incident.Inconclusive,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
+					"eventBridgeId": "84fdfeb1-da97-43b1-b74f-b466db25110c",
+					"alarmName":     "dashboarduz-api-5xx-errors", "alarmArn": apiAlarmARN, "region": "us-east-1", "account": "123456789012",
 					"namespace": "AWS/ApplicationELB", "metric": "HTTPCode_Target_5XX_Count", "dimensions": "LoadBalancer=" + apiLB,
 					"state": "INSUFFICIENT_DATA", "previousState": "OK", "classificationRule": "api-service-down",
 				},
@@ -90,12 +95,13 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "worker-queue-backlog-metric-math.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "72597311-65da-4965-bf5e-8f2332753e4a", DedupKey: workerAlarmARN,
+				Source: "cloudwatch", EventID: workerAlarmARN + "@2026-03-01T05:12:30.517Z/ALARM", DedupKey: workerAlarmARN,
 				Service: "dashboarduz-worker", Category: incident.QueueBacklog, Severity: incident.P1,
 				Summary: "Jobs waiting across the worker queues above 1000",
 				Time:    time.Date(2026, 3, 1, 5, 12, 30, 517e6, time.UTC), State: incident.Firing,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-worker-queue-backlog", "alarmArn": workerAlarmARN, "region": "us-east-1", "account": "123456789012",
+					"eventBridgeId": "72597311-65da-4965-bf5e-8f2332753e4a",
+					"alarmName":     "dashboarduz-worker-queue-backlog", "alarmArn": workerAlarmARN, "region": "us-east-1", "account": "123456789012",
 					// No metricStat returns data, so the first one stands for the alarm.
 					"namespace": "AWS/SQS", "metric": "ApproximateNumberOfMessagesVisible", "dimensions": "QueueName=dashboarduz-jobs",
 					"state": "ALARM", "previousState": "OK", "classificationRule": "worker-queue-backlog",
@@ -105,13 +111,14 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "api-composite-alarm.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "59495d5a-7cfd-49f8-8e7e-0dce55fc3f3a",
+				Source: "cloudwatch", EventID: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-health-composite" + "@2026-03-01T03:01:10.245Z/ALARM",
 				DedupKey: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-health-composite",
 				Service:  "dashboarduz-api", Category: incident.ServiceDown, Severity: incident.P0,
 				Summary: "API is down: 5xx errors and failing health checks together",
 				Time:    time.Date(2026, 3, 1, 3, 1, 10, 245e6, time.UTC), State: incident.Firing,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-api-health-composite", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-health-composite",
+					"eventBridgeId": "59495d5a-7cfd-49f8-8e7e-0dce55fc3f3a",
+					"alarmName":     "dashboarduz-api-health-composite", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-health-composite",
 					"region": "us-east-1", "account": "123456789012",
 					"alarmRule": `ALARM("dashboarduz-api-5xx-errors") AND ALARM("dashboarduz-api-unhealthy-hosts")`,
 					"state":     "ALARM", "previousState": "OK", "classificationRule": "api-service-down",
@@ -121,7 +128,7 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "database-direct-invocation.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: dbAlarmARN + "@2026-03-01T06:45:12.830+0000/ALARM", DedupKey: dbAlarmARN,
+				Source: "cloudwatch", EventID: dbAlarmARN + "@2026-03-01T06:45:12.830Z/ALARM", DedupKey: dbAlarmARN,
 				Service: "dashboarduz-production-db", Category: incident.Database, Severity: incident.P1,
 				Summary: "Database connections above 90% of max_connections",
 				Time:    time.Date(2026, 3, 1, 6, 45, 12, 830e6, time.UTC), State: incident.Firing,
@@ -135,13 +142,14 @@ func TestDecodeFixtures(t *testing.T) {
 		{
 			file: "api-cpu-alarm.json",
 			want: incident.Signal{
-				Source: "cloudwatch", EventID: "d2e28791-3404-44fb-b4b6-bb20feae44e0",
+				Source: "cloudwatch", EventID: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high" + "@2026-03-01T07:20:41.176Z/ALARM",
 				DedupKey: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high",
 				Service:  "dashboarduz-api", Category: incident.Performance, Severity: incident.P2,
 				Summary: "API CPU above 80% for 10 minutes",
 				Time:    time.Date(2026, 3, 1, 7, 20, 41, 176e6, time.UTC), State: incident.Firing,
 				Details: map[string]string{
-					"alarmName": "dashboarduz-api-cpu-high", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high",
+					"eventBridgeId": "d2e28791-3404-44fb-b4b6-bb20feae44e0",
+					"alarmName":     "dashboarduz-api-cpu-high", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high",
 					"region": "us-east-1", "account": "123456789012",
 					"namespace": "AWS/ECS", "metric": "CPUUtilization", "dimensions": "ClusterName=dashboarduz-production,ServiceName=dashboarduz-api",
 					"alarmTags": "environment=production,team=platform",
@@ -331,7 +339,7 @@ func TestDecodeVariants(t *testing.T) {
 		if s.DedupKey != dbAlarmARN {
 			t.Errorf("DedupKey = %q, want %q", s.DedupKey, dbAlarmARN)
 		}
-		if want := dbAlarmARN + "@2026-03-01T06:45:12.830+0000/ALARM"; s.EventID != want {
+		if want := dbAlarmARN + "@2026-03-01T06:45:12.830Z/ALARM"; s.EventID != want {
 			t.Errorf("EventID = %q, want %q", s.EventID, want)
 		}
 	})
@@ -341,7 +349,7 @@ func TestDecodeVariants(t *testing.T) {
 			st["value"] = "OK"
 			st["timestamp"] = "2026-03-01T07:02:00.114+0000"
 		}))
-		if want := dbAlarmARN + "@2026-03-01T07:02:00.114+0000/OK"; s.EventID != want || s.State != incident.Recovered {
+		if want := dbAlarmARN + "@2026-03-01T07:02:00.114Z/OK"; s.EventID != want || s.State != incident.Recovered {
 			t.Errorf("EventID, State = %q, %q; want %q, %q", s.EventID, s.State, want, incident.Recovered)
 		}
 	})
@@ -477,5 +485,63 @@ func TestDecodeErrorUnwraps(t *testing.T) {
 	var syntax *json.SyntaxError
 	if !errors.As(err, &syntax) {
 		t.Errorf("error %v does not wrap the JSON syntax error", err)
+	}
+}
+
+// One state change can arrive twice, through EventBridge and through an
+// alarm action: both must carry one event ID, so ingest counts it once.
+func TestOneStateChangeHasOneEventIDOnBothPaths(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e map[string]any
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	direct, err := json.Marshal(map[string]any{
+		"source":    "aws.cloudwatch",
+		"alarmArn":  e["resources"].([]any)[0],
+		"accountId": e["account"],
+		"time":      "2026-03-01T03:00:00.120+0000",
+		"region":    e["region"],
+		"alarmData": e["detail"],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := incident.DefaultClassificationRules()
+	viaRule, err := Decode(raw, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaAction, err := Decode(direct, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if viaRule.EventID != viaAction.EventID || viaRule.DedupKey != viaAction.DedupKey {
+		t.Errorf("EventBridge: %s %s\nalarm action: %s %s", viaRule.EventID, viaRule.DedupKey, viaAction.EventID, viaAction.DedupKey)
+	}
+}
+
+func TestIgnoredAlarm(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-cpu-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e map[string]any
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	name := "TargetTracking-service/dashboarduz-production/dashboarduz-api-AlarmHigh-4e1c3a"
+	e["detail"].(map[string]any)["alarmName"] = name
+	e["resources"] = []any{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
+	b, _ := json.Marshal(e)
+	s, err := Decode(b, incident.DefaultClassificationRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.Ignored, "autoscaling-target-tracking") {
+		t.Errorf("Ignored = %q, want the target-tracking rule named", s.Ignored)
 	}
 }

@@ -31,16 +31,18 @@ type incidentRecord struct {
 	AcknowledgedAt string       `dynamodbav:"acknowledgedAt,omitempty"`
 	ResolvedAt     string       `dynamodbav:"resolvedAt,omitempty"`
 	SignalState    string       `dynamodbav:"signalState"`
+	SignalAt       string       `dynamodbav:"signalAt,omitempty"`
 	Pages          []pageRecord `dynamodbav:"pages,omitempty"`
 	Version        int64        `dynamodbav:"version"`
 }
 
-// pageRecord is one delivered page inside an incident record.
+// pageRecord is one page inside an incident record.
 type pageRecord struct {
 	Level     int    `dynamodbav:"level"`
 	LevelName string `dynamodbav:"levelName"`
 	At        string `dynamodbav:"at,omitempty"`
 	DedupKey  string `dynamodbav:"dedupKey"`
+	Failure   string `dynamodbav:"failure,omitempty"`
 }
 
 func toIncidentRecord(inc incident.Incident) incidentRecord {
@@ -60,10 +62,11 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 		AcknowledgedAt: formatTime(inc.AcknowledgedAt),
 		ResolvedAt:     formatTime(inc.ResolvedAt),
 		SignalState:    string(inc.SignalState),
+		SignalAt:       formatTime(inc.SignalAt),
 		Version:        inc.Version,
 	}
 	for _, p := range inc.Pages {
-		r.Pages = append(r.Pages, pageRecord{Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey})
+		r.Pages = append(r.Pages, pageRecord{Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey, Failure: p.Failure})
 	}
 	return r
 }
@@ -92,12 +95,15 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 	if inc.ResolvedAt, err = parseTime(r.ResolvedAt); err != nil {
 		return incident.Incident{}, err
 	}
+	if inc.SignalAt, err = parseTime(r.SignalAt); err != nil {
+		return incident.Incident{}, err
+	}
 	for _, p := range r.Pages {
 		at, err := parseTime(p.At)
 		if err != nil {
 			return incident.Incident{}, err
 		}
-		inc.Pages = append(inc.Pages, incident.Page{Level: p.Level, LevelName: p.LevelName, At: at, DedupKey: p.DedupKey})
+		inc.Pages = append(inc.Pages, incident.Page{Level: p.Level, LevelName: p.LevelName, At: at, DedupKey: p.DedupKey, Failure: p.Failure})
 	}
 	return inc, nil
 }

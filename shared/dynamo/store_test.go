@@ -37,8 +37,9 @@ func fullIncident(id string) incident.Incident {
 		AcknowledgedAt: t0.Add(7 * time.Minute),
 		ResolvedAt:     t0.Add(time.Hour),
 		SignalState:    incident.Firing,
+		SignalAt:       t0.Add(30 * time.Second),
 		Pages: []incident.Page{
-			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 1)},
+			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 1), Failure: "PagerDuty rejected the routing key"},
 			{Level: 2, LevelName: "team-lead", At: t0.Add(16 * time.Minute), DedupKey: incident.PageDedupKey(id, 2)},
 		},
 		Version: 1,

@@ -24,22 +24,28 @@ type Incident struct {
 	OpenedAt       time.Time `json:"openedAt"`
 	AcknowledgedAt time.Time `json:"acknowledgedAt,omitzero"`
 	ResolvedAt     time.Time `json:"resolvedAt,omitzero"`
-	// SignalState is the latest state its source reported.
+	// SignalState is the latest state its source reported, at SignalAt.
 	SignalState SignalState `json:"signalState"`
+	SignalAt    time.Time   `json:"signalAt,omitzero"`
 	// Pages are the pages delivered so far, in level order.
 	Pages []Page `json:"pages,omitempty"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
 }
 
-// Page is one delivered page: an escalation level notified through
-// PagerDuty.
+// Page is one page to an escalation level through PagerDuty: delivered,
+// or, when Failure is set, refused for good (PagerDuty rejected it or the
+// level has no routing key), in which case the escalation goes on at once.
 type Page struct {
 	Level     int       `json:"level"`
 	LevelName string    `json:"levelName"`
 	At        time.Time `json:"at"`
 	DedupKey  string    `json:"dedupKey"`
+	Failure   string    `json:"failure,omitempty"`
 }
+
+// Delivered reports whether the page reached PagerDuty.
+func (p Page) Delivered() bool { return p.Failure == "" }
 
 // NewID derives an incident ID from the signal that opens it: the same
 // signal always gives the same ID, so concurrent deliveries of one event
@@ -64,7 +70,24 @@ func Open(s Signal) Incident {
 		Summary:     s.Summary,
 		OpenedAt:    s.Time.UTC(),
 		SignalState: s.State,
+		SignalAt:    s.Time.UTC(),
 	}
+}
+
+// AwaitsAcknowledgement reports whether nobody has taken the incident on
+// yet: only such an incident is paged and escalated.
+func (inc *Incident) AwaitsAcknowledgement() bool { return inc.Status == Triggered }
+
+// NoteSignal records the state its source reported at time at, unless a
+// later state is already recorded (events can arrive out of order). It
+// reports whether anything changed.
+func (inc *Incident) NoteSignal(state SignalState, at time.Time) bool {
+	at = at.UTC()
+	if at.Before(inc.SignalAt) || (at.Equal(inc.SignalAt) && state == inc.SignalState) {
+		return false
+	}
+	inc.SignalState, inc.SignalAt = state, at
+	return true
 }
 
 // PageFor returns the delivered page for level, if there is one.

@@ -32,7 +32,8 @@ func TestStatusTransitions(t *testing.T) {
 
 func TestRouteSignal(t *testing.T) {
 	open := &Incident{ID: "inc-1", Status: Acknowledged}
-	closed := &Incident{ID: "inc-0", Status: Resolved}
+	now := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	closed := &Incident{ID: "inc-0", Status: Resolved, ResolvedAt: now.Add(-time.Hour)}
 	tests := []struct {
 		state   SignalState
 		current *Incident
@@ -48,7 +49,7 @@ func TestRouteSignal(t *testing.T) {
 		{"bogus", open, RouteIgnore},
 	}
 	for _, tt := range tests {
-		got := RouteSignal(Signal{State: tt.state}, tt.current)
+		got := RouteSignal(Signal{State: tt.state, Time: now}, tt.current)
 		if got.Kind != tt.want || got.Reason == "" {
 			t.Errorf("RouteSignal(%s, %v) = %+v, want %s with a reason", tt.state, tt.current, got, tt.want)
 		}
@@ -103,5 +104,33 @@ func TestParseHelpers(t *testing.T) {
 	}
 	if _, err := ParseStatus("closed"); ErrorCode(err) != EInvalid {
 		t.Errorf("ParseStatus(closed) err = %v", err)
+	}
+}
+
+func TestRouteSignalIgnoresLateEventsAndIgnoredSignals(t *testing.T) {
+	resolvedAt := time.Date(2026, 3, 1, 4, 0, 0, 0, time.UTC)
+	resolved := &Incident{ID: "inc-1", Status: Resolved, ResolvedAt: resolvedAt}
+	if got := RouteSignal(Signal{State: Firing, Time: resolvedAt.Add(-time.Minute)}, resolved); got.Kind != RouteIgnore {
+		t.Errorf("an event from before the resolution: %+v, want ignored", got)
+	}
+	if got := RouteSignal(Signal{State: Firing, Time: resolvedAt.Add(time.Minute)}, resolved); got.Kind != RouteOpen {
+		t.Errorf("an event after the resolution: %+v, want open", got)
+	}
+	if got := RouteSignal(Signal{State: Firing, Ignored: "autoscaling"}, nil); got.Kind != RouteIgnore || got.Reason != "autoscaling" {
+		t.Errorf("an ignored signal: %+v", got)
+	}
+}
+
+func TestNoteSignalKeepsTheLatest(t *testing.T) {
+	t1 := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	inc := Incident{SignalState: Firing, SignalAt: t1}
+	if !inc.NoteSignal(Recovered, t1.Add(time.Minute)) || inc.SignalState != Recovered {
+		t.Fatalf("a later OK was not recorded: %+v", inc)
+	}
+	if inc.NoteSignal(Firing, t1.Add(30*time.Second)) || inc.SignalState != Recovered {
+		t.Errorf("an earlier ALARM arriving late overwrote the later OK: %+v", inc)
+	}
+	if inc.NoteSignal(Recovered, t1.Add(time.Minute)) {
+		t.Errorf("the same state again reported a change")
 	}
 }

@@ -35,6 +35,9 @@ type Signal struct {
 	Details map[string]string `json:"details,omitempty"`
 	Time    time.Time         `json:"time"`
 	State   SignalState       `json:"state"`
+	// Ignored, when set, says why this signal is no incident at all (a
+	// classification rule says so, or the alarm's actions are suppressed).
+	Ignored string `json:"ignored,omitempty"`
 }
 
 // RouteKind is what a signal does to incidents.
@@ -64,11 +67,19 @@ type Route struct {
 // points to (nil when there is none). It is the one place where that
 // decision is made.
 func RouteSignal(s Signal, current *Incident) Route {
+	if s.Ignored != "" {
+		return Route{RouteIgnore, s.Ignored}
+	}
 	open := current != nil && current.Status.Open()
 	switch s.State {
 	case Firing:
 		if open {
 			return Route{RouteJoin, "the alarm is still firing on open incident " + current.ID}
+		}
+		if current != nil && !s.Time.After(current.ResolvedAt) {
+			// A late redelivery of an event from before the resolution
+			// must not open a new incident.
+			return Route{RouteIgnore, "the alarm event is from before incident " + current.ID + " was resolved"}
 		}
 		return Route{RouteOpen, "the alarm fired with no open incident"}
 	case Recovered:

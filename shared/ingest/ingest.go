@@ -40,6 +40,7 @@ type InvalidEventError struct {
 	Reason string
 }
 
+// Error returns the reason, which names the problem with the event.
 func (e *InvalidEventError) Error() string { return e.Reason }
 
 // Handler ingests CloudWatch alarm events.
@@ -62,7 +63,7 @@ type Result struct {
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
 	sig, err := cloudwatch.Decode(raw, h.Rules)
 	if err != nil {
-		slog.WarnContext(ctx, "rejected event", "error", err.Error())
+		slog.WarnContext(ctx, "rejected event", "error", err.Error(), "bytes", len(raw))
 		return Result{}, &InvalidEventError{Reason: err.Error()}
 	}
 	return h.Ingest(ctx, sig)
@@ -148,6 +149,9 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
+		if err := h.noteSignal(ctx, *current, sig); err != nil {
+			return Result{}, false, err
+		}
 		if err := h.Starter.StartEscalation(ctx, current.ID); err != nil {
 			return Result{}, false, err
 		}
@@ -157,7 +161,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		if err := h.note(ctx, current.ID, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
-		if err := h.setSignalState(ctx, *current, sig.State); err != nil {
+		if err := h.noteSignal(ctx, *current, sig); err != nil {
 			return Result{}, false, err
 		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
@@ -166,7 +170,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		if err := h.note(ctx, current.ID, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
-		if err := h.setSignalState(ctx, *current, sig.State); err != nil {
+		if err := h.noteSignal(ctx, *current, sig); err != nil {
 			return Result{}, false, err
 		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
@@ -212,14 +216,13 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 	return nil
 }
 
-// setSignalState records the source's latest state on the incident,
-// re-reading on a version conflict. A newer state already recorded wins.
-func (h *Handler) setSignalState(ctx context.Context, inc incident.Incident, state incident.SignalState) error {
+// noteSignal records the signal's state on the incident unless a later
+// one is recorded already, re-reading on a version conflict.
+func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
 	for range maxRaces {
-		if inc.SignalState == state {
+		if !inc.NoteSignal(sig.State, sig.Time) {
 			return nil
 		}
-		inc.SignalState = state
 		_, err := h.Store.UpdateIncident(ctx, inc)
 		if err == nil {
 			return nil

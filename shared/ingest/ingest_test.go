@@ -195,8 +195,8 @@ func TestAlarmLifecycle(t *testing.T) {
 		want    incident.RouteKind
 		state   incident.SignalState
 	}{
-		{"cloudwatch/api-5xx-insufficient-data.json", incident.RouteNote, incident.Inconclusive},
 		{"cloudwatch/api-5xx-ok.json", incident.RouteRecover, incident.Recovered},
+		{"cloudwatch/api-5xx-insufficient-data.json", incident.RouteNote, incident.Inconclusive},
 	}
 	for _, s := range steps {
 		res, err := h.Handle(ctx, fixture(t, s.fixture))
@@ -211,7 +211,7 @@ func TestAlarmLifecycle(t *testing.T) {
 			t.Errorf("%s: signal state %s status %s, want %s triggered", s.fixture, inc.SignalState, inc.Status, s.state)
 		}
 	}
-	if got := kinds(timeline(t, store, opened.IncidentID)); got != "opened,insufficient-data,recovered" && got != "opened,recovered,insufficient-data" {
+	if got := kinds(timeline(t, store, opened.IncidentID)); got != "opened,recovered,insufficient-data" {
 		t.Errorf("timeline = %s", got)
 	}
 	if n := len(openIncidents(t, store)); n != 1 {
@@ -268,10 +268,20 @@ func TestAlarmAfterResolutionOpensANewIncident(t *testing.T) {
 	}
 	inc, _ := store.GetIncident(ctx, first.IncidentID)
 	inc.Status = incident.Resolved
+	inc.ResolvedAt = time.Date(2026, 3, 1, 3, 30, 0, 0, time.UTC)
 	if _, err := store.UpdateIncident(ctx, inc); err != nil {
 		t.Fatal(err)
 	}
-	res, err := h.Handle(ctx, withID(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000003"))
+	// A late redelivery of an event from 03:01, before the resolution,
+	// must not open anything.
+	late, err := h.Handle(ctx, withID(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000003"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.Route != incident.RouteIgnore {
+		t.Errorf("late event: %+v, want ignored", late)
+	}
+	res, err := h.Handle(ctx, withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000006", "2026-03-01T04:00:00.000+0000"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,4 +410,69 @@ func TestMain(m *testing.M) {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 	dynamotest.Main(m)
+}
+
+func TestSignalStateFollowsTheLatestChange(t *testing.T) {
+	ctx := context.Background()
+	h, store, _ := newHandler(t)
+	opened, err := h.Handle(ctx, fixture(t, "cloudwatch/api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Handle(ctx, fixture(t, "cloudwatch/api-5xx-ok.json")); err != nil {
+		t.Fatal(err)
+	}
+	// The alarm fires again (a minute after the original, before the OK at
+	// 03:07: a late delivery) and then again at 03:08.
+	late := withID(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000004")
+	if _, err := h.Handle(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if inc, _ := store.GetIncident(ctx, opened.IncidentID); inc.SignalState != incident.Recovered {
+		t.Errorf("a late ALARM from 03:01 overwrote the OK from 03:07: %s", inc.SignalState)
+	}
+	refire := withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000005", "2026-03-01T03:08:00.000+0000")
+	if _, err := h.Handle(ctx, refire); err != nil {
+		t.Fatal(err)
+	}
+	if inc, _ := store.GetIncident(ctx, opened.IncidentID); inc.SignalState != incident.Firing {
+		t.Errorf("after the alarm fired again the incident says %s", inc.SignalState)
+	}
+}
+
+func TestIgnoredAlarmOpensNothing(t *testing.T) {
+	ctx := context.Background()
+	h, store, st := newHandler(t)
+	var m map[string]any
+	if err := json.Unmarshal(fixture(t, "cloudwatch/api-cpu-alarm.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	name := "TargetTracking-service/dashboarduz-production/dashboarduz-api-AlarmHigh-4e1c3a"
+	m["detail"].(map[string]any)["alarmName"] = name
+	m["resources"] = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
+	raw, _ := json.Marshal(m)
+	res, err := h.Handle(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Route != incident.RouteIgnore || !strings.Contains(res.Reason, "not an incident") {
+		t.Errorf("result = %+v, want ignored by the classification rule", res)
+	}
+	if n := len(openIncidents(t, store)); n != 0 || len(st.distinct()) != 0 {
+		t.Errorf("%d incidents, escalations %v; want none", n, st.distinct())
+	}
+}
+
+// withTime returns the EventBridge event with another id and another state
+// timestamp.
+func withTime(t *testing.T, ev json.RawMessage, id, timestamp string) json.RawMessage {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ev, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["id"] = id
+	m["detail"].(map[string]any)["state"].(map[string]any)["timestamp"] = timestamp
+	out, _ := json.Marshal(m)
+	return out
 }
