@@ -39,6 +39,8 @@ type Classification struct {
 	// Rule names the rule that matched (DefaultRuleName when none did), so
 	// the timeline can say why an alarm got its severity.
 	Rule string
+	// Ignore says the rule marks the alarm as no incident at all.
+	Ignore bool
 }
 
 // AlarmMatch is the condition of a classification rule. Every field that is
@@ -71,8 +73,12 @@ type ClassificationRule struct {
 	// Service is the affected service. When both it and the dimension are
 	// empty, the service is found as for an unmatched alarm.
 	Service  string   `json:"service,omitempty"`
-	Category Category `json:"category"`
-	Severity Severity `json:"severity"`
+	Category Category `json:"category,omitempty"`
+	Severity Severity `json:"severity,omitempty"`
+	// Ignore marks alarms that are not incidents, such as the alarms
+	// autoscaling creates for target tracking: their signals are noted in
+	// the logs and open nothing. Category and severity may then be left out.
+	Ignore bool `json:"ignore,omitempty"`
 }
 
 // DefaultClassification is what an alarm that no rule matches becomes.
@@ -153,11 +159,15 @@ func (r ClassificationRules) Validate() error {
 }
 
 func (rule ClassificationRule) validate() error {
-	if _, err := ParseCategory(string(rule.Category)); err != nil {
-		return err
+	if !rule.Ignore || rule.Category != "" {
+		if _, err := ParseCategory(string(rule.Category)); err != nil {
+			return err
+		}
 	}
-	if _, err := ParseSeverity(string(rule.Severity)); err != nil {
-		return err
+	if !rule.Ignore || rule.Severity != "" {
+		if _, err := ParseSeverity(string(rule.Severity)); err != nil {
+			return err
+		}
 	}
 	m := rule.Match
 	if len(m.AlarmNames) == 0 && len(m.Namespaces) == 0 && len(m.MetricNames) == 0 && len(m.Dimensions) == 0 && len(m.Tags) == 0 {
@@ -216,7 +226,14 @@ func (r ClassificationRules) Classify(f AlarmFacts) Classification {
 		if service == "" {
 			service = r.Default.service(f)
 		}
-		return Classification{Service: service, Category: rule.Category, Severity: rule.Severity, Rule: rule.Name}
+		c := Classification{Service: service, Category: rule.Category, Severity: rule.Severity, Rule: rule.Name, Ignore: rule.Ignore}
+		if c.Category == "" {
+			c.Category = Other
+		}
+		if c.Severity == "" {
+			c.Severity = P3
+		}
+		return c
 	}
 	return Classification{
 		Service:  r.Default.service(f),

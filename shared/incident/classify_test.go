@@ -19,6 +19,16 @@ func TestDefaultClassificationRules(t *testing.T) {
 			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-escalation-failures"},
 		},
 		{
+			name:  "this system's rejected pages page at P0",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-pages-rejected", Namespace: "DashboarduzIncidentResponse", MetricName: "PagesRejected"},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-pages-rejected"},
+		},
+		{
+			name:  "target-tracking alarms are not incidents",
+			facts: AlarmFacts{Name: "TargetTracking-service/dashboarduz-production/dashboarduz-worker-AlarmLow-0b1c2d3e", Namespace: "AWS/ECS", MetricName: "CPUUtilization", Dimensions: map[string]string{"ServiceName": "dashboarduz-worker"}},
+			want:  Classification{Service: "dashboarduz-worker", Category: Other, Severity: P3, Rule: "autoscaling-target-tracking", Ignore: true},
+		},
+		{
 			name:  "this system's dead letters are not a worker backlog",
 			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-ingest-dead-letters", Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Dimensions: map[string]string{"QueueName": "DashboarduzIncidentResponse-DeadLettersQueue1A2B3C"}},
 			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-dead-letters"},
@@ -194,13 +204,13 @@ func TestClassifyRuleOptions(t *testing.T) {
 		facts AlarmFacts
 		want  Classification
 	}{
-		{"all tags match", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments", "tier": "critical-path", "x": "y"}}, Classification{"payments", ServiceDown, P0, "tagged"}},
-		{"one tag differs", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments", "tier": "low"}}, Classification{"a", Other, P3, DefaultRuleName}},
-		{"a tag is missing", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments"}}, Classification{"a", Other, P3, DefaultRuleName}},
-		{"no tags known", AlarmFacts{Name: "a"}, Classification{"a", Other, P3, DefaultRuleName}},
-		{"service from dimension", AlarmFacts{Name: "b", Namespace: "AWS/ECS", Dimensions: map[string]string{"ServiceName": "billing"}}, Classification{"billing", Performance, P3, "ecs"}},
-		{"dimension missing falls back to the literal service", AlarmFacts{Name: "b", Namespace: "AWS/ECS"}, Classification{"ecs-unknown", Performance, P3, "ecs"}},
-		{"default without dimensions uses the alarm name", AlarmFacts{Name: "c", Dimensions: map[string]string{"ServiceName": "s"}}, Classification{"c", Other, P3, DefaultRuleName}},
+		{"all tags match", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments", "tier": "critical-path", "x": "y"}}, Classification{Service: "payments", Category: ServiceDown, Severity: P0, Rule: "tagged"}},
+		{"one tag differs", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments", "tier": "low"}}, Classification{Service: "a", Category: Other, Severity: P3, Rule: DefaultRuleName}},
+		{"a tag is missing", AlarmFacts{Name: "a", Tags: map[string]string{"team": "payments"}}, Classification{Service: "a", Category: Other, Severity: P3, Rule: DefaultRuleName}},
+		{"no tags known", AlarmFacts{Name: "a"}, Classification{Service: "a", Category: Other, Severity: P3, Rule: DefaultRuleName}},
+		{"service from dimension", AlarmFacts{Name: "b", Namespace: "AWS/ECS", Dimensions: map[string]string{"ServiceName": "billing"}}, Classification{Service: "billing", Category: Performance, Severity: P3, Rule: "ecs"}},
+		{"dimension missing falls back to the literal service", AlarmFacts{Name: "b", Namespace: "AWS/ECS"}, Classification{Service: "ecs-unknown", Category: Performance, Severity: P3, Rule: "ecs"}},
+		{"default without dimensions uses the alarm name", AlarmFacts{Name: "c", Dimensions: map[string]string{"ServiceName": "s"}}, Classification{Service: "c", Category: Other, Severity: P3, Rule: DefaultRuleName}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,6 +283,8 @@ func TestDefaultRulesAllReachable(t *testing.T) {
 	hit := map[string]bool{}
 	for _, f := range []AlarmFacts{
 		{Name: "x-escalation-failures"},
+		{Name: "x-pages-rejected"},
+		{Name: "TargetTracking-service/dashboarduz-production/dashboarduz-worker-AlarmLow-0b1c"},
 		{Name: "x-ingest-dead-letters"},
 		{Name: "x-security"},
 		{Name: "dashboarduz-api-5xx"},
