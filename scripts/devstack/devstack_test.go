@@ -276,3 +276,31 @@ func TestLongPagerDutyOutageDelaysThePageButNeverDropsIt(t *testing.T) {
 		t.Errorf("the escalation failed: %s %s", x.Error, x.Cause)
 	}
 }
+
+func TestRejectedPageEscalatesAtOnceAndEndsNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	start := s.Clock.Now()
+	s.Recorder.FailNext(1, recorder.Failure{Status: 400, Message: "Invalid routing key"})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(7*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	incs, err := s.Incidents(ctx)
+	if err != nil || len(incs) != 1 {
+		t.Fatalf("incidents = %v, %v", incs, err)
+	}
+	var got []string
+	for _, p := range incs[0].Pages {
+		got = append(got, fmt.Sprintf("%d@%s delivered=%v", p.Level, p.At.Sub(start), p.Delivered()))
+	}
+	want := "1@0s delivered=false,2@0s delivered=true,3@5m0s delivered=true"
+	if strings.Join(got, ",") != want {
+		t.Errorf("pages = %s, want %s", strings.Join(got, ","), want)
+	}
+	if x, _ := s.Exec.Execution(incs[0].ID); x.Status != "RUNNING" {
+		t.Errorf("execution %s: %s %s", x.Status, x.Error, x.Cause)
+	}
+}

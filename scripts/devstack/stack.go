@@ -19,7 +19,6 @@ import (
 	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
 	"github.com/dashboarduz/incident-response/shared/secretsmanager"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions/local"
 )
 
@@ -128,7 +127,7 @@ func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
-	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter{s.Exec}, Rules: incident.DefaultClassificationRules()}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: local.Starter{Executor: s.Exec}, Rules: incident.DefaultClassificationRules()}
 	return s, nil
 }
 
@@ -156,19 +155,6 @@ func lambdaFunc[In, Out any](h func(context.Context, In) (Out, error)) local.Tas
 		}
 		return json.Marshal(out)
 	}
-}
-
-// starter starts escalations on the local executor, as the Step Functions
-// adapter does in AWS.
-type starter struct{ ex *local.Executor }
-
-func (s starter) StartEscalation(ctx context.Context, id string) error {
-	err := s.ex.Start(ctx, id, stepfunctions.ExecutionInput(id))
-	var exists *local.ExecutionAlreadyExistsError
-	if errors.As(err, &exists) {
-		return nil
-	}
-	return err
 }
 
 // Incidents returns every incident in the table, oldest first.

@@ -31,9 +31,20 @@ type IncidentNotFoundError struct {
 	IncidentID string
 }
 
+// Error says which incident is missing.
 func (e *IncidentNotFoundError) Error() string {
 	return fmt.Sprintf("incident %s not found", e.IncidentID)
 }
+
+// InvalidInputError means a task got input it can never act on (no
+// incident ID, a level the policy does not have). The state machine fails
+// the execution on it rather than retry, so the failure alarm fires.
+type InvalidInputError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *InvalidInputError) Error() string { return e.Reason }
 
 // IncidentGetter reads one incident.
 type IncidentGetter interface {
@@ -50,7 +61,7 @@ type Planner struct {
 // Handle reads the incident and returns the policy's next step.
 func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 	if in.IncidentID == "" {
-		return State{}, incident.Errorf(incident.EInvalid, "plan: input has no incidentId")
+		return State{}, &InvalidInputError{Reason: "plan: the input has no incidentId"}
 	}
 	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
 	if incident.ErrorCode(err) == incident.ENotFound {

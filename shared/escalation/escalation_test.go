@@ -316,3 +316,63 @@ func TestWaitTimestamp(t *testing.T) {
 		}
 	}
 }
+
+func TestRejectedPageEscalatesPastTheLevel(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P1)
+	f.rec.FailNext(1, recorder.Failure{Status: http.StatusBadRequest, Message: "Invalid routing key"})
+	st := f.plan(t)
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatalf("a rejected page returned %v; the escalation must go on, not retry it", err)
+	}
+	inc := f.get(t)
+	if len(inc.Pages) != 1 || inc.Pages[0].Delivered() {
+		t.Fatalf("pages = %+v, want level 1 recorded as undeliverable", inc.Pages)
+	}
+	next := f.plan(t)
+	if next.Action != incident.ActPage || next.Level != 2 {
+		t.Fatalf("plan after the rejection = %+v, want page level 2 at once", next)
+	}
+	if _, err := f.pager.Handle(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.rec.Alerts()); got != 1 {
+		t.Errorf("%d alerts, want 1 (level 2)", got)
+	}
+	es, _ := f.store.Timeline(ctx, f.inc.ID)
+	var ks []string
+	for _, e := range es {
+		ks = append(ks, string(e.Kind))
+	}
+	if got := strings.Join(ks, ","); got != "page-rejected,paged" {
+		t.Errorf("timeline = %s", got)
+	}
+}
+
+func TestMissingRoutingKeyEscalatesPastTheLevel(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	keys := keys(f.pager.Policy)
+	delete(keys, "on-call")
+	f.pager.Keys = keys
+	if _, err := f.pager.Handle(ctx, f.plan(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.get(t).Pages; len(p) != 1 || p[0].Delivered() || !strings.Contains(p[0].Failure, "on-call") {
+		t.Errorf("pages = %+v, want level 1 undeliverable, naming the level", p)
+	}
+	if f.rec.Requests() != 0 {
+		t.Errorf("PagerDuty got %d requests without a routing key", f.rec.Requests())
+	}
+}
+
+func TestInvalidInputIsNotRetried(t *testing.T) {
+	f := newFixture(t, incident.P2)
+	var bad *escalation.InvalidInputError
+	if _, err := f.planner.Handle(context.Background(), escalation.State{}); !errors.As(err, &bad) {
+		t.Errorf("plan without an incident: %v, want *InvalidInputError", err)
+	}
+	if _, err := f.pager.Handle(context.Background(), escalation.State{IncidentID: f.inc.ID, Level: 9}); !errors.As(err, &bad) {
+		t.Errorf("page of level 9: %v, want *InvalidInputError", err)
+	}
+}

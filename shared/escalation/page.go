@@ -9,6 +9,7 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
 )
 
 // PageStore is the storage the Page task needs.
@@ -26,6 +27,9 @@ type RoutingKeys interface {
 	RoutingKey(ctx context.Context, level string) (string, error)
 }
 
+// forgetter is implemented by routing keys that cache what they read.
+type forgetter interface{ Forget() }
+
 // Trigger sends a page.
 type Trigger interface {
 	Trigger(ctx context.Context, routingKey string, inc incident.Incident, level int, l incident.Level) (string, error)
@@ -39,6 +43,7 @@ type PageInProgressError struct {
 	Level      int
 }
 
+// Error says which page is being sent.
 func (e *PageInProgressError) Error() string {
 	return fmt.Sprintf("the page for level %d of %s is being sent by another invocation", e.Level, e.IncidentID)
 }
@@ -64,6 +69,9 @@ type Pager struct {
 // Handle pages the level the plan chose, unless the incident no longer
 // needs it.
 func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
+	if in.IncidentID == "" {
+		return State{}, &InvalidInputError{Reason: "page: the input has no incidentId"}
+	}
 	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
 	if incident.ErrorCode(err) == incident.ENotFound {
 		return State{}, &IncidentNotFoundError{IncidentID: in.IncidentID}
@@ -73,13 +81,13 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	}
 	level, ok := p.Policy.Level(in.Level)
 	if !ok {
-		return State{}, incident.Errorf(incident.EInvalid, "page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)
+		return State{}, &InvalidInputError{Reason: fmt.Sprintf("page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)}
 	}
 	if _, done := inc.PageFor(in.Level); done {
 		slog.InfoContext(ctx, "page already delivered", "incidentId", inc.ID, "level", in.Level)
 		return in, nil
 	}
-	if inc.Status != incident.Triggered {
+	if !inc.AwaitsAcknowledgement() {
 		// Acknowledged or resolved since the plan was made: the next Plan
 		// sees it; nobody is paged.
 		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status)
@@ -100,8 +108,11 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 		return State{}, fmt.Errorf("page %s level %d: %w", inc.ID, in.Level, err)
 	}
 	sentAt := claim.SentAt
-	if claim.State != "sent" {
+	if claim.State != dynamo.PageSent {
 		if err := p.send(ctx, inc, in.Level, level, claim.Attempts, now); err != nil {
+			if reason, final := undeliverable(err); final {
+				return in, p.reject(ctx, inc, in.Level, level, dedupKey, reason, now)
+			}
 			return State{}, err
 		}
 		if err := p.Store.MarkPageSent(ctx, inc.ID, in.Level, now); err != nil {
@@ -132,10 +143,10 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	return in, nil
 }
 
-// send looks up the routing key and triggers the page. A failure is
-// recorded on the timeline and the claim released so the state machine's
-// retry may send again; the error goes back unwrapped so its type name
-// reaches the Retry rules.
+// send looks up the routing key and triggers the page. A failure releases
+// the claim so that the next attempt may send again; a failure that a retry
+// may cure is recorded on the timeline here (reject records the others).
+// The error goes back unwrapped so its type name reaches the Retry rules.
 func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level incident.Level, attempt int, now time.Time) error {
 	key, err := p.Keys.RoutingKey(ctx, level.Name)
 	if err == nil {
@@ -144,7 +155,13 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	if err == nil {
 		return nil
 	}
-	slog.ErrorContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
+	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, n, now); rerr != nil {
+		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
+	}
+	if _, final := undeliverable(err); final {
+		return err
+	}
+	slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
 	if _, terr := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
 		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%d/%d", n, attempt)),
 		At:    now,
@@ -155,14 +172,49 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	}); terr != nil {
 		slog.ErrorContext(ctx, "record failed page", "incidentId", inc.ID, "error", terr)
 	}
-	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, n, now); rerr != nil {
-		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
-	}
 	return err
 }
 
-// recordPage adds the delivered page to the incident, re-reading on a
-// version conflict.
+// undeliverable tells a page that can never be delivered as it stands
+// (PagerDuty rejected it, or the level has no usable routing key) from one
+// that may succeed when retried.
+func undeliverable(err error) (reason string, final bool) {
+	var rejected *pagerduty.PagerDutyRejectedError
+	if errors.As(err, &rejected) || incident.ErrorCode(err) == incident.EInvalid {
+		return err.Error(), true
+	}
+	return "", false
+}
+
+// reject records a page that cannot be delivered: on the incident, so the
+// policy escalates past the level at once instead of retrying it forever,
+// and on the timeline. The "page rejected" log record feeds the stack's
+// pages-rejected alarm. Cached routing keys are dropped, so a corrected
+// secret is read on the next page.
+func (p *Pager) reject(ctx context.Context, inc incident.Incident, n int, level incident.Level, dedupKey, reason string, now time.Time) error {
+	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", reason)
+	if f, ok := p.Keys.(forgetter); ok {
+		f.Forget()
+	}
+	page := incident.Page{Level: n, LevelName: level.Name, At: now, DedupKey: dedupKey, Failure: reason}
+	if err := p.recordPage(ctx, inc, page); err != nil {
+		return err
+	}
+	if _, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
+		ID:    incident.EntryID(now, fmt.Sprintf("page/%d", n)),
+		At:    now,
+		Kind:  incident.EntryPageRejected,
+		Actor: "escalation",
+		Text:  fmt.Sprintf("The page to %s (level %d, %s) cannot be delivered, so the escalation goes on without it: %s. Fix the routing key in the secret.", level.Title, n, level.Name, reason),
+		Data:  map[string]string{"level": fmt.Sprint(n), "levelName": level.Name},
+	}); err != nil {
+		return fmt.Errorf("page %s level %d: %w", inc.ID, n, err)
+	}
+	return nil
+}
+
+// recordPage adds the page to the incident, re-reading on a version
+// conflict.
 func (p *Pager) recordPage(ctx context.Context, inc incident.Incident, page incident.Page) error {
 	for range 8 {
 		if !inc.RecordPage(page) {

@@ -140,13 +140,13 @@ type Step struct {
 // Next is the escalation policy as a pure function: given the incident as
 // stored, the policy and the time, it returns the next step. It pages level
 // 1 at once, and the next level whenever the latest page has gone
-// unacknowledged past the severity's deadline, up to the severity's highest
-// level.
+// unacknowledged past the severity's deadline, or could not be delivered at
+// all, up to the severity's highest level.
 func Next(inc Incident, p Policy, now time.Time) Step {
 	if inc.Status == Resolved {
 		return Step{Action: ActDone, Reason: "the incident is resolved"}
 	}
-	if inc.Status != Triggered {
+	if !inc.AwaitsAcknowledgement() {
 		return Step{Action: ActDone, Reason: "the incident is " + string(inc.Status) + "; nobody more is paged"}
 	}
 	sp, ok := p.Severities[inc.Severity]
@@ -159,11 +159,18 @@ func Next(inc Incident, p Policy, now time.Time) Step {
 		return pageStep(p, 1, "a new incident pages the first level at once")
 	}
 	last := inc.Pages[len(inc.Pages)-1]
+	highest := p.LevelNumber(sp.HighestLevel)
+	if !last.Delivered() {
+		// Nobody at that level was reached: go on at once.
+		if last.Level >= highest {
+			return Step{Action: ActDone, Reason: fmt.Sprintf("the page to %s could not be delivered and it is the highest level for %s", last.LevelName, inc.Severity)}
+		}
+		return pageStep(p, last.Level+1, fmt.Sprintf("the page to %s could not be delivered", last.LevelName))
+	}
 	deadline := last.At.Add(sp.AcknowledgeWithin.D())
 	if now.Before(deadline) {
 		return Step{Action: ActWait, Until: deadline, Reason: fmt.Sprintf("waiting for %s to acknowledge (deadline %s)", last.LevelName, deadline.UTC().Format(time.RFC3339))}
 	}
-	highest := p.LevelNumber(sp.HighestLevel)
 	if last.Level >= highest {
 		return Step{Action: ActDone, Reason: fmt.Sprintf("%s is the highest level for %s; the escalation path is exhausted", last.LevelName, inc.Severity)}
 	}

@@ -130,3 +130,18 @@ func BenchmarkNext(b *testing.B) {
 		Next(inc, p, t0.Add(time.Duration(i%20)*time.Minute))
 	}
 }
+
+func TestNextSkipsAnUndeliverablePage(t *testing.T) {
+	p := DefaultPolicy()
+	rejected := paged(1)
+	rejected[0].Failure = "PagerDuty rejected the routing key"
+	got := Next(Incident{Severity: P1, Status: Triggered, Pages: rejected}, p, t0)
+	if got.Action != ActPage || got.Level != 2 {
+		t.Errorf("Next after a rejected page = %+v, want page level 2 at once", got)
+	}
+	top := paged(1, 2, 3)
+	top[2].Failure = "no routing key"
+	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top}, p, t0); got.Action != ActDone {
+		t.Errorf("Next after the highest level was rejected = %+v, want done", got)
+	}
+}

@@ -16,6 +16,7 @@ const (
 	EntryInsufficientData EntryKind = "insufficient-data"
 	EntryPaged            EntryKind = "paged"
 	EntryPageFailed       EntryKind = "page-failed"
+	EntryPageRejected     EntryKind = "page-rejected"
 	EntryEscalationDone   EntryKind = "escalation-done"
 )
 

@@ -64,7 +64,8 @@ func (e *PagerDutyUnavailableError) what() string { return eventName(e.Action, e
 
 // PagerDutyRejectedError means PagerDuty refused the event with a 4xx other
 // than 429 and 408, e.g. for an unknown or malformed routing key. Sending it again
-// would be refused again, so Step Functions does not retry it.
+// would be refused again, so the Page task records it and escalates past
+// that level instead of retrying it.
 // The name stutters on purpose: it is the errorType Step Functions matches.
 type PagerDutyRejectedError struct {
 	// Action is the event action that was refused.

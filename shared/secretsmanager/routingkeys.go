@@ -49,6 +49,15 @@ func NewRoutingKeys(api GetSecretValueAPI, secretID string) *RoutingKeys {
 	return &RoutingKeys{api: api, secretID: secretID}
 }
 
+// Forget drops the cached keys, so the next lookup reads the secret again:
+// after PagerDuty rejects a key, a corrected secret takes effect without
+// waiting for a cold start.
+func (r *RoutingKeys) Forget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys = nil
+}
+
 // RoutingKey returns the routing key of the escalation level named level,
 // e.g. "team-lead". A level missing from the secret is an *incident.Error
 // with code EInvalid.

@@ -278,3 +278,17 @@ func TestStaticRoutingKeys(t *testing.T) {
 		t.Errorf("missing level code = %q, want %q", got, want)
 	}
 }
+
+func TestForgetRereadsTheSecret(t *testing.T) {
+	fixed := `{"on-call": "` + strings.Repeat("b", 32) + `"}`
+	fake := &fakeSecrets{replies: []reply{{secret: ptr(secretJSON())}, {secret: ptr(fixed)}}}
+	r := NewRoutingKeys(fake, secretID)
+	if _, err := r.RoutingKey(context.Background(), "on-call"); err != nil {
+		t.Fatal(err)
+	}
+	r.Forget()
+	got, err := r.RoutingKey(context.Background(), "on-call")
+	if err != nil || got != strings.Repeat("b", 32) || fake.callCount() != 2 {
+		t.Errorf("after Forget: key %q, err %v, %d reads; want the new key from a second read", got, err, fake.callCount())
+	}
+}

@@ -3,27 +3,34 @@ package local
 import (
 	"context"
 	"encoding/json"
+	"errors"
+
+	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
 // Starter adapts an Executor to handlers that start one escalation per
-// incident with StartEscalation(ctx, incidentID).
+// incident with StartEscalation(ctx, incidentID), the local twin of
+// stepfunctions.Starter.
 type Starter struct {
 	Executor *Executor
 }
 
 // EscalationInput is the escalation state machine's execution input for an
-// incident: {"incidentId": id}.
+// incident: {"incidentId": id}, byte for byte what stepfunctions.Starter
+// sends.
 func EscalationInput(incidentID string) json.RawMessage {
-	b, _ := json.Marshal(struct {
-		IncidentID string `json:"incidentId"`
-	}{incidentID})
-	return b
+	return stepfunctions.ExecutionInput(incidentID)
 }
 
 // StartEscalation starts the execution named incidentID with
-// EscalationInput(incidentID). A second start while it runs is a no-op; a
-// start after it has finished returns *ExecutionAlreadyExistsError with
-// Closed set, as StartExecution does in AWS.
+// EscalationInput(incidentID). As with stepfunctions.Starter, a start of an
+// execution that exists already, running or finished, is not an error: an
+// earlier start already escalated this incident.
 func (s Starter) StartEscalation(ctx context.Context, incidentID string) error {
-	return s.Executor.Start(ctx, incidentID, EscalationInput(incidentID))
+	err := s.Executor.Start(ctx, incidentID, EscalationInput(incidentID))
+	var exists *ExecutionAlreadyExistsError
+	if errors.As(err, &exists) {
+		return nil
+	}
+	return err
 }
