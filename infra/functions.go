@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -88,6 +90,23 @@ func CheckFunctionsDir(dir string) error {
 	return nil
 }
 
+// tableActions lists, per function, exactly the DynamoDB operations its
+// handler's store calls (see the SDK calls of the shared/dynamo Store
+// methods each handler's store interface names), granted on the table
+// alone: no Query, Scan, DeleteItem or batch operation, and no index.
+// TestTableGrantsMatchStoreCode derives the same lists from the source.
+var tableActions = map[string][]string{
+	// shared/ingest.Store: GetIncident, OpenIncidentID (GetItem);
+	// CreateIncident, UpdateIncident, AppendTimeline, ClaimDedupKey
+	// (PutItem, and GetItem when UpdateIncident loses a race).
+	AlarmIngestFunction: {"dynamodb:GetItem", "dynamodb:PutItem"},
+	// shared/escalation.IncidentGetter: GetIncident (GetItem).
+	EscalationPlanFunction: {"dynamodb:GetItem"},
+	// shared/escalation.PageStore: the above, ClaimPage (PutItem, GetItem,
+	// UpdateItem), ReleasePageClaim and MarkPageSent (UpdateItem).
+	EscalationPageFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+}
+
 // FunctionsProps configures Functions.
 type FunctionsProps struct {
 	// Dir holds one folder per function with its linux/arm64 bootstrap
@@ -117,6 +136,9 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
+	// PagesRejected alarms when escalation-page logs that PagerDuty
+	// rejected a page or a level has no routing key.
+	PagesRejected awscloudwatch.Alarm
 }
 
 // NewFunctions creates the functions with their log groups, environment and
@@ -152,7 +174,14 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			extra(fp)
 		}
 		fn := awslambda.NewFunction(c, jsii.String(cid), fp)
-		props.Table.GrantReadWriteData(fn)
+		// Not Table.Grant: with the table's indexes it would add
+		// <table>/index/*, which no function reads. The table is encrypted
+		// with an AWS-managed key, so no KMS grant is needed.
+		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+			Grantee:      fn,
+			Actions:      jsii.Strings(tableActions[name]...),
+			ResourceArns: &[]*string{props.Table.TableArn()},
+		})
 		return fn
 	}
 
@@ -190,6 +219,53 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		pageEnv,
 		nil)
 	props.RoutingKeys.GrantRead(page, nil)
+	rejected := newPagesRejectedAlarm(c, page.LogGroup())
 
-	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page}, nil
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, PagesRejected: rejected}, nil
+}
+
+// The stack's own metrics and the pages-rejected alarm.
+const (
+	// MetricNamespace holds the metrics the stack makes from its logs; it
+	// is the stack's name.
+	MetricNamespace = "DashboarduzIncidentResponse"
+	// PagesRejectedMetric counts the pages PagerDuty rejected or that
+	// had no routing key.
+	PagesRejectedMetric = "PagesRejected"
+	// PagesRejectedAlarmSuffix ends the name of the alarm on
+	// PagesRejectedMetric; shared/incident/classify.json matches it.
+	PagesRejectedAlarmSuffix = "-pages-rejected"
+	// PageRejectedMessage is the message of the ERROR record
+	// escalation-page logs when PagerDuty rejects a page or a level has
+	// no routing key.
+	PageRejectedMessage = "page rejected"
+	// logMessageKey is the key of a record's message in the functions'
+	// JSON logs: lambdacontext.NewLogger renames slog's "msg" to "message".
+	logMessageKey = "message"
+)
+
+// newPagesRejectedAlarm counts escalation-page's "page rejected" records in
+// logs and alarms on any. A rejected page is not retried: the level it was
+// for is never reached until the routing key is fixed, so the alarm's name
+// ends in -pages-rejected, which the classification rules page at P0.
+func newPagesRejectedAlarm(scope constructs.Construct, logs awslogs.ILogGroup) awscloudwatch.Alarm {
+	filter := awslogs.NewMetricFilter(scope, jsii.String("PagesRejectedFilter"), &awslogs.MetricFilterProps{
+		LogGroup:        logs,
+		FilterPattern:   awslogs.FilterPattern_StringValue(jsii.String("$."+logMessageKey), jsii.String("="), jsii.String(PageRejectedMessage)),
+		MetricNamespace: jsii.String(MetricNamespace),
+		MetricName:      jsii.String(PagesRejectedMetric),
+		MetricValue:     jsii.String("1"),
+	})
+	return awscloudwatch.NewAlarm(scope, jsii.String("PagesRejected"), &awscloudwatch.AlarmProps{
+		AlarmName:        stackScopedName(PagesRejectedAlarmSuffix),
+		AlarmDescription: jsii.String("PagerDuty rejected a page or an escalation level has no routing key: pages to that level are not delivered. Fix the level's routing key in the routing-keys secret (scripts/routing-keys), then page by hand if needed."),
+		Metric: filter.Metric(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Sum"),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }

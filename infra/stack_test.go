@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
@@ -11,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -27,8 +31,9 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::StepFunctions::StateMachine", 1},
 		{"AWS::Events::Rule", 1},
 		{"AWS::SQS::Queue", 1},
-		{"AWS::CloudWatch::Alarm", 2},
+		{"AWS::CloudWatch::Alarm", 3},
 		{"AWS::Logs::LogGroup", 4},
+		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SecretsManager::Secret", 0}, // imported, never created
 	} {
 		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
@@ -262,11 +267,72 @@ func TestEscalationFailuresAlarm(t *testing.T) {
 	// The classification rules must know this system's own alarms, or their
 	// incidents would be filed under the product's services.
 	rules := incident.DefaultClassificationRules()
-	for suffix, want := range map[string]incident.Severity{EscalationFailuresAlarmSuffix: incident.P0, DeadLettersAlarmSuffix: incident.P1} {
-		got := rules.Classify(incident.AlarmFacts{Name: StackID + suffix, Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible"})
+	for suffix, c := range map[string]struct {
+		namespace, metric string
+		want              incident.Severity
+	}{
+		EscalationFailuresAlarmSuffix: {"AWS/States", "ExecutionsFailed", incident.P0},
+		PagesRejectedAlarmSuffix:      {MetricNamespace, PagesRejectedMetric, incident.P0},
+		DeadLettersAlarmSuffix:        {"AWS/SQS", "ApproximateNumberOfMessagesVisible", incident.P1},
+	} {
+		want := c.want
+		got := rules.Classify(incident.AlarmFacts{Name: StackID + suffix, Namespace: c.namespace, MetricName: c.metric})
 		if got.Service != "incident-response" || got.Severity != want {
 			t.Errorf("alarm %s%s is classified %+v, want incident-response at %s", StackID, suffix, got, want)
 		}
+	}
+}
+
+func TestPagesRejectedAlarm(t *testing.T) {
+	s := synth(t, nil)
+	pageLogs := props(s.resource(t, logicalID(t, s, s.stack.Functions.EscalationPage)))["LoggingConfig"].(map[string]any)["LogGroup"]
+	wantPattern := `{ $.message = "page rejected" }`
+	check(t, "metric filter on escalation-page's logs", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), assertions.Match_ObjectEquals(&map[string]any{
+			"LogGroupName":  pageLogs,
+			"FilterPattern": wantPattern,
+			"MetricTransformations": []any{map[string]any{
+				"MetricNamespace": "DashboarduzIncidentResponse",
+				"MetricName":      "PagesRejected",
+				"MetricValue":     "1",
+			}},
+		}))
+	})
+	check(t, "alarm on rejected pages", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+			"Namespace":          "DashboarduzIncidentResponse",
+			"MetricName":         "PagesRejected",
+			"Dimensions":         assertions.Match_Absent(),
+			"Statistic":          "Sum",
+			"Period":             60,
+			"ComparisonOperator": "GreaterThanThreshold",
+			"Threshold":          0,
+			"EvaluationPeriods":  1,
+			"TreatMissingData":   "notBreaching",
+			"AlarmActions":       assertions.Match_Absent(), // its state change is an alarm event like any other
+			"AlarmName":          map[string]any{"Fn::Join": []any{"", []any{map[string]any{"Ref": "AWS::StackName"}, "-pages-rejected"}}},
+			"AlarmDescription":   assertions.Match_StringLikeRegexp(jsii.String("routing key.*not delivered")),
+		})
+	})
+	if p := props(s.resource(t, logicalID(t, s, s.stack.Functions.PagesRejected))); p["MetricName"] != "PagesRejected" {
+		t.Errorf("Functions.PagesRejected watches %v, want PagesRejected", p["MetricName"])
+	}
+	if MetricNamespace != StackID {
+		t.Errorf("MetricNamespace = %q, want the stack's name %q", MetricNamespace, StackID)
+	}
+
+	// The filter must match what escalation-page writes: its logger is
+	// lambdacontext.NewLogger, whose JSON records carry the message under
+	// the key lambdacontext.ReplaceAttr gives it, not slog's "msg".
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr})).
+		Error(PageRejectedMessage, "incidentId", "inc-1", "level", 2)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("decode log record %q: %v", buf.String(), err)
+	}
+	if rec[logMessageKey] != PageRejectedMessage || rec["msg"] != nil {
+		t.Errorf("the function's log record is %s: its message is not under %q, so %s would never match", buf.String(), logMessageKey, wantPattern)
 	}
 }
 
@@ -321,7 +387,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	allowed := func(action string) (map[string]bool, bool) {
 		switch {
 		case strings.HasPrefix(action, "dynamodb:"):
-			return set(tableArn, join(tableArn, "/index/*")), true
+			return set(tableArn), true // never an index: no function queries one
 		case action == "states:StartExecution":
 			return set(ref(smID)), true
 		case strings.HasPrefix(action, "secretsmanager:"):
@@ -408,9 +474,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
 		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole}},
-		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole}},
-		{"dynamodb:Query", []string{ingestRole, pageRole, planRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole}},
+		{"dynamodb:UpdateItem", []string{pageRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 	} {
 		var got []string
@@ -425,6 +490,41 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			t.Errorf("%s granted to %v, want %v", c.action, got, want)
 		}
 	}
+	// Exactly the table actions each function's code calls
+	// (TestTableGrantsMatchStoreCode), and none of the broad ones.
+	for _, c := range []struct {
+		fn, role string
+		want     []string
+	}{
+		{AlarmIngestFunction, ingestRole, []string{"dynamodb:GetItem", "dynamodb:PutItem"}},
+		{EscalationPlanFunction, planRole, []string{"dynamodb:GetItem"}},
+		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+	} {
+		var got []string
+		for a := range actionsOf[c.role] {
+			if strings.HasPrefix(a, "dynamodb:") {
+				got = append(got, a)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s may do %v on the table, want exactly %v", c.fn, got, c.want)
+		}
+		for _, a := range []string{"dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"} {
+			if actionsOf[c.role][a] {
+				t.Errorf("%s may do %s", c.fn, a)
+			}
+		}
+	}
+	for role, actions := range actionsOf {
+		if role != ingestRole && role != planRole && role != pageRole && slices.ContainsFunc(slices.Collect(maps.Keys(actions)), func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+			t.Errorf("role %s may use the table; only the three functions may", role)
+		}
+	}
+	if strings.Contains(canon(s.json["Resources"]), "/index/") {
+		t.Errorf("the template names a table index ARN; no function may use an index")
+	}
+
 	for a := range actionsOf[smRole] {
 		if a != "lambda:InvokeFunction" && !slices.Contains(logDeliveryActions, a) {
 			t.Errorf("state machine role has %s; it may only invoke the two functions and deliver its logs", a)
