@@ -68,7 +68,7 @@ synth: tools build
 	@ls cdk.out/*.template.json
 
 ## bootstrap: prepare the AWS account and region for CDK deployments (once)
-bootstrap: tools
+bootstrap: tools build
 	$(NODE_BIN)/cdk bootstrap
 
 ## deploy: build, synthesize and deploy to the AWS account of your current credentials
@@ -76,7 +76,7 @@ deploy: tools build
 	$(NODE_BIN)/cdk deploy -o cdk.out
 
 ## bench: every benchmark, with memory statistics
-bench:
+bench: tools
 	go test -run '^$$' -bench . -benchmem ./...
 
 clean:

@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// Error codes shared by every layer. The HTTP status and the Step Functions
-// error name are derived from the code in one place each.
+// Error codes shared by every layer: callers branch on the code, read with
+// ErrorCode, never on the message.
 const (
 	ENotFound     = "not_found"
 	EConflict     = "conflict"
