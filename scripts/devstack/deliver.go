@@ -20,6 +20,7 @@ type NoRuleError struct {
 	Source, DetailType string
 }
 
+// Error names the source and detail-type no rule matches.
 func (e *NoRuleError) Error() string {
 	return fmt.Sprintf("no rule matches source %q, detail-type %q", e.Source, e.DetailType)
 }

@@ -44,6 +44,7 @@ type DefinitionError struct {
 	Reason string
 }
 
+// Error names the state and field at fault and why.
 func (e *DefinitionError) Error() string {
 	s := "state machine definition"
 	if e.State != "" {
@@ -67,6 +68,7 @@ type ExecutionAlreadyExistsError struct {
 	Closed bool
 }
 
+// Error names the execution.
 func (e *ExecutionAlreadyExistsError) Error() string {
 	if e.Closed {
 		return fmt.Sprintf("execution already exists: %q has finished, and a finished execution's name cannot be started again", e.Name)
