@@ -304,3 +304,60 @@ func TestRejectedPageEscalatesAtOnceAndEndsNothing(t *testing.T) {
 		t.Errorf("execution %s: %s %s", x.Status, x.Error, x.Cause)
 	}
 }
+
+func TestNobodyReachedFailsTheExecution(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	start := s.Clock.Now()
+	// Every level's routing key is refused: P0 goes up to the CTO, four pages.
+	s.Recorder.FailNext(4, recorder.Failure{Status: 400, Message: "Invalid routing key"})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	incs, _ := s.Incidents(ctx)
+	x, _ := s.Exec.Execution(incs[0].ID)
+	if x.Status != "FAILED" || x.Error != "NobodyReached" {
+		t.Errorf("execution %s %s, want FAILED NobodyReached so the escalation-failures alarm fires", x.Status, x.Error)
+	}
+	if n := len(incs[0].Pages); n != 4 {
+		t.Errorf("%d pages recorded, want 4 undeliverable", n)
+	}
+}
+
+func TestInvalidTaskInputFailsTheExecution(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	if err := s.Exec.Start(ctx, "bad-input", []byte(`{"incidentId": ""}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := s.Exec.Execution("bad-input")
+	if x.Status != "FAILED" || x.Error != "InvalidInput" {
+		t.Errorf("execution %s %s, want FAILED InvalidInput", x.Status, x.Error)
+	}
+}
+
+func TestBlockedPageIsRetriedEveryMinuteUntilItGoesOut(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	start := s.Clock.Now()
+	s.Recorder.FailNext(3, recorder.Failure{Status: 400, Message: "Event object is invalid"})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	failed, paged := pageTimes(t, s, start)
+	if got, want := strings.Join(failed, ","), "0s,1m0s,2m0s"; got != want {
+		t.Errorf("failed attempts at %s, want %s", got, want)
+	}
+	if got, want := strings.Join(paged, ","), "3m0s"; got != want {
+		t.Errorf("delivered at %s, want %s", got, want)
+	}
+}

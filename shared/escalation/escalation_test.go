@@ -376,3 +376,53 @@ func TestInvalidInputIsNotRetried(t *testing.T) {
 		t.Errorf("page of level 9: %v, want *InvalidInputError", err)
 	}
 }
+
+// brokenSecret fails every lookup the way an unreadable secret does.
+type brokenSecret struct {
+	fixed secretsmanager.StaticRoutingKeys
+}
+
+func (b *brokenSecret) RoutingKey(ctx context.Context, level string) (string, error) {
+	if b.fixed != nil {
+		return b.fixed.RoutingKey(ctx, level)
+	}
+	return "", incident.Errorf(incident.EInvalid, "secret keys is not valid JSON")
+}
+
+func TestBrokenSecretBlocksThePageUntilFixed(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P0)
+	secret := &brokenSecret{}
+	f.pager.Keys = secret
+	st := f.plan(t)
+	_, err := f.pager.Handle(ctx, st)
+	var blocked *escalation.PageBlockedError
+	if !errors.As(err, &blocked) || reflect.TypeOf(err).Elem().Name() != "PageBlockedError" {
+		t.Fatalf("err = %v (%T), want *PageBlockedError: a broken secret must not skip every level", err, err)
+	}
+	if p := f.get(t).Pages; len(p) != 0 {
+		t.Fatalf("pages = %+v, want none recorded while blocked", p)
+	}
+	secret.fixed = keys(f.pager.Policy)
+	f.clock.Set(t0.Add(time.Minute))
+	if _, err := f.pager.Handle(ctx, f.plan(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.get(t).Pages; len(p) != 1 || !p[0].Delivered() || p[0].Level != 1 {
+		t.Errorf("pages = %+v, want level 1 delivered once the secret is fixed", p)
+	}
+}
+
+func TestInvalidEventBodyBlocksRatherThanSkips(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P2)
+	f.rec.FailNext(1, recorder.Failure{Status: http.StatusBadRequest, Message: "Event object is invalid"})
+	_, err := f.pager.Handle(ctx, f.plan(t))
+	var blocked *escalation.PageBlockedError
+	if !errors.As(err, &blocked) {
+		t.Fatalf("err = %v, want *PageBlockedError", err)
+	}
+	if p := f.get(t).Pages; len(p) != 0 {
+		t.Errorf("pages = %+v, want none", p)
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/secretsmanager"
 )
 
 // PageStore is the storage the Page task needs.
@@ -83,9 +85,11 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	if !ok {
 		return State{}, &InvalidInputError{Reason: fmt.Sprintf("page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)}
 	}
-	if _, done := inc.PageFor(in.Level); done {
-		slog.InfoContext(ctx, "page already delivered", "incidentId", inc.ID, "level", in.Level)
-		return in, nil
+	if page, done := inc.PageFor(in.Level); done {
+		// Recorded by an earlier attempt that may have stopped before the
+		// timeline entry: write it if it is missing, page nobody.
+		slog.InfoContext(ctx, "page already recorded", "incidentId", inc.ID, "level", in.Level, "delivered", page.Delivered())
+		return in, p.notePage(ctx, inc.ID, page, level, in.Reason)
 	}
 	if !inc.AwaitsAcknowledgement() {
 		// Acknowledged or resolved since the plan was made: the next Plan
@@ -110,8 +114,8 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	sentAt := claim.SentAt
 	if claim.State != dynamo.PageSent {
 		if err := p.send(ctx, inc, in.Level, level, claim.Attempts, now); err != nil {
-			if reason, final := undeliverable(err); final {
-				return in, p.reject(ctx, inc, in.Level, level, dedupKey, reason, now)
+			if levelUndeliverable(err) {
+				return in, p.reject(ctx, inc, in.Level, level, dedupKey, err.Error(), now)
 			}
 			return State{}, err
 		}
@@ -125,28 +129,56 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	if err := p.recordPage(ctx, inc, page); err != nil {
 		return State{}, err
 	}
-	text := fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty: %s.", level.Title, in.Level, level.Name, in.Reason)
-	if in.Reason == "" {
-		text = fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty.", level.Title, in.Level, level.Name)
-	}
-	if _, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID:    incident.EntryID(sentAt, fmt.Sprintf("page/%d", in.Level)),
-		At:    sentAt,
-		Kind:  incident.EntryPaged,
-		Actor: "escalation",
-		Text:  text,
-		Data:  map[string]string{"level": fmt.Sprint(in.Level), "levelName": level.Name, "dedupKey": dedupKey},
-	}); err != nil {
-		return State{}, fmt.Errorf("page %s level %d: %w", inc.ID, in.Level, err)
+	if err := p.notePage(ctx, inc.ID, page, level, in.Reason); err != nil {
+		return State{}, err
 	}
 	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", in.Level, "levelName", level.Name)
 	return in, nil
 }
 
+// notePage writes the timeline entry of a recorded page, delivered or not.
+// Its ID comes from the page's level and time, so writing it again changes
+// nothing.
+func (p *Pager) notePage(ctx context.Context, incidentID string, page incident.Page, level incident.Level, reason string) error {
+	e := incident.Entry{
+		ID:    incident.EntryID(page.At, fmt.Sprintf("page/%d", page.Level)),
+		At:    page.At,
+		Kind:  incident.EntryPaged,
+		Actor: "escalation",
+		Data:  map[string]string{"level": fmt.Sprint(page.Level), "levelName": level.Name, "dedupKey": page.DedupKey},
+	}
+	switch {
+	case !page.Delivered():
+		e.Kind = incident.EntryPageRejected
+		e.Text = fmt.Sprintf("The page to %s (level %d, %s) cannot be delivered, so the escalation goes on without it: %s. Fix the routing key in the secret.", level.Title, page.Level, level.Name, page.Failure)
+	case reason != "":
+		e.Text = fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty: %s.", level.Title, page.Level, level.Name, reason)
+	default:
+		e.Text = fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty.", level.Title, page.Level, level.Name)
+	}
+	if _, err := p.Store.AppendTimeline(ctx, incidentID, e); err != nil {
+		return fmt.Errorf("page %s level %d: %w", incidentID, page.Level, err)
+	}
+	return nil
+}
+
+// PageBlockedError means a page cannot be sent for a reason that is not
+// the level's own and that retrying soon will not cure: the secret cannot
+// be read as routing keys, or PagerDuty refused the event itself. The
+// state machine waits a minute and plans again, so the page goes out once
+// the cause is fixed; meanwhile the pages-rejected alarm says so.
+type PageBlockedError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *PageBlockedError) Error() string { return e.Reason }
+
 // send looks up the routing key and triggers the page. A failure releases
-// the claim so that the next attempt may send again; a failure that a retry
-// may cure is recorded on the timeline here (reject records the others).
-// The error goes back unwrapped so its type name reaches the Retry rules.
+// the claim so that the next attempt may send again, and is recorded on the
+// timeline unless it is the level's own (Handle records those with the
+// page). Errors go back unwrapped, so their type names reach the Retry
+// rules.
 func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level incident.Level, attempt int, now time.Time) error {
 	key, err := p.Keys.RoutingKey(ctx, level.Name)
 	if err == nil {
@@ -158,16 +190,25 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, n, now); rerr != nil {
 		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
 	}
-	if _, final := undeliverable(err); final {
+	if levelUndeliverable(err) {
 		return err
 	}
-	slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
+	text := fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it will be retried: %v", level.Title, n, attempt, err)
+	if blocked(err) {
+		// The same message as reject's feeds the pages-rejected alarm.
+		slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", err)
+		p.forgetKeys()
+		text = fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it is retried every minute until the cause is fixed: %v", level.Title, n, attempt, err)
+		err = &PageBlockedError{Reason: err.Error()}
+	} else {
+		slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
+	}
 	if _, terr := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
 		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%d/%d", n, attempt)),
 		At:    now,
 		Kind:  incident.EntryPageFailed,
 		Actor: "escalation",
-		Text:  fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it will be retried: %v", level.Title, n, attempt, err),
+		Text:  text,
 		Data:  map[string]string{"level": fmt.Sprint(n), "attempt": fmt.Sprint(attempt)},
 	}); terr != nil {
 		slog.ErrorContext(ctx, "record failed page", "incidentId", inc.ID, "error", terr)
@@ -175,42 +216,44 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	return err
 }
 
-// undeliverable tells a page that can never be delivered as it stands
-// (PagerDuty rejected it, or the level has no usable routing key) from one
-// that may succeed when retried.
-func undeliverable(err error) (reason string, final bool) {
-	var rejected *pagerduty.PagerDutyRejectedError
-	if errors.As(err, &rejected) || incident.ErrorCode(err) == incident.EInvalid {
-		return err.Error(), true
+// levelUndeliverable reports whether a page failed for a reason of its
+// level's own, which no retry cures: the secret has no usable routing key
+// for the level, or PagerDuty refused the level's routing key.
+func levelUndeliverable(err error) bool {
+	var keyErr *secretsmanager.LevelKeyError
+	if errors.As(err, &keyErr) {
+		return true
 	}
-	return "", false
+	var rejected *pagerduty.PagerDutyRejectedError
+	return errors.As(err, &rejected) && strings.Contains(strings.ToLower(rejected.Message), "routing")
 }
 
-// reject records a page that cannot be delivered: on the incident, so the
-// policy escalates past the level at once instead of retrying it forever,
-// and on the timeline. The "page rejected" log record feeds the stack's
-// pages-rejected alarm. Cached routing keys are dropped, so a corrected
-// secret is read on the next page.
+// blocked reports whether a page failed for a reason that is not its
+// level's own and that a quick retry will not cure.
+func blocked(err error) bool {
+	var rejected *pagerduty.PagerDutyRejectedError
+	return errors.As(err, &rejected) || incident.ErrorCode(err) == incident.EInvalid
+}
+
+// reject records a page that cannot be delivered to its level: on the
+// incident, so the policy escalates past the level at once instead of
+// retrying it forever, and on the timeline. The "page rejected" log record
+// feeds the stack's pages-rejected alarm. Cached routing keys are dropped,
+// so a corrected secret is read on the next page.
 func (p *Pager) reject(ctx context.Context, inc incident.Incident, n int, level incident.Level, dedupKey, reason string, now time.Time) error {
 	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", reason)
-	if f, ok := p.Keys.(forgetter); ok {
-		f.Forget()
-	}
+	p.forgetKeys()
 	page := incident.Page{Level: n, LevelName: level.Name, At: now, DedupKey: dedupKey, Failure: reason}
 	if err := p.recordPage(ctx, inc, page); err != nil {
 		return err
 	}
-	if _, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID:    incident.EntryID(now, fmt.Sprintf("page/%d", n)),
-		At:    now,
-		Kind:  incident.EntryPageRejected,
-		Actor: "escalation",
-		Text:  fmt.Sprintf("The page to %s (level %d, %s) cannot be delivered, so the escalation goes on without it: %s. Fix the routing key in the secret.", level.Title, n, level.Name, reason),
-		Data:  map[string]string{"level": fmt.Sprint(n), "levelName": level.Name},
-	}); err != nil {
-		return fmt.Errorf("page %s level %d: %w", inc.ID, n, err)
+	return p.notePage(ctx, inc.ID, page, level, "")
+}
+
+func (p *Pager) forgetKeys() {
+	if f, ok := p.Keys.(forgetter); ok {
+		f.Forget()
 	}
-	return nil
 }
 
 // recordPage adds the page to the incident, re-reading on a version

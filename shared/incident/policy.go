@@ -126,6 +126,9 @@ const (
 	ActWait Action = "wait"
 	// ActDone ends the escalation.
 	ActDone Action = "done"
+	// ActNobodyReached ends the escalation as a failure: no level of the
+	// path could be paged at all.
+	ActNobodyReached Action = "nobody-reached"
 )
 
 // Step is the escalation's next step.
@@ -163,7 +166,12 @@ func Next(inc Incident, p Policy, now time.Time) Step {
 	if !last.Delivered() {
 		// Nobody at that level was reached: go on at once.
 		if last.Level >= highest {
-			return Step{Action: ActDone, Reason: fmt.Sprintf("the page to %s could not be delivered and it is the highest level for %s", last.LevelName, inc.Severity)}
+			for _, pg := range inc.Pages {
+				if pg.Delivered() {
+					return Step{Action: ActDone, Reason: fmt.Sprintf("the page to %s could not be delivered and it is the highest level for %s", last.LevelName, inc.Severity)}
+				}
+			}
+			return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", last.LevelName)}
 		}
 		return pageStep(p, last.Level+1, fmt.Sprintf("the page to %s could not be delivered", last.LevelName))
 	}

@@ -144,4 +144,11 @@ func TestNextSkipsAnUndeliverablePage(t *testing.T) {
 	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top}, p, t0); got.Action != ActDone {
 		t.Errorf("Next after the highest level was rejected = %+v, want done", got)
 	}
+	none := paged(1, 2, 3)
+	for i := range none {
+		none[i].Failure = "invalid routing key"
+	}
+	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: none}, p, t0); got.Action != ActNobodyReached {
+		t.Errorf("Next when no level could be paged = %+v, want nobody-reached", got)
+	}
 }

@@ -118,15 +118,30 @@ func parse(secretID, s string) (map[string]string, error) {
 	return keys, nil
 }
 
+// LevelKeyError means the routing key of one escalation level is missing
+// or malformed while the others may be fine: pages to that level cannot be
+// delivered until the secret is corrected. It unwraps to an *incident.Error
+// with code EInvalid.
+type LevelKeyError struct {
+	Level string
+	Err   *incident.Error
+}
+
+// Error says which level's key is wrong and how, never quoting the key.
+func (e *LevelKeyError) Error() string { return e.Err.Message }
+
+// Unwrap returns the coded error.
+func (e *LevelKeyError) Unwrap() error { return e.Err }
+
 // lookup finds level's routing key in keys, which came from where (e.g.
 // "secret <id>"), and checks its shape without ever quoting it.
 func lookup(keys map[string]string, where, level string) (string, error) {
 	key, ok := keys[level]
 	if !ok || key == "" {
-		return "", incident.Errorf(incident.EInvalid, "%s has no routing key for level %q", where, level)
+		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EInvalid, "%s has no routing key for level %q", where, level)}
 	}
 	if n := utf8.RuneCountInString(key); n != RoutingKeyLength {
-		return "", incident.Errorf(incident.EInvalid, "%s: the routing key for level %q has %d characters; PagerDuty routing keys have %d", where, level, n, RoutingKeyLength)
+		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EInvalid, "%s: the routing key for level %q has %d characters; PagerDuty routing keys have %d", where, level, n, RoutingKeyLength)}
 	}
 	return key, nil
 }
