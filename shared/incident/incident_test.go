@@ -33,7 +33,7 @@ func TestStatusTransitions(t *testing.T) {
 func TestRouteSignal(t *testing.T) {
 	open := &Incident{ID: "inc-1", Status: Acknowledged}
 	now := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
-	closed := &Incident{ID: "inc-0", Status: Resolved, ResolvedAt: now.Add(-time.Hour)}
+	closed := &Incident{ID: "inc-0", Status: Resolved, SignalAt: now.Add(-2 * time.Hour), ResolvedAt: now.Add(-time.Hour)}
 	tests := []struct {
 		state   SignalState
 		current *Incident
@@ -108,12 +108,18 @@ func TestParseHelpers(t *testing.T) {
 }
 
 func TestRouteSignalIgnoresLateEventsAndIgnoredSignals(t *testing.T) {
-	resolvedAt := time.Date(2026, 3, 1, 4, 0, 0, 0, time.UTC)
-	resolved := &Incident{ID: "inc-1", Status: Resolved, ResolvedAt: resolvedAt}
-	if got := RouteSignal(Signal{State: Firing, Time: resolvedAt.Add(-time.Minute)}, resolved); got.Kind != RouteIgnore {
-		t.Errorf("an event from before the resolution: %+v, want ignored", got)
+	// The alarm went OK at 03:20 and the incident was resolved at 03:26.
+	ok := time.Date(2026, 3, 1, 3, 20, 0, 0, time.UTC)
+	resolved := &Incident{ID: "inc-1", Status: Resolved, SignalState: Recovered, SignalAt: ok, ResolvedAt: ok.Add(6 * time.Minute)}
+	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(-time.Minute)}, resolved); got.Kind != RouteIgnore {
+		t.Errorf("a late event from before the OK: %+v, want ignored", got)
 	}
-	if got := RouteSignal(Signal{State: Firing, Time: resolvedAt.Add(time.Minute)}, resolved); got.Kind != RouteOpen {
+	// A firing at 03:25, delivered late after the resolution, is a new
+	// outage: CloudWatch will send no other event for it.
+	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(5 * time.Minute)}, resolved); got.Kind != RouteOpen {
+		t.Errorf("a firing after the OK but before the resolution: %+v, want open", got)
+	}
+	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(time.Hour)}, resolved); got.Kind != RouteOpen {
 		t.Errorf("an event after the resolution: %+v, want open", got)
 	}
 	if got := RouteSignal(Signal{State: Firing, Ignored: "autoscaling"}, nil); got.Kind != RouteIgnore || got.Reason != "autoscaling" {

@@ -36,7 +36,7 @@ type Signal struct {
 	Time    time.Time         `json:"time"`
 	State   SignalState       `json:"state"`
 	// Ignored, when set, says why this signal is no incident at all (a
-	// classification rule says so, or the alarm's actions are suppressed).
+	// classification rule says so).
 	Ignored string `json:"ignored,omitempty"`
 }
 
@@ -76,10 +76,11 @@ func RouteSignal(s Signal, current *Incident) Route {
 		if open {
 			return Route{RouteJoin, "the alarm is still firing on open incident " + current.ID}
 		}
-		if current != nil && !s.Time.After(current.ResolvedAt) {
-			// A late redelivery of an event from before the resolution
-			// must not open a new incident.
-			return Route{RouteIgnore, "the alarm event is from before incident " + current.ID + " was resolved"}
+		if current != nil && !s.Time.After(current.SignalAt) {
+			// A late redelivery of an event the resolved incident already
+			// saw, or one older than its latest signal, must not open a
+			// new incident; a firing newer than that is a new outage.
+			return Route{RouteIgnore, "the alarm event is not newer than the latest signal of resolved incident " + current.ID}
 		}
 		return Route{RouteOpen, "the alarm fired with no open incident"}
 	case Recovered:
