@@ -285,6 +285,7 @@ func TestDefaultRulesAllReachable(t *testing.T) {
 		{Name: "x-escalation-failures"},
 		{Name: "x-pages-rejected"},
 		{Name: "TargetTracking-service/dashboarduz-production/dashboarduz-worker-AlarmLow-0b1c"},
+		{Name: "TargetTracking-table/incidents/index/byStatus-AlarmHigh-0b1c"},
 		{Name: "x-ingest-dead-letters"},
 		{Name: "x-security"},
 		{Name: "dashboarduz-api-5xx"},
