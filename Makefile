@@ -71,9 +71,10 @@ synth: tools build
 bootstrap: tools build
 	$(NODE_BIN)/cdk bootstrap
 
-## deploy: build, synthesize and deploy to the AWS account of your current credentials
+## deploy: build, synthesize and deploy to the AWS account of your current
+## credentials; CDK_DEPLOY_FLAGS passes more CLI flags, e.g. -c key=value
 deploy: tools build
-	$(NODE_BIN)/cdk deploy -o cdk.out
+	$(NODE_BIN)/cdk deploy -o cdk.out $(CDK_DEPLOY_FLAGS)
 
 ## bench: every benchmark, with memory statistics
 bench: tools

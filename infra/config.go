@@ -27,6 +27,9 @@ const (
 	// ContextIncidentURLBase is the base of the links to an incident that
 	// pages carry.
 	ContextIncidentURLBase = "incidentUrlBase"
+	// ContextOperatorEmail, when set, subscribes an email address to the
+	// operator-alerts topic that the stack's own alarms notify.
+	ContextOperatorEmail = "operatorEmail"
 )
 
 // Defaults for context keys that are not set.
@@ -45,6 +48,8 @@ type Config struct {
 	PagerDutyEventsURL string
 	// IncidentURLBase, when not empty, is the base of incident links in pages.
 	IncidentURLBase string
+	// OperatorEmail, when not empty, receives the stack's own alarms.
+	OperatorEmail string
 }
 
 // retentionDays maps the day counts CloudWatch Logs accepts to the CDK's names.
@@ -97,6 +102,7 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 		{ContextRoutingKeysSecretName, &cfg.RoutingKeysSecretName},
 		{ContextPagerDutyEventsURL, &cfg.PagerDutyEventsURL},
 		{ContextIncidentURLBase, &cfg.IncidentURLBase},
+		{ContextOperatorEmail, &cfg.OperatorEmail},
 	} {
 		v, err := contextString(get(s.key))
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -29,6 +30,8 @@ type IncidentResponseStack struct {
 	Escalation *Escalation
 	// Ingest routes alarm events to the ingest function.
 	Ingest *Ingest
+	// OperatorAlerts carries the stack's own alarms out of band.
+	OperatorAlerts *OperatorAlerts
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -81,6 +84,11 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		StateMachine:    esc.StateMachine,
 	})
 
+	alerts := NewOperatorAlerts(stack, "OperatorAlerts", &OperatorAlertsProps{
+		Email:  cfg.OperatorEmail,
+		Alarms: []awscloudwatch.Alarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
+	})
+
 	output := func(id string, value *string, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
 	}
@@ -88,13 +96,15 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
 	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
+	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
 
 	return &IncidentResponseStack{
-		Stack:       stack,
-		Storage:     storage,
-		DeadLetters: deadLetters,
-		Functions:   fns,
-		Escalation:  esc,
-		Ingest:      ingest,
+		Stack:          stack,
+		Storage:        storage,
+		DeadLetters:    deadLetters,
+		Functions:      fns,
+		Escalation:     esc,
+		Ingest:         ingest,
+		OperatorAlerts: alerts,
 	}, nil
 }
