@@ -18,6 +18,25 @@ func stackScopedName(suffix string) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String(suffix)})
 }
 
+// selfAlarm is one of the stack's own alarms: it fires as soon as the
+// metric, read each minute with the statistic, is above zero, and its name
+// is the stack's name followed by suffix, which the classification rules
+// know.
+func selfAlarm(scope constructs.Construct, id, suffix, description, statistic string, metric func(*awscloudwatch.MetricOptions) awscloudwatch.Metric) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmName:        stackScopedName(suffix),
+		AlarmDescription: jsii.String(description),
+		Metric: metric(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String(statistic),
+		}),
+		Threshold:          jsii.Number(0),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+}
+
 // DeadLettersProps configures DeadLetters; it has no settings yet.
 type DeadLettersProps struct{}
 
@@ -48,20 +67,11 @@ func NewDeadLetters(scope constructs.Construct, id string, props *DeadLettersPro
 	// CloudWatch alarm event, which the ingest rule turns into an incident
 	// like any other; and it stays red in the console until the queue is
 	// drained.
-	alarm := awscloudwatch.NewAlarm(c, jsii.String("NotEmpty"), &awscloudwatch.AlarmProps{
-		// The name ends in -ingest-dead-letters, which the classification
-		// rules know: its state change becomes an incident of this system,
-		// not a backlog of the product's workers.
-		AlarmName:        stackScopedName(DeadLettersAlarmSuffix),
-		AlarmDescription: jsii.String("Alarm events could not be ingested and wait in the dead-letter queue: inspect, fix, then redrive or delete them."),
-		Metric: q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
-			Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(0),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	// The name ends in -ingest-dead-letters, which the classification rules
+	// know: its state change becomes an incident of this system, not a
+	// backlog of the product's workers.
+	alarm := selfAlarm(c, "NotEmpty", DeadLettersAlarmSuffix,
+		"Alarm events could not be ingested and wait in the dead-letter queue: inspect, fix, then redrive or delete them.",
+		"Maximum", q.MetricApproximateNumberOfMessagesVisible)
 	return &DeadLetters{Construct: c, Queue: q, NotEmpty: alarm}
 }

@@ -68,23 +68,14 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 			IncludeExecutionData: jsii.Bool(false),
 		},
 	})
-	// A definition from a string grants nothing by itself: allow exactly the
-	// two functions it calls.
 	// A failed execution means an incident's escalation stopped: the alarm's
 	// name ends in -escalation-failures, which the classification rules
 	// page at P0.
-	failures := awscloudwatch.NewAlarm(c, jsii.String("Failures"), &awscloudwatch.AlarmProps{
-		AlarmName:        stackScopedName(EscalationFailuresAlarmSuffix),
-		AlarmDescription: jsii.String("An escalation execution failed: an incident may not be paged. Look at the failed execution, fix the cause, and page by hand if needed."),
-		Metric: sm.MetricFailed(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(0),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	failures := selfAlarm(c, "Failures", EscalationFailuresAlarmSuffix,
+		"An escalation execution failed: an incident may not be paged. Look at the failed execution, fix the cause, and page by hand if needed.",
+		"Sum", sm.MetricFailed)
+	// A definition from a string grants nothing by itself: allow exactly the
+	// two functions it calls.
 	props.Plan.GrantInvoke(sm)
 	props.Page.GrantInvoke(sm)
 	return &Escalation{Construct: c, StateMachine: sm, Failures: failures}, nil

@@ -256,16 +256,7 @@ func newPagesRejectedAlarm(scope constructs.Construct, logs awslogs.ILogGroup) a
 		MetricName:      jsii.String(PagesRejectedMetric),
 		MetricValue:     jsii.String("1"),
 	})
-	return awscloudwatch.NewAlarm(scope, jsii.String("PagesRejected"), &awscloudwatch.AlarmProps{
-		AlarmName:        stackScopedName(PagesRejectedAlarmSuffix),
-		AlarmDescription: jsii.String("PagerDuty rejected a page or an escalation level has no routing key: pages to that level are not delivered. Fix the level's routing key in the routing-keys secret (scripts/routing-keys), then page by hand if needed."),
-		Metric: filter.Metric(&awscloudwatch.MetricOptions{
-			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
-			Statistic: jsii.String("Sum"),
-		}),
-		Threshold:          jsii.Number(0),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-		EvaluationPeriods:  jsii.Number(1),
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	return selfAlarm(scope, "PagesRejected", PagesRejectedAlarmSuffix,
+		"PagerDuty rejected a page or an escalation level has no routing key: pages to that level are not delivered. Fix the level's routing key in the routing-keys secret (scripts/routing-keys), then page by hand if needed.",
+		"Sum", filter.Metric)
 }
