@@ -41,7 +41,7 @@ func newStack(t *testing.T) *Stack {
 	return s
 }
 
-func readFixture(t *testing.T, name string) []byte {
+func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 	if err != nil {
@@ -359,5 +359,39 @@ func TestBlockedPageIsRetriedEveryMinuteUntilItGoesOut(t *testing.T) {
 	}
 	if got, want := strings.Join(paged, ","), "3m0s"; got != want {
 		t.Errorf("delivered at %s, want %s", got, want)
+	}
+}
+
+// BenchmarkPipeline measures one alarm event through the whole local
+// pipeline: ingest against dynalite, the state machine's first Plan and
+// Page, and the PagerDuty recorder. Each operation is a new alarm.
+func BenchmarkPipeline(b *testing.B) {
+	ctx := context.Background()
+	s, err := NewStack(ctx, Options{DynamoEndpoint: endpoint})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var base map[string]any
+	if err := json.Unmarshal(readFixture(b, "cloudwatch/api-5xx-alarm.json"), &base); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		name := fmt.Sprintf("bench-pipeline-%d", i)
+		base["id"] = fmt.Sprintf("bench-%d", i)
+		base["resources"] = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
+		base["detail"].(map[string]any)["alarmName"] = name
+		raw, _ := json.Marshal(base)
+		if _, err := s.Deliver(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Exec.RunReady(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if got := s.Recorder.Triggers(); got < b.N {
+		b.Fatalf("%d pages for %d alarms", got, b.N)
 	}
 }
