@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
@@ -225,7 +224,7 @@ func levelUndeliverable(err error) bool {
 		return true
 	}
 	var rejected *pagerduty.PagerDutyRejectedError
-	return errors.As(err, &rejected) && strings.Contains(strings.ToLower(rejected.Message), "routing")
+	return errors.As(err, &rejected) && rejected.RoutingKeyRefused()
 }
 
 // blocked reports whether a page failed for a reason that is not its

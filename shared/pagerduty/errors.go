@@ -63,9 +63,10 @@ func (e *PagerDutyUnavailableError) Unwrap() error { return e.Err }
 func (e *PagerDutyUnavailableError) what() string { return eventName(e.Action, e.DedupKey) }
 
 // PagerDutyRejectedError means PagerDuty refused the event with a 4xx other
-// than 429 and 408, e.g. for an unknown or malformed routing key. Sending it again
-// would be refused again, so the Page task records it and escalates past
-// that level instead of retrying it.
+// than 429 and 408, e.g. for an unknown or malformed routing key. Sending it
+// again would be refused again; RoutingKeyRefused tells a refusal of the
+// routing key, which concerns one escalation level, from a refusal of the
+// event itself.
 // The name stutters on purpose: it is the errorType Step Functions matches.
 type PagerDutyRejectedError struct {
 	// Action is the event action that was refused.
@@ -92,6 +93,13 @@ func (e *PagerDutyRejectedError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *PagerDutyRejectedError) Unwrap() error { return e.Err }
+
+// RoutingKeyRefused reports whether PagerDuty refused the routing key
+// ("Invalid routing key", "Length of 'routing_key' is incorrect", ...)
+// rather than the event: only the pages sent with that key fail.
+func (e *PagerDutyRejectedError) RoutingKeyRefused() bool {
+	return strings.Contains(strings.ToLower(e.Message), "routing")
+}
 
 func statusLine(code int) string {
 	if t := http.StatusText(code); t != "" {

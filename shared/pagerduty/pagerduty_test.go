@@ -545,3 +545,16 @@ func TestTriggerUsesTheClockWithoutAnOpeningTime(t *testing.T) {
 		t.Errorf("timestamp = %q, want %q", got, want)
 	}
 }
+
+func TestRoutingKeyRefused(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"Event object is invalid: Invalid routing key":                   true,
+		"Event object is invalid: Length of 'routing_key' is incorrect":  true,
+		"Event object is invalid: 'payload.summary' is missing or blank": false,
+		"": false,
+	} {
+		if got := (&pagerduty.PagerDutyRejectedError{StatusCode: 400, Message: msg}).RoutingKeyRefused(); got != want {
+			t.Errorf("RoutingKeyRefused(%q) = %v, want %v", msg, got, want)
+		}
+	}
+}
