@@ -1,0 +1,49 @@
+// Package lambdaenv is what every function's main does at cold start:
+// read its configuration from the environment and load the AWS
+// configuration, failing the start, never an invocation, when either is
+// missing.
+package lambdaenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+)
+
+// Required returns the values of the named environment variables, in
+// order, or an error naming every one that is missing or empty.
+func Required(names ...string) ([]string, error) {
+	values := make([]string, len(names))
+	var missing []string
+	for i, n := range names {
+		values[i] = os.Getenv(n)
+		if values[i] == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing configuration: environment variables %v are not set", missing)
+	}
+	return values, nil
+}
+
+// MustStart reads the required variables and the AWS configuration; on
+// failure it logs the reason and exits, so Lambda reports a failed start.
+// Only a main calls it.
+func MustStart(names ...string) ([]string, aws.Config) {
+	values, err := Required(names...)
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		slog.Error("cannot start: load AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	return values, cfg
+}
