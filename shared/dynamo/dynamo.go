@@ -1,11 +1,13 @@
-// Package dynamo stores incidents, their timelines, the page ledger and the
-// dedup pointers in one DynamoDB table.
+// Package dynamo stores incidents, their timelines, the page ledger, the
+// dedup pointers and the maintenance windows in one DynamoDB table.
 //
-// Every write is a single-item conditional write (attribute_not_exists or a
-// version number); the package never uses TransactWriteItems, so the local
-// stand-in dynalite behaves exactly like DynamoDB. Conditional-check
-// failures surface as *incident.Error with code EConflict; every other
-// DynamoDB failure is an internal error wrapped with what was being done.
+// Every write is a single-item conditional write (attribute_not_exists, a
+// version number, or a maintenance window's end); the package never uses
+// TransactWriteItems, so the local stand-in dynalite behaves exactly like
+// DynamoDB. Conditional-check failures surface as *incident.Error with
+// code EConflict (or ENotFound when the item turns out to be missing);
+// every other DynamoDB failure is an internal error wrapped with what was
+// being done.
 //
 // Item layout (partition key pk, sort key sk):
 //
@@ -13,9 +15,14 @@
 //	timeline entry  pk=INC#<id>        sk=TL#<entry ID>
 //	page ledger     pk=INC#<id>        sk=PAGE#<level, 2 digits>
 //	dedup pointer   pk=DEDUP#<key>     sk=DEDUP
+//	maintenance     pk=MAINT           sk=<service>#<start>#<window ID>
 //
-// Only incident (META) items carry the attributes status, service and
-// openedAt, so only incidents appear in the byStatus and byService indexes.
+// Only incident (META) items carry the attributes status, service, entity
+// and openedAt, so only incidents appear in the byStatus, byService and
+// byOpenedAt indexes. All maintenance windows share one partition, sorted
+// by service and then start, so one query reads them all or, with
+// begins_with on the sort key, those of one service.
+//
 // Times are stored as fixed-width RFC 3339 strings in UTC (TimeLayout), so
 // they sort as strings; they come back in UTC.
 package dynamo
@@ -46,11 +53,20 @@ const (
 	// IndexByService lists incidents by service, ordered by AttrOpenedAt.
 	IndexByService = "byService"
 
+	// IndexByOpenedAt lists every incident, ordered by AttrOpenedAt.
+	IndexByOpenedAt = "byOpenedAt"
+
+	// AttrEntity is the partition key of IndexByOpenedAt (string): only
+	// incident items carry it, with the value EntityIncident.
+	AttrEntity = "entity"
+	// EntityIncident is AttrEntity's value on incident items.
+	EntityIncident = "incident"
+
 	// AttrStatus is the partition key of IndexByStatus (string).
 	AttrStatus = "status"
 	// AttrService is the partition key of IndexByService (string).
 	AttrService = "service"
-	// AttrOpenedAt is the sort key of both indexes (string, TimeLayout).
+	// AttrOpenedAt is the sort key of the three indexes (string, TimeLayout).
 	AttrOpenedAt = "openedAt"
 )
 

@@ -20,6 +20,8 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Field, when set, names the request field the error is about.
+	Field string
 }
 
 // Error implements the error interface.
@@ -28,6 +30,11 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message)
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns an EInvalid *Error about one field of a request.
+func FieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Message: fmt.Sprintf(format, args...), Field: field}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EInternal

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,10 +28,79 @@ type Incident struct {
 	// SignalState is the latest state its source reported, at SignalAt.
 	SignalState SignalState `json:"signalState"`
 	SignalAt    time.Time   `json:"signalAt,omitzero"`
-	// Pages are the pages delivered so far, in level order.
+	// Description is a reporter's own account (incidents from user reports).
+	Description    string `json:"description,omitempty"`
+	AcknowledgedBy string `json:"acknowledgedBy,omitempty"`
+	ResolvedBy     string `json:"resolvedBy,omitempty"`
+	RootCause      string `json:"rootCause,omitempty"`
+	Resolution     string `json:"resolution,omitempty"`
+	// Pages are the pages of every episode, in episode then level order.
 	Pages []Page `json:"pages,omitempty"`
+	// Episode counts re-openings: 0 until the incident is first re-opened.
+	// Each episode follows the escalation policy afresh from EpisodeStart.
+	Episode      int       `json:"episode,omitempty"`
+	EpisodeStart time.Time `json:"episodeStart,omitzero"`
+	// Flaps are the times its alarm fired again after recovering, within
+	// the policy's flapping window.
+	Flaps []time.Time `json:"flaps,omitempty"`
+	// Flapping is set when the alarm flaps more often than the policy's
+	// threshold; re-openings after FlappingEpisode page nobody.
+	Flapping        bool `json:"flapping,omitempty"`
+	FlappingEpisode int  `json:"flappingEpisode,omitempty"`
+	// Escalations are the responders' requests for more expertise.
+	Escalations []EscalationRequest `json:"escalations,omitempty"`
+	// Breaches are the response and resolution targets missed, once each
+	// per episode.
+	Breaches []Breach `json:"breaches,omitempty"`
+	// Generation numbers the escalation executions: a change that moves a
+	// deadline earlier (a severity change, an escalation, a re-opening, an
+	// acknowledgement or resolution to pass on to PagerDuty) starts a new
+	// one. PlannedGeneration is the newest that has planned; older ones
+	// stand down when they see it.
+	Generation        int `json:"generation,omitempty"`
+	PlannedGeneration int `json:"plannedGeneration,omitempty"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
+}
+
+// EscalationRequest is a responder's request to page a level now ("need
+// additional expertise").
+type EscalationRequest struct {
+	Episode   int       `json:"episode"`
+	Level     int       `json:"level"`
+	LevelName string    `json:"levelName"`
+	At        time.Time `json:"at"`
+	By        string    `json:"by"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// Started returns when the current episode began.
+func (inc *Incident) Started() time.Time {
+	if inc.EpisodeStart.IsZero() {
+		return inc.OpenedAt
+	}
+	return inc.EpisodeStart
+}
+
+// EpisodePages returns the pages of the current episode, in level order.
+func (inc *Incident) EpisodePages() []Page {
+	var out []Page
+	for _, p := range inc.Pages {
+		if p.Episode == inc.Episode {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// HighestPaged returns the highest level paged in the current episode,
+// delivered or not, and 0 when none was.
+func (inc *Incident) HighestPaged() int {
+	h := 0
+	for _, p := range inc.EpisodePages() {
+		h = max(h, p.Level)
+	}
+	return h
 }
 
 // Page is one page to an escalation level through PagerDuty: delivered,
@@ -42,6 +112,11 @@ type Page struct {
 	At        time.Time `json:"at"`
 	DedupKey  string    `json:"dedupKey"`
 	Failure   string    `json:"failure,omitempty"`
+	// Episode is the incident's episode the page belongs to.
+	Episode int `json:"episode,omitempty"`
+	// Synced is the latest state passed on to PagerDuty for this page after
+	// its trigger: acknowledged or resolved.
+	Synced Status `json:"synced,omitempty"`
 }
 
 // Delivered reports whether the page reached PagerDuty.
@@ -52,8 +127,13 @@ func (p Page) Delivered() bool { return p.Failure == "" }
 // agree on it. The ID sorts by time and is a valid Step Functions execution
 // name.
 func NewID(s Signal) string {
-	sum := sha256.Sum256([]byte(s.DedupKey + "\x00" + s.EventID))
-	return fmt.Sprintf("inc-%s-%s", s.Time.UTC().Format("20060102-150405"), hex.EncodeToString(sum[:5]))
+	return fmt.Sprintf("inc-%s-%s", s.Time.UTC().Format("20060102-150405"), shortHash(s.DedupKey+"\x00"+s.EventID))
+}
+
+// shortHash is 10 hex digits of the SHA-256 of s.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:5])
 }
 
 // Open builds the incident that signal s opens.
@@ -75,7 +155,7 @@ func Open(s Signal) Incident {
 }
 
 // AwaitsAcknowledgement reports whether nobody has taken the incident on
-// yet: only such an incident is paged and escalated.
+// yet: only such an incident escalates on missed acknowledgement deadlines.
 func (inc *Incident) AwaitsAcknowledgement() bool { return inc.Status == Triggered }
 
 // NoteSignal records the state its source reported at time at, unless a
@@ -90,24 +170,30 @@ func (inc *Incident) NoteSignal(state SignalState, at time.Time) bool {
 	return true
 }
 
-// PageFor returns the delivered page for level, if there is one.
+// PageFor returns the page for level in the current episode, if there is
+// one.
 func (inc *Incident) PageFor(level int) (Page, bool) {
+	return inc.pageIn(inc.Episode, level)
+}
+
+func (inc *Incident) pageIn(episode, level int) (Page, bool) {
 	for _, p := range inc.Pages {
-		if p.Level == level {
+		if p.Episode == episode && p.Level == level {
 			return p, true
 		}
 	}
 	return Page{}, false
 }
 
-// RecordPage adds a delivered page, keeping Pages in level order. It reports
-// false when that level was already recorded, so a retry changes nothing.
+// RecordPage adds a page, keeping Pages in episode then level order. It
+// reports false when that level of that episode was already recorded, so a
+// retry changes nothing.
 func (inc *Incident) RecordPage(p Page) bool {
-	if _, ok := inc.PageFor(p.Level); ok {
+	if _, ok := inc.pageIn(p.Episode, p.Level); ok {
 		return false
 	}
 	i := len(inc.Pages)
-	for i > 0 && inc.Pages[i-1].Level > p.Level {
+	for i > 0 && (inc.Pages[i-1].Episode > p.Episode || inc.Pages[i-1].Episode == p.Episode && inc.Pages[i-1].Level > p.Level) {
 		i--
 	}
 	inc.Pages = append(inc.Pages, Page{})
@@ -119,6 +205,21 @@ func (inc *Incident) RecordPage(p Page) bool {
 // PageDedupKey is the PagerDuty dedup_key of the page for one level of an
 // incident: derived from both, so a retried page can never become a second
 // PagerDuty incident.
-func PageDedupKey(incidentID string, level int) string {
-	return fmt.Sprintf("%s/level-%d", incidentID, level)
+// Pages of a re-opened incident's later episodes carry the episode too, so
+// a re-opening never lands on a PagerDuty incident resolved before.
+func PageDedupKey(incidentID string, episode, level int) string {
+	if episode == 0 {
+		return fmt.Sprintf("%s/level-%d", incidentID, level)
+	}
+	return fmt.Sprintf("%s/reopen-%d/level-%d", incidentID, episode, level)
+}
+
+// IncidentIDFromDedupKey returns the incident ID a page's dedup key (a
+// PagerDuty incident_key) belongs to.
+func IncidentIDFromDedupKey(key string) (string, bool) {
+	id, _, ok := strings.Cut(key, "/")
+	if !ok || !strings.HasPrefix(id, "inc-") {
+		return "", false
+	}
+	return id, true
 }

@@ -49,7 +49,7 @@ func TestRouteSignal(t *testing.T) {
 		{"bogus", open, RouteIgnore},
 	}
 	for _, tt := range tests {
-		got := RouteSignal(Signal{State: tt.state, Time: now}, tt.current)
+		got := RouteSignal(Signal{State: tt.state, Time: now}, tt.current, 30*time.Minute)
 		if got.Kind != tt.want || got.Reason == "" {
 			t.Errorf("RouteSignal(%s, %v) = %+v, want %s with a reason", tt.state, tt.current, got, tt.want)
 		}
@@ -107,22 +107,33 @@ func TestParseHelpers(t *testing.T) {
 	}
 }
 
-func TestRouteSignalIgnoresLateEventsAndIgnoredSignals(t *testing.T) {
+func TestRouteSignalIgnoresLateEventsAndReopens(t *testing.T) {
 	// The alarm went OK at 03:20 and the incident was resolved at 03:26.
 	ok := time.Date(2026, 3, 1, 3, 20, 0, 0, time.UTC)
+	window := 30 * time.Minute
 	resolved := &Incident{ID: "inc-1", Status: Resolved, SignalState: Recovered, SignalAt: ok, ResolvedAt: ok.Add(6 * time.Minute)}
-	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(-time.Minute)}, resolved); got.Kind != RouteIgnore {
-		t.Errorf("a late event from before the OK: %+v, want ignored", got)
+	tests := []struct {
+		name string
+		sig  Signal
+		want RouteKind
+	}{
+		{"a late event from before the OK", Signal{State: Firing, Time: ok.Add(-time.Minute)}, RouteIgnore},
+		// A firing at 03:25, delivered after the resolution, is the same
+		// outage coming back: CloudWatch will send no other event for it.
+		{"a firing after the OK but before the resolution", Signal{State: Firing, Time: ok.Add(5 * time.Minute)}, RouteReopen},
+		{"a firing 30 minutes after the resolution", Signal{State: Firing, Time: ok.Add(36 * time.Minute)}, RouteReopen},
+		{"a firing 31 minutes after the resolution", Signal{State: Firing, Time: ok.Add(37 * time.Minute)}, RouteOpen},
+		{"a firing an hour later", Signal{State: Firing, Time: ok.Add(time.Hour)}, RouteOpen},
 	}
-	// A firing at 03:25, delivered late after the resolution, is a new
-	// outage: CloudWatch will send no other event for it.
-	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(5 * time.Minute)}, resolved); got.Kind != RouteOpen {
-		t.Errorf("a firing after the OK but before the resolution: %+v, want open", got)
+	for _, tt := range tests {
+		if got := RouteSignal(tt.sig, resolved, window); got.Kind != tt.want {
+			t.Errorf("%s: %+v, want %s", tt.name, got, tt.want)
+		}
 	}
-	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(time.Hour)}, resolved); got.Kind != RouteOpen {
-		t.Errorf("an event after the resolution: %+v, want open", got)
+	if got := RouteSignal(Signal{State: Firing, Time: ok.Add(5 * time.Minute)}, resolved, 0); got.Kind != RouteOpen {
+		t.Errorf("with no re-open window: %+v, want open", got)
 	}
-	if got := RouteSignal(Signal{State: Firing, Ignored: "autoscaling"}, nil); got.Kind != RouteIgnore || got.Reason != "autoscaling" {
+	if got := RouteSignal(Signal{State: Firing, Ignored: "autoscaling"}, nil, window); got.Kind != RouteIgnore || got.Reason != "autoscaling" {
 		t.Errorf("an ignored signal: %+v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed" // for go:embed
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -22,18 +23,54 @@ type Level struct {
 type SeverityPolicy struct {
 	// AcknowledgeWithin is how long a page may go unacknowledged before the
 	// next level is paged: the runbook's response time, with P0's
-	// "Immediate" given a short, configurable deadline.
+	// "Immediate" given a short, configurable deadline. Missing it is a
+	// response-target breach.
 	AcknowledgeWithin Duration `json:"acknowledgeWithin"`
-	// HighestLevel is the last level this severity escalates to; the
-	// runbook reserves the CTO for P0.
+	// ResolveWithin is the runbook's resolution target; missing it is a
+	// resolution-target breach.
+	ResolveWithin Duration `json:"resolveWithin"`
+	// HighestLevel is the last level a missed acknowledgement escalates
+	// to; the runbook reserves the CTO for P0.
 	HighestLevel string `json:"highestLevel"`
+	// Unresolved are the levels paged when the incident is still not
+	// resolved a while after it opened, acknowledged or not.
+	Unresolved []TimedLevel `json:"unresolved,omitempty"`
+}
+
+// TimedLevel pages a level once an incident has been unresolved for After.
+type TimedLevel struct {
+	After Duration `json:"after"`
+	Level string   `json:"level"`
+	// Rule quotes the runbook line it implements, for the timeline.
+	Rule string `json:"rule"`
+}
+
+// CategoryLevel pages every level up to Level as soon as an incident of
+// Category opens.
+type CategoryLevel struct {
+	Category Category `json:"category"`
+	Level    string   `json:"level"`
+	Rule     string   `json:"rule"`
+}
+
+// Flapping says when an alarm flaps: it fired again after recovering more
+// than Threshold times within Window.
+type Flapping struct {
+	Threshold int      `json:"threshold"`
+	Window    Duration `json:"window"`
 }
 
 // Policy is the escalation policy: the path of levels and, per severity,
-// the acknowledgement deadline and how far up the path it may go.
+// the deadlines and how far up the path they go.
 type Policy struct {
 	Levels     []Level                     `json:"levels"`
 	Severities map[Severity]SeverityPolicy `json:"severities"`
+	// Immediate escalates some categories at once.
+	Immediate []CategoryLevel `json:"immediate,omitempty"`
+	// ReopenWithin is how soon after its resolution an alarm that fires
+	// again re-opens its incident instead of opening a new one.
+	ReopenWithin Duration `json:"reopenWithin"`
+	Flapping     Flapping `json:"flapping"`
 }
 
 // DefaultPolicy returns the runbook's escalation policy, embedded in the
@@ -45,6 +82,10 @@ func DefaultPolicy() Policy {
 	}
 	return p
 }
+
+// DefaultPolicyJSON returns the embedded policy document, for tools that
+// show or edit it.
+func DefaultPolicyJSON() []byte { return slices.Clone(defaultPolicy) }
 
 // ParsePolicy decodes and validates a policy document. Unknown fields are
 // errors, so a misspelt setting is not silently ignored.
@@ -61,38 +102,91 @@ func ParsePolicy(data []byte) (Policy, error) {
 	return p, nil
 }
 
-// Validate checks that every severity is covered, every deadline is
-// reached, and every level named exists.
+// Validate checks that every severity is covered, every level named
+// exists, and every deadline can be reached: a timed level that a lower
+// or earlier rule already covers would never page anyone.
 func (p Policy) Validate() error {
+	bad := func(format string, args ...any) error {
+		return Errorf(EInvalid, "escalation policy: "+format, args...)
+	}
 	if len(p.Levels) == 0 {
-		return Errorf(EInvalid, "escalation policy: no levels")
+		return bad("no levels")
 	}
 	seen := map[string]bool{}
 	for i, l := range p.Levels {
 		if l.Name == "" {
-			return Errorf(EInvalid, "escalation policy: level %d has no name", i+1)
+			return bad("level %d has no name", i+1)
 		}
 		if seen[l.Name] {
-			return Errorf(EInvalid, "escalation policy: level %q appears twice", l.Name)
+			return bad("level %q appears twice", l.Name)
 		}
 		seen[l.Name] = true
 	}
 	for _, s := range Severities {
 		sp, ok := p.Severities[s]
 		if !ok {
-			return Errorf(EInvalid, "escalation policy: severity %s is not covered", s)
+			return bad("severity %s is not covered", s)
 		}
 		if sp.AcknowledgeWithin.D() <= 0 {
-			return Errorf(EInvalid, "escalation policy: severity %s: acknowledgeWithin must be positive", s)
+			return bad("severity %s: acknowledgeWithin must be positive", s)
+		}
+		if sp.ResolveWithin.D() <= 0 {
+			return bad("severity %s: resolveWithin must be positive", s)
 		}
 		if p.LevelNumber(sp.HighestLevel) == 0 {
-			return Errorf(EInvalid, "escalation policy: severity %s: highestLevel %q is not a level", s, sp.HighestLevel)
+			return bad("severity %s: highestLevel %q is not a level", s, sp.HighestLevel)
+		}
+		var prev TimedLevel
+		for i, u := range sp.Unresolved {
+			n := p.LevelNumber(u.Level)
+			switch {
+			case n == 0:
+				return bad("severity %s: unresolved rule %d: level %q is not a level", s, i+1, u.Level)
+			case u.After.D() <= 0:
+				return bad("severity %s: unresolved rule %d: after must be positive", s, i+1)
+			case n == 1:
+				return bad("severity %s: unresolved rule %d pages %s, which every incident pages first; it would never be reached", s, i+1, u.Level)
+			case i > 0 && u.After.D() < prev.After.D():
+				return bad("severity %s: unresolved rules must be in order of time; rule %d comes before rule %d", s, i+1, i)
+			case i > 0 && n <= p.LevelNumber(prev.Level):
+				return bad("severity %s: unresolved rule %d pages %s after rule %d already paged %s; it would never be reached", s, i+1, u.Level, i, prev.Level)
+			}
+			prev = u
 		}
 	}
 	for s := range p.Severities {
 		if _, err := ParseSeverity(string(s)); err != nil {
-			return Errorf(EInvalid, "escalation policy: %v", err)
+			return bad("%v", err)
 		}
+	}
+	for i, c := range p.Immediate {
+		if _, err := ParseCategory(string(c.Category)); err != nil {
+			return bad("immediate rule %d: %v", i+1, err)
+		}
+		if p.LevelNumber(c.Level) == 0 {
+			return bad("immediate rule %d: level %q is not a level", i+1, c.Level)
+		}
+	}
+	if p.ReopenWithin.D() < 0 {
+		return bad("reopenWithin must not be negative")
+	}
+	if p.Flapping.Threshold < 1 || p.Flapping.Window.D() <= 0 {
+		return bad("flapping needs a threshold of at least 1 and a positive window")
+	}
+	return nil
+}
+
+// CheckRoutingKeys reports levels that have no routing key in keys: a
+// level without one can never be paged.
+func (p Policy) CheckRoutingKeys(keys map[string]string) error {
+	var missing []string
+	for _, l := range p.Levels {
+		if keys[l.Name] == "" {
+			missing = append(missing, l.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return Errorf(EInvalid, "escalation policy: no routing key for level(s) %v", missing)
 	}
 	return nil
 }
@@ -115,79 +209,13 @@ func (p Policy) Level(n int) (Level, bool) {
 	return p.Levels[n-1], true
 }
 
-// Action is what the escalation state machine does next.
-type Action string
-
-// The actions Next can return.
-const (
-	// ActPage pages a level.
-	ActPage Action = "page"
-	// ActWait sleeps until a time, then plans again.
-	ActWait Action = "wait"
-	// ActDone ends the escalation.
-	ActDone Action = "done"
-	// ActNobodyReached ends the escalation as a failure: no level of the
-	// path could be paged at all.
-	ActNobodyReached Action = "nobody-reached"
-)
-
-// Step is the escalation's next step.
-type Step struct {
-	Action    Action    `json:"action"`
-	Level     int       `json:"level,omitempty"`
-	LevelName string    `json:"levelName,omitempty"`
-	Until     time.Time `json:"until,omitzero"`
-	Reason    string    `json:"reason"`
-}
-
-// Next is the escalation policy as a pure function: given the incident as
-// stored, the policy and the time, it returns the next step. It pages level
-// 1 at once, and the next level whenever the latest page has gone
-// unacknowledged past the severity's deadline, or could not be delivered at
-// all, up to the severity's highest level.
-func Next(inc Incident, p Policy, now time.Time) Step {
-	if inc.Status == Resolved {
-		return Step{Action: ActDone, Reason: "the incident is resolved"}
+// For returns the policy of severity s. A severity the policy does not
+// cover still pages: an unknown severity must never mean silence.
+func (p Policy) For(s Severity) SeverityPolicy {
+	if sp, ok := p.Severities[s]; ok {
+		return sp
 	}
-	if !inc.AwaitsAcknowledgement() {
-		return Step{Action: ActDone, Reason: "the incident is " + string(inc.Status) + "; nobody more is paged"}
-	}
-	sp, ok := p.Severities[inc.Severity]
-	if !ok {
-		// A severity the policy does not cover still pages the first level:
-		// an unknown severity must never mean silence.
-		sp = SeverityPolicy{AcknowledgeWithin: Duration(5 * time.Minute), HighestLevel: p.Levels[len(p.Levels)-1].Name}
-	}
-	if len(inc.Pages) == 0 {
-		return pageStep(p, 1, "a new incident pages the first level at once")
-	}
-	last := inc.Pages[len(inc.Pages)-1]
-	highest := p.LevelNumber(sp.HighestLevel)
-	if !last.Delivered() {
-		// Nobody at that level was reached: go on at once.
-		if last.Level >= highest {
-			for _, pg := range inc.Pages {
-				if pg.Delivered() {
-					return Step{Action: ActDone, Reason: fmt.Sprintf("the page to %s could not be delivered and it is the highest level for %s", last.LevelName, inc.Severity)}
-				}
-			}
-			return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", last.LevelName)}
-		}
-		return pageStep(p, last.Level+1, fmt.Sprintf("the page to %s could not be delivered", last.LevelName))
-	}
-	deadline := last.At.Add(sp.AcknowledgeWithin.D())
-	if now.Before(deadline) {
-		return Step{Action: ActWait, Until: deadline, Reason: fmt.Sprintf("waiting for %s to acknowledge (deadline %s)", last.LevelName, deadline.UTC().Format(time.RFC3339))}
-	}
-	if last.Level >= highest {
-		return Step{Action: ActDone, Reason: fmt.Sprintf("%s is the highest level for %s; the escalation path is exhausted", last.LevelName, inc.Severity)}
-	}
-	return pageStep(p, last.Level+1, fmt.Sprintf("%s did not acknowledge within %s", last.LevelName, sp.AcknowledgeWithin.D()))
-}
-
-func pageStep(p Policy, level int, reason string) Step {
-	l, _ := p.Level(level)
-	return Step{Action: ActPage, Level: level, LevelName: l.Name, Reason: reason}
+	return SeverityPolicy{AcknowledgeWithin: Duration(5 * time.Minute), ResolveWithin: Duration(time.Hour), HighestLevel: p.Levels[len(p.Levels)-1].Name}
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string

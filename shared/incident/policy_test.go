@@ -18,40 +18,102 @@ func paged(levels ...int) []Page {
 	return out
 }
 
+// open is an incident opened at t0 with the given pages (level i paged at
+// t0 + 5m*(i-1)).
+func open(sev Severity, st Status, pages ...int) Incident {
+	inc := Incident{Severity: sev, Status: st, OpenedAt: t0, Service: "dashboarduz-api", Category: ServiceDown, Pages: paged(pages...)}
+	if st != Triggered {
+		inc.AcknowledgedAt = t0.Add(2 * time.Minute)
+	}
+	return inc
+}
+
 func TestNext(t *testing.T) {
 	p := DefaultPolicy()
+	minutes := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	with := func(inc Incident, f func(*Incident)) Incident { f(&inc); return inc }
 	tests := []struct {
 		name string
 		inc  Incident
 		now  time.Time
 		want Step
 	}{
-		{"new P0 pages on-call at once", Incident{Severity: P0, Status: Triggered}, t0,
+		{"new P0 pages on-call at once", open(P0, Triggered), t0,
 			Step{Action: ActPage, Level: 1, LevelName: "on-call"}},
-		{"P0 waits for the acknowledgement deadline", Incident{Severity: P0, Status: Triggered, Pages: paged(1)}, t0.Add(time.Minute),
-			Step{Action: ActWait, Until: t0.Add(5 * time.Minute)}},
-		{"P0 escalates to team lead at the deadline", Incident{Severity: P0, Status: Triggered, Pages: paged(1)}, t0.Add(5 * time.Minute),
+		{"P0 waits for the acknowledgement deadline", open(P0, Triggered, 1), minutes(1),
+			Step{Action: ActWait, Until: minutes(5)}},
+		{"P0 escalates to team lead at the deadline", open(P0, Triggered, 1), minutes(5),
 			Step{Action: ActPage, Level: 2, LevelName: "team-lead"}},
-		{"P0 reaches the CTO", Incident{Severity: P0, Status: Triggered, Pages: paged(1, 2, 3)}, t0.Add(15 * time.Minute),
+		{"P0 reaches the CTO", open(P0, Triggered, 1, 2, 3), minutes(15),
 			Step{Action: ActPage, Level: 4, LevelName: "cto"}},
-		{"P0 path ends after the CTO", Incident{Severity: P0, Status: Triggered, Pages: paged(1, 2, 3, 4)}, t0.Add(20 * time.Minute),
+		{"P0 after the CTO waits for the resolution target", open(P0, Triggered, 1, 2, 3, 4), minutes(20),
+			Step{Action: ActWait, Until: minutes(60)}},
+		{"P0 acknowledged waits for the 30-minute rule", open(P0, Acknowledged, 1), minutes(3),
+			Step{Action: ActWait, Until: minutes(30)}},
+		{"P0 unresolved at 30 minutes pages the team lead", open(P0, Acknowledged, 1), minutes(30),
+			Step{Action: ActPage, Level: 2, LevelName: "team-lead"}},
+		{"P0 acknowledged after team lead waits for its resolution target", open(P0, Acknowledged, 1, 2), minutes(31),
+			Step{Action: ActWait, Until: minutes(60)}},
+		{"P0 unresolved at 2 hours pages the engineering manager", open(P0, Acknowledged, 1, 2), minutes(120),
+			Step{Action: ActPage, Level: 3, LevelName: "engineering-manager"}},
+		{"P0 unresolved at 2 hours then the CTO", open(P0, Acknowledged, 1, 2, 3), minutes(120),
+			Step{Action: ActPage, Level: 4, LevelName: "cto"}},
+		{"P1 waits 15 minutes", open(P1, Triggered, 1), minutes(14),
+			Step{Action: ActWait, Until: minutes(15)}},
+		{"P1 acknowledged pages the team lead at 1 hour", open(P1, Acknowledged, 1), minutes(60),
+			Step{Action: ActPage, Level: 2, LevelName: "team-lead"}},
+		{"P1 unresolved at 2 hours pages the engineering manager", open(P1, Acknowledged, 1, 2), minutes(120),
+			Step{Action: ActPage, Level: 3, LevelName: "engineering-manager"}},
+		{"P1 never pages the CTO", open(P1, Triggered, 1, 2, 3), minutes(125),
+			Step{Action: ActWait, Until: minutes(240)}},
+		{"P2 waits an hour", open(P2, Triggered, 1), t0,
+			Step{Action: ActWait, Until: minutes(60)}},
+		{"P2 acknowledged waits only for its resolution target", open(P2, Acknowledged, 1), minutes(3),
+			Step{Action: ActWait, Until: minutes(24 * 60)}},
+		{"P3 waits four hours", open(P3, Triggered, 1), t0,
+			Step{Action: ActWait, Until: minutes(4 * 60)}},
+		{"P3 after its resolution target is done", with(open(P3, Acknowledged, 1), func(i *Incident) {
+			i.Breaches = []Breach{{Target: TargetResolution, At: minutes(7 * 24 * 60)}}
+		}), minutes(7*24*60 + 1), Step{Action: ActDone}},
+		{"security pages the team lead at once", with(open(P2, Triggered, 1), func(i *Incident) { i.Category = Security }), t0,
+			Step{Action: ActPage, Level: 2, LevelName: "team-lead"}},
+		{"data loss pages on-call first", with(open(P1, Triggered), func(i *Incident) { i.Category = DataLoss }), t0,
+			Step{Action: ActPage, Level: 1, LevelName: "on-call"}},
+		{"a manual escalation pages at once", with(open(P3, Acknowledged, 1), func(i *Incident) {
+			i.Escalations = []EscalationRequest{{Level: 3, LevelName: "engineering-manager", By: "alice"}}
+		}), minutes(10), Step{Action: ActPage, Level: 3, LevelName: "engineering-manager"}},
+		{"maintenance holds the first page", open(P0, Triggered), t0,
+			Step{Action: ActWait, Until: minutes(5), HeldBy: "mw-1"}},
+		{"maintenance holds pages until it ends", with(open(P0, Triggered), func(i *Incident) {
+			i.Breaches = []Breach{{Target: TargetResponse, At: minutes(5)}}
+		}), minutes(5), Step{Action: ActWait, Until: minutes(30), HeldBy: "mw-1"}},
+		{"acknowledged pages are passed on to PagerDuty", open(P0, Acknowledged, 1), minutes(3),
+			Step{Action: ActSync}},
+		{"resolved stops escalation", open(P0, Resolved), t0,
 			Step{Action: ActDone}},
-		{"P1 waits 15 minutes", Incident{Severity: P1, Status: Triggered, Pages: paged(1)}, t0.Add(14 * time.Minute),
-			Step{Action: ActWait, Until: t0.Add(15 * time.Minute)}},
-		{"P1 never pages the CTO", Incident{Severity: P1, Status: Triggered, Pages: paged(1, 2, 3)}, t0.Add(2 * time.Hour),
-			Step{Action: ActDone}},
-		{"P2 waits an hour", Incident{Severity: P2, Status: Triggered, Pages: paged(1)}, t0,
-			Step{Action: ActWait, Until: t0.Add(time.Hour)}},
-		{"P3 waits four hours", Incident{Severity: P3, Status: Triggered, Pages: paged(1)}, t0,
-			Step{Action: ActWait, Until: t0.Add(4 * time.Hour)}},
-		{"acknowledged stops escalation", Incident{Severity: P0, Status: Acknowledged, Pages: paged(1)}, t0.Add(time.Hour),
-			Step{Action: ActDone}},
-		{"resolved stops escalation", Incident{Severity: P0, Status: Resolved}, t0,
-			Step{Action: ActDone}},
+		{"a flapping re-opening pages nobody", with(open(P0, Triggered), func(i *Incident) {
+			i.Episode, i.EpisodeStart, i.Flapping, i.FlappingEpisode = 3, t0, true, 2
+		}), t0, Step{Action: ActWait, Until: minutes(5)}},
+		{"a re-opened incident pages afresh", with(open(P1, Triggered, 1, 2), func(i *Incident) {
+			i.Episode, i.EpisodeStart = 1, minutes(50)
+		}), minutes(50), Step{Action: ActPage, Level: 1, LevelName: "on-call"}},
+	}
+	windows := map[string][]MaintenanceWindow{
+		"maintenance holds the first page":      {{ID: "mw-1", Service: "dashboarduz-api", Start: minutes(-15), End: minutes(45)}},
+		"maintenance holds pages until it ends": {{ID: "mw-1", Service: "dashboarduz-api", Start: minutes(-15), End: minutes(45)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Next(tt.inc, p, tt.now)
+			inc := tt.inc
+			if tt.want.Action != ActSync {
+				for i := range inc.Pages {
+					inc.Pages[i].Synced = Acknowledged
+				}
+			}
+			got := Next(inc, p, tt.now, windows[tt.name])
+			if got.Reason == "" {
+				t.Errorf("Next gave no reason")
+			}
 			got.Reason = ""
 			if got != tt.want {
 				t.Errorf("Next = %+v, want %+v", got, tt.want)
@@ -64,7 +126,7 @@ func TestNextAlwaysGivesAReason(t *testing.T) {
 	p := DefaultPolicy()
 	for _, s := range Severities {
 		for _, st := range Statuses {
-			got := Next(Incident{Severity: s, Status: st, Pages: paged(1)}, p, t0.Add(time.Hour))
+			got := Next(Incident{Severity: s, Status: st, Pages: paged(1)}, p, t0.Add(time.Hour), nil)
 			if got.Reason == "" {
 				t.Errorf("Next(%s, %s) has no reason", s, st)
 			}
@@ -79,9 +141,15 @@ func TestParsePolicy(t *testing.T) {
 		{"unknown field", `{"levels":[{"name":"a"}],"severities":{},"extra":1}`, "unknown field"},
 		{"no levels", `{"levels":[],"severities":{}}`, "no levels"},
 		{"duplicate level", `{"levels":[{"name":"a"},{"name":"a"}],"severities":{}}`, "twice"},
-		{"missing severity", `{"levels":[{"name":"a"}],"severities":{"P0":{"acknowledgeWithin":"5m","highestLevel":"a"}}}`, "P1 is not covered"},
-		{"zero deadline", `{"levels":[{"name":"a"}],"severities":{"P0":{"acknowledgeWithin":"0s","highestLevel":"a"},"P1":{"acknowledgeWithin":"5m","highestLevel":"a"},"P2":{"acknowledgeWithin":"5m","highestLevel":"a"},"P3":{"acknowledgeWithin":"5m","highestLevel":"a"}}}`, "must be positive"},
-		{"unknown level", `{"levels":[{"name":"a"}],"severities":{"P0":{"acknowledgeWithin":"5m","highestLevel":"b"},"P1":{"acknowledgeWithin":"5m","highestLevel":"a"},"P2":{"acknowledgeWithin":"5m","highestLevel":"a"},"P3":{"acknowledgeWithin":"5m","highestLevel":"a"}}}`, "not a level"},
+		{"missing severity", `{"levels":[{"name":"a"}],"severities":{"P0":{"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"a"}}}`, "P1 is not covered"},
+		{"zero deadline", policyDoc(`"acknowledgeWithin":"0s","resolveWithin":"1h","highestLevel":"a"`, ""), "must be positive"},
+		{"no resolution target", policyDoc(`"acknowledgeWithin":"5m","highestLevel":"a"`, ""), "resolveWithin must be positive"},
+		{"unknown level", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"z"`, ""), "not a level"},
+		{"unresolved rule out of order", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c","unresolved":[{"after":"2h","level":"b"},{"after":"1h","level":"c"}]`, ""), "in order of time"},
+		{"unresolved rule never reached", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c","unresolved":[{"after":"1h","level":"c"},{"after":"2h","level":"b"}]`, ""), "never be reached"},
+		{"unresolved rule for the first level", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c","unresolved":[{"after":"1h","level":"a"}]`, ""), "never be reached"},
+		{"immediate unknown category", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c"`, `,"immediate":[{"category":"fire","level":"b"}]`), "category"},
+		{"no flapping threshold", policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c"`, `,"flapping":{"threshold":0,"window":"1h"}`), "flapping"},
 		{"bad duration", `{"levels":[{"name":"a"}],"severities":{"P0":{"acknowledgeWithin":"soon","highestLevel":"a"}}}`, "invalid duration"},
 	}
 	for _, tt := range tests {
@@ -94,6 +162,36 @@ func TestParsePolicy(t *testing.T) {
 				t.Errorf("code = %q, want %q", ErrorCode(err), EInvalid)
 			}
 		})
+	}
+}
+
+// policyDoc is a policy with levels a, b, c whose four severities all have
+// the given settings, plus extra top-level fields.
+func policyDoc(severity, extra string) string {
+	sev := "{" + severity + "}"
+	flapping := `,"flapping":{"threshold":3,"window":"1h"}`
+	if strings.Contains(extra, "flapping") {
+		flapping = ""
+	}
+	return `{"levels":[{"name":"a"},{"name":"b"},{"name":"c"}],"severities":{"P0":` + sev + `,"P1":` + sev + `,"P2":` + sev + `,"P3":` + sev + `}` + flapping + extra + `}`
+}
+
+func TestPolicyDocIsValid(t *testing.T) {
+	if _, err := ParsePolicy([]byte(policyDoc(`"acknowledgeWithin":"5m","resolveWithin":"1h","highestLevel":"c","unresolved":[{"after":"1h","level":"b"}]`, `,"immediate":[{"category":"security","level":"b"}]`))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckRoutingKeys(t *testing.T) {
+	p := DefaultPolicy()
+	keys := map[string]string{"on-call": "k1", "team-lead": "k2", "engineering-manager": "k3"}
+	err := p.CheckRoutingKeys(keys)
+	if err == nil || !strings.Contains(err.Error(), "cto") {
+		t.Fatalf("err = %v, want it to name cto", err)
+	}
+	keys["cto"] = "k4"
+	if err := p.CheckRoutingKeys(keys); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -127,7 +225,7 @@ func BenchmarkNext(b *testing.B) {
 	inc := Incident{Severity: P0, Status: Triggered, Pages: paged(1, 2)}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		Next(inc, p, t0.Add(time.Duration(i%20)*time.Minute))
+		Next(inc, p, t0.Add(time.Duration(i%20)*time.Minute), nil)
 	}
 }
 
@@ -135,20 +233,20 @@ func TestNextSkipsAnUndeliverablePage(t *testing.T) {
 	p := DefaultPolicy()
 	rejected := paged(1)
 	rejected[0].Failure = "PagerDuty rejected the routing key"
-	got := Next(Incident{Severity: P1, Status: Triggered, Pages: rejected}, p, t0)
+	got := Next(Incident{Severity: P1, Status: Triggered, Pages: rejected}, p, t0, nil)
 	if got.Action != ActPage || got.Level != 2 {
 		t.Errorf("Next after a rejected page = %+v, want page level 2 at once", got)
 	}
 	top := paged(1, 2, 3)
 	top[2].Failure = "no routing key"
-	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top}, p, t0); got.Action != ActDone {
+	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top}, p, t0, nil); got.Action != ActDone {
 		t.Errorf("Next after the highest level was rejected = %+v, want done", got)
 	}
 	none := paged(1, 2, 3)
 	for i := range none {
 		none[i].Failure = "invalid routing key"
 	}
-	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: none}, p, t0); got.Action != ActNobodyReached {
+	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: none}, p, t0, nil); got.Action != ActNobodyReached {
 		t.Errorf("Next when no level could be paged = %+v, want nobody-reached", got)
 	}
 }

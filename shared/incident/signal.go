@@ -1,6 +1,9 @@
 package incident
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // SignalState says what a signal reports about the thing it watches.
 type SignalState string
@@ -53,6 +56,9 @@ const (
 	RouteRecover RouteKind = "recover"
 	// RouteNote notes a signal that neither fires nor recovers.
 	RouteNote RouteKind = "note"
+	// RouteReopen re-opens a resolved incident whose alarm fired again
+	// within the policy's re-open window.
+	RouteReopen RouteKind = "reopen"
 	// RouteIgnore drops a signal that concerns no open incident.
 	RouteIgnore RouteKind = "ignore"
 )
@@ -64,9 +70,9 @@ type Route struct {
 }
 
 // RouteSignal decides what signal s does, given the incident its dedup key
-// points to (nil when there is none). It is the one place where that
-// decision is made.
-func RouteSignal(s Signal, current *Incident) Route {
+// points to (nil when there is none) and the re-open window. It is the one
+// place where that decision is made.
+func RouteSignal(s Signal, current *Incident, reopenWithin time.Duration) Route {
 	if s.Ignored != "" {
 		return Route{RouteIgnore, s.Ignored}
 	}
@@ -81,6 +87,9 @@ func RouteSignal(s Signal, current *Incident) Route {
 			// saw, or one older than its latest signal, must not open a
 			// new incident; a firing newer than that is a new outage.
 			return Route{RouteIgnore, "the alarm event is not newer than the latest signal of resolved incident " + current.ID}
+		}
+		if current != nil && reopenWithin > 0 && s.Time.Sub(current.ResolvedAt) <= reopenWithin {
+			return Route{RouteReopen, fmt.Sprintf("the alarm fired again within %s of the resolution of %s", reopenWithin, current.ID)}
 		}
 		return Route{RouteOpen, "the alarm fired with no open incident"}
 	case Recovered:

@@ -18,6 +18,18 @@ const (
 	EntryPageFailed       EntryKind = "page-failed"
 	EntryPageRejected     EntryKind = "page-rejected"
 	EntryEscalationDone   EntryKind = "escalation-done"
+	EntryReported         EntryKind = "reported"
+	EntryAcknowledged     EntryKind = "acknowledged"
+	EntryStatusUpdate     EntryKind = "status-update"
+	EntrySeverityChanged  EntryKind = "severity-changed"
+	EntryEscalated        EntryKind = "escalation-requested"
+	EntryResolved         EntryKind = "resolved"
+	EntryReopened         EntryKind = "reopened"
+	EntryFlapping         EntryKind = "flapping"
+	EntryBreach           EntryKind = "breach"
+	EntryMaintenance      EntryKind = "maintenance"
+	EntryPagerDutySynced  EntryKind = "pagerduty-synced"
+	EntrySyncFailed       EntryKind = "pagerduty-sync-failed"
 )
 
 // Entry is one line of an incident's append-only timeline.
