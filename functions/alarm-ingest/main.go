@@ -26,6 +26,7 @@ func main() {
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Rules:   incident.DefaultClassificationRules(),
+		Policy:  lambdaenv.MustPolicy(),
 	}
 	lambda.Start(h.Handle)
 }

@@ -36,7 +36,7 @@ func main() {
 		Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Keys:      secretsmanager.NewRoutingKeys(awssecrets.NewFromConfig(cfg), secretARN),
 		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(eventsURL), opts),
-		Policy:    incident.DefaultPolicy(),
+		Policy:    lambdaenv.MustPolicy(),
 		Clock:     incident.SystemClock{},
 	}
 	lambda.Start(p.Handle)

@@ -20,7 +20,7 @@ func main() {
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
 	p := &escalation.Planner{
 		Store:  dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),
-		Policy: incident.DefaultPolicy(),
+		Policy: lambdaenv.MustPolicy(),
 		Clock:  incident.SystemClock{},
 	}
 	lambda.Start(p.Handle)

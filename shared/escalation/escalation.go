@@ -10,12 +10,17 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/metrics"
 )
 
 // State is the state machine's state between tasks: the execution input,
 // then each Plan's output. Page receives it whole.
 type State struct {
-	IncidentID string          `json:"incidentId"`
+	IncidentID string `json:"incidentId"`
+	// Generation is the execution's generation (see
+	// incident.Incident.Generation); an execution older than the newest
+	// that has planned stands down.
+	Generation int             `json:"generation,omitempty"`
 	Action     incident.Action `json:"action,omitempty"`
 	Level      int             `json:"level,omitempty"`
 	LevelName  string          `json:"levelName,omitempty"`
@@ -51,14 +56,22 @@ type IncidentGetter interface {
 	GetIncident(ctx context.Context, id string) (incident.Incident, error)
 }
 
+// PlanStore is the storage the Plan task needs.
+type PlanStore interface {
+	incident.Updater
+	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
+	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
+}
+
 // Planner is the Plan task.
 type Planner struct {
-	Store  IncidentGetter
+	Store  PlanStore
 	Policy incident.Policy
 	Clock  incident.Clock
 }
 
-// Handle reads the incident and returns the policy's next step.
+// Handle reads the incident, records the targets it has missed and the
+// maintenance windows that held it, and returns the policy's next step.
 func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 	if in.IncidentID == "" {
 		return State{}, &InvalidInputError{Reason: "plan: the input has no incidentId"}
@@ -70,14 +83,108 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
 	}
+	if in.Generation < inc.PlannedGeneration {
+		reason := fmt.Sprintf("generation %d stands down: generation %d has taken over", in.Generation, inc.PlannedGeneration)
+		slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", incident.ActDone, "reason", reason)
+		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: reason}, nil
+	}
 	now := p.Clock.Now()
-	step := incident.Next(inc, p.Policy, now)
-	out := State{IncidentID: inc.ID, Action: step.Action, Level: step.Level, LevelName: step.LevelName, Reason: step.Reason}
+	breaches := incident.DueBreaches(inc, p.Policy, now)
+	inc, err = incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool {
+		changed := false
+		if in.Generation > inc.PlannedGeneration {
+			inc.PlannedGeneration, changed = in.Generation, true
+		}
+		for _, b := range breaches {
+			changed = inc.RecordBreach(b) || changed
+		}
+		return changed
+	})
+	if err != nil {
+		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
+	}
+	if in.Generation < inc.PlannedGeneration {
+		// A newer generation planned while this one was writing.
+		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: "a newer generation has taken over"}, nil
+	}
+	for _, b := range breaches {
+		if err := p.noteBreach(ctx, inc, b); err != nil {
+			return State{}, err
+		}
+	}
+	windows, err := p.Store.MaintenanceWindows(ctx, inc.Service)
+	if err != nil {
+		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
+	}
+	if err := p.noteMaintenance(ctx, inc, windows, now); err != nil {
+		return State{}, err
+	}
+	step := incident.Next(inc, p.Policy, now, windows)
+	out := State{IncidentID: inc.ID, Generation: in.Generation, Action: step.Action, Level: step.Level, LevelName: step.LevelName, Reason: step.Reason}
 	if step.Action == incident.ActWait {
 		out.WaitUntil = WaitTimestamp(step.Until)
 	}
 	slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", step.Action, "level", step.Level, "waitUntil", out.WaitUntil, "reason", step.Reason)
 	return out, nil
+}
+
+// noteBreach puts a missed target on the timeline and emits its metric.
+// The timeline entry is keyed by the target and episode, so it is written
+// once; the metric goes out with the write that added it.
+func (p *Planner) noteBreach(ctx context.Context, inc incident.Incident, b incident.Breach) error {
+	sp := p.Policy.For(inc.Severity)
+	target, within := "response time", sp.AcknowledgeWithin.D()
+	if b.Target == incident.TargetResolution {
+		target, within = "resolution target", sp.ResolveWithin.D()
+	}
+	added, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
+		ID:    incident.EntryID(b.At, fmt.Sprintf("breach/%s%s", episodeKey(b.Episode), b.Target)),
+		At:    b.At,
+		Kind:  incident.EntryBreach,
+		Actor: "escalation",
+		Text:  fmt.Sprintf("Missed the %s %s of %s.", inc.Severity, target, within),
+		Data:  map[string]string{"target": b.Target, "severity": string(inc.Severity)},
+	})
+	if err != nil {
+		return fmt.Errorf("plan %s: record breach: %w", inc.ID, err)
+	}
+	if added {
+		metrics.TargetMissed(ctx, inc, b.Target)
+	}
+	return nil
+}
+
+// noteMaintenance puts the start and end of every maintenance window that
+// overlapped the incident's current episode on its timeline, once each.
+func (p *Planner) noteMaintenance(ctx context.Context, inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) error {
+	start := inc.Started()
+	for _, w := range windows {
+		if w.Service != inc.Service || !w.End.After(start) || w.Start.After(now) {
+			continue
+		}
+		at := w.Start
+		if at.Before(start) {
+			at = start
+		}
+		entries := []incident.Entry{{
+			ID: incident.EntryID(at, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/start"), At: at, Kind: incident.EntryMaintenance, Actor: "escalation",
+			Text: fmt.Sprintf("Maintenance window %s for %s (%s) holds pages until %s.", w.ID, w.Service, w.Reason, w.End.UTC().Format(time.RFC3339)),
+			Data: map[string]string{"window": w.ID, "phase": "start"},
+		}}
+		if !w.End.After(now) {
+			entries = append(entries, incident.Entry{
+				ID: incident.EntryID(w.End, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/end"), At: w.End, Kind: incident.EntryMaintenance, Actor: "escalation",
+				Text: fmt.Sprintf("Maintenance window %s for %s ended; pages it held go out now if the incident still needs them.", w.ID, w.Service),
+				Data: map[string]string{"window": w.ID, "phase": "end"},
+			})
+		}
+		for _, e := range entries {
+			if _, err := p.Store.AppendTimeline(ctx, inc.ID, e); err != nil {
+				return fmt.Errorf("plan %s: note maintenance: %w", inc.ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // WaitTimestamp formats t for a Wait state, rounded up to the next whole

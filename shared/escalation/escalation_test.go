@@ -119,7 +119,7 @@ func TestPlanThenPage(t *testing.T) {
 		t.Fatalf("triggers = %d, want 1", got)
 	}
 	ev := f.rec.Events()[0]
-	if ev.DedupKey != incident.PageDedupKey(f.inc.ID, 1) || ev.Severity != "critical" || ev.RoutingKey != strings.Repeat("a", 32) {
+	if ev.DedupKey != incident.PageDedupKey(f.inc.ID, 0, 1) || ev.Severity != "critical" || ev.RoutingKey != strings.Repeat("a", 32) {
 		t.Errorf("page = %+v", ev)
 	}
 	inc := f.get(t)
@@ -148,7 +148,7 @@ func TestPlanThenPage(t *testing.T) {
 	for _, e := range es {
 		texts = append(texts, e.Text)
 	}
-	if len(es) != 2 || !strings.Contains(texts[1], "Team Lead (level 2, team-lead)") {
+	if len(es) != 3 || !strings.Contains(texts[1], "Missed the P0 response time") || !strings.Contains(texts[2], "Team Lead (level 2, team-lead)") {
 		t.Errorf("timeline = %q", texts)
 	}
 }
@@ -192,7 +192,7 @@ func TestCrashAfterClaimIsTakenOverOnce(t *testing.T) {
 	f := newFixture(t, incident.P0)
 	st := f.plan(t)
 	// An invocation claimed the page and died before sending it.
-	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 1, incident.PageDedupKey(f.inc.ID, 1), t0, escalation.DefaultLease); err != nil {
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 0, 1, incident.PageDedupKey(f.inc.ID, 0, 1), t0, escalation.DefaultLease); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.pager.Handle(ctx, st)
@@ -221,10 +221,10 @@ func TestCrashAfterSendDoesNotResend(t *testing.T) {
 	st := f.plan(t)
 	// An invocation sent the page and marked it, then died before
 	// recording it on the incident.
-	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 1, incident.PageDedupKey(f.inc.ID, 1), t0, escalation.DefaultLease); err != nil {
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 0, 1, incident.PageDedupKey(f.inc.ID, 0, 1), t0, escalation.DefaultLease); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.MarkPageSent(ctx, f.inc.ID, 1, t0); err != nil {
+	if err := f.store.MarkPageSent(ctx, f.inc.ID, 0, 1, t0); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Set(t0.Add(time.Minute))
@@ -286,8 +286,9 @@ func TestNoPageForAcknowledgedIncident(t *testing.T) {
 	if f.rec.Triggers() != 0 {
 		t.Errorf("an acknowledged incident was paged")
 	}
-	if st := f.plan(t); st.Action != incident.ActDone {
-		t.Errorf("plan = %+v, want done", st)
+	// The P0 rule "not resolved in 30 minutes" still stands.
+	if st := f.plan(t); st.Action != incident.ActWait || st.WaitUntil != "2026-03-01T03:30:00Z" {
+		t.Errorf("plan = %+v, want a wait for the 30-minute rule", st)
 	}
 }
 

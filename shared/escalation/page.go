@@ -18,9 +18,9 @@ type PageStore interface {
 	IncidentGetter
 	UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	ClaimPage(ctx context.Context, incidentID string, level int, dedupKey string, now time.Time, lease time.Duration) (dynamo.PageClaim, error)
-	ReleasePageClaim(ctx context.Context, incidentID string, level int, now time.Time) error
-	MarkPageSent(ctx context.Context, incidentID string, level int, at time.Time) error
+	ClaimPage(ctx context.Context, incidentID string, episode, level int, dedupKey string, now time.Time, lease time.Duration) (dynamo.PageClaim, error)
+	ReleasePageClaim(ctx context.Context, incidentID string, episode, level int, now time.Time) error
+	MarkPageSent(ctx context.Context, incidentID string, episode, level int, at time.Time) error
 }
 
 // RoutingKeys finds the PagerDuty routing key of an escalation level.
@@ -31,9 +31,11 @@ type RoutingKeys interface {
 // forgetter is implemented by routing keys that cache what they read.
 type forgetter interface{ Forget() }
 
-// Trigger sends a page.
-type Trigger interface {
+// PagerDuty sends pages and passes acknowledgements and resolutions on.
+type PagerDuty interface {
 	Trigger(ctx context.Context, routingKey string, inc incident.Incident, level int, l incident.Level) (string, error)
+	Acknowledge(ctx context.Context, routingKey, dedupKey string) error
+	Resolve(ctx context.Context, routingKey, dedupKey string) error
 }
 
 // PageInProgressError means another invocation holds the claim on this
@@ -61,14 +63,15 @@ const DefaultLease = 90 * time.Second
 type Pager struct {
 	Store     PageStore
 	Keys      RoutingKeys
-	PagerDuty Trigger
+	PagerDuty PagerDuty
 	Policy    incident.Policy
 	Clock     incident.Clock
 	Lease     time.Duration
 }
 
 // Handle pages the level the plan chose, unless the incident no longer
-// needs it.
+// needs it, or, for a sync step, passes the incident's acknowledgement or
+// resolution on to PagerDuty.
 func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	if in.IncidentID == "" {
 		return State{}, &InvalidInputError{Reason: "page: the input has no incidentId"}
@@ -80,6 +83,9 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("page %s: %w", in.IncidentID, err)
 	}
+	if in.Action == incident.ActSync {
+		return in, p.sync(ctx, inc)
+	}
 	level, ok := p.Policy.Level(in.Level)
 	if !ok {
 		return State{}, &InvalidInputError{Reason: fmt.Sprintf("page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)}
@@ -90,20 +96,20 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 		slog.InfoContext(ctx, "page already recorded", "incidentId", inc.ID, "level", in.Level, "delivered", page.Delivered())
 		return in, p.notePage(ctx, inc.ID, page, level, in.Reason)
 	}
-	if !inc.AwaitsAcknowledgement() {
-		// Acknowledged or resolved since the plan was made: the next Plan
-		// sees it; nobody is paged.
-		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status)
+	now := p.Clock.Now()
+	if step := incident.Next(inc, p.Policy, now, nil); step.Action != incident.ActPage || step.Level != in.Level {
+		// Acknowledged, resolved or re-planned since the plan was made:
+		// the next Plan sees it; nobody is paged.
+		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status, "now", step.Action)
 		return in, nil
 	}
-
-	now := p.Clock.Now()
-	dedupKey := incident.PageDedupKey(inc.ID, in.Level)
+	episode := inc.Episode
+	dedupKey := incident.PageDedupKey(inc.ID, episode, in.Level)
 	lease := p.Lease
 	if lease <= 0 {
 		lease = DefaultLease
 	}
-	claim, err := p.Store.ClaimPage(ctx, inc.ID, in.Level, dedupKey, now, lease)
+	claim, err := p.Store.ClaimPage(ctx, inc.ID, episode, in.Level, dedupKey, now, lease)
 	if incident.ErrorCode(err) == incident.EConflict {
 		return State{}, &PageInProgressError{IncidentID: inc.ID, Level: in.Level}
 	}
@@ -118,13 +124,13 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 			}
 			return State{}, err
 		}
-		if err := p.Store.MarkPageSent(ctx, inc.ID, in.Level, now); err != nil {
+		if err := p.Store.MarkPageSent(ctx, inc.ID, episode, in.Level, now); err != nil {
 			return State{}, fmt.Errorf("page %s level %d: sent, but %w", inc.ID, in.Level, err)
 		}
 		sentAt = now
 	}
 
-	page := incident.Page{Level: in.Level, LevelName: level.Name, At: sentAt, DedupKey: dedupKey}
+	page := incident.Page{Level: in.Level, LevelName: level.Name, At: sentAt, DedupKey: dedupKey, Episode: episode}
 	if err := p.recordPage(ctx, inc, page); err != nil {
 		return State{}, err
 	}
@@ -140,7 +146,7 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 // nothing.
 func (p *Pager) notePage(ctx context.Context, incidentID string, page incident.Page, level incident.Level, reason string) error {
 	e := incident.Entry{
-		ID:    incident.EntryID(page.At, fmt.Sprintf("page/%d", page.Level)),
+		ID:    incident.EntryID(page.At, pageEntryKey(page)),
 		At:    page.At,
 		Kind:  incident.EntryPaged,
 		Actor: "escalation",
@@ -186,7 +192,7 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	if err == nil {
 		return nil
 	}
-	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, n, now); rerr != nil {
+	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, inc.Episode, n, now); rerr != nil {
 		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
 	}
 	if levelUndeliverable(err) {
@@ -203,7 +209,7 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 		slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
 	}
 	if _, terr := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%d/%d", n, attempt)),
+		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%s%d/%d", episodeKey(inc.Episode), n, attempt)),
 		At:    now,
 		Kind:  incident.EntryPageFailed,
 		Actor: "escalation",
@@ -242,7 +248,7 @@ func blocked(err error) bool {
 func (p *Pager) reject(ctx context.Context, inc incident.Incident, n int, level incident.Level, dedupKey, reason string, now time.Time) error {
 	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", reason)
 	p.forgetKeys()
-	page := incident.Page{Level: n, LevelName: level.Name, At: now, DedupKey: dedupKey, Failure: reason}
+	page := incident.Page{Level: n, LevelName: level.Name, At: now, DedupKey: dedupKey, Failure: reason, Episode: inc.Episode}
 	if err := p.recordPage(ctx, inc, page); err != nil {
 		return err
 	}
@@ -258,20 +264,23 @@ func (p *Pager) forgetKeys() {
 // recordPage adds the page to the incident, re-reading on a version
 // conflict.
 func (p *Pager) recordPage(ctx context.Context, inc incident.Incident, page incident.Page) error {
-	for range 8 {
-		if !inc.RecordPage(page) {
-			return nil
-		}
-		_, err := p.Store.UpdateIncident(ctx, inc)
-		if err == nil {
-			return nil
-		}
-		if incident.ErrorCode(err) != incident.EConflict {
-			return fmt.Errorf("record page on %s: %w", inc.ID, err)
-		}
-		if inc, err = p.Store.GetIncident(ctx, inc.ID); err != nil {
-			return fmt.Errorf("record page on %s: %w", inc.ID, err)
-		}
+	_, err := incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool { return inc.RecordPage(page) })
+	if err != nil {
+		return fmt.Errorf("record page on %s: %w", inc.ID, err)
 	}
-	return errors.New("record page on " + inc.ID + ": still contended")
+	return nil
+}
+
+// pageEntryKey keys a page's timeline entry; the first episode keeps the
+// plain form.
+func pageEntryKey(page incident.Page) string {
+	return fmt.Sprintf("page/%s%d", episodeKey(page.Episode), page.Level)
+}
+
+// episodeKey is "" for the first episode and "r<n>/" for re-openings.
+func episodeKey(episode int) string {
+	if episode == 0 {
+		return ""
+	}
+	return fmt.Sprintf("r%d/", episode)
 }

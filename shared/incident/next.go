@@ -186,7 +186,9 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 			dues = append(dues, due{level, reason})
 		}
 	}
-	if len(pages) == 0 {
+	if len(pages) == 0 && inc.AwaitsAcknowledgement() {
+		// Acknowledged before its first page (a responder reported it
+		// themselves): nobody needs waking.
 		add(1, "a new incident pages the first level at once")
 		if inc.Episode > 0 {
 			dues[len(dues)-1].reason = "the re-opened incident follows the policy afresh"

@@ -23,7 +23,7 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.Run("open", func(b *testing.B) {
-		h := &ingest.Handler{Store: dynamotest.New(b), Starter: &starts{}, Rules: incident.DefaultClassificationRules()}
+		h := &ingest.Handler{Store: dynamotest.New(b), Starter: &starts{}, Rules: incident.DefaultClassificationRules(), Policy: incident.DefaultPolicy()}
 		var ev map[string]any
 		if err := json.Unmarshal(base, &ev); err != nil {
 			b.Fatal(err)
@@ -41,7 +41,7 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	})
 	b.Run("redelivery", func(b *testing.B) {
-		h := &ingest.Handler{Store: dynamotest.New(b), Starter: &starts{}, Rules: incident.DefaultClassificationRules()}
+		h := &ingest.Handler{Store: dynamotest.New(b), Starter: &starts{}, Rules: incident.DefaultClassificationRules(), Policy: incident.DefaultPolicy()}
 		if _, err := h.Handle(ctx, base); err != nil {
 			b.Fatal(err)
 		}

@@ -8,7 +8,6 @@ package ingest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -27,10 +26,10 @@ type Store interface {
 	ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error
 }
 
-// Starter starts an incident's escalation execution; starting it again is
-// not an error.
+// Starter starts the escalation execution of an incident's generation;
+// starting it again is not an error.
 type Starter interface {
-	StartEscalation(ctx context.Context, incidentID string) error
+	StartEscalation(ctx context.Context, incidentID string, generation int) error
 }
 
 // InvalidEventError is returned for an event that cannot become a signal.
@@ -48,6 +47,8 @@ type Handler struct {
 	Store   Store
 	Starter Starter
 	Rules   incident.ClassificationRules
+	// Policy gives the re-open window and the flapping threshold.
+	Policy incident.Policy
 }
 
 // Result says what one event did.
@@ -117,7 +118,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		current = &inc
 	}
 
-	route := incident.RouteSignal(sig, current)
+	route := incident.RouteSignal(sig, current, h.Policy.ReopenWithin.D())
 	switch route.Kind {
 	case incident.RouteOpen:
 		inc := incident.Open(sig)
@@ -149,19 +150,36 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
-		if err := h.noteSignal(ctx, *current, sig); err != nil {
+		inc, err := h.noteSignal(ctx, *current, sig)
+		if err != nil {
 			return Result{}, false, err
 		}
-		if err := h.Starter.StartEscalation(ctx, current.ID); err != nil {
+		// A redelivered re-opening lands here: starting its generation
+		// again finishes what a crash may have cut short.
+		if err := h.Starter.StartEscalation(ctx, inc.ID, inc.Generation); err != nil {
 			return Result{}, false, err
 		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
+
+	case incident.RouteReopen:
+		inc, err := h.reopen(ctx, *current, sig)
+		if err != nil {
+			return Result{}, false, err
+		}
+		if inc.Status == incident.Resolved {
+			// Another writer changed it meanwhile: decide again.
+			return Result{}, true, nil
+		}
+		if err := h.Starter.StartEscalation(ctx, inc.ID, inc.Generation); err != nil {
+			return Result{}, false, err
+		}
+		return Result{Route: route.Kind, IncidentID: inc.ID, Reason: route.Reason}, false, nil
 
 	case incident.RouteRecover:
 		if err := h.note(ctx, current.ID, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
-		if err := h.noteSignal(ctx, *current, sig); err != nil {
+		if _, err := h.noteSignal(ctx, *current, sig); err != nil {
 			return Result{}, false, err
 		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
@@ -170,7 +188,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 		if err := h.note(ctx, current.ID, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))); err != nil {
 			return Result{}, false, err
 		}
-		if err := h.noteSignal(ctx, *current, sig); err != nil {
+		if _, err := h.noteSignal(ctx, *current, sig); err != nil {
 			return Result{}, false, err
 		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
@@ -189,7 +207,7 @@ func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig inc
 	if err := h.note(ctx, inc.ID, sig, incident.EntryOpened, text); err != nil {
 		return err
 	}
-	if err := h.Starter.StartEscalation(ctx, inc.ID); err != nil {
+	if err := h.Starter.StartEscalation(ctx, inc.ID, 0); err != nil {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
 	return nil
@@ -217,24 +235,76 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 }
 
 // noteSignal records the signal's state on the incident unless a later
-// one is recorded already, re-reading on a version conflict.
-func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
-	for range maxRaces {
+// one is recorded already, and a firing after a recovery as a flap,
+// re-reading on a version conflict. It returns the incident as stored.
+func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal) (incident.Incident, error) {
+	marked := false
+	stored, err := incident.Update(ctx, h.Store, inc, func(inc *incident.Incident) bool {
+		flap := sig.State == incident.Firing && inc.SignalState == incident.Recovered && sig.Time.After(inc.SignalAt)
 		if !inc.NoteSignal(sig.State, sig.Time) {
-			return nil
+			return false
 		}
-		_, err := h.Store.UpdateIncident(ctx, inc)
-		if err == nil {
-			return nil
+		if flap {
+			marked = inc.NoteFlap(h.Policy, sig.Time)
 		}
-		if incident.ErrorCode(err) != incident.EConflict {
-			return fmt.Errorf("record signal state on %s: %w", inc.ID, err)
-		}
-		if inc, err = h.Store.GetIncident(ctx, inc.ID); err != nil {
-			return fmt.Errorf("record signal state on %s: %w", inc.ID, err)
+		return true
+	})
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("record signal state on %s: %w", inc.ID, err)
+	}
+	if marked {
+		if err := h.noteFlapping(ctx, stored, sig); err != nil {
+			return incident.Incident{}, err
 		}
 	}
-	return errors.New("record signal state on " + inc.ID + ": still contended")
+	return stored, nil
+}
+
+// reopen starts a new episode of a resolved incident whose alarm fired
+// again within the re-open window. It returns the incident as stored; a
+// status other than triggered means another writer got there first.
+func (h *Handler) reopen(ctx context.Context, inc incident.Incident, sig incident.Signal) (incident.Incident, error) {
+	marked := false
+	stored, err := incident.Update(ctx, h.Store, inc, func(inc *incident.Incident) bool {
+		if inc.Status != incident.Resolved || !sig.Time.After(inc.SignalAt) {
+			return false
+		}
+		inc.NoteSignal(sig.State, sig.Time)
+		marked = inc.Reopen(h.Policy, sig.Time)
+		return true
+	})
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("re-open %s: %w", inc.ID, err)
+	}
+	if stored.Status == incident.Resolved {
+		return stored, nil
+	}
+	text := fmt.Sprintf("Incident re-opened (episode %d): the alarm fired again within %s of its resolution: %s. The escalation policy starts afresh.", stored.Episode, h.Policy.ReopenWithin.D(), sigText(sig))
+	if err := h.note(ctx, stored.ID, sig, incident.EntryReopened, text); err != nil {
+		return incident.Incident{}, err
+	}
+	if marked {
+		if err := h.noteFlapping(ctx, stored, sig); err != nil {
+			return incident.Incident{}, err
+		}
+	}
+	return stored, nil
+}
+
+// noteFlapping puts the flapping mark on the timeline.
+func (h *Handler) noteFlapping(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
+	e := incident.Entry{
+		ID:    incident.EntryID(sig.Time, "flapping/"+sig.EventID),
+		At:    sig.Time,
+		Kind:  incident.EntryFlapping,
+		Actor: sig.Source,
+		Text:  incident.FlappingText(h.Policy, inc),
+		Data:  map[string]string{"eventId": sig.EventID, "flaps": fmt.Sprint(len(inc.Flaps))},
+	}
+	if _, err := h.Store.AppendTimeline(ctx, inc.ID, e); err != nil {
+		return fmt.Errorf("note flapping on %s: %w", inc.ID, err)
+	}
+	return nil
 }
 
 // sigText describes the signal in one sentence, without a final period so

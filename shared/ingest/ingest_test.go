@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
 // starts records the escalations a handler started.
@@ -26,10 +28,10 @@ type starts struct {
 	err error
 }
 
-func (s *starts) StartEscalation(_ context.Context, id string) error {
+func (s *starts) StartEscalation(_ context.Context, id string, generation int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ids = append(s.ids, id)
+	s.ids = append(s.ids, stepfunctions.ExecutionName(id, generation))
 	return s.err
 }
 
@@ -56,7 +58,7 @@ func newHandler(t *testing.T) (*ingest.Handler, *dynamo.Store, *starts) {
 	t.Helper()
 	store := dynamotest.New(t)
 	st := &starts{}
-	return &ingest.Handler{Store: store, Starter: st, Rules: incident.DefaultClassificationRules()}, store, st
+	return &ingest.Handler{Store: store, Starter: st, Rules: incident.DefaultClassificationRules(), Policy: incident.DefaultPolicy()}, store, st
 }
 
 func openIncidents(t *testing.T, store *dynamo.Store) []incident.Incident {
@@ -281,12 +283,85 @@ func TestAlarmAfterResolutionOpensANewIncident(t *testing.T) {
 	if late.Route != incident.RouteIgnore {
 		t.Errorf("late event: %+v, want ignored", late)
 	}
-	res, err := h.Handle(ctx, withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000006", "2026-03-01T04:00:00.000+0000"))
+	// 31 minutes after the resolution is past the re-open window.
+	res, err := h.Handle(ctx, withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000006", "2026-03-01T04:01:00.000+0000"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Route != incident.RouteOpen || res.IncidentID == first.IncidentID {
 		t.Errorf("result = %+v, want a new incident", res)
+	}
+}
+
+func TestAlarmWithinTheReopenWindowReopens(t *testing.T) {
+	ctx := context.Background()
+	h, store, st := newHandler(t)
+	first, err := h.Handle(ctx, fixture(t, "cloudwatch/api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(at time.Time) {
+		t.Helper()
+		inc, _ := store.GetIncident(ctx, first.IncidentID)
+		if err := inc.Resolve("alice@example.com", "bad deploy", "", at); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.UpdateIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolve(time.Date(2026, 3, 1, 3, 30, 0, 0, time.UTC))
+	again := withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), "0d9f8a77-0000-4000-8000-000000000007", "2026-03-01T03:50:00.000+0000")
+	for range 3 { // redeliveries re-open once
+		res, err := h.Handle(ctx, again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IncidentID != first.IncidentID {
+			t.Fatalf("result = %+v, want %s re-opened", res, first.IncidentID)
+		}
+	}
+	inc, _ := store.GetIncident(ctx, first.IncidentID)
+	if inc.Status != incident.Triggered || inc.Episode != 1 || !inc.EpisodeStart.Equal(time.Date(2026, 3, 1, 3, 50, 0, 0, time.UTC)) || !inc.ResolvedAt.IsZero() {
+		t.Errorf("re-opened incident = status %s, episode %d, start %s, resolved %s", inc.Status, inc.Episode, inc.EpisodeStart, inc.ResolvedAt)
+	}
+	if got := kinds(timeline(t, store, first.IncidentID)); got != "opened,reopened" {
+		t.Errorf("timeline = %s, want opened,reopened", got)
+	}
+	if d := st.distinct(); d[first.IncidentID+"-g2"] == 0 {
+		t.Errorf("executions started = %v, want generation 2 (after the resolution's generation 1)", d)
+	}
+}
+
+func TestFlappingAlarmIsMarkedOnce(t *testing.T) {
+	ctx := context.Background()
+	h, store, _ := newHandler(t)
+	first, err := h.Handle(ctx, fixture(t, "cloudwatch/api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	// Resolved and fired again four times, ten minutes apart: the fourth
+	// is more than the threshold of three within two hours.
+	for i := 1; i <= 4; i++ {
+		inc, _ := store.GetIncident(ctx, first.IncidentID)
+		if err := inc.Resolve("alice@example.com", "flaky", "", t0.Add(time.Duration(i*10-5)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.UpdateIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Duration(i*10) * time.Minute).Format("2006-01-02T15:04:05.000-0700")
+		if _, err := h.Handle(ctx, withTime(t, fixture(t, "cloudwatch/api-5xx-alarm.json"), fmt.Sprintf("0d9f8a77-0000-4000-8000-00000000010%d", i), at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc, _ := store.GetIncident(ctx, first.IncidentID)
+	if !inc.Flapping || inc.FlappingEpisode != 4 || inc.Episode != 4 {
+		t.Errorf("incident = flapping %v since episode %d, episode %d; want flapping since 4", inc.Flapping, inc.FlappingEpisode, inc.Episode)
+	}
+	if got := kinds(timeline(t, store, first.IncidentID)); got != "opened,reopened,reopened,reopened,reopened,flapping" {
+		t.Errorf("timeline = %s", got)
 	}
 }
 

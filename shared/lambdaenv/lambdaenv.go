@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // Required returns the values of the named environment variables, in
@@ -46,4 +48,32 @@ func MustStart(names ...string) ([]string, aws.Config) {
 		os.Exit(1)
 	}
 	return values, cfg
+}
+
+// EnvEscalationPolicy, when set, holds the escalation policy document
+// (JSON) that replaces the embedded default.
+const EnvEscalationPolicy = "ESCALATION_POLICY"
+
+// Policy returns the escalation policy: the document in
+// EnvEscalationPolicy, validated, or the embedded default.
+func Policy() (incident.Policy, error) {
+	doc := os.Getenv(EnvEscalationPolicy)
+	if doc == "" {
+		return incident.DefaultPolicy(), nil
+	}
+	p, err := incident.ParsePolicy([]byte(doc))
+	if err != nil {
+		return incident.Policy{}, fmt.Errorf("%s: %w", EnvEscalationPolicy, err)
+	}
+	return p, nil
+}
+
+// MustPolicy is Policy for a main: an invalid policy fails the start.
+func MustPolicy() incident.Policy {
+	p, err := Policy()
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+	return p
 }

@@ -74,7 +74,7 @@ type link struct {
 
 // Trigger sends the page for one level of an incident to the PagerDuty
 // service behind routingKey and returns the alert's dedup_key. The
-// dedup_key is incident.PageDedupKey(inc.ID, level), so a retried trigger
+// dedup_key is incident.PageDedupKey(inc.ID, inc.Episode, level), so a retried trigger
 // can never open a second PagerDuty incident.
 func (p *Pager) Trigger(ctx context.Context, routingKey string, inc incident.Incident, level int, l incident.Level) (dedupKey string, err error) {
 	ev := p.triggerEvent(routingKey, inc, level, l)
@@ -111,7 +111,7 @@ func (p *Pager) triggerEvent(routingKey string, inc incident.Incident, level int
 	ev := &pd.V2Event{
 		RoutingKey: routingKey,
 		Action:     ActionTrigger,
-		DedupKey:   incident.PageDedupKey(inc.ID, level),
+		DedupKey:   incident.PageDedupKey(inc.ID, inc.Episode, level),
 		Client:     p.opts.Source,
 		Payload: &pd.V2Payload{
 			Summary:   Summary(inc),

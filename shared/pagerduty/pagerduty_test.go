@@ -59,7 +59,7 @@ func TestTriggerSendsTheInitialAlert(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Trigger: %v", err)
 	}
-	if want := incident.PageDedupKey(inc.ID, 2); got != want {
+	if want := incident.PageDedupKey(inc.ID, 0, 2); got != want {
 		t.Errorf("dedup key = %q, want %q", got, want)
 	}
 
@@ -254,7 +254,7 @@ func errorType(err error) string {
 }
 
 func TestFailuresAreClassified(t *testing.T) {
-	dedupKey := incident.PageDedupKey(inc.ID, 2)
+	dedupKey := incident.PageDedupKey(inc.ID, 0, 2)
 	tests := []struct {
 		name    string
 		failure *recorder.Failure
@@ -538,7 +538,7 @@ func TestTriggerUsesTheClockWithoutAnOpeningTime(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Trigger: %v", err)
 	}
-	if want := incident.PageDedupKey(inc.ID, 1); key != want {
+	if want := incident.PageDedupKey(inc.ID, 0, 1); key != want {
 		t.Errorf("dedup key = %q, want %q when PagerDuty echoes none", key, want)
 	}
 	if got, want := fake.events[0].Payload.Timestamp, "2025-03-02T08:00:00.000Z"; got != want {

@@ -33,26 +33,37 @@ func NewStarter(api StartExecutionAPI, stateMachineARN string) *Starter {
 // Input is the escalation execution's input.
 type Input struct {
 	IncidentID string `json:"incidentId"`
+	Generation int    `json:"generation,omitempty"`
 }
 
-// ExecutionInput returns the JSON input of the execution for an incident.
-// Every start for one incident sends the same bytes, which is what makes a
-// repeated StartExecution for a running execution succeed without starting
-// a second one.
-func ExecutionInput(incidentID string) []byte {
-	b, _ := json.Marshal(Input{IncidentID: incidentID})
+// ExecutionInput returns the JSON input of the execution for an incident's
+// generation. Every start of one generation sends the same bytes, which is
+// what makes a repeated StartExecution for a running execution succeed
+// without starting a second one.
+func ExecutionInput(incidentID string, generation int) []byte {
+	b, _ := json.Marshal(Input{IncidentID: incidentID, Generation: generation})
 	return b
 }
 
-// StartEscalation starts the execution named by the incident ID. Starting
-// it again is not an error: Step Functions answers a repeated start of a
-// running execution with the same execution, and ExecutionAlreadyExists
-// means an earlier start already escalated this incident.
-func (s *Starter) StartEscalation(ctx context.Context, incidentID string) error {
+// ExecutionName names the execution of an incident's generation: the
+// incident ID for the first, "<id>-g<n>" after. Execution names are unique
+// per state machine, so each generation starts at most once.
+func ExecutionName(incidentID string, generation int) string {
+	if generation == 0 {
+		return incidentID
+	}
+	return fmt.Sprintf("%s-g%d", incidentID, generation)
+}
+
+// StartEscalation starts the execution of an incident's generation.
+// Starting it again is not an error: Step Functions answers a repeated
+// start of a running execution with the same execution, and
+// ExecutionAlreadyExists means an earlier start already ran it.
+func (s *Starter) StartEscalation(ctx context.Context, incidentID string, generation int) error {
 	_, err := s.api.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(s.stateMachineARN),
-		Name:            aws.String(incidentID),
-		Input:           aws.String(string(ExecutionInput(incidentID))),
+		Name:            aws.String(ExecutionName(incidentID, generation)),
+		Input:           aws.String(string(ExecutionInput(incidentID, generation))),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists
 	if errors.As(err, &exists) {

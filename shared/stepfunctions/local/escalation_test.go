@@ -59,7 +59,7 @@ func planStep(action string, extra string) reply {
 func startAndRun(t *testing.T, e *Executor, until time.Time) Execution {
 	t.Helper()
 	ctx := context.Background()
-	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1"); err != nil {
+	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1", 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.RunUntil(ctx, until); err != nil {
@@ -82,7 +82,7 @@ func TestEscalationDefinition(t *testing.T) {
 
 	// RunReady alone stops at the Wait state: it never moves the clock.
 	ctx := context.Background()
-	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1"); err != nil {
+	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1", 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.RunReady(ctx); err != nil {

@@ -80,7 +80,7 @@ func TestStartConcurrent(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			errs <- Starter{Executor: e}.StartEscalation(ctx, "inc-same")
+			errs <- Starter{Executor: e}.StartEscalation(ctx, "inc-same", 0)
 		}()
 		go func() {
 			defer wg.Done()

@@ -9,25 +9,24 @@ import (
 )
 
 // Starter adapts an Executor to handlers that start one escalation per
-// incident with StartEscalation(ctx, incidentID), the local twin of
-// stepfunctions.Starter.
+// incident generation with StartEscalation(ctx, incidentID, generation),
+// the local twin of stepfunctions.Starter.
 type Starter struct {
 	Executor *Executor
 }
 
 // EscalationInput is the escalation state machine's execution input for an
-// incident: {"incidentId": id}, byte for byte what stepfunctions.Starter
-// sends.
-func EscalationInput(incidentID string) json.RawMessage {
-	return stepfunctions.ExecutionInput(incidentID)
+// incident's generation, byte for byte what stepfunctions.Starter sends.
+func EscalationInput(incidentID string, generation int) json.RawMessage {
+	return stepfunctions.ExecutionInput(incidentID, generation)
 }
 
-// StartEscalation starts the execution named incidentID with
-// EscalationInput(incidentID). As with stepfunctions.Starter, a start of an
+// StartEscalation starts the execution named by stepfunctions.ExecutionName
+// with EscalationInput. As with stepfunctions.Starter, a start of an
 // execution that exists already, running or finished, is not an error: an
-// earlier start already escalated this incident.
-func (s Starter) StartEscalation(ctx context.Context, incidentID string) error {
-	err := s.Executor.Start(ctx, incidentID, EscalationInput(incidentID))
+// earlier start already escalated this generation.
+func (s Starter) StartEscalation(ctx context.Context, incidentID string, generation int) error {
+	err := s.Executor.Start(ctx, stepfunctions.ExecutionName(incidentID, generation), EscalationInput(incidentID, generation))
 	var exists *ExecutionAlreadyExistsError
 	if errors.As(err, &exists) {
 		return nil

@@ -1,0 +1,407 @@
+// Package response is what responders do to incidents: report one,
+// acknowledge it, post status updates, change its severity, escalate it,
+// resolve it, and hold pages for maintenance. The API and the PagerDuty
+// webhook call it; every operation is a conditional update of the incident
+// in storage, an entry on its timeline naming who acted, and, where the
+// escalation must see the change at once, the start of the escalation's
+// next generation.
+package response
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/metrics"
+)
+
+// Store is the storage the service needs.
+type Store interface {
+	incident.Updater
+	CreateIncident(ctx context.Context, inc incident.Incident) error
+	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
+	Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error)
+	ListIncidents(ctx context.Context, f dynamo.ListFilter) ([]incident.Incident, string, error)
+	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
+	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow) error
+	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
+	EndMaintenanceWindow(ctx context.Context, id string, at time.Time) (incident.MaintenanceWindow, error)
+}
+
+// Starter starts the escalation execution of an incident's generation;
+// starting it again is not an error.
+type Starter interface {
+	StartEscalation(ctx context.Context, incidentID string, generation int) error
+}
+
+// Service carries out responders' operations.
+type Service struct {
+	Store   Store
+	Starter Starter
+	Policy  incident.Policy
+	Clock   incident.Clock
+}
+
+// Report opens an incident from a user's report and starts its
+// escalation.
+func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.Incident, error) {
+	for field, v := range map[string]string{"title": r.Title, "service": r.Service, "description": r.Description} {
+		if strings.TrimSpace(v) == "" {
+			return incident.Incident{}, incident.FieldErrorf(field, "%s is required", field)
+		}
+	}
+	sev, err := incident.ParseSeverity(r.Severity)
+	if err != nil {
+		return incident.Incident{}, asField("severity", err)
+	}
+	cat, err := incident.ParseCategory(r.Category)
+	if err != nil {
+		return incident.Incident{}, asField("category", err)
+	}
+	now := s.Clock.Now()
+	sig := incident.Signal{
+		Source:   "user-report",
+		EventID:  actor + "@" + now.Format(time.RFC3339Nano),
+		DedupKey: "report/" + r.Service + "/" + r.Title,
+		Service:  r.Service, Category: cat, Severity: sev,
+		Summary: r.Title, Time: now, State: incident.Firing,
+	}
+	inc := incident.Open(sig)
+	inc.Title = r.Title
+	inc.Description = r.Description
+	if err := s.Store.CreateIncident(ctx, inc); err != nil {
+		return incident.Incident{}, fmt.Errorf("report: %w", err)
+	}
+	if err := s.note(ctx, inc, actor, incident.EntryReported, "reported",
+		fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, sev, sev.Name(), r.Service, cat, r.Description),
+		map[string]string{"description": r.Description}); err != nil {
+		return incident.Incident{}, err
+	}
+	if err := s.Starter.StartEscalation(ctx, inc.ID, 0); err != nil {
+		return incident.Incident{}, fmt.Errorf("report %s: %w", inc.ID, err)
+	}
+	return s.Store.GetIncident(ctx, inc.ID)
+}
+
+// asField names the request field of a validation error.
+func asField(field string, err error) error {
+	if e, ok := err.(*incident.Error); ok && e.Field == "" {
+		return &incident.Error{Code: e.Code, Message: e.Message, Field: field}
+	}
+	return err
+}
+
+// List returns one page of incidents.
+func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error) {
+	f := dynamo.ListFilter{Service: r.Service, Cursor: r.Cursor, Limit: int32(r.Limit)}
+	if r.Status != "" {
+		st, err := incident.ParseStatus(r.Status)
+		if err != nil {
+			return IncidentList{}, err
+		}
+		f.Status = st
+	}
+	if r.Severity != "" {
+		sev, err := incident.ParseSeverity(r.Severity)
+		if err != nil {
+			return IncidentList{}, asField("severity", err)
+		}
+		f.Severity = sev
+	}
+	incs, next, err := s.Store.ListIncidents(ctx, f)
+	if err != nil {
+		return IncidentList{}, err
+	}
+	if incs == nil {
+		incs = []incident.Incident{}
+	}
+	return IncidentList{Incidents: incs, Next: next}, nil
+}
+
+// Get returns an incident with its timeline.
+func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, error) {
+	inc, err := s.Store.GetIncident(ctx, id)
+	if err != nil {
+		return IncidentWithTimeline{}, err
+	}
+	tl, err := s.Store.Timeline(ctx, id)
+	if err != nil {
+		return IncidentWithTimeline{}, err
+	}
+	if tl == nil {
+		tl = []incident.Entry{}
+	}
+	return IncidentWithTimeline{Incident: inc, Timeline: tl}, nil
+}
+
+// change applies op to the stored incident and, when it succeeded, starts
+// the escalation's new generation so that the change takes effect at once.
+// When op refuses (a conflict such as acknowledging a resolved incident),
+// the current generation is started anyway: that is a no-op when it runs,
+// and it finishes the work of an earlier call cut short after its write.
+func (s *Service) change(ctx context.Context, id string, op func(*incident.Incident) error) (incident.Incident, error) {
+	inc, err := s.Store.GetIncident(ctx, id)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	var opErr error
+	stored, err := incident.Update(ctx, s.Store, inc, func(inc *incident.Incident) bool {
+		opErr = op(inc)
+		return opErr == nil
+	})
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	if serr := s.Starter.StartEscalation(ctx, stored.ID, stored.Generation); serr != nil {
+		if opErr != nil {
+			slog.ErrorContext(ctx, "restart escalation", "incidentId", stored.ID, "error", serr)
+			return incident.Incident{}, opErr
+		}
+		return incident.Incident{}, fmt.Errorf("%s: start escalation generation %d: %w", stored.ID, stored.Generation, serr)
+	}
+	if opErr != nil {
+		return incident.Incident{}, opErr
+	}
+	return stored, nil
+}
+
+// Acknowledge records that actor has taken the incident on.
+func (s *Service) Acknowledge(ctx context.Context, actor, id string, a Acknowledgement) (incident.Incident, error) {
+	now := s.Clock.Now()
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Acknowledge(actor, now) })
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	text := fmt.Sprintf("Acknowledged by %s.", actor)
+	if a.Message != "" {
+		text = fmt.Sprintf("Acknowledged by %s: %s", actor, a.Message)
+	}
+	if err := s.note(ctx, inc, actor, incident.EntryAcknowledged, fmt.Sprintf("acknowledged/%d", inc.Episode), text, nil); err != nil {
+		return incident.Incident{}, err
+	}
+	metrics.Acknowledged(ctx, inc)
+	return inc, nil
+}
+
+// PostUpdate records a status update in the runbook's status-update form.
+func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpdate) (incident.Incident, error) {
+	st, err := incident.ParseUpdateStatus(u.Status)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	if strings.TrimSpace(u.Message) == "" {
+		return incident.Incident{}, incident.FieldErrorf("message", "message is required: say what is known")
+	}
+	now := s.Clock.Now()
+	acknowledging := false
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+		acknowledging = inc.AcknowledgedAt.IsZero()
+		return inc.UpdateStatus(st, actor, now)
+	})
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	data := map[string]string{"status": string(st), "message": u.Message}
+	text := fmt.Sprintf("INCIDENT UPDATE: %s\nStatus: %s\nUpdate: %s", inc.ID, titleCase(string(st)), u.Message)
+	if u.ETA != nil {
+		data["eta"] = u.ETA.UTC().Format(time.RFC3339)
+		text += "\nETA: " + data["eta"]
+	}
+	if err := s.note(ctx, inc, actor, incident.EntryStatusUpdate, "update/"+now.Format(time.RFC3339Nano), text, data); err != nil {
+		return incident.Incident{}, err
+	}
+	if acknowledging {
+		metrics.Acknowledged(ctx, inc)
+	}
+	return inc, nil
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// ChangeSeverity sets a new severity; the escalation re-plans with its
+// deadlines at once.
+func (s *Service) ChangeSeverity(ctx context.Context, actor, id string, c SeverityChange) (incident.Incident, error) {
+	sev, err := incident.ParseSeverity(c.Severity)
+	if err != nil {
+		return incident.Incident{}, asField("severity", err)
+	}
+	var from incident.Severity
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+		from = inc.Severity
+		return inc.ChangeSeverity(sev)
+	})
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	text := fmt.Sprintf("Severity changed from %s to %s by %s.", from, sev, actor)
+	if c.Reason != "" {
+		text = fmt.Sprintf("Severity changed from %s to %s by %s: %s", from, sev, actor, c.Reason)
+	}
+	now := s.Clock.Now()
+	return inc, s.note(ctx, inc, actor, incident.EntrySeverityChanged, "severity/"+now.Format(time.RFC3339Nano), text, map[string]string{"from": string(from), "to": string(sev)})
+}
+
+// Escalate pages a level now: the named one, or the next above the
+// highest paged.
+func (s *Service) Escalate(ctx context.Context, actor, id string, e Escalation) (incident.Incident, error) {
+	now := s.Clock.Now()
+	var req incident.EscalationRequest
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+		var err error
+		req, err = inc.RequestEscalation(s.Policy, e.Level, actor, e.Reason, now)
+		return err
+	})
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	l, _ := s.Policy.Level(req.Level)
+	text := fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s).", actor, l.Title, req.Level, l.Name)
+	if e.Reason != "" {
+		text = fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s", actor, l.Title, req.Level, l.Name, e.Reason)
+	}
+	return inc, s.note(ctx, inc, actor, incident.EntryEscalated, fmt.Sprintf("escalate/%d/%d", inc.Episode, req.Level), text, map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name})
+}
+
+// Resolve closes the incident with its root cause; the escalation tells
+// PagerDuty that every page is resolved.
+func (s *Service) Resolve(ctx context.Context, actor, id string, r Resolution) (incident.Incident, error) {
+	if strings.TrimSpace(r.RootCause) == "" {
+		return incident.Incident{}, incident.FieldErrorf("rootCause", "rootCause is required to resolve an incident")
+	}
+	now := s.Clock.Now()
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Resolve(actor, r.RootCause, r.Summary, now) })
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	text := fmt.Sprintf("Resolved by %s. Root cause: %s", actor, r.RootCause)
+	if r.Summary != "" {
+		text += ". Resolution: " + r.Summary
+	}
+	if err := s.note(ctx, inc, actor, incident.EntryResolved, fmt.Sprintf("resolved/%d", inc.Episode), text, map[string]string{"rootCause": r.RootCause}); err != nil {
+		return incident.Incident{}, err
+	}
+	metrics.Resolved(ctx, inc)
+	return inc, nil
+}
+
+// ScheduleMaintenance stores a maintenance window for a service.
+func (s *Service) ScheduleMaintenance(ctx context.Context, actor string, m MaintenanceRequest) (incident.MaintenanceWindow, error) {
+	now := s.Clock.Now()
+	w := incident.MaintenanceWindow{Service: m.Service, Start: m.Start.UTC(), End: m.End.UTC(), Reason: m.Reason, CreatedBy: actor, CreatedAt: now}
+	if err := w.Validate(); err != nil {
+		return incident.MaintenanceWindow{}, err
+	}
+	if !w.End.After(now) {
+		return incident.MaintenanceWindow{}, incident.FieldErrorf("end", "end %s is in the past", w.End.Format(time.RFC3339))
+	}
+	w.ID = incident.NewMaintenanceWindowID(w.Service, w.Start, now)
+	if err := s.Store.CreateMaintenanceWindow(ctx, w); err != nil {
+		return incident.MaintenanceWindow{}, err
+	}
+	return w, nil
+}
+
+// MaintenanceWindows lists the windows of a service, or of every service.
+func (s *Service) MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error) {
+	ws, err := s.Store.MaintenanceWindows(ctx, service)
+	if ws == nil && err == nil {
+		ws = []incident.MaintenanceWindow{}
+	}
+	return ws, err
+}
+
+// EndMaintenance ends a window now. The open incidents of its service
+// re-plan at once, so pages it held go out without waiting for the
+// window's planned end.
+func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error) {
+	now := s.Clock.Now()
+	w, err := s.Store.EndMaintenanceWindow(ctx, id, now)
+	if err != nil {
+		return incident.MaintenanceWindow{}, err
+	}
+	open, err := s.Store.ListOpen(ctx, w.Service)
+	if err != nil {
+		return incident.MaintenanceWindow{}, err
+	}
+	for _, inc := range open {
+		if _, err := s.change(ctx, inc.ID, func(inc *incident.Incident) error { inc.Generation++; return nil }); err != nil {
+			return incident.MaintenanceWindow{}, err
+		}
+	}
+	slog.InfoContext(ctx, "maintenance ended", "window", w.ID, "service", w.Service, "by", actor, "replanned", len(open))
+	return w, nil
+}
+
+// PagerDutyWebhook applies an acknowledgement or resolution made in
+// PagerDuty to the incident one of its pages belongs to. PagerDuty's
+// incident_key is the page's dedup key. Events about a page of an earlier
+// episode, or that the incident has already seen, change nothing; a key
+// that is not one of ours is ENotFound.
+func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error {
+	id, ok := incident.IncidentIDFromDedupKey(e.IncidentKey)
+	if !ok {
+		return incident.Errorf(incident.ENotFound, "PagerDuty incident key %q is not a page of this system", e.IncidentKey)
+	}
+	inc, err := s.Store.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	var page *incident.Page
+	for i := range inc.Pages {
+		if inc.Pages[i].DedupKey == e.IncidentKey {
+			page = &inc.Pages[i]
+		}
+	}
+	if page == nil {
+		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
+	}
+	actor := "pagerduty"
+	if e.Agent != "" {
+		actor = "pagerduty:" + e.Agent
+	}
+	if page.Episode != inc.Episode {
+		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
+		return nil
+	}
+	var opErr error
+	switch e.Type {
+	case "incident.acknowledged":
+		if inc.Status != incident.Triggered {
+			return nil
+		}
+		_, opErr = s.Acknowledge(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"})
+	case "incident.resolved":
+		if inc.Status == incident.Resolved {
+			return nil
+		}
+		_, opErr = s.Resolve(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor})
+	default:
+		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
+	}
+	if incident.ErrorCode(opErr) == incident.EConflict {
+		// Acknowledged or resolved here meanwhile: nothing left to do.
+		return nil
+	}
+	return opErr
+}
+
+// note appends a timeline entry for an operation; the key makes a retried
+// append find the entry it already wrote.
+func (s *Service) note(ctx context.Context, inc incident.Incident, actor string, kind incident.EntryKind, key, text string, data map[string]string) error {
+	now := s.Clock.Now()
+	if _, err := s.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
+		ID: incident.EntryID(now, "api/"+key), At: now, Kind: kind, Actor: actor, Text: text, Data: data,
+	}); err != nil {
+		return fmt.Errorf("%s: record %s: %w", inc.ID, kind, err)
+	}
+	return nil
+}
