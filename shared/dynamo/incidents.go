@@ -18,6 +18,7 @@ import (
 type incidentRecord struct {
 	PK             string       `dynamodbav:"pk"`
 	SK             string       `dynamodbav:"sk"`
+	Entity         string       `dynamodbav:"entity"`
 	ID             string       `dynamodbav:"id"`
 	Title          string       `dynamodbav:"title"`
 	Service        string       `dynamodbav:"service"`
@@ -34,6 +35,38 @@ type incidentRecord struct {
 	SignalAt       string       `dynamodbav:"signalAt,omitempty"`
 	Pages          []pageRecord `dynamodbav:"pages,omitempty"`
 	Version        int64        `dynamodbav:"version"`
+
+	Description       string             `dynamodbav:"description,omitempty"`
+	AcknowledgedBy    string             `dynamodbav:"acknowledgedBy,omitempty"`
+	ResolvedBy        string             `dynamodbav:"resolvedBy,omitempty"`
+	RootCause         string             `dynamodbav:"rootCause,omitempty"`
+	Resolution        string             `dynamodbav:"resolution,omitempty"`
+	Episode           int                `dynamodbav:"episode,omitempty"`
+	EpisodeStart      string             `dynamodbav:"episodeStart,omitempty"`
+	Flaps             []string           `dynamodbav:"flaps,omitempty"`
+	Flapping          bool               `dynamodbav:"flapping,omitempty"`
+	FlappingEpisode   int                `dynamodbav:"flappingEpisode,omitempty"`
+	Escalations       []escalationRecord `dynamodbav:"escalations,omitempty"`
+	Breaches          []breachRecord     `dynamodbav:"breaches,omitempty"`
+	Generation        int                `dynamodbav:"generation,omitempty"`
+	PlannedGeneration int                `dynamodbav:"plannedGeneration,omitempty"`
+}
+
+// escalationRecord is one escalation request inside an incident record.
+type escalationRecord struct {
+	Episode   int    `dynamodbav:"episode"`
+	Level     int    `dynamodbav:"level"`
+	LevelName string `dynamodbav:"levelName"`
+	At        string `dynamodbav:"at"`
+	By        string `dynamodbav:"by"`
+	Reason    string `dynamodbav:"reason,omitempty"`
+}
+
+// breachRecord is one missed target inside an incident record.
+type breachRecord struct {
+	Target  string `dynamodbav:"target"`
+	At      string `dynamodbav:"at"`
+	Episode int    `dynamodbav:"episode"`
 }
 
 // pageRecord is one page inside an incident record.
@@ -43,12 +76,15 @@ type pageRecord struct {
 	At        string `dynamodbav:"at,omitempty"`
 	DedupKey  string `dynamodbav:"dedupKey"`
 	Failure   string `dynamodbav:"failure,omitempty"`
+	Episode   int    `dynamodbav:"episode,omitempty"`
+	Synced    string `dynamodbav:"synced,omitempty"`
 }
 
 func toIncidentRecord(inc incident.Incident) incidentRecord {
 	r := incidentRecord{
 		PK:             incidentPK(inc.ID),
 		SK:             metaSK,
+		Entity:         EntityIncident,
 		ID:             inc.ID,
 		Title:          inc.Title,
 		Service:        inc.Service,
@@ -66,8 +102,21 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 		Version:        inc.Version,
 	}
 	for _, p := range inc.Pages {
-		r.Pages = append(r.Pages, pageRecord{Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey, Failure: p.Failure})
+		r.Pages = append(r.Pages, pageRecord{Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey, Failure: p.Failure, Episode: p.Episode, Synced: string(p.Synced)})
 	}
+	r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution = inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution
+	r.Episode, r.EpisodeStart = inc.Episode, formatTime(inc.EpisodeStart)
+	for _, t := range inc.Flaps {
+		r.Flaps = append(r.Flaps, formatTime(t))
+	}
+	r.Flapping, r.FlappingEpisode = inc.Flapping, inc.FlappingEpisode
+	for _, e := range inc.Escalations {
+		r.Escalations = append(r.Escalations, escalationRecord{Episode: e.Episode, Level: e.Level, LevelName: e.LevelName, At: formatTime(e.At), By: e.By, Reason: e.Reason})
+	}
+	for _, b := range inc.Breaches {
+		r.Breaches = append(r.Breaches, breachRecord{Target: b.Target, At: formatTime(b.At), Episode: b.Episode})
+	}
+	r.Generation, r.PlannedGeneration = inc.Generation, inc.PlannedGeneration
 	return r
 }
 
@@ -103,8 +152,36 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		if err != nil {
 			return incident.Incident{}, err
 		}
-		inc.Pages = append(inc.Pages, incident.Page{Level: p.Level, LevelName: p.LevelName, At: at, DedupKey: p.DedupKey, Failure: p.Failure})
+		inc.Pages = append(inc.Pages, incident.Page{Level: p.Level, LevelName: p.LevelName, At: at, DedupKey: p.DedupKey, Failure: p.Failure, Episode: p.Episode, Synced: incident.Status(p.Synced)})
 	}
+	inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution = r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution
+	inc.Episode = r.Episode
+	if inc.EpisodeStart, err = parseTime(r.EpisodeStart); err != nil {
+		return incident.Incident{}, err
+	}
+	for _, s := range r.Flaps {
+		t, err := parseTime(s)
+		if err != nil {
+			return incident.Incident{}, err
+		}
+		inc.Flaps = append(inc.Flaps, t)
+	}
+	inc.Flapping, inc.FlappingEpisode = r.Flapping, r.FlappingEpisode
+	for _, e := range r.Escalations {
+		at, err := parseTime(e.At)
+		if err != nil {
+			return incident.Incident{}, err
+		}
+		inc.Escalations = append(inc.Escalations, incident.EscalationRequest{Episode: e.Episode, Level: e.Level, LevelName: e.LevelName, At: at, By: e.By, Reason: e.Reason})
+	}
+	for _, b := range r.Breaches {
+		at, err := parseTime(b.At)
+		if err != nil {
+			return incident.Incident{}, err
+		}
+		inc.Breaches = append(inc.Breaches, incident.Breach{Target: b.Target, At: at, Episode: b.Episode})
+	}
+	inc.Generation, inc.PlannedGeneration = r.Generation, r.PlannedGeneration
 	return inc, nil
 }
 

@@ -25,48 +25,56 @@ const (
 	MaxListLimit = 1000
 )
 
-// ListFilter selects incidents for ListIncidents. Give a Status, a
-// Service, or both.
+// ListFilter selects incidents for ListIncidents. Every field is optional:
+// the zero filter lists every incident.
 type ListFilter struct {
 	// Status lists incidents in this status.
 	Status incident.Status
 	// Service lists incidents of this service; with Status set too, only
 	// those in that status.
 	Service string
+	// Severity keeps only incidents of this severity, whatever else is
+	// set.
+	Severity incident.Severity
 	// Limit is the most incidents in one page: 0 means DefaultListLimit.
 	Limit int32
 	// Cursor continues a listing where the previous page ended: pass the
-	// next value that ListIncidents returned, with the same Status and
-	// Service.
+	// next value that ListIncidents returned, with the same Status, Service
+	// and Severity.
 	Cursor string
 }
 
 // ListIncidents lists incidents newest first, one page at a time, through
-// the byStatus index (Status only) or the byService index (Service, with
-// Status as a filter). next is empty after the last page; a page may be
-// empty when the previous one ended exactly at the end. The indexes are
-// eventually consistent: a write may take a moment to show up here.
-// Neither Status nor Service, an unknown status, a negative limit or a
-// cursor this listing did not produce are EInvalid.
+// the byService index when Service is set (Status then filters), else the
+// byStatus index when Status is set, else the byOpenedAt index, which holds
+// every incident. Severity filters whichever index is read. A page holds
+// Limit incidents unless the listing ends first, however many the filters
+// drop; next is empty after the last page, and a page may be empty when the
+// previous one ended exactly at the end. The indexes are eventually
+// consistent: a write may take a moment to show up here. An unknown status
+// or severity, a negative limit or a cursor this listing did not produce
+// are EInvalid, with Field naming the filter at fault.
 func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []incident.Incident, next string, err error) {
 	if f.Status != "" {
 		if _, err := incident.ParseStatus(string(f.Status)); err != nil {
-			return nil, "", err
+			return nil, "", incident.FieldErrorf("status", "%s", incident.ErrorMessage(err))
+		}
+	}
+	if f.Severity != "" {
+		if _, err := incident.ParseSeverity(string(f.Severity)); err != nil {
+			return nil, "", incident.FieldErrorf("severity", "%s", incident.ErrorMessage(err))
 		}
 	}
 	limit := f.Limit
 	switch {
 	case limit < 0:
-		return nil, "", incident.Errorf(incident.EInvalid, "limit %d is negative", limit)
+		return nil, "", incident.FieldErrorf("limit", "limit %d is negative", limit)
 	case limit == 0:
 		limit = DefaultListLimit
 	case limit > MaxListLimit:
 		limit = MaxListLimit
 	}
-	in, partAttr, partValue, err := s.listQuery(f)
-	if err != nil {
-		return nil, "", err
-	}
+	in, partAttr, partValue := s.listQuery(f)
 	start, err := decodeCursor(f.Cursor, partAttr, partValue)
 	if err != nil {
 		return nil, "", err
@@ -90,8 +98,10 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []in
 			incidents = append(incidents, inc)
 		}
 		start = out.LastEvaluatedKey
-		// Each query asks for at most the incidents still missing, so the
-		// last evaluated key is exactly where the next page starts.
+		// Each query reads at most as many items as incidents are still
+		// missing, and a filter only drops items it has read, so the page
+		// never overflows and the last evaluated key is exactly where the
+		// next page starts.
 		if len(start) == 0 || int32(len(incidents)) >= limit {
 			break
 		}
@@ -103,41 +113,56 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []in
 	return incidents, next, nil
 }
 
-// listQuery builds the query for a filter and names the index partition
-// attribute and value that a cursor for it must carry.
-func (s *Store) listQuery(f ListFilter) (in *dynamodb.QueryInput, partAttr, partValue string, err error) {
+// listQuery builds the query for a valid filter and names the index
+// partition attribute and value that a cursor for it must carry.
+func (s *Store) listQuery(f ListFilter) (in *dynamodb.QueryInput, partAttr, partValue string) {
 	in = &dynamodb.QueryInput{
-		TableName:        aws.String(s.table),
-		ScanIndexForward: aws.Bool(false),
+		TableName:                 aws.String(s.table),
+		ScanIndexForward:          aws.Bool(false),
+		ExpressionAttributeNames:  map[string]string{},
+		ExpressionAttributeValues: map[string]types.AttributeValue{},
 	}
+	// equals returns "#attr = :attr" and binds the name and the value.
+	equals := func(attr, value string) string {
+		in.ExpressionAttributeNames["#"+attr] = attr
+		in.ExpressionAttributeValues[":"+attr] = &types.AttributeValueMemberS{Value: value}
+		return "#" + attr + " = :" + attr
+	}
+	var filters []string
 	switch {
 	case f.Service != "":
 		in.IndexName = aws.String(IndexByService)
-		in.KeyConditionExpression = aws.String("#service = :service")
-		in.ExpressionAttributeNames = names(AttrService)
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":service": &types.AttributeValueMemberS{Value: f.Service}}
+		partAttr, partValue = AttrService, f.Service
 		if f.Status != "" {
-			in.FilterExpression = aws.String("#status = :status")
-			in.ExpressionAttributeNames["#status"] = AttrStatus
-			in.ExpressionAttributeValues[":status"] = &types.AttributeValueMemberS{Value: string(f.Status)}
+			filters = append(filters, equals(AttrStatus, string(f.Status)))
 		}
-		return in, AttrService, f.Service, nil
 	case f.Status != "":
 		in.IndexName = aws.String(IndexByStatus)
-		in.KeyConditionExpression = aws.String("#status = :status")
-		in.ExpressionAttributeNames = names(AttrStatus)
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":status": &types.AttributeValueMemberS{Value: string(f.Status)}}
-		return in, AttrStatus, string(f.Status), nil
+		partAttr, partValue = AttrStatus, string(f.Status)
+	default:
+		in.IndexName = aws.String(IndexByOpenedAt)
+		partAttr, partValue = AttrEntity, EntityIncident
 	}
-	return nil, "", "", incident.Errorf(incident.EInvalid, "listing incidents needs a status or a service")
+	in.KeyConditionExpression = aws.String(equals(partAttr, partValue))
+	if f.Severity != "" {
+		filters = append(filters, equals(attrSeverity, string(f.Severity)))
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	}
+	return in, partAttr, partValue
 }
+
+// attrSeverity is the incident item's severity attribute, which listings
+// filter on.
+const attrSeverity = "severity"
 
 // ListOpen returns every incident that is not resolved, of one service or
 // (service empty) of all, newest first, reading every page.
 func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incident, error) {
 	var queries []*dynamodb.QueryInput
 	if service != "" {
-		in, _, _, _ := s.listQuery(ListFilter{Service: service})
+		in, _, _ := s.listQuery(ListFilter{Service: service})
 		in.FilterExpression = aws.String("#status <> :resolved")
 		in.ExpressionAttributeNames["#status"] = AttrStatus
 		in.ExpressionAttributeValues[":resolved"] = &types.AttributeValueMemberS{Value: string(incident.Resolved)}
@@ -145,7 +170,7 @@ func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incide
 	} else {
 		for _, st := range incident.Statuses {
 			if st.Open() {
-				in, _, _, _ := s.listQuery(ListFilter{Status: st})
+				in, _, _ := s.listQuery(ListFilter{Status: st})
 				queries = append(queries, in)
 			}
 		}
@@ -176,7 +201,7 @@ func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incide
 // badCursor is what every malformed or foreign cursor gets: the caller can
 // only start again.
 func badCursor() error {
-	return incident.Errorf(incident.EInvalid, "the cursor is not valid for this listing; list again without a cursor")
+	return incident.FieldErrorf("cursor", "the cursor is not valid for this listing; list again without a cursor")
 }
 
 // encodeCursor turns a LastEvaluatedKey into an opaque cursor: base64 of

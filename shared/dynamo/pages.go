@@ -71,13 +71,21 @@ func (r pageClaimRecord) claim() (PageClaim, error) {
 	return c, nil
 }
 
-func pageKey(incidentID string, level int) map[string]types.AttributeValue {
-	return key(incidentPK(incidentID), fmt.Sprintf("%s%02d", pagePrefix, level))
+// pageKey is the ledger key of one level's page in one episode: PAGE#<level>
+// for the first episode, PAGE#R<episode>#<level> for re-openings.
+func pageKey(incidentID string, episode, level int) map[string]types.AttributeValue {
+	if episode == 0 {
+		return key(incidentPK(incidentID), fmt.Sprintf("%s%02d", pagePrefix, level))
+	}
+	return key(incidentPK(incidentID), fmt.Sprintf("%sR%03d#%02d", pagePrefix, episode, level))
 }
 
-func checkPageArgs(incidentID string, level int) error {
+func checkPageArgs(incidentID string, episode, level int) error {
 	if incidentID == "" {
 		return incident.Errorf(incident.EInvalid, "incident ID is empty")
+	}
+	if episode < 0 || episode > 999 {
+		return incident.Errorf(incident.EInvalid, "episode %d is not between 0 and 999", episode)
 	}
 	if level < 1 || level > 99 {
 		return incident.Errorf(incident.EInvalid, "escalation level %d is not between 1 and 99", level)
@@ -96,8 +104,8 @@ const claimRounds = 5
 // the caller must not send it again. A claim whose lease has run out
 // (LeaseUntil <= now) is taken over, with Attempts+1. A claim with a live
 // lease is an EConflict: somebody else is sending it.
-func (s *Store) ClaimPage(ctx context.Context, incidentID string, level int, dedupKey string, now time.Time, lease time.Duration) (PageClaim, error) {
-	if err := checkPageArgs(incidentID, level); err != nil {
+func (s *Store) ClaimPage(ctx context.Context, incidentID string, episode, level int, dedupKey string, now time.Time, lease time.Duration) (PageClaim, error) {
+	if err := checkPageArgs(incidentID, episode, level); err != nil {
 		return PageClaim{}, err
 	}
 	if now.IsZero() {
@@ -107,7 +115,7 @@ func (s *Store) ClaimPage(ctx context.Context, incidentID string, level int, ded
 		return PageClaim{}, incident.Errorf(incident.EInvalid, "page lease %s is not positive", lease)
 	}
 	now = now.UTC()
-	k := pageKey(incidentID, level)
+	k := pageKey(incidentID, episode, level)
 	for range claimRounds {
 		rec := pageClaimRecord{
 			PK: incidentPK(incidentID), SK: fmt.Sprintf("%s%02d", pagePrefix, level),
@@ -192,8 +200,8 @@ func beingSent(incidentID string, level int) error {
 // ReleasePageClaim gives up a claim after a failed send by ending its lease
 // now, so the next attempt may claim it at once. A page that is sent, not
 // claimed, or whose lease has already run out is left as it is.
-func (s *Store) ReleasePageClaim(ctx context.Context, incidentID string, level int, now time.Time) error {
-	if err := checkPageArgs(incidentID, level); err != nil {
+func (s *Store) ReleasePageClaim(ctx context.Context, incidentID string, episode, level int, now time.Time) error {
+	if err := checkPageArgs(incidentID, episode, level); err != nil {
 		return err
 	}
 	if now.IsZero() {
@@ -201,7 +209,7 @@ func (s *Store) ReleasePageClaim(ctx context.Context, incidentID string, level i
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      pageKey(incidentID, level),
+		Key:                      pageKey(incidentID, episode, level),
 		UpdateExpression:         aws.String("SET #leaseUntil = :now"),
 		ConditionExpression:      aws.String("#pageState = :claimed AND #leaseUntil > :now"),
 		ExpressionAttributeNames: names("leaseUntil", "pageState"),
@@ -219,8 +227,8 @@ func (s *Store) ReleasePageClaim(ctx context.Context, incidentID string, level i
 // MarkPageSent records that the page was delivered at the given time. It
 // is idempotent: marking a sent page again keeps the first SentAt. A page
 // that was never claimed is ENotFound.
-func (s *Store) MarkPageSent(ctx context.Context, incidentID string, level int, at time.Time) error {
-	if err := checkPageArgs(incidentID, level); err != nil {
+func (s *Store) MarkPageSent(ctx context.Context, incidentID string, episode, level int, at time.Time) error {
+	if err := checkPageArgs(incidentID, episode, level); err != nil {
 		return err
 	}
 	if at.IsZero() {
@@ -228,7 +236,7 @@ func (s *Store) MarkPageSent(ctx context.Context, incidentID string, level int, 
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      pageKey(incidentID, level),
+		Key:                      pageKey(incidentID, episode, level),
 		UpdateExpression:         aws.String("SET #pageState = :sent, #sentAt = if_not_exists(#sentAt, :at)"),
 		ConditionExpression:      aws.String("attribute_exists(#pk)"),
 		ExpressionAttributeNames: names(AttrPK, "pageState", "sentAt"),

@@ -39,8 +39,8 @@ func fullIncident(id string) incident.Incident {
 		SignalState:    incident.Firing,
 		SignalAt:       t0.Add(30 * time.Second),
 		Pages: []incident.Page{
-			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 1), Failure: "PagerDuty rejected the routing key"},
-			{Level: 2, LevelName: "team-lead", At: t0.Add(16 * time.Minute), DedupKey: incident.PageDedupKey(id, 2)},
+			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 0, 1), Failure: "PagerDuty rejected the routing key"},
+			{Level: 2, LevelName: "team-lead", At: t0.Add(16 * time.Minute), DedupKey: incident.PageDedupKey(id, 0, 2)},
 		},
 		Version: 1,
 	}
@@ -469,7 +469,6 @@ func TestListIncidents(t *testing.T) {
 		name   string
 		filter dynamo.ListFilter
 	}{
-		{"neither status nor service", dynamo.ListFilter{}},
 		{"unknown status", dynamo.ListFilter{Status: "open"}},
 		{"negative limit", dynamo.ListFilter{Status: incident.Triggered, Limit: -1}},
 		{"cursor not base64", dynamo.ListFilter{Status: incident.Triggered, Cursor: "!!!"}},
@@ -516,13 +515,13 @@ func TestListOpen(t *testing.T) {
 
 func TestPageLedger(t *testing.T) {
 	const lease = 5 * time.Minute
-	key := incident.PageDedupKey("inc-1", 1)
+	key := incident.PageDedupKey("inc-1", 0, 1)
 
 	t.Run("claim, conflict, takeover, release, sent", func(t *testing.T) {
 		s := dynamotest.New(t)
 		ctx := t.Context()
 
-		got, err := s.ClaimPage(ctx, "inc-1", 1, key, t0, lease)
+		got, err := s.ClaimPage(ctx, "inc-1", 0, 1, key, t0, lease)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -531,19 +530,19 @@ func TestPageLedger(t *testing.T) {
 			t.Fatalf("first claim = %+v, want %+v", got, want)
 		}
 
-		_, err = s.ClaimPage(ctx, "inc-1", 1, key, t0.Add(time.Minute), lease)
+		_, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, t0.Add(time.Minute), lease)
 		wantCode(t, err, incident.EConflict)
 		if got, want := incident.ErrorMessage(err), "page for level 1 of inc-1 is being sent"; got != want {
 			t.Errorf("message = %q, want %q", got, want)
 		}
 
 		// Another level is a separate claim.
-		if _, err := s.ClaimPage(ctx, "inc-1", 2, "k2", t0, lease); err != nil {
+		if _, err := s.ClaimPage(ctx, "inc-1", 0, 2, "k2", t0, lease); err != nil {
 			t.Fatalf("claim level 2: %v", err)
 		}
 
 		expiry := t0.Add(lease) // a lease ending now has run out
-		got, err = s.ClaimPage(ctx, "inc-1", 1, key, expiry, lease)
+		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, expiry, lease)
 		if err != nil {
 			t.Fatalf("takeover: %v", err)
 		}
@@ -553,10 +552,10 @@ func TestPageLedger(t *testing.T) {
 		}
 
 		failed := expiry.Add(time.Minute)
-		if err := s.ReleasePageClaim(ctx, "inc-1", 1, failed); err != nil {
+		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, failed); err != nil {
 			t.Fatal(err)
 		}
-		got, err = s.ClaimPage(ctx, "inc-1", 1, key, failed, lease)
+		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, failed, lease)
 		if err != nil {
 			t.Fatalf("claim after release: %v", err)
 		}
@@ -565,16 +564,16 @@ func TestPageLedger(t *testing.T) {
 		}
 
 		sent := failed.Add(10 * time.Second)
-		if err := s.MarkPageSent(ctx, "inc-1", 1, sent); err != nil {
+		if err := s.MarkPageSent(ctx, "inc-1", 0, 1, sent); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkPageSent(ctx, "inc-1", 1, sent.Add(time.Hour)); err != nil {
+		if err := s.MarkPageSent(ctx, "inc-1", 0, 1, sent.Add(time.Hour)); err != nil {
 			t.Fatalf("mark sent again: %v", err)
 		}
-		if err := s.ReleasePageClaim(ctx, "inc-1", 1, sent.Add(time.Hour)); err != nil {
+		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, sent.Add(time.Hour)); err != nil {
 			t.Fatalf("release after sent: %v", err)
 		}
-		got, err = s.ClaimPage(ctx, "inc-1", 1, key, sent.Add(24*time.Hour), lease)
+		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, sent.Add(24*time.Hour), lease)
 		if err != nil {
 			t.Fatalf("claim after sent: %v", err)
 		}
@@ -587,7 +586,7 @@ func TestPageLedger(t *testing.T) {
 	t.Run("page ledger items stay out of timeline and indexes", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
-		if _, err := s.ClaimPage(t.Context(), "inc-1", 1, key, t0, lease); err != nil {
+		if _, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, key, t0, lease); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.AppendTimeline(t.Context(), "inc-1", entry(t0, "a", "x")); err != nil {
@@ -612,12 +611,12 @@ func TestPageLedger(t *testing.T) {
 	t.Run("bad arguments", func(t *testing.T) {
 		s := dynamotest.New(t)
 		ctx := t.Context()
-		_, err := s.ClaimPage(ctx, "inc-1", 0, key, t0, lease)
+		_, err := s.ClaimPage(ctx, "inc-1", 0, 0, key, t0, lease)
 		wantCode(t, err, incident.EInvalid)
-		_, err = s.ClaimPage(ctx, "inc-1", 1, key, t0, 0)
+		_, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, t0, 0)
 		wantCode(t, err, incident.EInvalid)
-		wantCode(t, s.MarkPageSent(ctx, "inc-1", 1, t0), incident.ENotFound)
-		if err := s.ReleasePageClaim(ctx, "inc-1", 1, t0); err != nil {
+		wantCode(t, s.MarkPageSent(ctx, "inc-1", 0, 1, t0), incident.ENotFound)
+		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, t0); err != nil {
 			t.Errorf("release of a page never claimed: %v", err)
 		}
 	})
@@ -698,7 +697,7 @@ func TestRaces(t *testing.T) {
 		s := dynamotest.New(t)
 		var claims atomic.Int64
 		got := race(t, n, func(i int) error {
-			c, err := s.ClaimPage(t.Context(), "inc-1", 1, "k", t0, time.Minute)
+			c, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", t0, time.Minute)
 			if err == nil && c.State == dynamo.PageClaimed && c.Attempts == 1 {
 				claims.Add(1)
 			}
@@ -711,13 +710,13 @@ func TestRaces(t *testing.T) {
 
 	t.Run("one takeover of an expired lease wins", func(t *testing.T) {
 		s := dynamotest.New(t)
-		if _, err := s.ClaimPage(t.Context(), "inc-1", 1, "k", t0, time.Minute); err != nil {
+		if _, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", t0, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		later := t0.Add(time.Hour)
 		var takeovers atomic.Int64
 		got := race(t, n, func(i int) error {
-			c, err := s.ClaimPage(t.Context(), "inc-1", 1, "k", later, time.Minute)
+			c, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", later, time.Minute)
 			if err == nil && c.Attempts == 2 {
 				takeovers.Add(1)
 			}

@@ -23,8 +23,8 @@ type TableAPI interface {
 const tableActiveWait = 2 * time.Minute
 
 // CreateTable creates the table this package expects (on-demand billing,
-// keys pk and sk, the byStatus and byService indexes projecting all
-// attributes) and waits until it is ACTIVE. A table of that name that
+// keys pk and sk, the byStatus, byService and byOpenedAt indexes projecting
+// all attributes) and waits until it is ACTIVE. A table of that name that
 // already exists is waited for and accepted as it is. It is meant for local
 // mode and tests; in AWS the CDK app creates the table, with TTL on
 // AttrTTL.
@@ -49,12 +49,13 @@ func CreateTable(ctx context.Context, client TableAPI, table string) error {
 		TableName:   aws.String(table),
 		BillingMode: types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{
-			str(AttrPK), str(AttrSK), str(AttrStatus), str(AttrService), str(AttrOpenedAt),
+			str(AttrPK), str(AttrSK), str(AttrStatus), str(AttrService), str(AttrEntity), str(AttrOpenedAt),
 		},
 		KeySchema: keys(AttrPK, AttrSK),
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			index(IndexByStatus, AttrStatus),
 			index(IndexByService, AttrService),
+			index(IndexByOpenedAt, AttrEntity),
 		},
 	})
 	var inUse *types.ResourceInUseException

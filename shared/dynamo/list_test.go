@@ -1,0 +1,208 @@
+package dynamo_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// wantField checks that err is an EInvalid about the named field.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	var e *incident.Error
+	if !errors.As(err, &e) || e.Code != incident.EInvalid || e.Field != field {
+		t.Fatalf("error = %#v (%v), want code %s with field %q", e, err, incident.EInvalid, field)
+	}
+}
+
+// seedSeverities stores, oldest first, incidents of several services,
+// statuses and severities:
+//
+//	a-0 api triggered P1     w-0 worker triggered P2
+//	a-1 api triggered P2     w-1 worker acknowledged P1
+//	a-2 api resolved P1      w-2 worker triggered P1
+//	a-3 api triggered P1     a-4 api resolved P3
+//	a-5 api triggered P1     w-3 worker triggered P2
+//
+// in the order a-0, a-1, a-2, a-3, w-0, w-1, w-2, a-4, a-5, w-3.
+func seedSeverities(t *testing.T, s *dynamo.Store) {
+	t.Helper()
+	at := t0
+	add := func(id, service string, st incident.Status, sev incident.Severity) {
+		at = at.Add(time.Minute)
+		inc := openIncident(id, service, st, at)
+		inc.Severity = sev
+		mustCreate(t, s, inc)
+	}
+	add("a-0", "api", incident.Triggered, incident.P1)
+	add("a-1", "api", incident.Triggered, incident.P2)
+	add("a-2", "api", incident.Resolved, incident.P1)
+	add("a-3", "api", incident.Triggered, incident.P1)
+	add("w-0", "worker", incident.Triggered, incident.P2)
+	add("w-1", "worker", incident.Acknowledged, incident.P1)
+	add("w-2", "worker", incident.Triggered, incident.P1)
+	add("a-4", "api", incident.Resolved, incident.P3)
+	add("a-5", "api", incident.Triggered, incident.P1)
+	add("w-3", "worker", incident.Triggered, incident.P2)
+}
+
+func TestListEveryIncidentAndSeverity(t *testing.T) {
+	_, client, table := dynamotest.NewWithClient(t)
+	seedSeverities(t, dynamo.New(client, table))
+
+	tests := []struct {
+		name      string
+		filter    dynamo.ListFilter
+		want      []string
+		wantPages []int
+	}{
+		{"every incident", dynamo.ListFilter{},
+			[]string{"w-3", "a-5", "a-4", "w-2", "w-1", "w-0", "a-3", "a-2", "a-1", "a-0"}, []int{10}},
+		{"every incident across pages", dynamo.ListFilter{Limit: 3},
+			[]string{"w-3", "a-5", "a-4", "w-2", "w-1", "w-0", "a-3", "a-2", "a-1", "a-0"}, []int{3, 3, 3, 1}},
+		{"every incident, a page ending exactly at the end", dynamo.ListFilter{Limit: 5},
+			[]string{"w-3", "a-5", "a-4", "w-2", "w-1", "w-0", "a-3", "a-2", "a-1", "a-0"}, []int{5, 5, 0}},
+		{"every incident of a severity", dynamo.ListFilter{Severity: incident.P1, Limit: 4},
+			[]string{"a-5", "w-2", "w-1", "a-3", "a-2", "a-0"}, []int{4, 2}},
+		{"a severity nobody has", dynamo.ListFilter{Severity: incident.P0}, nil, []int{0}},
+		{"by status and severity", dynamo.ListFilter{Status: incident.Triggered, Severity: incident.P1, Limit: 3},
+			[]string{"a-5", "w-2", "a-3", "a-0"}, []int{3, 1}},
+		{"by service and severity", dynamo.ListFilter{Service: "api", Severity: incident.P1, Limit: 2},
+			[]string{"a-5", "a-3", "a-2", "a-0"}, []int{2, 2, 0}},
+		{"by service, status and severity", dynamo.ListFilter{Service: "api", Status: incident.Triggered, Severity: incident.P1, Limit: 2},
+			[]string{"a-5", "a-3", "a-0"}, []int{2, 1}},
+		{"by service and a severity that service lacks", dynamo.ListFilter{Service: "worker", Severity: incident.P3}, nil, []int{0}},
+	}
+	// Query pages of one and two items make every filtered listing span
+	// many queries, most of them returning fewer items than they read.
+	for _, queryLimit := range []int32{0, 1, 2} {
+		s := dynamo.New(client, table)
+		dynamo.SetQueryLimit(s, queryLimit)
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/query limit %d", tt.name, queryLimit), func(t *testing.T) {
+				got, pages := listAll(t, s, tt.filter)
+				if !reflect.DeepEqual(got, tt.want) {
+					t.Errorf("IDs = %v, want %v", got, tt.want)
+				}
+				if !reflect.DeepEqual(pages, tt.wantPages) {
+					t.Errorf("page sizes = %v, want %v", pages, tt.wantPages)
+				}
+			})
+		}
+	}
+
+	s := dynamo.New(client, table)
+
+	t.Run("a cursor continues with or without the severity filter", func(t *testing.T) {
+		// Both read the byOpenedAt index; the cursor only marks a place in it.
+		first, next, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ids(first), []string{"w-3", "a-5"}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("first page = %v, want %v", got, want)
+		}
+		rest, _ := listAll(t, s, dynamo.ListFilter{Severity: incident.P1, Cursor: next})
+		if want := []string{"w-2", "w-1", "a-3", "a-2", "a-0"}; !reflect.DeepEqual(rest, want) {
+			t.Errorf("rest = %v, want %v", rest, want)
+		}
+	})
+
+	_, allCursor, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Limit: 1})
+	if err != nil || allCursor == "" {
+		t.Fatalf("ListIncidents: cursor %q, err %v", allCursor, err)
+	}
+	_, statusCursor, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Status: incident.Triggered, Limit: 1})
+	if err != nil || statusCursor == "" {
+		t.Fatalf("ListIncidents: cursor %q, err %v", statusCursor, err)
+	}
+	// A cursor naming another entity in the byOpenedAt index.
+	var key map[string]string
+	raw, _ := base64.RawURLEncoding.DecodeString(allCursor)
+	if err := json.Unmarshal(raw, &key); err != nil {
+		t.Fatal(err)
+	}
+	if key[dynamo.AttrEntity] != dynamo.EntityIncident {
+		t.Fatalf("cursor key %v lacks %s=%s", key, dynamo.AttrEntity, dynamo.EntityIncident)
+	}
+	key[dynamo.AttrEntity] = "window"
+	raw, _ = json.Marshal(key)
+	foreign := base64.RawURLEncoding.EncodeToString(raw)
+
+	invalid := []struct {
+		name   string
+		filter dynamo.ListFilter
+		field  string
+	}{
+		{"unknown severity", dynamo.ListFilter{Severity: "P9"}, "severity"},
+		{"lower-case severity", dynamo.ListFilter{Service: "api", Severity: "p1"}, "severity"},
+		{"unknown status", dynamo.ListFilter{Status: "open", Severity: incident.P1}, "status"},
+		{"negative limit", dynamo.ListFilter{Limit: -1}, "limit"},
+		{"status cursor for every incident", dynamo.ListFilter{Cursor: statusCursor}, "cursor"},
+		{"every-incident cursor for a status", dynamo.ListFilter{Status: incident.Triggered, Cursor: allCursor}, "cursor"},
+		{"every-incident cursor for a service", dynamo.ListFilter{Service: "api", Cursor: allCursor}, "cursor"},
+		{"cursor of another entity", dynamo.ListFilter{Cursor: foreign}, "cursor"},
+	}
+	for _, tt := range invalid {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := s.ListIncidents(t.Context(), tt.filter)
+			wantField(t, err, tt.field)
+		})
+	}
+}
+
+func TestListEveryIncidentHoldsOnlyIncidents(t *testing.T) {
+	s := dynamotest.New(t)
+	ctx := t.Context()
+	mustCreate(t, s, fullIncident("inc-full"))
+	if _, err := s.AppendTimeline(ctx, "inc-full", entry(t0, "a", "x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimPage(ctx, "inc-full", 0, 1, "k", t0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimDedupKey(ctx, "key", "inc-full", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMaintenanceWindow(ctx, window("mw-1", "dashboarduz-api", t0, t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []dynamo.ListFilter{{}, {Service: "dashboarduz-api"}, {Severity: incident.P1}} {
+		got, next, err := s.ListIncidents(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []incident.Incident{fullIncident("inc-full")}; !reflect.DeepEqual(got, want) || next != "" {
+			t.Errorf("ListIncidents(%+v) = %+v, next %q; want only the whole incident, no next", f, got, next)
+		}
+	}
+}
+
+func TestUpdatedIncidentStaysListed(t *testing.T) {
+	s := dynamotest.New(t)
+	mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
+	inc, err := s.GetIncident(t.Context(), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc.Status = incident.Resolved
+	inc.Severity = incident.P0
+	if _, err := s.UpdateIncident(t.Context(), inc); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Severity: incident.P0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"inc-1"}; !reflect.DeepEqual(ids(got), want) {
+		t.Errorf("ListIncidents(P0) = %v, want %v", ids(got), want)
+	}
+}
