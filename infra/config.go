@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -30,12 +33,35 @@ const (
 	// ContextOperatorEmail, when set, subscribes an email address to the
 	// operator-alerts topic that the stack's own alarms notify.
 	ContextOperatorEmail = "operatorEmail"
+	// ContextPagerDutyWebhookSecretName names the Secrets Manager secret
+	// that holds the PagerDuty v3 webhook signing secret(s); the team
+	// manages it, the stack only imports it.
+	ContextPagerDutyWebhookSecretName = "pagerDutyWebhookSecretName"
+	// ContextJWTIssuer is the issuer (an https URL) of the tokens the HTTP
+	// API accepts; API Gateway fetches the keys from its OpenID
+	// configuration. Required.
+	ContextJWTIssuer = "jwtIssuer"
+	// ContextJWTAudience is the audience the tokens must carry: a string,
+	// or a list of strings of which a token must carry one. Required.
+	ContextJWTAudience = "jwtAudience"
 )
 
 // Defaults for context keys that are not set.
 const (
 	DefaultLogRetentionDays      = 30
 	DefaultRoutingKeysSecretName = "dashboarduz/incident-response/pagerduty-routing-keys"
+	// DefaultPagerDutyWebhookSecretName is the webhook signing secret's name.
+	DefaultPagerDutyWebhookSecretName = "dashboarduz/incident-response/pagerduty-webhook-secret"
+)
+
+// Placeholders cdk.json carries for the required JWT settings, so that
+// `make synth` and the tests work without an identity provider. The issuer
+// is under .invalid, a top-level domain that never resolves, so an API
+// deployed with it rejects every token. Synthesis with them only warns; a
+// stack bound to an account (what `cdk deploy` synthesizes) fails.
+const (
+	PlaceholderJWTIssuer   = "https://issuer.placeholder.invalid/"
+	PlaceholderJWTAudience = "placeholder-audience"
 )
 
 // Config is what the stack takes from CDK context.
@@ -50,6 +76,18 @@ type Config struct {
 	IncidentURLBase string
 	// OperatorEmail, when not empty, receives the stack's own alarms.
 	OperatorEmail string
+	// PagerDutyWebhookSecretName names the imported webhook signing secret.
+	PagerDutyWebhookSecretName string
+	// JWTIssuer is the issuer of the tokens the HTTP API accepts.
+	JWTIssuer string
+	// JWTAudience lists the audiences a token may carry (at least one).
+	JWTAudience []string
+}
+
+// UsesJWTPlaceholder reports whether the JWT settings are cdk.json's
+// placeholders rather than a real identity provider's.
+func (c Config) UsesJWTPlaceholder() bool {
+	return c.JWTIssuer == PlaceholderJWTIssuer || slices.Contains(c.JWTAudience, PlaceholderJWTAudience)
 }
 
 // retentionDays maps the day counts CloudWatch Logs accepts to the CDK's names.
@@ -83,7 +121,10 @@ var retentionDays = map[int]awslogs.RetentionDays{
 // cdk.json fails synthesis instead of deploying a surprise.
 func ConfigFromContext(scope constructs.Construct) (Config, error) {
 	get := func(key string) any { return scope.Node().TryGetContext(jsii.String(key)) }
-	cfg := Config{RoutingKeysSecretName: DefaultRoutingKeysSecretName}
+	cfg := Config{
+		RoutingKeysSecretName:      DefaultRoutingKeysSecretName,
+		PagerDutyWebhookSecretName: DefaultPagerDutyWebhookSecretName,
+	}
 
 	days, err := contextInt(get(ContextLogRetentionDays), DefaultLogRetentionDays)
 	if err != nil {
@@ -103,6 +144,8 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 		{ContextPagerDutyEventsURL, &cfg.PagerDutyEventsURL},
 		{ContextIncidentURLBase, &cfg.IncidentURLBase},
 		{ContextOperatorEmail, &cfg.OperatorEmail},
+		{ContextPagerDutyWebhookSecretName, &cfg.PagerDutyWebhookSecretName},
+		{ContextJWTIssuer, &cfg.JWTIssuer},
 	} {
 		v, err := contextString(get(s.key))
 		if err != nil {
@@ -112,7 +155,42 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 			*s.dst = v
 		}
 	}
+
+	if err := checkJWTIssuer(cfg.JWTIssuer); err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", ContextJWTIssuer, err)
+	}
+	cfg.JWTAudience, err = contextStrings(get(ContextJWTAudience))
+	if err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", ContextJWTAudience, err)
+	}
+	if len(cfg.JWTAudience) == 0 {
+		return Config{}, fmt.Errorf("context %s: required: the audience the API's tokens carry (set it in cdk.json or pass -c %s=...)", ContextJWTAudience, ContextJWTAudience)
+	}
+
+	if cfg.UsesJWTPlaceholder() {
+		stack := awscdk.Stack_Of(scope)
+		if !*awscdk.Token_IsUnresolved(stack.Account()) {
+			return Config{}, fmt.Errorf("context %s, %s: cdk.json's placeholders cannot be deployed (account %s): pass your identity provider's issuer and audience, e.g. CDK_DEPLOY_FLAGS='-c %s=https://... -c %s=...'",
+				ContextJWTIssuer, ContextJWTAudience, *stack.Account(), ContextJWTIssuer, ContextJWTAudience)
+		}
+		awscdk.Annotations_Of(stack).AddWarningV2(jsii.String("dashboarduz:jwtPlaceholder"), jsii.String(fmt.Sprintf(
+			"context %s/%s are cdk.json's placeholders: the HTTP API would reject every token. Set your identity provider's values before deploying.",
+			ContextJWTIssuer, ContextJWTAudience)), nil)
+	}
 	return cfg, nil
+}
+
+// checkJWTIssuer requires an issuer that API Gateway accepts: an absolute
+// https URL.
+func checkJWTIssuer(issuer string) error {
+	if issuer == "" {
+		return fmt.Errorf("required: the https URL of the identity provider whose tokens the API accepts (set it in cdk.json or pass -c %s=...)", ContextJWTIssuer)
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not an https URL", issuer)
+	}
+	return nil
 }
 
 // contextInt reads a whole number that came from cdk.json (a JSON number) or
@@ -146,6 +224,32 @@ func contextString(v any) (string, error) {
 		return v, nil
 	default:
 		return "", fmt.Errorf("%v (%T) is not a string", v, v)
+	}
+}
+
+// contextStrings reads a list of non-empty strings given as one string or
+// as a JSON list of strings; a missing value is an empty list.
+func contextStrings(v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if v == "" {
+			return nil, nil
+		}
+		return []string{v}, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok || s == "" {
+				return nil, fmt.Errorf("%v (%T) in the list is not a non-empty string", e, e)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("%v (%T) is neither a string nor a list of strings", v, v)
 	}
 }
 

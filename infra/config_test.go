@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -111,5 +113,87 @@ func TestEnvFromEnvironment(t *testing.T) {
 		if got := EnvFromEnvironment(); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("EnvFromEnvironment() with %q/%q = %+v, want %+v", c.account, c.region, got, c.want)
 		}
+	}
+}
+
+// configFrom reads the Config of a stack in an app whose context is ctx
+// alone (not cdk.json's); account, when set, binds the stack to it.
+func configFrom(t *testing.T, ctx map[string]any, account string) (cfg Config, err error) {
+	t.Helper()
+	mustNotPanic(t, "ConfigFromContext", func() {
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+		var sp awscdk.StackProps
+		if account != "" {
+			sp.Env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String("eu-west-1")}
+		}
+		cfg, err = ConfigFromContext(awscdk.NewStack(app, jsii.String("Config"), &sp))
+	})
+	return cfg, err
+}
+
+func TestConfigFromContextAPI(t *testing.T) {
+	const issuer = "https://login.example.com/"
+	for _, c := range []struct {
+		name    string
+		ctx     map[string]any
+		account string
+		want    Config // compared on the API's fields only
+		err     string // when not empty, the error must contain it
+	}{
+		{name: "defaults", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: "aud"},
+			want: Config{PagerDutyWebhookSecretName: DefaultPagerDutyWebhookSecretName, JWTIssuer: issuer, JWTAudience: []string{"aud"}}},
+		{name: "webhook secret and audiences", ctx: map[string]any{
+			ContextJWTIssuer: issuer, ContextJWTAudience: []any{"a", "b"}, ContextPagerDutyWebhookSecretName: "team/webhook"},
+			want: Config{PagerDutyWebhookSecretName: "team/webhook", JWTIssuer: issuer, JWTAudience: []string{"a", "b"}}},
+		{name: "placeholders without an account", ctx: map[string]any{ContextJWTIssuer: PlaceholderJWTIssuer, ContextJWTAudience: PlaceholderJWTAudience},
+			want: Config{PagerDutyWebhookSecretName: DefaultPagerDutyWebhookSecretName, JWTIssuer: PlaceholderJWTIssuer, JWTAudience: []string{PlaceholderJWTAudience}}},
+		{name: "real values with an account", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: "aud"}, account: "123456789012",
+			want: Config{PagerDutyWebhookSecretName: DefaultPagerDutyWebhookSecretName, JWTIssuer: issuer, JWTAudience: []string{"aud"}}},
+
+		{name: "issuer missing", ctx: map[string]any{ContextJWTAudience: "aud"}, err: "context jwtIssuer: required"},
+		{name: "audience missing", ctx: map[string]any{ContextJWTIssuer: issuer}, err: "context jwtAudience: required"},
+		{name: "audience empty list", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: []any{}}, err: "context jwtAudience: required"},
+		{name: "audience list with a number", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: []any{"a", 7.0}}, err: "context jwtAudience: 7 (float64) in the list"},
+		{name: "audience list with an empty string", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: []any{""}}, err: "context jwtAudience"},
+		{name: "issuer not a URL", ctx: map[string]any{ContextJWTIssuer: "login.example.com", ContextJWTAudience: "aud"}, err: "is not an https URL"},
+		{name: "issuer not a string", ctx: map[string]any{ContextJWTIssuer: true, ContextJWTAudience: "aud"}, err: "context jwtIssuer: true (bool) is not a string"},
+		{name: "webhook secret not a string", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: "aud", ContextPagerDutyWebhookSecretName: []any{"x"}},
+			err: "context pagerDutyWebhookSecretName"},
+		{name: "placeholder issuer with an account", ctx: map[string]any{ContextJWTIssuer: PlaceholderJWTIssuer, ContextJWTAudience: "aud"}, account: "123456789012",
+			err: "placeholders cannot be deployed (account 123456789012)"},
+		{name: "placeholder audience with an account", ctx: map[string]any{ContextJWTIssuer: issuer, ContextJWTAudience: []any{"aud", PlaceholderJWTAudience}}, account: "123456789012",
+			err: "placeholders cannot be deployed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := configFrom(t, c.ctx, c.account)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Errorf("err = %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ConfigFromContext: %v", err)
+			}
+			got := Config{PagerDutyWebhookSecretName: cfg.PagerDutyWebhookSecretName, JWTIssuer: cfg.JWTIssuer, JWTAudience: cfg.JWTAudience}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("config = %+v, want %+v", got, c.want)
+			}
+			if got, want := cfg.UsesJWTPlaceholder(), c.want.JWTIssuer == PlaceholderJWTIssuer; got != want {
+				t.Errorf("UsesJWTPlaceholder() = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// The placeholders must be recognisable as such and unusable: an issuer
+// under .invalid never resolves, so API Gateway can fetch no keys for it.
+func TestJWTPlaceholdersCannotWork(t *testing.T) {
+	u, err := url.Parse(PlaceholderJWTIssuer)
+	if err != nil || !strings.HasSuffix(u.Hostname(), ".invalid") {
+		t.Errorf("PlaceholderJWTIssuer %q is not under the reserved .invalid domain", PlaceholderJWTIssuer)
+	}
+	if err := checkJWTIssuer(PlaceholderJWTIssuer); err != nil {
+		t.Errorf("PlaceholderJWTIssuer must pass the issuer check, so `make synth` works: %v", err)
 	}
 }

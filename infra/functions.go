@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -22,16 +23,17 @@ const (
 	AlarmIngestFunction    = "alarm-ingest"
 	EscalationPlanFunction = "escalation-plan"
 	EscalationPageFunction = "escalation-page"
+	ApiFunction            = "api"
 )
 
 // FunctionNames lists every function the stack deploys.
-var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction}
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction}
 
 // Environment variables the stack sets on the functions.
 const (
 	// EnvTableName is the incident table's name (every function).
 	EnvTableName = "TABLE_NAME"
-	// EnvStateMachineArn is the escalation state machine's ARN (alarm-ingest).
+	// EnvStateMachineArn is the escalation state machine's ARN (alarm-ingest, api).
 	EnvStateMachineArn = "STATE_MACHINE_ARN"
 	// EnvRoutingKeysSecretArn is the routing-key secret's ARN (escalation-page).
 	// The secret is imported by name, so this is its partial ARN, without
@@ -43,6 +45,10 @@ const (
 	// EnvIncidentURLBase is the base of incident links (escalation-page, only
 	// when context incidentUrlBase is set).
 	EnvIncidentURLBase = "INCIDENT_URL_BASE"
+	// EnvPagerDutyWebhookSecretArn is the ARN of the secret holding the
+	// PagerDuty v3 webhook signing secret(s) (api). Imported by name like
+	// the routing keys, so it is a partial ARN too.
+	EnvPagerDutyWebhookSecretArn = "PAGERDUTY_WEBHOOK_SECRET_ARN"
 )
 
 // Function settings.
@@ -51,6 +57,9 @@ const (
 	functionMemoryMB         = 256
 	ingestTimeoutSeconds     = 30
 	escalationTimeoutSeconds = 60
+	// apiTimeoutSeconds stays under API Gateway's 29 s integration timeout,
+	// so the function never works on after the caller got a 503.
+	apiTimeoutSeconds = 25
 )
 
 // MissingFunctionError reports a function whose built bootstrap is not in
@@ -92,20 +101,35 @@ func CheckFunctionsDir(dir string) error {
 
 // tableActions lists, per function, exactly the DynamoDB operations its
 // handler's store calls (see the SDK calls of the shared/dynamo Store
-// methods each handler's store interface names), granted on the table
-// alone: no Query, Scan, DeleteItem or batch operation, and no index.
+// methods each handler's store interface names), granted on the table; a
+// function that queries also gets Query on each of TableIndexes by name.
+// No Scan, DeleteItem or batch operation.
 // TestTableGrantsMatchStoreCode derives the same lists from the source.
 var tableActions = map[string][]string{
 	// shared/ingest.Store: GetIncident, OpenIncidentID (GetItem);
 	// CreateIncident, UpdateIncident, AppendTimeline, ClaimDedupKey
 	// (PutItem, and GetItem when UpdateIncident loses a race).
 	AlarmIngestFunction: {"dynamodb:GetItem", "dynamodb:PutItem"},
-	// shared/escalation.IncidentGetter: GetIncident (GetItem).
-	EscalationPlanFunction: {"dynamodb:GetItem"},
+	// shared/escalation.PlanStore: GetIncident (GetItem), UpdateIncident and
+	// AppendTimeline for breaches and maintenance notes (PutItem), the
+	// maintenance windows (Query on the table only).
+	EscalationPlanFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 	// shared/escalation.PageStore: the above, ClaimPage (PutItem, GetItem,
 	// UpdateItem), ReleasePageClaim and MarkPageSent (UpdateItem).
 	EscalationPageFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/response.Store: incidents and their timeline (GetItem,
+	// PutItem, UpdateItem), the incident list (Query on the indexes) and
+	// an incident's timeline and the maintenance windows (Query on the
+	// table).
+	ApiFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
+
+// indexActions are the table actions that read an index too.
+var indexActions = []string{"dynamodb:Query"}
+
+// indexReaders are the functions whose queries read the indexes (the
+// incident list); the others query only the table itself.
+var indexReaders = []string{ApiFunction}
 
 // FunctionsProps configures Functions.
 type FunctionsProps struct {
@@ -125,9 +149,12 @@ type FunctionsProps struct {
 	PagerDutyEventsURL string
 	// IncidentURLBase, when set, is the base of incident links in pages.
 	IncidentURLBase string
+	// WebhookSecret is the secret with the PagerDuty webhook signing
+	// secret(s); only the api function reads it.
+	WebhookSecret awssecretsmanager.ISecret
 }
 
-// Functions is the three Lambda functions built from functions/<name>.
+// Functions is the Lambda functions built from functions/<name>.
 type Functions struct {
 	constructs.Construct
 	// AlarmIngest turns alarm state changes into incidents and starts their escalation.
@@ -136,6 +163,8 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
+	// Api serves the HTTP API and the PagerDuty webhook.
+	Api awslambda.Function
 	// PagesRejected alarms when escalation-page logs that PagerDuty
 	// rejected a page or a level has no routing key.
 	PagesRejected awscloudwatch.Alarm
@@ -175,13 +204,28 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}
 		fn := awslambda.NewFunction(c, jsii.String(cid), fp)
 		// Not Table.Grant: with the table's indexes it would add
-		// <table>/index/*, which no function reads. The table is encrypted
-		// with an AWS-managed key, so no KMS grant is needed.
+		// <table>/index/* for every action, though only a query reads an
+		// index. The table is encrypted with an AWS-managed key, so no KMS
+		// grant is needed.
+		actions := tableActions[name]
 		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
 			Grantee:      fn,
-			Actions:      jsii.Strings(tableActions[name]...),
+			Actions:      jsii.Strings(actions...),
 			ResourceArns: &[]*string{props.Table.TableArn()},
 		})
+		var onIndexes []string
+		for _, a := range indexActions {
+			if slices.Contains(actions, a) && slices.Contains(indexReaders, name) {
+				onIndexes = append(onIndexes, a)
+			}
+		}
+		if len(onIndexes) > 0 {
+			awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+				Grantee:      fn,
+				Actions:      jsii.Strings(onIndexes...),
+				ResourceArns: indexArns(props.Table),
+			})
+		}
 		return fn
 	}
 
@@ -221,7 +265,39 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	props.RoutingKeys.GrantRead(page, nil)
 	rejected := newPagesRejectedAlarm(c, page.LogGroup())
 
-	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, PagesRejected: rejected}, nil
+	api := newFn("Api", ApiFunction,
+		"Serves the incident-response HTTP API and receives PagerDuty webhooks.",
+		apiTimeoutSeconds,
+		map[string]*string{
+			EnvTableName:                 tableName,
+			EnvPagerDutyWebhookSecretArn: props.WebhookSecret.SecretArn(),
+		},
+		nil)
+	// GetSecretValue alone: the function only reads the signing secret(s),
+	// and Secret.GrantRead would add DescribeSecret. The secret is imported
+	// by name, so its ARN lacks Secrets Manager's random suffix.
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      api,
+		Actions:      jsii.Strings("secretsmanager:GetSecretValue"),
+		ResourceArns: jsii.Strings(*props.WebhookSecret.SecretArn() + secretSuffixPattern),
+	})
+
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api, PagesRejected: rejected}, nil
+}
+
+// secretSuffixPattern matches the six random characters Secrets Manager
+// appends to a secret's name in its ARN; a secret imported by name needs
+// it in a policy, as Secret.GrantRead does.
+const secretSuffixPattern = "-??????"
+
+// indexArns returns the ARNs of table's TableIndexes, each by name rather
+// than <table>/index/*.
+func indexArns(table awsdynamodb.ITable) *[]*string {
+	arns := make([]*string, 0, len(TableIndexes))
+	for _, ix := range TableIndexes {
+		arns = append(arns, jsii.String(*table.TableArn()+"/index/"+ix.Name))
+	}
+	return &arns
 }
 
 // The stack's own metrics and the pages-rejected alarm.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/response"
 )
 
 // TestTableGrantsMatchStoreCode checks tableActions against the code: the
@@ -29,8 +30,9 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		store reflect.Type
 	}{
 		{AlarmIngestFunction, reflect.TypeFor[ingest.Store]()},
-		{EscalationPlanFunction, reflect.TypeFor[escalation.IncidentGetter]()},
+		{EscalationPlanFunction, reflect.TypeFor[escalation.PlanStore]()},
 		{EscalationPageFunction, reflect.TypeFor[escalation.PageStore]()},
+		{ApiFunction, reflect.TypeFor[response.Store]()},
 	} {
 		want := map[string]bool{}
 		for i := range c.store.NumMethod() {
@@ -99,9 +101,12 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 					return true
 				}
 				switch x := sel.X.(type) {
-				case *ast.Ident: // s.method(...)
+				case *ast.Ident: // s.method(...), or dynamodb.NewXPaginator(s.client, ...)
 					if x.Name == recv {
 						callees[m][sel.Sel.Name] = true
+					}
+					if op, ok := strings.CutSuffix(strings.TrimPrefix(sel.Sel.Name, "New"), "Paginator"); ok && x.Name == "dynamodb" && len(call.Args) > 0 && isClient(call.Args[0], recv) {
+						direct[m][op] = true
 					}
 				case *ast.SelectorExpr: // s.client.Operation(...)
 					if id, ok := x.X.(*ast.Ident); ok && id.Name == recv && x.Sel.Name == "client" {
@@ -114,6 +119,9 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 	}
 	if len(direct) == 0 {
 		t.Fatalf("no methods of *Store found in %s", dir)
+	}
+	if !direct["queryAll"]["Query"] {
+		t.Fatalf("queryAll's paginator was not read as a Query: %v", direct["queryAll"])
 	}
 	all := map[string]map[string]bool{}
 	for m := range direct {
@@ -133,4 +141,14 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 		all[m] = ops
 	}
 	return all
+}
+
+// isClient reports whether e is recv.client.
+func isClient(e ast.Expr, recv string) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "client" {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && id.Name == recv
 }

@@ -13,8 +13,13 @@
 //
 // Context (cdk.json or -c key=value): logRetentionDays (default 30),
 // routingKeysSecretName (default
-// dashboarduz/incident-response/pagerduty-routing-keys), pagerDutyEventsUrl,
-// incidentUrlBase (both optional).
+// dashboarduz/incident-response/pagerduty-routing-keys),
+// pagerDutyWebhookSecretName (default
+// dashboarduz/incident-response/pagerduty-webhook-secret), pagerDutyEventsUrl,
+// incidentUrlBase, operatorEmail (all three optional), and the HTTP API's
+// jwtIssuer and jwtAudience (required; cdk.json holds placeholders that
+// synthesize with a warning but fail for a stack bound to an account, as
+// `cdk deploy` synthesizes it).
 package main
 
 import (

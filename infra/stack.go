@@ -17,7 +17,7 @@ type IncidentResponseStackProps struct {
 }
 
 // IncidentResponseStack is the whole incident-response system: storage,
-// functions, escalation and ingest.
+// functions, escalation, ingest and the HTTP API.
 type IncidentResponseStack struct {
 	awscdk.Stack
 	// Storage is the incident table.
@@ -32,6 +32,8 @@ type IncidentResponseStack struct {
 	Ingest *Ingest
 	// OperatorAlerts carries the stack's own alarms out of band.
 	OperatorAlerts *OperatorAlerts
+	// Api is the HTTP API and the PagerDuty webhook.
+	Api *Api
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -57,6 +59,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	// Imported, not created: the team manages the routing keys; the stack
 	// only reads them.
 	routingKeys := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("RoutingKeys"), jsii.String(cfg.RoutingKeysSecretName))
+	webhookSecret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("PagerDutyWebhookSecret"), jsii.String(cfg.PagerDutyWebhookSecretName))
 
 	fns, err := NewFunctions(stack, "Functions", &FunctionsProps{
 		Dir:                   props.FunctionsDir,
@@ -66,6 +69,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		LogRetention:          cfg.LogRetention,
 		PagerDutyEventsURL:    cfg.PagerDutyEventsURL,
 		IncidentURLBase:       cfg.IncidentURLBase,
+		WebhookSecret:         webhookSecret,
 	})
 	if err != nil {
 		return nil, err
@@ -84,6 +88,17 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		StateMachine:    esc.StateMachine,
 	})
 
+	api, err := NewApi(stack, "Api", &ApiProps{
+		Function:     fns.Api,
+		StateMachine: esc.StateMachine,
+		JWTIssuer:    cfg.JWTIssuer,
+		JWTAudience:  cfg.JWTAudience,
+		LogRetention: cfg.LogRetention,
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	alerts := NewOperatorAlerts(stack, "OperatorAlerts", &OperatorAlertsProps{
 		Email:  cfg.OperatorEmail,
 		Alarms: []awscloudwatch.Alarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
@@ -96,6 +111,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
 	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
+	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty.")
 	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
 
 	return &IncidentResponseStack{
@@ -106,5 +122,6 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Escalation:     esc,
 		Ingest:         ingest,
 		OperatorAlerts: alerts,
+		Api:            api,
 	}, nil
 }

@@ -34,18 +34,23 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Events::Rule", 1},
 		{"AWS::SQS::Queue", 1},
 		{"AWS::CloudWatch::Alarm", 3},
-		{"AWS::Logs::LogGroup", 4},
+		{"AWS::Logs::LogGroup", 6}, // four functions, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
 		{"AWS::SNS::Subscription", 0},      // only with operatorEmail
 		{"AWS::SecretsManager::Secret", 0}, // imported, never created
+		{"AWS::ApiGatewayV2::Api", 1},
+		{"AWS::ApiGatewayV2::Stage", 1},
+		{"AWS::ApiGatewayV2::Authorizer", 1},
+		{"AWS::ApiGatewayV2::Integration", 1}, // one for every route
+		{"AWS::ApiGatewayV2::Route", 13},
 	} {
 		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
 	}
 	// Count by runtime: a custom resource would add a Lambda of its own.
 	check(t, "provided.al2023 functions", func() {
 		s.tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
-			map[string]any{"Runtime": "provided.al2023"}, jsii.Number(3))
+			map[string]any{"Runtime": "provided.al2023"}, jsii.Number(4))
 	})
 }
 
@@ -71,7 +76,7 @@ func TestTable(t *testing.T) {
 				"TimeToLiveSpecification":          map[string]any{"AttributeName": "expiresAt", "Enabled": true},
 				// AWS-managed encryption: SSE on, no customer key.
 				"SSESpecification":       map[string]any{"SSEEnabled": true, "KMSMasterKeyId": assertions.Match_Absent()},
-				"GlobalSecondaryIndexes": []any{gsi("byStatus", "status"), gsi("byService", "service")},
+				"GlobalSecondaryIndexes": []any{gsi("byStatus", "status"), gsi("byService", "service"), gsi("byOpenedAt", "entity")},
 				"TableName":              assertions.Match_Absent(),
 			},
 		})
@@ -82,7 +87,7 @@ func TestTable(t *testing.T) {
 		a := a.(map[string]any)
 		got[a["AttributeName"].(string)] = a["AttributeType"].(string)
 	}
-	want := map[string]string{"pk": "S", "sk": "S", "status": "S", "service": "S", "openedAt": "S"}
+	want := map[string]string{"pk": "S", "sk": "S", "status": "S", "service": "S", "entity": "S", "openedAt": "S"}
 	if !maps.Equal(got, want) {
 		t.Errorf("AttributeDefinitions = %v, want %v", got, want)
 	}
@@ -95,6 +100,8 @@ func TestFunctions(t *testing.T) {
 	smRef := canon(ref(logicalID(t, s, s.stack.Escalation.StateMachine)))
 	secretArn := canon(join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
 		":secret:"+DefaultRoutingKeysSecretName))
+	webhookSecretArn := canon(join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultPagerDutyWebhookSecretName))
 	for _, c := range []struct {
 		name    string
 		id      string
@@ -107,6 +114,8 @@ func TestFunctions(t *testing.T) {
 			map[string]string{"TABLE_NAME": tableRef}},
 		{EscalationPageFunction, logicalID(t, s, fns.EscalationPage), 60,
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
+		{ApiFunction, logicalID(t, s, fns.Api), 25,
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := props(s.resource(t, c.id))
@@ -346,6 +355,8 @@ func TestOutputs(t *testing.T) {
 		"StateMachineArn":    ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
 		"IngestFunctionName": ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
 		"DeadLetterQueueUrl": ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
+		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.Api.HttpApi)), ".execute-api.", ref("AWS::Region"), ".",
+			ref("AWS::URLSuffix"), "/"),
 	} {
 		check(t, "output "+name, func() { s.tmpl.HasOutput(jsii.String(name), map[string]any{"Value": value}) })
 	}
@@ -370,10 +381,12 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	ingestID := logicalID(t, s, st.Functions.AlarmIngest)
 	planID := logicalID(t, s, st.Functions.EscalationPlan)
 	pageID := logicalID(t, s, st.Functions.EscalationPage)
+	apiID := logicalID(t, s, st.Functions.Api)
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
 	queueID := logicalID(t, s, st.DeadLetters.Queue)
-	ingestRole, planRole, pageRole := roleOf(ingestID), roleOf(planID), roleOf(pageID)
+	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
+	fnRoles := []string{ingestRole, planRole, pageRole, apiRole}
 	smRole := props(s.resource(t, smID))["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 
 	set := func(vs ...any) map[string]bool {
@@ -384,17 +397,22 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		return m
 	}
 	tableArn := getAtt(tableID, "Arn")
+	indexArns := []any{join(tableArn, "/index/byStatus"), join(tableArn, "/index/byService"), join(tableArn, "/index/byOpenedAt")}
 	secretArn := join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
 		":secret:"+DefaultRoutingKeysSecretName+"-??????")
+	webhookSecretArn := join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultPagerDutyWebhookSecretName+"-??????")
 	// allowed maps an action to the resources it may be granted on.
 	allowed := func(action string) (map[string]bool, bool) {
 		switch {
+		case action == "dynamodb:Query":
+			return set(append([]any{tableArn}, indexArns...)...), true // each index by name, never index/*
 		case strings.HasPrefix(action, "dynamodb:"):
-			return set(tableArn), true // never an index: no function queries one
+			return set(tableArn), true // only a query reads an index
 		case action == "states:StartExecution":
 			return set(ref(smID)), true
 		case strings.HasPrefix(action, "secretsmanager:"):
-			return set(secretArn), true
+			return set(secretArn, webhookSecretArn), true
 		case action == "lambda:InvokeFunction":
 			plan, page := getAtt(planID, "Arn"), getAtt(pageID, "Arn")
 			return set(plan, page, join(plan, ":*"), join(page, ":*")), true
@@ -407,8 +425,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	}
 
 	// actionsOf collects, per role, every action granted and the resources
-	// lambda:InvokeFunction is granted on.
+	// lambda:InvokeFunction is granted on; grantsOf, per role, the
+	// resources of each action.
 	actionsOf := map[string]map[string]bool{}
+	grantsOf := map[string]map[string]map[string]bool{}
 	invokable := map[string]bool{}
 	policies := 0
 	for id, r := range s.resourcesOfType("AWS::IAM::Policy") {
@@ -448,6 +468,15 @@ func TestIAMLeastPrivilege(t *testing.T) {
 					if a == "lambda:InvokeFunction" {
 						invokable[canon(res)] = true
 					}
+					for _, role := range roles {
+						if grantsOf[role] == nil {
+							grantsOf[role] = map[string]map[string]bool{}
+						}
+						if grantsOf[role][a] == nil {
+							grantsOf[role][a] = map[string]bool{}
+						}
+						grantsOf[role][a][canon(res)] = true
+					}
 				}
 				for _, role := range roles {
 					if actionsOf[role] == nil {
@@ -472,13 +501,14 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		action string
 		roles  []string
 	}{
-		{"states:StartExecution", []string{ingestRole}},
-		{"secretsmanager:GetSecretValue", []string{pageRole}},
+		{"states:StartExecution", []string{ingestRole, apiRole}},
+		{"secretsmanager:GetSecretValue", []string{pageRole, apiRole}},
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
-		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole}},
-		{"dynamodb:UpdateItem", []string{pageRole}},
+		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole}},
+		{"dynamodb:UpdateItem", []string{pageRole, apiRole}},
+		{"dynamodb:Query", []string{planRole, apiRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 	} {
 		var got []string
@@ -500,8 +530,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		want     []string
 	}{
 		{AlarmIngestFunction, ingestRole, []string{"dynamodb:GetItem", "dynamodb:PutItem"}},
-		{EscalationPlanFunction, planRole, []string{"dynamodb:GetItem"}},
+		{EscalationPlanFunction, planRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
 		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{ApiFunction, apiRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {
@@ -514,18 +545,43 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			t.Errorf("%s may do %v on the table, want exactly %v", c.fn, got, c.want)
 		}
 		for _, a := range []string{"dynamodb:Scan", "dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"} {
-			if actionsOf[c.role][a] {
+			if actionsOf[c.role][a] && !slices.Contains(c.want, a) {
 				t.Errorf("%s may do %s", c.fn, a)
 			}
 		}
 	}
 	for role, actions := range actionsOf {
-		if role != ingestRole && role != planRole && role != pageRole && slices.ContainsFunc(slices.Collect(maps.Keys(actions)), func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
-			t.Errorf("role %s may use the table; only the three functions may", role)
+		if !slices.Contains(fnRoles, role) && slices.ContainsFunc(slices.Collect(maps.Keys(actions)), func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+			t.Errorf("role %s may use the table; only the functions may", role)
 		}
 	}
-	if strings.Contains(canon(s.json["Resources"]), "/index/") {
-		t.Errorf("the template names a table index ARN; no function may use an index")
+
+	// The api function: exactly these actions on exactly these resources.
+	wantAPI := map[string]map[string]bool{
+		"dynamodb:GetItem":              set(tableArn),
+		"dynamodb:PutItem":              set(tableArn),
+		"dynamodb:UpdateItem":           set(tableArn),
+		"dynamodb:Query":                set(append([]any{tableArn}, indexArns...)...),
+		"states:StartExecution":         set(ref(smID)),
+		"secretsmanager:GetSecretValue": set(webhookSecretArn),
+	}
+	if !maps.EqualFunc(grantsOf[apiRole], wantAPI, maps.Equal) {
+		t.Errorf("api function grants:\n%s\nwant exactly\n%s", canon(grantsOf[apiRole]), canon(wantAPI))
+	}
+	// Each secret is read by the one function that needs it.
+	for role, grants := range grantsOf {
+		for a, resources := range grants {
+			if resources[canon(webhookSecretArn)] && role != apiRole {
+				t.Errorf("role %s has %s on the webhook secret; only the api function may read it", role, a)
+			}
+			if resources[canon(secretArn)] && role != pageRole {
+				t.Errorf("role %s has %s on the routing keys; only escalation-page may read them", role, a)
+			}
+		}
+	}
+	// The api policy's index ARNs are the only ones in the template.
+	if got := strings.Count(canon(s.json["Resources"]), "/index/"); got != len(TableIndexes) {
+		t.Errorf("the template names %d table index ARNs, want %d: only the api function's Query, one per index", got, len(TableIndexes))
 	}
 
 	for a := range actionsOf[smRole] {
@@ -659,6 +715,11 @@ func TestContextErrors(t *testing.T) {
 		{"retention not allowed", map[string]any{ContextLogRetentionDays: 13.0}, "13 is not a retention"},
 		{"retention not a number", map[string]any{ContextLogRetentionDays: "a month"}, "not a whole number"},
 		{"secret name not a string", map[string]any{ContextRoutingKeysSecretName: 7.0}, "not a string"},
+		{"webhook secret name not a string", map[string]any{ContextPagerDutyWebhookSecretName: 7.0}, "context pagerDutyWebhookSecretName: 7 (float64) is not a string"},
+		{"issuer empty", map[string]any{ContextJWTIssuer: ""}, "context jwtIssuer: required"},
+		{"issuer not https", map[string]any{ContextJWTIssuer: "http://login.example.com/"}, "context jwtIssuer: \"http://login.example.com/\" is not an https URL"},
+		{"audience empty", map[string]any{ContextJWTAudience: ""}, "context jwtAudience: required"},
+		{"audience not a string", map[string]any{ContextJWTAudience: 7.0}, "context jwtAudience: 7 (float64) is neither a string nor a list of strings"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := newTestStack(t, c.ctx, testFunctionsDir)

@@ -9,6 +9,26 @@ import (
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 )
 
+// TableIndex is one global secondary index of the incident table.
+type TableIndex struct {
+	// Name is the index name shared/dynamo queries.
+	Name string
+	// PartitionKey is the index's partition key (string); every index
+	// sorts by dynamo.AttrOpenedAt.
+	PartitionKey string
+}
+
+// TableIndexes are the table's global secondary indexes. All of them sort
+// by openedAt, so "open incidents, oldest first", "this service's
+// incidents, newest first" and "every incident, newest first" are single
+// queries; the last one is partitioned by a constant entity attribute that
+// only incident items carry.
+var TableIndexes = []TableIndex{
+	{Name: dynamo.IndexByStatus, PartitionKey: dynamo.AttrStatus},
+	{Name: dynamo.IndexByService, PartitionKey: dynamo.AttrService},
+	{Name: dynamo.IndexByOpenedAt, PartitionKey: dynamo.AttrEntity},
+}
+
 // StorageProps configures Storage; it has no settings yet.
 type StorageProps struct{}
 
@@ -41,15 +61,10 @@ func NewStorage(scope constructs.Construct, id string, props *StorageProps) *Sto
 		TimeToLiveAttribute: jsii.String(dynamo.AttrTTL),
 		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
 	})
-	// Both indexes sort by openedAt so "open incidents, oldest first" and
-	// "this service's incidents, newest first" are single queries.
-	for _, ix := range []struct{ name, partition string }{
-		{dynamo.IndexByStatus, dynamo.AttrStatus},
-		{dynamo.IndexByService, dynamo.AttrService},
-	} {
+	for _, ix := range TableIndexes {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-			IndexName:      jsii.String(ix.name),
-			PartitionKey:   str(ix.partition),
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   str(ix.PartitionKey),
 			SortKey:        str(dynamo.AttrOpenedAt),
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		})

@@ -1,0 +1,50 @@
+// Command api is the incident API's Lambda function behind API Gateway's
+// HTTP API: the routes are a plain net/http handler, the caller's identity
+// comes from the claims API Gateway's JWT authorizer checked, and PagerDuty
+// webhooks are verified with the signing secrets in Secrets Manager.
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssecrets "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/dashboarduz/incident-response/shared/api"
+	"github.com/dashboarduz/incident-response/shared/apigateway"
+	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/lambdaenv"
+	"github.com/dashboarduz/incident-response/shared/response"
+	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/stepfunctions"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN", "PAGERDUTY_WEBHOOK_SECRET_ARN")
+	table, stateMachine, webhookSecret := env[0], env[1], env[2]
+	// A missing or unreadable webhook secret refuses webhooks only: the
+	// responders' routes must keep working.
+	secrets, err := secretsmanager.WebhookSecrets(context.Background(), awssecrets.NewFromConfig(cfg), webhookSecret)
+	if err != nil {
+		slog.Error("PagerDuty webhooks will be refused", "error", err)
+	}
+	svc := &response.Service{
+		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
+		Policy:  lambdaenv.MustPolicy(),
+		Clock:   incident.SystemClock{},
+	}
+	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}, WebhookSecrets: secrets, Clock: incident.SystemClock{}})
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
+	lambda.Start(apigateway.Handler(h))
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ApiRoute is one route of the HTTP API.
+type ApiRoute struct {
+	// Method is the HTTP method, e.g. GET.
+	Method string
+	// Path is the route's path, with {name} for a path parameter.
+	Path string
+	// Open routes take no token: the health check, and the PagerDuty
+	// webhook, whose signature the handler verifies instead.
+	Open bool
+}
+
+// Key is the route key API Gateway matches, e.g. "GET /incidents/{id}".
+func (r ApiRoute) Key() string { return r.Method + " " + r.Path }
+
+// ApiRoutes is every route of the HTTP API, all served by the api function;
+// every route that is not Open needs a valid JWT. The handler's own route
+// table must list the same routes.
+var ApiRoutes = []ApiRoute{
+	{Method: "GET", Path: "/health", Open: true},
+	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
+	{Method: "POST", Path: "/incidents"},
+	{Method: "GET", Path: "/incidents"},
+	{Method: "GET", Path: "/incidents/{id}"},
+	{Method: "POST", Path: "/incidents/{id}/acknowledge"},
+	{Method: "POST", Path: "/incidents/{id}/updates"},
+	{Method: "POST", Path: "/incidents/{id}/severity"},
+	{Method: "POST", Path: "/incidents/{id}/escalate"},
+	{Method: "POST", Path: "/incidents/{id}/resolve"},
+	{Method: "GET", Path: "/maintenance-windows"},
+	{Method: "POST", Path: "/maintenance-windows"},
+	{Method: "DELETE", Path: "/maintenance-windows/{id}"},
+}
+
+// Stage throttling: enough for a team's dashboards, scripts and webhook
+// bursts during a large outage, low enough that a runaway client cannot
+// run up the function's concurrency.
+const (
+	ApiThrottleBurstLimit = 100
+	ApiThrottleRateLimit  = 50
+)
+
+// ApiAuthorizerName is the JWT authorizer's name.
+const ApiAuthorizerName = "jwt"
+
+// apiAccessLogFormat is one JSON record per request. It names the caller
+// by the token's subject, never by the token itself.
+var apiAccessLogFormat = func() string {
+	b, err := json.Marshal(map[string]string{
+		"requestId":         "$context.requestId",
+		"requestTime":       "$context.requestTime",
+		"sourceIp":          "$context.identity.sourceIp",
+		"userAgent":         "$context.identity.userAgent",
+		"routeKey":          "$context.routeKey",
+		"path":              "$context.path",
+		"status":            "$context.status",
+		"protocol":          "$context.protocol",
+		"responseLength":    "$context.responseLength",
+		"responseLatency":   "$context.responseLatency",
+		"integrationStatus": "$context.integrationStatus",
+		"integrationError":  "$context.integrationErrorMessage",
+		"authorizerError":   "$context.authorizer.error",
+		"sub":               "$context.authorizer.claims.sub",
+		"error":             "$context.error.message",
+	})
+	if err != nil {
+		panic(err) // a constant map of strings always encodes
+	}
+	return string(b)
+}()
+
+// ApiProps configures Api.
+type ApiProps struct {
+	// Function is the api function behind every route.
+	Function awslambda.Function
+	// StateMachine is the escalation the function starts when an incident
+	// is reported, re-planned or escalated.
+	StateMachine awsstepfunctions.IStateMachine
+	// JWTIssuer is the issuer of the tokens the API accepts (https URL).
+	JWTIssuer string
+	// JWTAudience lists the audiences a token may carry (at least one).
+	JWTAudience []string
+	// LogRetention is how long the access logs are kept.
+	LogRetention awslogs.RetentionDays
+}
+
+// Api is the HTTP API in front of the api function: its routes, the JWT
+// authorizer, the $default stage with its access logs and throttling, and
+// the function's right to start escalations.
+type Api struct {
+	constructs.Construct
+	// HttpApi is the API Gateway HTTP API.
+	HttpApi awsapigatewayv2.HttpApi
+	// Stage is the auto-deployed $default stage.
+	Stage awsapigatewayv2.HttpStage
+	// Authorizer checks the JWT on every route that is not open.
+	Authorizer awsapigatewayv2authorizers.HttpJwtAuthorizer
+	// AccessLogs receives one JSON record per request.
+	AccessLogs awslogs.LogGroup
+	// Routes are the routes of ApiRoutes, in that order.
+	Routes []awsapigatewayv2.HttpRoute
+}
+
+// NewApi creates the HTTP API with ApiRoutes, all proxied (payload format
+// 2.0) to props.Function, and gives the function the state machine's ARN
+// and the right to start it. It fails when the JWT settings are missing.
+func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error) {
+	if props.JWTIssuer == "" {
+		return nil, errors.New("api: no JWT issuer")
+	}
+	if len(props.JWTAudience) == 0 {
+		return nil, errors.New("api: no JWT audience")
+	}
+	c := constructs.NewConstruct(scope, jsii.String(id))
+
+	logs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention:     props.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	api := awsapigatewayv2.NewHttpApi(c, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:     stackScopedName("-api"),
+		Description: jsii.String("Dashboarduz incident response: report, acknowledge, escalate and resolve incidents; PagerDuty webhooks."),
+		// The stage below replaces the default one: HttpApiProps cannot
+		// set a stage's access logs or throttling.
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			BurstLimit: jsii.Number(ApiThrottleBurstLimit),
+			RateLimit:  jsii.Number(ApiThrottleRateLimit),
+		},
+		AccessLogSettings: &accessLogSettings{
+			destination: awsapigatewayv2.NewLogGroupLogDestination(logs),
+			format:      awsapigateway.AccessLogFormat_Custom(jsii.String(apiAccessLogFormat)),
+		},
+	})
+
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(props.JWTIssuer),
+		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
+			AuthorizerName: jsii.String(ApiAuthorizerName),
+			JwtAudience:    jsii.Strings(props.JWTAudience...),
+			IdentitySource: jsii.Strings("$request.header.Authorization"),
+		})
+	// One integration for every route; each route gets its own invoke
+	// permission, scoped to its path.
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Function"), props.Function,
+		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+		})
+	// Open routes name the none authorizer rather than leaving it out, so
+	// a default authorizer added to the API later cannot lock out
+	// PagerDuty or the health check.
+	none := awsapigatewayv2.NewHttpNoneAuthorizer()
+
+	routes := make([]awsapigatewayv2.HttpRoute, 0, len(ApiRoutes))
+	for _, r := range ApiRoutes {
+		var auth awsapigatewayv2.IHttpRouteAuthorizer = authorizer
+		if r.Open {
+			auth = none
+		}
+		added := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: integration,
+			Authorizer:  auth,
+		})
+		if added == nil || len(*added) != 1 {
+			return nil, fmt.Errorf("api: route %s: want one route, got %v", r.Key(), added)
+		}
+		routes = append(routes, (*added)[0])
+	}
+
+	props.Function.AddEnvironment(jsii.String(EnvStateMachineArn), props.StateMachine.StateMachineArn(), nil)
+	props.StateMachine.GrantStartExecution(props.Function)
+
+	return &Api{Construct: c, HttpApi: api, Stage: stage, Authorizer: authorizer, AccessLogs: logs, Routes: routes}, nil
+}
+
+// accessLogSettings implements awsapigatewayv2.IAccessLogSettings, which
+// the Go bindings declare as an interface rather than a struct.
+type accessLogSettings struct {
+	destination awsapigatewayv2.IAccessLogDestination
+	format      awsapigateway.AccessLogFormat
+}
+
+// Destination is where the stage writes its access logs.
+func (s *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
+	return s.destination
+}
+
+// Format is the access log record's format.
+func (s *accessLogSettings) Format() awsapigateway.AccessLogFormat { return s.format }

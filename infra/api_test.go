@@ -1,0 +1,298 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Real-looking JWT settings, so the API tests do not depend on cdk.json's
+// placeholders.
+const (
+	testJWTIssuer = "https://login.example.com/"
+	testAudience1 = "incident-response"
+	testAudience2 = "incident-response-cli"
+)
+
+var testJWTContext = map[string]any{
+	ContextJWTIssuer:   testJWTIssuer,
+	ContextJWTAudience: []any{testAudience1, testAudience2},
+}
+
+// wantRoutes is the API's contract (see the architecture notes): route key
+// and whether it is open. ApiRoutes must list exactly these.
+var wantRoutes = map[string]bool{
+	"GET /health":                      true,
+	"POST /webhooks/pagerduty":         true,
+	"POST /incidents":                  false,
+	"GET /incidents":                   false,
+	"GET /incidents/{id}":              false,
+	"POST /incidents/{id}/acknowledge": false,
+	"POST /incidents/{id}/updates":     false,
+	"POST /incidents/{id}/severity":    false,
+	"POST /incidents/{id}/escalate":    false,
+	"POST /incidents/{id}/resolve":     false,
+	"GET /maintenance-windows":         false,
+	"POST /maintenance-windows":        false,
+	"DELETE /maintenance-windows/{id}": false,
+}
+
+func TestApiRoutesVariable(t *testing.T) {
+	got := map[string]bool{}
+	for _, r := range ApiRoutes {
+		if _, dup := got[r.Key()]; dup {
+			t.Errorf("ApiRoutes lists %s twice", r.Key())
+		}
+		got[r.Key()] = r.Open
+	}
+	if !maps.Equal(got, wantRoutes) {
+		t.Errorf("ApiRoutes = %v\nwant %v", got, wantRoutes)
+	}
+}
+
+func TestApi(t *testing.T) {
+	s := synth(t, testJWTContext)
+	a := s.stack.Api
+	apiID := logicalID(t, s, a.HttpApi)
+	fnID := logicalID(t, s, s.stack.Functions.Api)
+	authorizerID := ""
+	for id := range s.resourcesOfType("AWS::ApiGatewayV2::Authorizer") {
+		authorizerID = id
+	}
+
+	check(t, "HTTP API", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), map[string]any{
+			"ProtocolType": "HTTP",
+			"Name":         join(ref("AWS::StackName"), "-api"),
+		})
+	})
+	check(t, "JWT authorizer", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), assertions.Match_ObjectEquals(&map[string]any{
+			"ApiId":          ref(apiID),
+			"AuthorizerType": "JWT",
+			"Name":           ApiAuthorizerName,
+			"IdentitySource": []any{"$request.header.Authorization"},
+			"JwtConfiguration": map[string]any{
+				"Issuer":   testJWTIssuer,
+				"Audience": []any{testAudience1, testAudience2},
+			},
+		}))
+	})
+
+	// One Lambda proxy integration, payload format 2.0, to the api function.
+	integrations := s.resourcesOfType("AWS::ApiGatewayV2::Integration")
+	if len(integrations) != 1 {
+		t.Fatalf("%d integrations, want 1", len(integrations))
+	}
+	var integrationID string
+	for id, r := range integrations {
+		integrationID = id
+		p := props(r)
+		for field, want := range map[string]any{
+			"ApiId":                ref(apiID),
+			"IntegrationType":      "AWS_PROXY",
+			"IntegrationUri":       getAtt(fnID, "Arn"),
+			"PayloadFormatVersion": "2.0",
+		} {
+			if got := canon(p[field]); got != canon(want) {
+				t.Errorf("integration %s = %s, want %s", field, got, canon(want))
+			}
+		}
+	}
+
+	routes := map[string]map[string]any{}
+	for id, r := range s.resourcesOfType("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		key, _ := p["RouteKey"].(string)
+		if routes[key] != nil {
+			t.Errorf("route %s defined twice", key)
+		}
+		routes[key] = p
+		if open, known := wantRoutes[key]; !known {
+			t.Errorf("route %s (%s) is not in the API's contract", key, id)
+		} else if !open && authorizerID == "" {
+			t.Errorf("route %s: no authorizer in the template", key)
+		}
+	}
+	for key, open := range wantRoutes {
+		p := routes[key]
+		if p == nil {
+			t.Errorf("route %s missing", key)
+			continue
+		}
+		if got, want := canon(p["ApiId"]), canon(ref(apiID)); got != want {
+			t.Errorf("route %s: ApiId = %s, want %s", key, got, want)
+		}
+		if got, want := canon(p["Target"]), canon(join("integrations/", ref(integrationID))); got != want {
+			t.Errorf("route %s: Target = %s, want %s", key, got, want)
+		}
+		wantType, wantAuthorizer := "JWT", any(ref(authorizerID))
+		if open {
+			wantType, wantAuthorizer = "NONE", nil
+		}
+		if p["AuthorizationType"] != wantType || canon(p["AuthorizerId"]) != canon(wantAuthorizer) {
+			t.Errorf("route %s: AuthorizationType %v, AuthorizerId %s; want %s, %s",
+				key, p["AuthorizationType"], canon(p["AuthorizerId"]), wantType, canon(wantAuthorizer))
+		}
+	}
+
+	// API Gateway may invoke the function on the API's routes only.
+	perms := 0
+	for id, r := range s.resourcesOfType("AWS::Lambda::Permission") {
+		p := props(r)
+		if p["Principal"] != "apigateway.amazonaws.com" {
+			continue
+		}
+		perms++
+		if canon(p["FunctionName"]) != canon(getAtt(fnID, "Arn")) {
+			t.Errorf("permission %s lets API Gateway invoke %s, want only the api function", id, canon(p["FunctionName"]))
+		}
+		if src := canon(p["SourceArn"]); !strings.Contains(src, canon(ref(apiID))) {
+			t.Errorf("permission %s: SourceArn %s is not this API's", id, src)
+		}
+	}
+	if perms != len(wantRoutes) {
+		t.Errorf("%d API Gateway invoke permissions, want one per route (%d)", perms, len(wantRoutes))
+	}
+}
+
+func TestApiStage(t *testing.T) {
+	s := synth(t, testJWTContext)
+	stages := s.resourcesOfType("AWS::ApiGatewayV2::Stage")
+	if len(stages) != 1 {
+		t.Fatalf("%d stages, want 1", len(stages))
+	}
+	logs := logicalID(t, s, s.stack.Api.AccessLogs)
+	for _, r := range stages {
+		p := props(r)
+		for field, want := range map[string]any{
+			"ApiId":      ref(logicalID(t, s, s.stack.Api.HttpApi)),
+			"StageName":  "$default",
+			"AutoDeploy": true,
+			"DefaultRouteSettings": map[string]any{
+				"ThrottlingBurstLimit": float64(ApiThrottleBurstLimit),
+				"ThrottlingRateLimit":  float64(ApiThrottleRateLimit),
+			},
+		} {
+			if got := canon(p[field]); got != canon(want) {
+				t.Errorf("stage %s = %s, want %s", field, got, canon(want))
+			}
+		}
+		als, _ := p["AccessLogSettings"].(map[string]any)
+		if got, want := canon(als["DestinationArn"]), canon(getAtt(logs, "Arn")); got != want {
+			t.Errorf("access logs go to %s, want %s", got, want)
+		}
+		format, _ := als["Format"].(string)
+		var record map[string]string
+		if err := json.Unmarshal([]byte(format), &record); err != nil {
+			t.Fatalf("access log format %q is not a JSON object: %v", format, err)
+		}
+		for field, want := range map[string]string{
+			"requestId": "$context.requestId",
+			"routeKey":  "$context.routeKey",
+			"status":    "$context.status",
+			"sub":       "$context.authorizer.claims.sub",
+		} {
+			if record[field] != want {
+				t.Errorf("access log field %s = %q, want %q", field, record[field], want)
+			}
+		}
+		if strings.Contains(strings.ToLower(format), "authorization") {
+			t.Errorf("access log format %s logs the Authorization header", format)
+		}
+	}
+	if got := props(s.resource(t, logs))["RetentionInDays"]; got != 30.0 {
+		t.Errorf("access log retention = %v, want 30 (logRetentionDays)", got)
+	}
+}
+
+func TestApiContextSettings(t *testing.T) {
+	const secretName = "team/other-webhook-secret"
+	ctx := maps.Clone(testJWTContext)
+	ctx[ContextPagerDutyWebhookSecretName] = secretName
+	ctx[ContextJWTAudience] = "only-audience" // as -c jwtAudience=only-audience passes it
+	s := synth(t, ctx)
+
+	check(t, "one audience", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"JwtConfiguration": map[string]any{"Issuer": testJWTIssuer, "Audience": []any{"only-audience"}},
+		})
+	})
+	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.Api)))
+	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+	if got := canon(env[EnvPagerDutyWebhookSecretArn]); !strings.HasSuffix(got, `":secret:`+secretName+`"]]}`) {
+		t.Errorf("%s = %s, want the ARN of %s", EnvPagerDutyWebhookSecretArn, got, secretName)
+	}
+	role := fn["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+	granted := false
+	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
+		roles := list(props(r)["Roles"])
+		if slices.ContainsFunc(roles, func(v any) bool { return canon(v) == canon(ref(role)) }) {
+			granted = granted || strings.Contains(canon(props(r)["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
+		}
+	}
+	if !granted {
+		t.Errorf("the api function's policy does not grant the secret %s", secretName)
+	}
+}
+
+func TestJWTPlaceholders(t *testing.T) {
+	// cdk.json's placeholders: synthesis works, with a warning.
+	s := synth(t, nil)
+	check(t, "placeholder warning", func() {
+		assertions.Annotations_FromStack(s.stack.Stack).HasWarning(jsii.String("/"+StackID),
+			assertions.Match_StringLikeRegexp(jsii.String("jwtIssuer/jwtAudience are cdk.json's placeholders")))
+	})
+	check(t, "placeholder issuer", func() {
+		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"JwtConfiguration": map[string]any{"Issuer": PlaceholderJWTIssuer, "Audience": []any{PlaceholderJWTAudience}},
+		})
+	})
+
+	// Real values: no warning.
+	s = synth(t, testJWTContext)
+	check(t, "no placeholder warning", func() {
+		assertions.Annotations_FromStack(s.stack.Stack).HasNoWarning(jsii.String("*"), assertions.Match_AnyValue())
+	})
+
+	// A stack bound to an account is what `cdk deploy` synthesizes: the
+	// placeholders must not get that far.
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		ctx  map[string]any
+	}{
+		{"placeholder issuer", map[string]any{ContextJWTAudience: testAudience1}},
+		{"placeholder audience", map[string]any{ContextJWTIssuer: testJWTIssuer}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			app, err := NewApp(root, &awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.ctx {
+				app.Node().SetContext(jsii.String(k), v)
+			}
+			mustNotPanic(t, "NewIncidentResponseStack", func() {
+				_, err = NewIncidentResponseStack(app, StackID, &IncidentResponseStackProps{
+					StackProps: awscdk.StackProps{Env: &awscdk.Environment{
+						Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1"),
+					}},
+					FunctionsDir: testFunctionsDir,
+				})
+			})
+			if err == nil || !strings.Contains(err.Error(), "placeholders cannot be deployed") || !strings.Contains(err.Error(), ContextJWTIssuer) {
+				t.Errorf("err = %v, want one saying the placeholders cannot be deployed and naming %s", err, ContextJWTIssuer)
+			}
+		})
+	}
+}

@@ -1,0 +1,47 @@
+package secretsmanager
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+// WebhookSecrets reads the PagerDuty v3 webhook signing secrets from a
+// secret whose value is either the signing secret itself or a JSON array
+// of them (the new and the old one while a subscription's secret is
+// rotated).
+func WebhookSecrets(ctx context.Context, api GetSecretValueAPI, secretID string) ([]string, error) {
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return nil, fmt.Errorf("read webhook secret %s: %w", secretID, err)
+	}
+	return ParseWebhookSecrets(secretID, aws.ToString(out.SecretString))
+}
+
+// ParseWebhookSecrets reads a webhook secret's value: one signing secret,
+// or a JSON array of them.
+func ParseWebhookSecrets(secretID, value string) ([]string, error) {
+	value = strings.TrimSpace(value)
+	var secrets []string
+	if strings.HasPrefix(value, "[") {
+		if err := json.Unmarshal([]byte(value), &secrets); err != nil {
+			return nil, fmt.Errorf("webhook secret %s: not a JSON array of strings: %v", secretID, err)
+		}
+	} else if value != "" {
+		secrets = []string{value}
+	}
+	var kept []string
+	for _, s := range secrets {
+		if s = strings.TrimSpace(s); s != "" {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("webhook secret %s holds no signing secret", secretID)
+	}
+	return kept, nil
+}
