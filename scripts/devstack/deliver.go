@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dashboarduz/incident-response/shared/ingest"
 )
@@ -175,4 +176,34 @@ func (s *Stack) Replay(ctx context.Context, events [][]byte, o ReplayOptions) (R
 		sum.Reasons = nil
 	}
 	return sum, nil
+}
+
+// LatestEventTime returns the latest "time" of the events (EventBridge's
+// RFC 3339, or the time of an alarm action's payload), rounded up to the
+// second, or the wall clock when none has one.
+func LatestEventTime(events [][]byte) time.Time {
+	var latest time.Time
+	for _, raw := range events {
+		var ev struct {
+			Time string `json:"time"`
+		}
+		if json.Unmarshal(raw, &ev) != nil {
+			continue
+		}
+		for _, layout := range []string{time.RFC3339Nano, cloudWatchTime} {
+			if t, err := time.Parse(layout, ev.Time); err == nil {
+				if t.After(latest) {
+					latest = t
+				}
+				break
+			}
+		}
+	}
+	if latest.IsZero() {
+		return time.Now().UTC().Truncate(time.Second)
+	}
+	if r := latest.Truncate(time.Second); !r.Equal(latest) {
+		latest = r.Add(time.Second)
+	}
+	return latest.UTC()
 }

@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 
 func newStack(t *testing.T) *Stack {
 	t.Helper()
-	s, err := NewStack(context.Background(), Options{DynamoEndpoint: endpoint})
+	// The fixtures' events happened at 03:00 on 1 March 2026.
+	s, err := NewStack(context.Background(), Options{DynamoEndpoint: endpoint, Start: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@
 //	devstack demo [SCENARIO]
 //	devstack scenario SCENARIO
 //	devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
+//	devstack dev [--addr 127.0.0.1:8080] [--pagerduty-url URL] [--policy FILE]
+//	devstack token [--email E] [--name N] [--ttl D]
 //
 // Set DEVSTACK_LOG=debug|info|warn to see the handlers' logs on stderr.
 package main
@@ -49,7 +51,11 @@ const usage = `usage:
   devstack demo [SCENARIO]      play the demo scenario (default ` + DemoScenario + `)
   devstack scenario SCENARIO    play a scenario file on the virtual clock
   devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
-                                deliver events as EventBridge would and summarise`
+                                deliver events as EventBridge would and summarise
+  devstack dev [--addr A] [--pagerduty-url URL] [--policy FILE]
+                                serve the API and POST /events on the real clock
+  devstack token [--email E] [--name N] [--ttl D]
+                                print a token the dev server accepts`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -69,6 +75,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runScenario(ctx, args[1], out)
 	case "replay":
 		return runReplay(ctx, args[1:], out)
+	case "dev":
+		return runDev(ctx, args[1:], out)
+	case "token":
+		return runToken(args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil
@@ -126,7 +136,9 @@ func runReplay(ctx context.Context, args []string, out io.Writer) error {
 		}
 		events = append(events, evs...)
 	}
-	s, err := NewStack(ctx, Options{})
+	// The events are delivered as EventBridge would have delivered them:
+	// when they happened, so the clock starts at the latest of them.
+	s, err := NewStack(ctx, Options{Start: LatestEventTime(events)})
 	if err != nil {
 		return err
 	}

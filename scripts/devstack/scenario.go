@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"sort"
 	"strings"
@@ -47,12 +49,23 @@ type Scenario struct {
 	Expect []ExpectedIncident `json:"expect,omitempty"`
 }
 
-// Step is one thing that happens in a scenario.
+// Step is one thing that happens in a scenario: an event delivered as
+// EventBridge would, or a call to the API.
 type Step struct {
 	At Offset `json:"at"`
 	// Event is a file path (relative to the current directory, or
 	// absolute) or an inline event.
-	Event json.RawMessage `json:"event"`
+	Event json.RawMessage `json:"event,omitempty"`
+	// Call is an API request line such as "POST
+	// /incidents/{incident}/acknowledge"; {incident} stands for the most
+	// recently opened incident. It goes through the API handler with a
+	// valid token for Responder.
+	Call string `json:"call,omitempty"`
+	// Body is the call's JSON body.
+	Body json.RawMessage `json:"body,omitempty"`
+	// ExpectStatus, when set, is the HTTP status the call must get;
+	// otherwise any status of 400 or more fails the scenario.
+	ExpectStatus int `json:"expectStatus,omitempty"`
 }
 
 // ExpectedIncident is what a scenario expects of one incident, in the
@@ -61,6 +74,8 @@ type ExpectedIncident struct {
 	Severity incident.Severity `json:"severity"`
 	Status   incident.Status   `json:"status"`
 	Pages    []PageSummary     `json:"pages"`
+	// Breaches, when present, must match the incident's breaches.
+	Breaches []BreachSummary `json:"breaches,omitempty"`
 }
 
 // ScenarioSummary is the one-line JSON result of a scenario.
@@ -68,6 +83,7 @@ type ScenarioSummary struct {
 	Scenario  string            `json:"scenario"`
 	Events    int               `json:"events"`
 	Rejected  int               `json:"rejected"`
+	Calls     int               `json:"calls"`
 	Pages     int               `json:"pages"`
 	Incidents []IncidentSummary `json:"incidents"`
 }
@@ -79,14 +95,27 @@ type IncidentSummary struct {
 	Service  string            `json:"service"`
 	Category incident.Category `json:"category"`
 	Status   incident.Status   `json:"status"`
+	Episodes int               `json:"episodes"`
+	Flapping bool              `json:"flapping,omitempty"`
 	Pages    []PageSummary     `json:"pages"`
+	Breaches []BreachSummary   `json:"breaches"`
 }
 
-// PageSummary is one delivered page, at an offset from the scenario start.
+// PageSummary is one page, at an offset from the scenario start. Failure
+// is set for a page that could not be delivered.
 type PageSummary struct {
 	Level     int    `json:"level"`
 	LevelName string `json:"levelName,omitempty"`
 	At        string `json:"at"`
+	Episode   int    `json:"episode,omitempty"`
+	Failure   string `json:"failure,omitempty"`
+}
+
+// BreachSummary is one missed target, at an offset from the scenario
+// start.
+type BreachSummary struct {
+	Target string `json:"target"`
+	At     string `json:"at"`
 }
 
 // LoadScenario reads and checks a scenario file.
@@ -105,8 +134,16 @@ func LoadScenario(path string) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("scenario %s: start is missing", path)
 	}
 	for i, st := range sc.Steps {
-		if len(bytes.TrimSpace(st.Event)) == 0 {
-			return Scenario{}, fmt.Errorf("scenario %s: step %d has no event", path, i+1)
+		hasEvent := len(bytes.TrimSpace(st.Event)) > 0
+		switch {
+		case hasEvent == (st.Call != ""):
+			return Scenario{}, fmt.Errorf("scenario %s: step %d needs exactly one of event and call", path, i+1)
+		case st.Call != "":
+			if _, _, err := parseCall(st.Call); err != nil {
+				return Scenario{}, fmt.Errorf("scenario %s: step %d: %w", path, i+1, err)
+			}
+		case len(st.Body) > 0 || st.ExpectStatus != 0:
+			return Scenario{}, fmt.Errorf("scenario %s: step %d: body and expectStatus go with a call", path, i+1)
 		}
 		if time.Duration(st.At) > time.Duration(sc.Until) {
 			return Scenario{}, fmt.Errorf("scenario %s: step %d at %s is after until %s", path, i+1, time.Duration(st.At), time.Duration(sc.Until))
@@ -129,6 +166,16 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 		at := sc.Start.Add(time.Duration(st.At))
 		if err := s.Exec.RunUntil(ctx, at); err != nil {
 			return sum, err
+		}
+		if st.Call != "" {
+			sum.Calls++
+			if err := s.call(ctx, st); err != nil {
+				return sum, fmt.Errorf("step %d (%s at %s): %w", i+1, st.Call, time.Duration(st.At), err)
+			}
+			if err := s.Exec.RunReady(ctx); err != nil {
+				return sum, err
+			}
+			continue
 		}
 		raw, err := stepEvent(st.Event)
 		if err != nil {
@@ -154,9 +201,13 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 		return sum, err
 	}
 	for _, inc := range incs {
-		is := IncidentSummary{ID: inc.ID, Severity: inc.Severity, Service: inc.Service, Category: inc.Category, Status: inc.Status, Pages: []PageSummary{}}
+		is := IncidentSummary{ID: inc.ID, Severity: inc.Severity, Service: inc.Service, Category: inc.Category, Status: inc.Status,
+			Episodes: inc.Episode + 1, Flapping: inc.Flapping, Pages: []PageSummary{}, Breaches: []BreachSummary{}}
 		for _, p := range inc.Pages {
-			is.Pages = append(is.Pages, PageSummary{Level: p.Level, LevelName: p.LevelName, At: p.At.Sub(sc.Start).String()})
+			is.Pages = append(is.Pages, PageSummary{Level: p.Level, LevelName: p.LevelName, At: p.At.Sub(sc.Start).String(), Episode: p.Episode, Failure: p.Failure})
+		}
+		for _, b := range inc.Breaches {
+			is.Breaches = append(is.Breaches, BreachSummary{Target: b.Target, At: b.At.Sub(sc.Start).String()})
 		}
 		sum.Incidents = append(sum.Incidents, is)
 	}
@@ -234,6 +285,9 @@ func CheckExpectations(sc Scenario, sum ScenarioSummary) error {
 		if fmt.Sprint(pageKeys(want.Pages)) != fmt.Sprint(pageKeys(got.Pages)) {
 			problems = append(problems, fmt.Sprintf("incident %d: pages %v, want %v", i+1, pageKeys(got.Pages), pageKeys(want.Pages)))
 		}
+		if want.Breaches != nil && fmt.Sprint(want.Breaches) != fmt.Sprint(got.Breaches) {
+			problems = append(problems, fmt.Sprintf("incident %d: breaches %v, want %v", i+1, got.Breaches, want.Breaches))
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("scenario %q did not go as expected: %s", sc.Name, strings.Join(problems, "; "))
@@ -244,9 +298,78 @@ func CheckExpectations(sc Scenario, sum ScenarioSummary) error {
 func pageKeys(ps []PageSummary) []string {
 	out := []string{}
 	for _, p := range ps {
-		out = append(out, fmt.Sprintf("level %d at %s", p.Level, p.At))
+		k := fmt.Sprintf("level %d at %s", p.Level, p.At)
+		if p.Failure != "" {
+			k += " (undelivered)"
+		}
+		out = append(out, k)
 	}
 	return out
+}
+
+// parseCall splits a call line such as "POST /incidents/{incident}/resolve".
+func parseCall(line string) (method, path string, err error) {
+	method, path, ok := strings.Cut(strings.TrimSpace(line), " ")
+	path = strings.TrimSpace(path)
+	switch {
+	case !ok || path == "":
+		return "", "", fmt.Errorf("call %q is not \"METHOD /path\"", line)
+	case method != strings.ToUpper(method):
+		return "", "", fmt.Errorf("call %q: method must be upper case", line)
+	case !strings.HasPrefix(path, "/"):
+		return "", "", fmt.Errorf("call %q: path must start with /", line)
+	}
+	return method, path, nil
+}
+
+// call makes a scenario's API call through the API handler with a valid
+// token, as a responder would.
+func (s *Stack) call(ctx context.Context, st Step) error {
+	method, path, err := parseCall(st.Call)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(path, "{incident}") {
+		latest, err := s.LatestIncident(ctx)
+		if err != nil {
+			return err
+		}
+		path = strings.ReplaceAll(path, "{incident}", latest)
+	}
+	token, err := s.Token(Responder, time.Hour)
+	if err != nil {
+		return err
+	}
+	var body io.Reader
+	if len(st.Body) > 0 {
+		body = bytes.NewReader(st.Body)
+	}
+	req := httptest.NewRequestWithContext(ctx, method, path, body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	rec := httptest.NewRecorder()
+	s.API.ServeHTTP(rec, req)
+	switch {
+	case st.ExpectStatus != 0 && rec.Code != st.ExpectStatus:
+		return fmt.Errorf("status %d, want %d: %s", rec.Code, st.ExpectStatus, strings.TrimSpace(rec.Body.String()))
+	case st.ExpectStatus == 0 && rec.Code >= 400:
+		return fmt.Errorf("status %d: %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	return nil
+}
+
+// LatestIncident returns the ID of the most recently opened incident.
+func (s *Stack) LatestIncident(ctx context.Context) (string, error) {
+	incs, err := s.Incidents(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(incs) == 0 {
+		return "", errors.New("{incident}: no incident has opened yet")
+	}
+	return incs[len(incs)-1].ID, nil
 }
 
 // PrintTimeline writes every incident's timeline as a person reads it,

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/api"
+	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
 	"github.com/dashboarduz/incident-response/shared/escalation"
@@ -17,6 +20,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secretsmanager"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions/local"
@@ -37,7 +41,28 @@ type Options struct {
 	Table string
 	// Start is the virtual clock's starting time.
 	Start time.Time
+	// Policy is the escalation policy; nil means the embedded default.
+	Policy *incident.Policy
+	// Issuer signs and checks the API's tokens; nil makes a fresh key.
+	Issuer *auth.LocalIssuer
+	// PagerDutyURL, when set, is the PagerDuty Events API the stack pages
+	// instead of its built-in recorder.
+	PagerDutyURL string
+	// WebhookSecret signs PagerDuty webhooks sent to the local API; empty
+	// means DefaultWebhookSecret.
+	WebhookSecret string
 }
+
+// Local identity settings: the issuer and audience of the local tokens,
+// as the stack's JWT authorizer would be configured with in AWS.
+const (
+	LocalIssuer          = "https://devstack.dashboarduz.local"
+	LocalAudience        = "dashboarduz-incident-response"
+	DefaultWebhookSecret = "devstack-webhook-secret"
+)
+
+// Responder is the identity scenario calls are made as.
+var Responder = auth.Identity{Subject: "devstack-responder", Email: "responder@dashboarduz.local", Name: "Local Responder"}
 
 // Stack is the whole pipeline on one machine: dynalite, the deployed
 // state-machine definition on a virtual clock, the real handlers, and a
@@ -49,6 +74,13 @@ type Stack struct {
 	Recorder *recorder.Recorder
 	Ingest   *ingest.Handler
 	Policy   incident.Policy
+	// Service is the responders' operations, and API the HTTP API in front
+	// of them, as the api function serves it.
+	Service *response.Service
+	API     http.Handler
+	Issuer  *auth.LocalIssuer
+
+	webhookSecret string
 
 	closers []func() error
 }
@@ -73,6 +105,9 @@ func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	s.Clock = local.NewVirtualClock(opts.Start)
 	s.Policy = incident.DefaultPolicy()
+	if opts.Policy != nil {
+		s.Policy = *opts.Policy
+	}
 
 	endpoint := opts.DynamoEndpoint
 	if endpoint == "" {
@@ -100,10 +135,16 @@ func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
 	}
 	s.closers = append(s.closers, pd.Close)
 	pdURL := pd.URL
+	if opts.PagerDutyURL != "" {
+		pdURL = opts.PagerDutyURL
+	}
 
 	keys := secretsmanager.StaticRoutingKeys{}
 	for _, l := range s.Policy.Levels {
 		keys[l.Name] = RoutingKey(l.Name)
+	}
+	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
+		return nil, err
 	}
 	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
 	pager := &escalation.Pager{
@@ -127,8 +168,38 @@ func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
-	s.Ingest = &ingest.Handler{Store: s.Store, Starter: local.Starter{Executor: s.Exec}, Rules: incident.DefaultClassificationRules()}
+	starter := local.Starter{Executor: s.Exec}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy}
+	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
+	s.Issuer = opts.Issuer
+	if s.Issuer == nil {
+		if s.Issuer, err = auth.NewLocalIssuer(LocalIssuer, LocalAudience, s.Clock); err != nil {
+			return nil, err
+		}
+	}
+	s.webhookSecret = opts.WebhookSecret
+	if s.webhookSecret == "" {
+		s.webhookSecret = DefaultWebhookSecret
+	}
+	if err := s.rebuildAPI(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// rebuildAPI builds the API handler with the stack's issuer.
+func (s *Stack) rebuildAPI() error {
+	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock})
+	if err != nil {
+		return err
+	}
+	s.API = h
+	return nil
+}
+
+// Token returns a token the local API accepts, for id, valid for ttl.
+func (s *Stack) Token(id auth.Identity, ttl time.Duration) (string, error) {
+	return s.Issuer.Token(id, ttl)
 }
 
 // Close stops what the stack started.

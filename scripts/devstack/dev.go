@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/ingest"
+)
+
+// DefaultKeyFile is where the dev server and `devstack token` keep the
+// local token-signing key, relative to the current directory; the
+// DEVSTACK_KEY_FILE environment variable overrides it.
+const DefaultKeyFile = ".devstack/jwt-key.pem"
+
+// keyFile returns the local signing key's path.
+func keyFile() string {
+	if p := os.Getenv("DEVSTACK_KEY_FILE"); p != "" {
+		return p
+	}
+	return DefaultKeyFile
+}
+
+// loadIssuer loads (or creates) the key the dev server and the token
+// command share.
+func loadIssuer(clock incident.Clock) (*auth.LocalIssuer, error) {
+	path := keyFile()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return auth.LoadOrCreateLocalIssuer(path, LocalIssuer, LocalAudience, clock)
+}
+
+// runToken prints a token the dev server accepts.
+func runToken(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(out)
+	email := fs.String("email", Responder.Email, "the caller's `email`, recorded on the timeline")
+	name := fs.String("name", Responder.Name, "the caller's `name`")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	iss, err := loadIssuer(incident.SystemClock{})
+	if err != nil {
+		return err
+	}
+	sub := *email
+	if sub == "" {
+		sub = *name
+	}
+	token, err := iss.Token(auth.Identity{Subject: "devstack:" + sub, Email: *email, Name: *name}, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, token)
+	return nil
+}
+
+// DevOptions configures the dev server.
+type DevOptions struct {
+	Addr         string
+	PagerDutyURL string
+	Policy       *incident.Policy
+	// Tick is how often the escalation runs what is due.
+	Tick time.Duration
+}
+
+// runDev serves the API and the events endpoint on the real clock until
+// ctx ends.
+func runDev(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (loopback only)")
+	pdURL := fs.String("pagerduty-url", os.Getenv("PAGERDUTY_EVENTS_URL"), "PagerDuty Events API v2 `URL` to page (default: the built-in recorder)")
+	policyFile := fs.String("policy", "", "escalation policy `file` (default: the embedded runbook policy)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, Tick: 250 * time.Millisecond}
+	if *policyFile != "" {
+		b, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return err
+		}
+		p, err := incident.ParsePolicy(b)
+		if err != nil {
+			return err
+		}
+		opts.Policy = &p
+	}
+	return Dev(ctx, opts, out, nil)
+}
+
+// Dev runs the local stack on the real clock and serves it on opts.Addr:
+// POST /events takes EventBridge events, GET /dev/pagerduty lists what the
+// built-in recorder received, and every other path is the incident API.
+// ready, when not nil, receives the listening address.
+func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- string) error {
+	host, _, err := net.SplitHostPort(opts.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
+	}
+	now := time.Now().UTC()
+	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if s.Issuer, err = loadIssuer(s.Clock); err != nil {
+		return err
+	}
+	if err := s.rebuildAPI(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.DevHandler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- s.runRealClock(ctx, opts.Tick) }()
+	pd := "the built-in recorder (GET /dev/pagerduty)"
+	if opts.PagerDutyURL != "" {
+		pd = opts.PagerDutyURL
+	}
+	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nPagerDuty Events API: %s\nPress Ctrl-C to stop.\n", ln.Addr(), ln.Addr(), pd)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// runRealClock keeps the virtual clock on the wall clock and runs every
+// execution step that is due, until ctx ends.
+func (s *Stack) runRealClock(ctx context.Context, tick time.Duration) error {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if err := s.Exec.RunUntil(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+				slog.Error("run escalations", "error", err)
+			}
+		}
+	}
+}
+
+// maxEventsBody is PutEvents' limit on a request's size.
+const maxEventsBody = 256 << 10
+
+// DevHandler is the dev server's handler.
+func (s *Stack) DevHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events", s.serveEvents)
+	mux.HandleFunc("GET /dev/pagerduty", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"events": s.Recorder.Events()})
+	})
+	mux.Handle("/", s.API)
+	return mux
+}
+
+// PutEventsEntry is one entry of an EventBridge PutEvents request.
+type PutEventsEntry struct {
+	Source       string   `json:"Source"`
+	DetailType   string   `json:"DetailType"`
+	Detail       string   `json:"Detail"`
+	Time         string   `json:"Time,omitempty"`
+	Resources    []string `json:"Resources,omitempty"`
+	EventBusName string   `json:"EventBusName,omitempty"`
+}
+
+// EventResult is what happened to one event: PutEvents' EventId or
+// ErrorCode and ErrorMessage, plus what the stack did with it.
+type EventResult struct {
+	EventID      string             `json:"EventId,omitempty"`
+	ErrorCode    string             `json:"ErrorCode,omitempty"`
+	ErrorMessage string             `json:"ErrorMessage,omitempty"`
+	Route        incident.RouteKind `json:"Route,omitempty"`
+	IncidentID   string             `json:"IncidentId,omitempty"`
+	Reason       string             `json:"Reason,omitempty"`
+}
+
+// serveEvents takes one EventBridge event, or a PutEvents request
+// ({"Entries": [...]}), and delivers each event as the stack's rule would.
+// The answer has PutEvents' shape: FailedEntryCount and one result per
+// event, in order.
+func (s *Stack) serveEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("invalid", fmt.Sprintf("the request is larger than PutEvents' limit of %d bytes", maxEventsBody), ""))
+		return
+	}
+	events, err := eventsOf(body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody("invalid", err.Error(), "Entries"))
+		return
+	}
+	var resp struct {
+		FailedEntryCount int           `json:"FailedEntryCount"`
+		Entries          []EventResult `json:"Entries"`
+	}
+	for _, ev := range events {
+		if ev.err != nil {
+			resp.FailedEntryCount++
+			resp.Entries = append(resp.Entries, EventResult{ErrorCode: "InvalidArgument", ErrorMessage: ev.err.Error()})
+			continue
+		}
+		res, err := s.Deliver(r.Context(), ev.raw)
+		er := EventResult{EventID: ev.id, Route: res.Route, IncidentID: res.IncidentID, Reason: res.Reason}
+		var norule *NoRuleError
+		var invalid *ingest.InvalidEventError
+		switch {
+		case errors.As(err, &norule):
+			// EventBridge accepts an event no rule matches; it goes nowhere.
+			er.Route, er.Reason = incident.RouteIgnore, err.Error()
+		case errors.As(err, &invalid):
+			// In AWS the event lands in the ingest dead-letter queue.
+			resp.FailedEntryCount++
+			er.ErrorCode, er.ErrorMessage = "RejectedToDeadLetterQueue", err.Error()
+		case err != nil:
+			resp.FailedEntryCount++
+			er.ErrorCode, er.ErrorMessage = "InternalFailure", err.Error()
+		}
+		resp.Entries = append(resp.Entries, er)
+	}
+	if err := s.Exec.RunReady(r.Context()); err != nil {
+		slog.Error("run escalations", "error", err)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type devEvent struct {
+	id  string
+	raw []byte
+	err error
+}
+
+// eventsOf reads a request body: a PutEvents request or one event.
+func eventsOf(body []byte) ([]devEvent, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		return nil, fmt.Errorf("the body is not a JSON object: %v", err)
+	}
+	entriesRaw, isPut := probe["Entries"]
+	if !isPut {
+		return []devEvent{{id: eventID(body), raw: body}}, nil
+	}
+	var entries []PutEventsEntry
+	dec := json.NewDecoder(bytes.NewReader(entriesRaw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&entries); err != nil {
+		return nil, fmt.Errorf("Entries: %v", err)
+	}
+	if len(entries) == 0 || len(entries) > 10 {
+		return nil, fmt.Errorf("Entries holds %d events; PutEvents takes 1 to 10", len(entries))
+	}
+	out := make([]devEvent, len(entries))
+	for i, e := range entries {
+		raw, err := envelope(e)
+		out[i] = devEvent{raw: raw, err: err}
+		if err == nil {
+			out[i].id = eventID(raw)
+		}
+	}
+	return out, nil
+}
+
+// envelope builds the event EventBridge would deliver for a PutEvents
+// entry.
+func envelope(e PutEventsEntry) ([]byte, error) {
+	switch {
+	case e.Source == "":
+		return nil, errors.New("Source is required")
+	case e.DetailType == "":
+		return nil, errors.New("DetailType is required")
+	case !json.Valid([]byte(e.Detail)) || !strings.HasPrefix(strings.TrimSpace(e.Detail), "{"):
+		return nil, errors.New("Detail must be a JSON object in a string")
+	}
+	at := time.Now().UTC()
+	if e.Time != "" {
+		t, err := time.Parse(time.RFC3339, e.Time)
+		if err != nil {
+			return nil, fmt.Errorf("Time %q is not RFC 3339", e.Time)
+		}
+		at = t.UTC()
+	}
+	resources := e.Resources
+	if resources == nil {
+		resources = []string{}
+	}
+	return json.Marshal(map[string]any{
+		"version": "0", "id": eventID([]byte(e.Source + e.DetailType + e.Detail + at.String())),
+		"detail-type": e.DetailType, "source": e.Source, "account": "000000000000",
+		"time": at.Format(time.RFC3339), "region": "us-east-1", "resources": resources,
+		"detail": json.RawMessage(e.Detail),
+	})
+}
+
+// eventID derives an event ID from its bytes, so the answer names each
+// event the same way every time.
+func eventID(b []byte) string {
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &ev) == nil && ev.ID != "" {
+		return ev.ID
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func errorBody(code, message, field string) map[string]any {
+	e := map[string]string{"code": code, "message": message}
+	if field != "" {
+		e["field"] = field
+	}
+	return map[string]any{"error": e}
+}

@@ -1,0 +1,210 @@
+// Package api is the incident API's HTTP layer: it authenticates the
+// caller, decodes and checks the shape of each request, makes one call to
+// the Service and writes its answer as JSON. The decisions live behind
+// Service; the routes, their bodies and their answers are described in
+// openapi.yaml (OpenAPI), which the tests hold the handler to.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/response"
+)
+
+// Service is what the API does; each route makes one call to it. actor is
+// the caller as the timeline shows them (auth.Identity.Actor).
+type Service interface {
+	Report(ctx context.Context, actor string, r response.Report) (incident.Incident, error)
+	List(ctx context.Context, r response.ListRequest) (response.IncidentList, error)
+	Get(ctx context.Context, id string) (response.IncidentWithTimeline, error)
+	Acknowledge(ctx context.Context, actor, id string, a response.Acknowledgement) (incident.Incident, error)
+	PostUpdate(ctx context.Context, actor, id string, u response.StatusUpdate) (incident.Incident, error)
+	ChangeSeverity(ctx context.Context, actor, id string, c response.SeverityChange) (incident.Incident, error)
+	Escalate(ctx context.Context, actor, id string, e response.Escalation) (incident.Incident, error)
+	Resolve(ctx context.Context, actor, id string, r response.Resolution) (incident.Incident, error)
+	ScheduleMaintenance(ctx context.Context, actor string, m response.MaintenanceRequest) (incident.MaintenanceWindow, error)
+	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
+	EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error)
+	PagerDutyWebhook(ctx context.Context, e response.PagerDutyEvent) error
+}
+
+// Authenticator says who sent a request: from the claims API Gateway's JWT
+// authorizer checked, or from a token it checks itself (local mode). Any
+// error means the request is answered 401.
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Identity, error)
+}
+
+// Config is what New needs.
+type Config struct {
+	// Service does the work; required.
+	Service Service
+	// Auth authenticates every route but the open ones; required.
+	Auth Authenticator
+	// WebhookSecrets are the PagerDuty v3 webhook signing secrets. A
+	// webhook signed with any of them is accepted, so a secret can be
+	// rotated without refusing deliveries; with none, every webhook is
+	// refused. Empty strings are ignored.
+	WebhookSecrets []string
+	// Clock dates a webhook whose event carries no occurred_at; nil means
+	// incident.SystemClock.
+	Clock incident.Clock
+}
+
+// Handler serves the incident API. Build it with New.
+type Handler struct {
+	svc     Service
+	auth    Authenticator
+	secrets []string
+	clock   incident.Clock
+	mux     *http.ServeMux
+}
+
+// Route is one method and path the handler serves. Path is a Go ServeMux
+// pattern, which for these routes is also the OpenAPI path template.
+type Route struct {
+	Method string
+	Path   string
+	// Open routes are served without a token.
+	Open bool
+}
+
+// route is a Route and the method that serves it. actor is empty on open
+// routes. A returned error is written by fail.
+type route struct {
+	Route
+	serve func(h *Handler, w http.ResponseWriter, r *http.Request, actor string) error
+}
+
+// routes is the one table of what the handler serves: New registers it,
+// Routes reports it and the OpenAPI conformance test compares it with
+// openapi.yaml.
+var routes = []route{
+	{Route{http.MethodGet, "/health", true}, (*Handler).health},
+	{Route{http.MethodPost, "/webhooks/pagerduty", true}, (*Handler).pagerDutyWebhook},
+	{Route{http.MethodPost, "/incidents", false}, (*Handler).report},
+	{Route{http.MethodGet, "/incidents", false}, (*Handler).list},
+	{Route{http.MethodGet, "/incidents/{id}", false}, (*Handler).get},
+	{Route{http.MethodPost, "/incidents/{id}/acknowledge", false}, (*Handler).acknowledge},
+	{Route{http.MethodPost, "/incidents/{id}/updates", false}, (*Handler).postUpdate},
+	{Route{http.MethodPost, "/incidents/{id}/severity", false}, (*Handler).changeSeverity},
+	{Route{http.MethodPost, "/incidents/{id}/escalate", false}, (*Handler).escalate},
+	{Route{http.MethodPost, "/incidents/{id}/resolve", false}, (*Handler).resolve},
+	{Route{http.MethodGet, "/maintenance-windows", false}, (*Handler).maintenanceWindows},
+	{Route{http.MethodPost, "/maintenance-windows", false}, (*Handler).scheduleMaintenance},
+	{Route{http.MethodDelete, "/maintenance-windows/{id}", false}, (*Handler).endMaintenance},
+}
+
+// Routes lists every route the handler serves, e.g. for the API Gateway
+// routes and their authorizer.
+func Routes() []Route {
+	out := make([]Route, len(routes))
+	for i, rt := range routes {
+		out[i] = rt.Route
+	}
+	return out
+}
+
+// New returns the API handler; it fails when Service or Auth is missing,
+// so bad wiring fails at cold start rather than on the first request.
+func New(c Config) (*Handler, error) {
+	if c.Service == nil {
+		return nil, errors.New("api: Config.Service is required")
+	}
+	if c.Auth == nil {
+		return nil, errors.New("api: Config.Auth is required")
+	}
+	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, mux: http.NewServeMux()}
+	if h.clock == nil {
+		h.clock = incident.SystemClock{}
+	}
+	for _, s := range c.WebhookSecrets {
+		if s != "" {
+			h.secrets = append(h.secrets, s)
+		}
+	}
+	for _, rt := range routes {
+		h.mux.HandleFunc(rt.Method+" "+rt.Path, h.wrap(rt))
+	}
+	return h, nil
+}
+
+// ServeHTTP routes the request. Unknown paths and methods are answered with
+// the JSON error body too, which ServeMux alone would answer in plain text.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if probe, pattern := h.mux.Handler(r); pattern == "" {
+		h.unrouted(w, r, probe)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// unrouted answers a request no route matches: 405 with Allow when the path
+// is served for other methods, else 404. probe is ServeMux's own answer,
+// which knows the allowed methods; it runs against a writer that keeps only
+// the headers and status.
+func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request, probe http.Handler) {
+	c := &statusCapture{header: http.Header{}}
+	probe.ServeHTTP(c, r)
+	if c.status == http.StatusMethodNotAllowed {
+		allow := c.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, &incident.Error{
+			Code:    incident.EInvalid,
+			Message: fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow),
+		})
+		return
+	}
+	writeError(w, http.StatusNotFound, incident.Errorf(incident.ENotFound, "no route for %s %s", r.Method, r.URL.Path))
+}
+
+// statusCapture is a ResponseWriter that keeps the headers and status and
+// drops the body.
+type statusCapture struct {
+	header http.Header
+	status int
+}
+
+func (c *statusCapture) Header() http.Header         { return c.header }
+func (c *statusCapture) Write(b []byte) (int, error) { return len(b), nil }
+func (c *statusCapture) WriteHeader(status int)      { c.status = status }
+
+// wrap authenticates the caller of a protected route, then serves it and
+// writes any error it returns.
+func (h *Handler) wrap(rt route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var actor string
+		if !rt.Open {
+			id, err := h.auth.Authenticate(r)
+			if err == nil && id.Actor() == "" {
+				err = errors.New("token names no subject")
+			}
+			if err != nil {
+				slog.InfoContext(r.Context(), "authentication failed", "method", r.Method, "path", r.URL.Path, "err", err)
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				msg := "missing or invalid bearer token"
+				if incident.ErrorCode(err) == incident.EUnauthorized {
+					msg = incident.ErrorMessage(err)
+				}
+				writeError(w, http.StatusUnauthorized, incident.Errorf(incident.EUnauthorized, "%s", msg))
+				return
+			}
+			actor = id.Actor()
+		}
+		if err := rt.serve(h, w, r, actor); err != nil {
+			fail(w, r, rt.Route, err)
+		}
+	}
+}
+
+// health answers that the function is up.
+func (h *Handler) health(w http.ResponseWriter, _ *http.Request, _ string) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

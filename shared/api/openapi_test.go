@@ -1,0 +1,158 @@
+package api_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dashboarduz/incident-response/shared/api"
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/response"
+)
+
+// TestOpenAPIDocument checks that openapi.yaml is a valid OpenAPI 3.0
+// document whose security matches the handler's: a bearer JWT on every
+// route but the open ones.
+func TestOpenAPIDocument(t *testing.T) {
+	doc, _ := openAPI(t)
+	if !strings.HasPrefix(doc.OpenAPI, "3.0") {
+		t.Errorf("openapi %q, want 3.0.x", doc.OpenAPI)
+	}
+	scheme := doc.Components.SecuritySchemes["bearerAuth"]
+	if scheme == nil || scheme.Value.Type != "http" || scheme.Value.Scheme != "bearer" || scheme.Value.BearerFormat != "JWT" {
+		t.Fatalf("security scheme bearerAuth is not a bearer JWT: %+v", scheme)
+	}
+	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
+		t.Errorf("the document's default security is %v, want bearerAuth", doc.Security)
+	}
+	for _, rt := range api.Routes() {
+		op := doc.Paths.Value(rt.Path).GetOperation(rt.Method)
+		if op == nil {
+			continue // TestOpenAPIRoutes reports it
+		}
+		if op.OperationID == "" {
+			t.Errorf("%s %s has no operationId", rt.Method, rt.Path)
+		}
+		open := op.Security != nil && len(*op.Security) == 0
+		if open != rt.Open {
+			t.Errorf("%s %s: open in the document %v, in the handler %v", rt.Method, rt.Path, open, rt.Open)
+		}
+	}
+}
+
+// TestOpenAPIRoutes checks that the document and the handler's route table
+// list the same routes, and that the handler really serves each of them
+// and nothing else on those paths.
+func TestOpenAPIRoutes(t *testing.T) {
+	doc, _ := openAPI(t)
+	var documented, served []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	for _, rt := range api.Routes() {
+		served = append(served, rt.Method+" "+rt.Path)
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if !slices.Equal(documented, served) {
+		t.Errorf("routes differ\ndocumented %q\n    served %q", documented, served)
+	}
+
+	h := newHandler(t, &fakeService{})
+	for _, rt := range api.Routes() {
+		path := strings.ReplaceAll(rt.Path, "{id}", incidentID)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(rt.Method, path, nil))
+		switch {
+		case rt.Open && (rec.Code == http.StatusNotFound || rec.Code == http.StatusMethodNotAllowed):
+			t.Errorf("%s %s is not served: %d", rt.Method, path, rec.Code)
+		case !rt.Open && rec.Code != http.StatusUnauthorized:
+			t.Errorf("%s %s without a token answered %d, want 401", rt.Method, path, rec.Code)
+		}
+	}
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	for path, item := range doc.Paths.Map() {
+		for _, m := range methods {
+			if item.GetOperation(m) != nil || (m == http.MethodHead && item.Get != nil) {
+				continue
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(m, strings.ReplaceAll(path, "{id}", incidentID), nil))
+			if rec.Code != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s is not documented but answered %d, want 405", m, path, rec.Code)
+			}
+		}
+	}
+}
+
+// TestOpenAPISchemasMatchTypes checks that each schema in openapi.yaml has
+// exactly the JSON fields of the Go type it describes, so a field added to
+// a type cannot go undocumented. For answers, the fields the type always
+// writes (no omitempty or omitzero) must be required; request bodies must
+// refuse other fields, as the handler does.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	doc, _ := openAPI(t)
+	for _, c := range []struct {
+		schema  string
+		typ     reflect.Type
+		request bool
+	}{
+		{"Incident", reflect.TypeFor[incident.Incident](), false},
+		{"Page", reflect.TypeFor[incident.Page](), false},
+		{"EscalationRequest", reflect.TypeFor[incident.EscalationRequest](), false},
+		{"Breach", reflect.TypeFor[incident.Breach](), false},
+		{"Entry", reflect.TypeFor[incident.Entry](), false},
+		{"MaintenanceWindow", reflect.TypeFor[incident.MaintenanceWindow](), false},
+		{"IncidentList", reflect.TypeFor[response.IncidentList](), false},
+		{"Report", reflect.TypeFor[response.Report](), true},
+		{"Acknowledgement", reflect.TypeFor[response.Acknowledgement](), true},
+		{"StatusUpdate", reflect.TypeFor[response.StatusUpdate](), true},
+		{"SeverityChange", reflect.TypeFor[response.SeverityChange](), true},
+		{"Escalation", reflect.TypeFor[response.Escalation](), true},
+		{"Resolution", reflect.TypeFor[response.Resolution](), true},
+		{"MaintenanceRequest", reflect.TypeFor[response.MaintenanceRequest](), true},
+	} {
+		t.Run(c.schema, func(t *testing.T) {
+			ref := doc.Components.Schemas[c.schema]
+			if ref == nil {
+				t.Fatalf("openapi.yaml has no schema %s", c.schema)
+			}
+			s := ref.Value
+			var props, fields, required, always []string
+			for name := range s.Properties {
+				props = append(props, name)
+			}
+			required = append(required, s.Required...)
+			for i := range c.typ.NumField() {
+				f := c.typ.Field(i)
+				tag := f.Tag.Get("json")
+				name, opts, _ := strings.Cut(tag, ",")
+				if !f.IsExported() || name == "-" || name == "" {
+					continue
+				}
+				fields = append(fields, name)
+				if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+					always = append(always, name)
+				}
+			}
+			for _, l := range [][]string{props, fields, required, always} {
+				sort.Strings(l)
+			}
+			if !slices.Equal(props, fields) {
+				t.Errorf("properties %q, the type's JSON fields %q", props, fields)
+			}
+			switch {
+			case c.request && (s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has):
+				t.Errorf("a request body must say additionalProperties: false")
+			case !c.request && !slices.Equal(required, always):
+				t.Errorf("required %q, the fields always written %q", required, always)
+			}
+		})
+	}
+}
