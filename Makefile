@@ -1,5 +1,5 @@
-# Entry points: make demo, make test, make build, make synth, make bootstrap,
-# make deploy, make bench.
+# Entry points: make demo, make test, make dev, make build, make synth,
+# make bootstrap, make deploy, make bench.
 # The npm tools (dynalite, asl-validator, the AWS CDK CLI) come from
 # scripts/package-lock.json and are installed on demand by `make tools`.
 
@@ -14,7 +14,7 @@ FUZZTIME ?= 10s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all demo test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools clean
+.PHONY: all demo dev test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools clean
 
 all: test
 
@@ -33,7 +33,13 @@ $(TOOLS_STAMP): scripts/package.json scripts/package-lock.json
 demo: tools build/devstack
 	build/devstack demo
 
-build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.json') go.mod go.sum
+## dev: the API on http://127.0.0.1:8080 against dynalite, escalations on the
+## real clock, EventBridge events at POST /events; DEV_FLAGS passes flags,
+## e.g. DEV_FLAGS=--pagerduty-url=https://events.pagerduty.com/v2/enqueue
+dev: tools build/devstack
+	build/devstack dev $(DEV_FLAGS)
+
+build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.json' -o -name '*.yaml') go.mod go.sum
 	go build -o $@ ./scripts/devstack
 
 ## test: vet, format check, every Go test (dynalite-backed storage and ingest, the CDK template, asl-validator), a short fuzz run
@@ -81,4 +87,4 @@ bench: tools
 	go test -run '^$$' -bench . -benchmem ./...
 
 clean:
-	rm -rf build cdk.out
+	rm -rf build cdk.out .devstack

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/api"
 )
 
 // Real-looking JWT settings, so the API tests do not depend on cdk.json's
@@ -294,5 +296,23 @@ func TestJWTPlaceholders(t *testing.T) {
 				t.Errorf("err = %v, want one saying the placeholders cannot be deployed and naming %s", err, ContextJWTIssuer)
 			}
 		})
+	}
+}
+
+// TestApiRoutesMatchTheHandler keeps API Gateway's routes and the api
+// function's handler in step: a route served but not deployed would be
+// unreachable, one deployed but not served would answer 404, and an open
+// route must be open on both sides.
+func TestApiRoutesMatchTheHandler(t *testing.T) {
+	deployed := map[string]bool{}
+	for _, r := range ApiRoutes {
+		deployed[r.Method+" "+r.Path] = r.Open
+	}
+	served := map[string]bool{}
+	for _, r := range api.Routes() {
+		served[r.Method+" "+r.Path] = r.Open
+	}
+	if !maps.Equal(deployed, served) {
+		t.Errorf("API Gateway routes (route: open) %v\ndiffer from the handler's %v", deployed, served)
 	}
 }

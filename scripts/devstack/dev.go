@@ -79,6 +79,9 @@ type DevOptions struct {
 	Policy       *incident.Policy
 	// Tick is how often the escalation runs what is due.
 	Tick time.Duration
+	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
+	// dynalite.
+	DynamoEndpoint string
 }
 
 // runDev serves the API and the events endpoint on the real clock until
@@ -120,7 +123,7 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
 	}
 	now := time.Now().UTC()
-	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy})
+	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy, DynamoEndpoint: opts.DynamoEndpoint})
 	if err != nil {
 		return err
 	}
@@ -217,8 +220,19 @@ type EventResult struct {
 // serveEvents takes one EventBridge event, or a PutEvents request
 // ({"Entries": [...]}), and delivers each event as the stack's rule would.
 // The answer has PutEvents' shape: FailedEntryCount and one result per
-// event, in order.
+// event, in order. With ?at=now, each event's time and alarm-state
+// timestamp become the current time, so a sample file acts as a state
+// change happening now.
 func (s *Stack) serveEvents(w http.ResponseWriter, r *http.Request) {
+	restamp := false
+	switch at := r.URL.Query().Get("at"); at {
+	case "":
+	case "now":
+		restamp = true
+	default:
+		writeJSON(w, http.StatusBadRequest, errorBody("invalid", fmt.Sprintf("at=%q: the only value is now", at), "at"))
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEventsBody))
 	if err != nil {
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody("invalid", fmt.Sprintf("the request is larger than PutEvents' limit of %d bytes", maxEventsBody), ""))
@@ -238,6 +252,9 @@ func (s *Stack) serveEvents(w http.ResponseWriter, r *http.Request) {
 			resp.FailedEntryCount++
 			resp.Entries = append(resp.Entries, EventResult{ErrorCode: "InvalidArgument", ErrorMessage: ev.err.Error()})
 			continue
+		}
+		if restamp {
+			ev.raw = AtTime(ev.raw, s.Clock.Now())
 		}
 		res, err := s.Deliver(r.Context(), ev.raw)
 		er := EventResult{EventID: ev.id, Route: res.Route, IncidentID: res.IncidentID, Reason: res.Reason}
