@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // Context keys the stack reads (cdk.json's "context" or `cdk synth -c key=value`).
@@ -30,6 +33,10 @@ const (
 	// ContextIncidentURLBase is the base of the links to an incident that
 	// pages carry.
 	ContextIncidentURLBase = "incidentUrlBase"
+	// ContextEscalationPolicyFile, when set, names a JSON escalation policy
+	// (relative to the folder of cdk.json, or absolute) that replaces the
+	// runbook's default; it is validated at synthesis.
+	ContextEscalationPolicyFile = "escalationPolicyFile"
 	// ContextOperatorEmail, when set, subscribes an email address to the
 	// operator-alerts topic that the stack's own alarms notify.
 	ContextOperatorEmail = "operatorEmail"
@@ -82,6 +89,9 @@ type Config struct {
 	JWTIssuer string
 	// JWTAudience lists the audiences a token may carry (at least one).
 	JWTAudience []string
+	// EscalationPolicy, when not empty, is the validated policy document
+	// (compact JSON) the functions use instead of the embedded default.
+	EscalationPolicy string
 }
 
 // UsesJWTPlaceholder reports whether the JWT settings are cdk.json's
@@ -156,6 +166,16 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 		}
 	}
 
+	policyFile, err := contextString(get(ContextEscalationPolicyFile))
+	if err != nil {
+		return Config{}, fmt.Errorf("context %s: %w", ContextEscalationPolicyFile, err)
+	}
+	if policyFile != "" {
+		if cfg.EscalationPolicy, err = loadPolicy(policyFile); err != nil {
+			return Config{}, fmt.Errorf("context %s: %w", ContextEscalationPolicyFile, err)
+		}
+	}
+
 	if err := checkJWTIssuer(cfg.JWTIssuer); err != nil {
 		return Config{}, fmt.Errorf("context %s: %w", ContextJWTIssuer, err)
 	}
@@ -178,6 +198,30 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 			ContextJWTIssuer, ContextJWTAudience)), nil)
 	}
 	return cfg, nil
+}
+
+// loadPolicy reads and validates a policy document and returns it compact,
+// as the functions' ESCALATION_POLICY takes it.
+func loadPolicy(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		root, err := FindRepoRoot(".")
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(root, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	if _, err := incident.ParsePolicy(b); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		return "", err
+	}
+	return out.String(), nil
 }
 
 // checkJWTIssuer requires an issuer that API Gateway accepts: an absolute

@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
@@ -195,5 +197,53 @@ func TestJWTPlaceholdersCannotWork(t *testing.T) {
 	}
 	if err := checkJWTIssuer(PlaceholderJWTIssuer); err != nil {
 		t.Errorf("PlaceholderJWTIssuer must pass the issuer check, so `make synth` works: %v", err)
+	}
+}
+
+func TestEscalationPolicyFile(t *testing.T) {
+	base := map[string]any{ContextJWTIssuer: "https://login.example.com/", ContextJWTAudience: "incident-response"}
+	with := func(path string) map[string]any {
+		ctx := map[string]any{ContextEscalationPolicyFile: path}
+		for k, v := range base {
+			ctx[k] = v
+		}
+		return ctx
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "policy.json")
+	doc := strings.Replace(string(incident.DefaultPolicyJSON()), `"acknowledgeWithin": "5m"`, `"acknowledgeWithin": "2m"`, 1)
+	if err := os.WriteFile(good, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"levels":[{"name":"on-call"}],"severities":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, err := configFrom(t, base, "")
+	if err != nil || cfg.EscalationPolicy != "" {
+		t.Fatalf("without the key: policy %q, err %v; want the default (empty)", cfg.EscalationPolicy, err)
+	}
+	cfg, err = configFrom(t, with(good), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := incident.ParsePolicy([]byte(cfg.EscalationPolicy))
+	if err != nil || p.Severities[incident.P0].AcknowledgeWithin.D().String() != "2m0s" || strings.Contains(cfg.EscalationPolicy, "\n") {
+		t.Errorf("policy = %q, %v; want the file's, compact", cfg.EscalationPolicy, err)
+	}
+	for _, path := range []string{bad, filepath.Join(dir, "missing.json")} {
+		if _, err := configFrom(t, with(path), ""); err == nil || !strings.Contains(err.Error(), ContextEscalationPolicyFile) {
+			t.Errorf("%s: err = %v, want an error naming %s", path, err, ContextEscalationPolicyFile)
+		}
+	}
+
+	// Every function gets the policy.
+	s := synth(t, with(good))
+	for _, fn := range []awslambda.IFunction{s.stack.Functions.AlarmIngest, s.stack.Functions.EscalationPlan, s.stack.Functions.EscalationPage, s.stack.Functions.Api} {
+		env := s.resource(t, logicalID(t, s, fn))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		if env[EnvEscalationPolicy] != cfg.EscalationPolicy {
+			t.Errorf("%s: %s = %v, want the policy", *fn.Node().Id(), EnvEscalationPolicy, env[EnvEscalationPolicy])
+		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 )
 
 // Function names: the folder under functions/ and under the build output.
@@ -45,6 +47,9 @@ const (
 	// EnvIncidentURLBase is the base of incident links (escalation-page, only
 	// when context incidentUrlBase is set).
 	EnvIncidentURLBase = "INCIDENT_URL_BASE"
+	// EnvEscalationPolicy holds the escalation policy document (every
+	// function, only when context escalationPolicyFile is set).
+	EnvEscalationPolicy = lambdaenv.EnvEscalationPolicy
 	// EnvPagerDutyWebhookSecretArn is the ARN of the secret holding the
 	// PagerDuty v3 webhook signing secret(s) (api). Imported by name like
 	// the routing keys, so it is a partial ARN too.
@@ -149,6 +154,9 @@ type FunctionsProps struct {
 	PagerDutyEventsURL string
 	// IncidentURLBase, when set, is the base of incident links in pages.
 	IncidentURLBase string
+	// EscalationPolicy, when set, is the policy document every function
+	// uses instead of the embedded default.
+	EscalationPolicy string
 	// WebhookSecret is the secret with the PagerDuty webhook signing
 	// secret(s); only the api function reads it.
 	WebhookSecret awssecretsmanager.ISecret
@@ -186,6 +194,9 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			Retention:     props.LogRetention,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
+		if props.EscalationPolicy != "" {
+			env[EnvEscalationPolicy] = jsii.String(props.EscalationPolicy)
+		}
 		fp := &awslambda.FunctionProps{
 			Description:           jsii.String(description),
 			Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(props.Dir, name)), nil),

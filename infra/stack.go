@@ -69,6 +69,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		LogRetention:          cfg.LogRetention,
 		PagerDutyEventsURL:    cfg.PagerDutyEventsURL,
 		IncidentURLBase:       cfg.IncidentURLBase,
+		EscalationPolicy:      cfg.EscalationPolicy,
 		WebhookSecret:         webhookSecret,
 	})
 	if err != nil {
