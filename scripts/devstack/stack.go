@@ -28,8 +28,8 @@ import (
 
 // Local pseudo-ARNs of the functions the state machine calls.
 const (
-	planARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
-	pageARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	PlanARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
+	PageARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
 )
 
 // Options configures a local stack.
@@ -51,6 +51,10 @@ type Options struct {
 	// WebhookSecret signs PagerDuty webhooks sent to the local API; empty
 	// means DefaultWebhookSecret.
 	WebhookSecret string
+	// WrapTask, when set, wraps the task function of each Lambda the state
+	// machine calls (by its ARN): fault injection for tests, such as a
+	// function that crashes after doing its work.
+	WrapTask func(arn string, f local.TaskFunc) local.TaskFunc
 }
 
 // Local identity settings: the issuer and audience of the local tokens,
@@ -155,16 +159,22 @@ func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
 		Clock:     s.Clock,
 	}
 	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
-		statemachine.PlanFunctionArn: planARN,
-		statemachine.PageFunctionArn: pageARN,
+		statemachine.PlanFunctionArn: PlanARN,
+		statemachine.PageFunctionArn: PageARN,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.Exec, err = local.New(def, map[string]local.TaskFunc{
-		planARN: lambdaFunc(planner.Handle),
-		pageARN: lambdaFunc(pager.Handle),
-	}, s.Clock)
+	tasks := map[string]local.TaskFunc{
+		PlanARN: lambdaFunc(planner.Handle),
+		PageARN: lambdaFunc(pager.Handle),
+	}
+	if opts.WrapTask != nil {
+		for arn, f := range tasks {
+			tasks[arn] = opts.WrapTask(arn, f)
+		}
+	}
+	s.Exec, err = local.New(def, tasks, s.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}

@@ -71,11 +71,11 @@ func TestPagerDutyWebhook(t *testing.T) {
 	const key = "inc-20260301-030000-0123456789/level-1"
 	ackEvent := response.PagerDutyEvent{
 		ID: "01F4Q8N6X7ZK3Y2B9W5T1R0VDA", Type: "incident.acknowledged", IncidentKey: key,
-		Agent: "Dilnoza Karimova", OccurredAt: time.Date(2026, 3, 1, 3, 4, 12, 318e6, time.UTC),
+		Agent: "On-Call Engineer", OccurredAt: time.Date(2026, 3, 1, 3, 4, 12, 318e6, time.UTC),
 	}
 	resolvedEvent := response.PagerDutyEvent{
 		ID: "01F4Q9T2C5HM8E6J4G0P7N3SBW", Type: "incident.resolved", IncidentKey: key,
-		Agent: "Dilnoza Karimova", OccurredAt: time.Date(2026, 3, 1, 3, 41, 7, 902e6, time.UTC),
+		Agent: "On-Call Engineer", OccurredAt: time.Date(2026, 3, 1, 3, 41, 7, 902e6, time.UTC),
 	}
 	ackCall := &call{"PagerDutyWebhook", "", "", ackEvent}
 

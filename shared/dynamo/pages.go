@@ -118,7 +118,7 @@ func (s *Store) ClaimPage(ctx context.Context, incidentID string, episode, level
 	k := pageKey(incidentID, episode, level)
 	for range claimRounds {
 		rec := pageClaimRecord{
-			PK: incidentPK(incidentID), SK: fmt.Sprintf("%s%02d", pagePrefix, level),
+			PK: incidentPK(incidentID), SK: k[AttrSK].(*types.AttributeValueMemberS).Value,
 			IncidentID: incidentID, Level: level, State: PageClaimed, Attempts: 1,
 			ClaimedAt: formatTime(now), LeaseUntil: formatTime(now.Add(lease)), DedupKey: dedupKey,
 		}

@@ -540,6 +540,18 @@ func TestPageLedger(t *testing.T) {
 		if _, err := s.ClaimPage(ctx, "inc-1", 0, 2, "k2", t0, lease); err != nil {
 			t.Fatalf("claim level 2: %v", err)
 		}
+		// So is the same level in a later episode of a re-opened incident,
+		// twice over: its claim is its own ledger item.
+		reopened := incident.PageDedupKey("inc-1", 1, 1)
+		for i, want := range []string{"", incident.EConflict} {
+			_, err := s.ClaimPage(ctx, "inc-1", 1, 1, reopened, t0, lease)
+			if incident.ErrorCode(err) != want {
+				t.Fatalf("claim %d of level 1 in episode 1: %v, want code %q", i+1, err, want)
+			}
+		}
+		if err := s.MarkPageSent(ctx, "inc-1", 1, 1, t0); err != nil {
+			t.Fatalf("mark episode 1 sent: %v", err)
+		}
 
 		expiry := t0.Add(lease) // a lease ending now has run out
 		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, expiry, lease)
