@@ -299,6 +299,9 @@ func pageKeys(ps []PageSummary) []string {
 	out := []string{}
 	for _, p := range ps {
 		k := fmt.Sprintf("level %d at %s", p.Level, p.At)
+		if p.Episode > 0 {
+			k += fmt.Sprintf(" (episode %d)", p.Episode)
+		}
 		if p.Failure != "" {
 			k += " (undelivered)"
 		}

@@ -97,9 +97,10 @@ func RoutingKey(level string) string {
 }
 
 // NewStack starts a local stack.
-func NewStack(ctx context.Context, opts Options) (s *Stack, err error) {
-	s = &Stack{}
+func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
+	s := &Stack{}
 	defer func() {
+		// Stop whatever started before the failure.
 		if err != nil {
 			s.Close()
 		}

@@ -1,9 +1,12 @@
 // Command routing-keys stores the PagerDuty routing keys of the escalation
 // levels in the Secrets Manager secret the escalation-page function reads,
-// creating the secret if it does not exist. It uses the AWS credentials and
-// region of the environment, as the AWS CLI does.
+// and, with --webhook-secret, the signing secret of the PagerDuty v3 webhook
+// subscription in the secret the api function reads, creating each secret
+// if it does not exist. It uses the AWS credentials and region of the
+// environment, as the AWS CLI does.
 //
-//	go run ./scripts/routing-keys [--secret NAME] on-call=KEY team-lead=KEY engineering-manager=KEY cto=KEY
+//	go run ./scripts/routing-keys [--secret NAME] [--policy FILE] on-call=KEY team-lead=KEY engineering-manager=KEY cto=KEY
+//	go run ./scripts/routing-keys [--webhook-secret-name NAME] --webhook-secret SECRET
 //
 // Every level of the escalation policy needs a key; each key is the 32
 // character integration key of a PagerDuty service's Events API v2
@@ -38,41 +41,75 @@ func main() {
 	}
 }
 
+// DefaultWebhookSecretName is the stack's default pagerDutyWebhookSecretName.
+const DefaultWebhookSecretName = "dashboarduz/incident-response/pagerduty-webhook-secret"
+
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("routing-keys", flag.ContinueOnError)
-	name := fs.String("secret", DefaultSecretName, "the secret's `name` (the stack's routingKeysSecretName)")
+	name := fs.String("secret", DefaultSecretName, "the routing-key secret's `name` (the stack's routingKeysSecretName)")
+	policyFile := fs.String("policy", "", "the escalation policy `file` whose levels need keys (default: the runbook's)")
+	webhookName := fs.String("webhook-secret-name", DefaultWebhookSecretName, "the webhook secret's `name` (the stack's pagerDutyWebhookSecretName)")
+	webhook := fs.String("webhook-secret", "", "the PagerDuty v3 webhook subscription's signing `secret`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	keys, err := ParseKeys(fs.Args(), incident.DefaultPolicy())
-	if err != nil {
-		return err
+	if fs.NArg() == 0 && *webhook == "" {
+		return errors.New("give level=KEY for every level, --webhook-secret, or both")
 	}
-	value, err := json.Marshal(keys)
-	if err != nil {
-		return err
+	policy := incident.DefaultPolicy()
+	if *policyFile != "" {
+		b, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return err
+		}
+		if policy, err = incident.ParsePolicy(b); err != nil {
+			return err
+		}
+	}
+	var keys map[string]string
+	if fs.NArg() > 0 {
+		var err error
+		if keys, err = ParseKeys(fs.Args(), policy); err != nil {
+			return err
+		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	client := sm.NewFromConfig(cfg)
-	_, err = client.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(*name), SecretString: aws.String(string(value))})
-	var missing *smtypes.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		_, err = client.CreateSecret(ctx, &sm.CreateSecretInput{
-			Name:         aws.String(*name),
-			Description:  aws.String("PagerDuty Events API v2 routing keys, one per escalation level, for the Dashboarduz incident response."),
-			SecretString: aws.String(string(value)),
-		})
-		if err == nil {
-			fmt.Printf("Created secret %s with routing keys for %d levels.\n", *name, len(keys))
+	if keys != nil {
+		value, err := json.Marshal(keys)
+		if err != nil {
+			return err
 		}
-	} else if err == nil {
+		if err := store(ctx, client, *name, "PagerDuty Events API v2 routing keys, one per escalation level, for the Dashboarduz incident response.", string(value)); err != nil {
+			return err
+		}
 		fmt.Printf("Stored routing keys for %d levels in secret %s.\n", len(keys), *name)
 	}
+	if *webhook != "" {
+		if _, err := secretsmanager.ParseWebhookSecrets(*webhookName, *webhook); err != nil {
+			return err
+		}
+		if err := store(ctx, client, *webhookName, "The signing secret of the PagerDuty v3 webhook subscription of the Dashboarduz incident response.", *webhook); err != nil {
+			return err
+		}
+		fmt.Printf("Stored the PagerDuty webhook signing secret in secret %s.\n", *webhookName)
+	}
+	return nil
+}
+
+// store puts value in the named secret, creating the secret if it does not
+// exist.
+func store(ctx context.Context, client *sm.Client, name, description, value string) error {
+	_, err := client.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+	var missing *smtypes.ResourceNotFoundException
+	if errors.As(err, &missing) {
+		_, err = client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), Description: aws.String(description), SecretString: aws.String(value)})
+	}
 	if err != nil {
-		return fmt.Errorf("store secret %s: %w", *name, err)
+		return fmt.Errorf("store secret %s: %w", name, err)
 	}
 	return nil
 }
@@ -94,10 +131,8 @@ func ParseKeys(args []string, p incident.Policy) (map[string]string, error) {
 		}
 		keys[level] = key
 	}
-	for _, l := range p.Levels {
-		if _, ok := keys[l.Name]; !ok {
-			return nil, fmt.Errorf("no routing key for level %s: give %s=KEY for every level (%s)", l.Name, l.Name, levelNames(p))
-		}
+	if err := p.CheckRoutingKeys(keys); err != nil {
+		return nil, fmt.Errorf("%s: give level=KEY for every level (%s)", incident.ErrorMessage(err), levelNames(p))
 	}
 	return keys, nil
 }

@@ -16,7 +16,7 @@ func TestParseKeys(t *testing.T) {
 		wantErr string
 	}{
 		{"every level", all, ""},
-		{"missing level", all[:3], "no routing key for level cto"},
+		{"missing level", all[:3], "no routing key for level(s) [cto]"},
 		{"unknown level", append(append([]string{}, all...), "ceo="+k), `"ceo" is not an escalation level`},
 		{"short key", append(append([]string{}, all[:3]...), "cto=abc"), "has 3 characters"},
 		{"not level=key", append(append([]string{}, all...), "cto"), "is not level=KEY"},

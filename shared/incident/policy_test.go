@@ -80,7 +80,7 @@ func TestNext(t *testing.T) {
 		{"data loss pages on-call first", with(open(P1, Triggered), func(i *Incident) { i.Category = DataLoss }), t0,
 			Step{Action: ActPage, Level: 1, LevelName: "on-call"}},
 		{"a manual escalation pages at once", with(open(P3, Acknowledged, 1), func(i *Incident) {
-			i.Escalations = []EscalationRequest{{Level: 3, LevelName: "engineering-manager", By: "alice"}}
+			i.Escalations = []EscalationRequest{{Level: 3, LevelName: "engineering-manager", By: "oncall"}}
 		}), minutes(10), Step{Action: ActPage, Level: 3, LevelName: "engineering-manager"}},
 		{"maintenance holds the first page", open(P0, Triggered), t0,
 			Step{Action: ActWait, Until: minutes(5), HeldBy: "mw-1"}},

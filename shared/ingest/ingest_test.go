@@ -303,7 +303,7 @@ func TestAlarmWithinTheReopenWindowReopens(t *testing.T) {
 	resolve := func(at time.Time) {
 		t.Helper()
 		inc, _ := store.GetIncident(ctx, first.IncidentID)
-		if err := inc.Resolve("alice@example.com", "bad deploy", "", at); err != nil {
+		if err := inc.Resolve("oncall@example.com", "bad deploy", "", at); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.UpdateIncident(ctx, inc); err != nil {
@@ -345,7 +345,7 @@ func TestFlappingAlarmIsMarkedOnce(t *testing.T) {
 	// is more than the threshold of three within two hours.
 	for i := 1; i <= 4; i++ {
 		inc, _ := store.GetIncident(ctx, first.IncidentID)
-		if err := inc.Resolve("alice@example.com", "flaky", "", t0.Add(time.Duration(i*10-5)*time.Minute)); err != nil {
+		if err := inc.Resolve("oncall@example.com", "flaky", "", t0.Add(time.Duration(i*10-5)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.UpdateIncident(ctx, inc); err != nil {

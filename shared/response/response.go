@@ -9,6 +9,7 @@ package response
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -29,6 +30,7 @@ type Store interface {
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
 	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow) error
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
+	MaintenanceWindow(ctx context.Context, id string) (incident.MaintenanceWindow, error)
 	EndMaintenanceWindow(ctx context.Context, id string, at time.Time) (incident.MaintenanceWindow, error)
 }
 
@@ -49,9 +51,9 @@ type Service struct {
 // Report opens an incident from a user's report and starts its
 // escalation.
 func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.Incident, error) {
-	for field, v := range map[string]string{"title": r.Title, "service": r.Service, "description": r.Description} {
-		if strings.TrimSpace(v) == "" {
-			return incident.Incident{}, incident.FieldErrorf(field, "%s is required", field)
+	for _, f := range []struct{ field, value string }{{"title", r.Title}, {"service", r.Service}, {"description", r.Description}} {
+		if strings.TrimSpace(f.value) == "" {
+			return incident.Incident{}, incident.FieldErrorf(f.field, "%s is required", f.field)
 		}
 	}
 	sev, err := incident.ParseSeverity(r.Severity)
@@ -76,7 +78,7 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	if err := s.Store.CreateIncident(ctx, inc); err != nil {
 		return incident.Incident{}, fmt.Errorf("report: %w", err)
 	}
-	if err := s.note(ctx, inc, actor, incident.EntryReported, "reported",
+	if err := s.noteAt(ctx, inc, now, actor, incident.EntryReported, "reported",
 		fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, sev, sev.Name(), r.Service, cat, r.Description),
 		map[string]string{"description": r.Description}); err != nil {
 		return incident.Incident{}, err
@@ -138,12 +140,16 @@ func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, err
 	return IncidentWithTimeline{Incident: inc, Timeline: tl}, nil
 }
 
-// change applies op to the stored incident and, when it succeeded, starts
-// the escalation's new generation so that the change takes effect at once.
-// When op refuses (a conflict such as acknowledging a resolved incident),
-// the current generation is started anyway: that is a no-op when it runs,
-// and it finishes the work of an earlier call cut short after its write.
-func (s *Service) change(ctx context.Context, id string, op func(*incident.Incident) error) (incident.Incident, error) {
+// change applies op to the stored incident, records it on the timeline
+// with noteFn, then starts the escalation's new generation so that the
+// change takes effect at once. The entry is written before the start, so a
+// failed start loses no record of who did what. When op refuses (a
+// conflict such as acknowledging a resolved incident), healFn, when set,
+// writes the entry of the earlier operation again (a no-op when it is
+// there; it completes a call cut short after its write), and the current
+// generation is started anyway: that is a no-op when it runs, and it
+// finishes the work of an earlier call cut short after its write.
+func (s *Service) change(ctx context.Context, id string, op func(*incident.Incident) error, noteFn, healFn func(incident.Incident) error) (incident.Incident, error) {
 	inc, err := s.Store.GetIncident(ctx, id)
 	if err != nil {
 		return incident.Incident{}, err
@@ -155,6 +161,15 @@ func (s *Service) change(ctx context.Context, id string, op func(*incident.Incid
 	})
 	if err != nil {
 		return incident.Incident{}, err
+	}
+	if opErr == nil {
+		if err := noteFn(stored); err != nil {
+			return incident.Incident{}, err
+		}
+	} else if healFn != nil {
+		if err := healFn(stored); err != nil {
+			slog.ErrorContext(ctx, "complete an earlier operation's timeline entry", "incidentId", stored.ID, "error", err)
+		}
 	}
 	if serr := s.Starter.StartEscalation(ctx, stored.ID, stored.Generation); serr != nil {
 		if opErr != nil {
@@ -172,15 +187,18 @@ func (s *Service) change(ctx context.Context, id string, op func(*incident.Incid
 // Acknowledge records that actor has taken the incident on.
 func (s *Service) Acknowledge(ctx context.Context, actor, id string, a Acknowledgement) (incident.Incident, error) {
 	now := s.Clock.Now()
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Acknowledge(actor, now) })
+	note := func(inc incident.Incident) error {
+		if inc.AcknowledgedAt.IsZero() {
+			return nil
+		}
+		text := fmt.Sprintf("Acknowledged by %s.", inc.AcknowledgedBy)
+		if a.Message != "" && inc.AcknowledgedBy == actor {
+			text = fmt.Sprintf("Acknowledged by %s: %s", actor, a.Message)
+		}
+		return s.noteAt(ctx, inc, inc.AcknowledgedAt, inc.AcknowledgedBy, incident.EntryAcknowledged, fmt.Sprintf("acknowledged/%d", inc.Episode), text, nil)
+	}
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Acknowledge(actor, now) }, note, note)
 	if err != nil {
-		return incident.Incident{}, err
-	}
-	text := fmt.Sprintf("Acknowledged by %s.", actor)
-	if a.Message != "" {
-		text = fmt.Sprintf("Acknowledged by %s: %s", actor, a.Message)
-	}
-	if err := s.note(ctx, inc, actor, incident.EntryAcknowledged, fmt.Sprintf("acknowledged/%d", inc.Episode), text, nil); err != nil {
 		return incident.Incident{}, err
 	}
 	metrics.Acknowledged(ctx, inc)
@@ -198,20 +216,20 @@ func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpda
 	}
 	now := s.Clock.Now()
 	acknowledging := false
+	note := func(inc incident.Incident) error {
+		data := map[string]string{"status": string(st), "message": u.Message}
+		text := fmt.Sprintf("INCIDENT UPDATE: %s\nStatus: %s\nUpdate: %s", inc.ID, titleCase(string(st)), u.Message)
+		if u.ETA != nil {
+			data["eta"] = u.ETA.UTC().Format(time.RFC3339)
+			text += "\nETA: " + data["eta"]
+		}
+		return s.noteAt(ctx, inc, now, actor, incident.EntryStatusUpdate, "update/"+actor, text, data)
+	}
 	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
 		acknowledging = inc.AcknowledgedAt.IsZero()
 		return inc.UpdateStatus(st, actor, now)
-	})
+	}, note, nil)
 	if err != nil {
-		return incident.Incident{}, err
-	}
-	data := map[string]string{"status": string(st), "message": u.Message}
-	text := fmt.Sprintf("INCIDENT UPDATE: %s\nStatus: %s\nUpdate: %s", inc.ID, titleCase(string(st)), u.Message)
-	if u.ETA != nil {
-		data["eta"] = u.ETA.UTC().Format(time.RFC3339)
-		text += "\nETA: " + data["eta"]
-	}
-	if err := s.note(ctx, inc, actor, incident.EntryStatusUpdate, "update/"+now.Format(time.RFC3339Nano), text, data); err != nil {
 		return incident.Incident{}, err
 	}
 	if acknowledging {
@@ -235,19 +253,18 @@ func (s *Service) ChangeSeverity(ctx context.Context, actor, id string, c Severi
 		return incident.Incident{}, asField("severity", err)
 	}
 	var from incident.Severity
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+	now := s.Clock.Now()
+	note := func(inc incident.Incident) error {
+		text := fmt.Sprintf("Severity changed from %s to %s by %s.", from, sev, actor)
+		if c.Reason != "" {
+			text = fmt.Sprintf("Severity changed from %s to %s by %s: %s", from, sev, actor, c.Reason)
+		}
+		return s.noteAt(ctx, inc, now, actor, incident.EntrySeverityChanged, "severity/"+string(sev), text, map[string]string{"from": string(from), "to": string(sev)})
+	}
+	return s.change(ctx, id, func(inc *incident.Incident) error {
 		from = inc.Severity
 		return inc.ChangeSeverity(sev)
-	})
-	if err != nil {
-		return incident.Incident{}, err
-	}
-	text := fmt.Sprintf("Severity changed from %s to %s by %s.", from, sev, actor)
-	if c.Reason != "" {
-		text = fmt.Sprintf("Severity changed from %s to %s by %s: %s", from, sev, actor, c.Reason)
-	}
-	now := s.Clock.Now()
-	return inc, s.note(ctx, inc, actor, incident.EntrySeverityChanged, "severity/"+now.Format(time.RFC3339Nano), text, map[string]string{"from": string(from), "to": string(sev)})
+	}, note, nil)
 }
 
 // Escalate pages a level now: the named one, or the next above the
@@ -255,20 +272,19 @@ func (s *Service) ChangeSeverity(ctx context.Context, actor, id string, c Severi
 func (s *Service) Escalate(ctx context.Context, actor, id string, e Escalation) (incident.Incident, error) {
 	now := s.Clock.Now()
 	var req incident.EscalationRequest
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+	note := func(inc incident.Incident) error {
+		l, _ := s.Policy.Level(req.Level)
+		text := fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s).", actor, l.Title, req.Level, l.Name)
+		if e.Reason != "" {
+			text = fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s", actor, l.Title, req.Level, l.Name, e.Reason)
+		}
+		return s.noteAt(ctx, inc, req.At, actor, incident.EntryEscalated, fmt.Sprintf("escalate/%d/%d", inc.Episode, req.Level), text, map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name})
+	}
+	return s.change(ctx, id, func(inc *incident.Incident) error {
 		var err error
 		req, err = inc.RequestEscalation(s.Policy, e.Level, actor, e.Reason, now)
 		return err
-	})
-	if err != nil {
-		return incident.Incident{}, err
-	}
-	l, _ := s.Policy.Level(req.Level)
-	text := fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s).", actor, l.Title, req.Level, l.Name)
-	if e.Reason != "" {
-		text = fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s", actor, l.Title, req.Level, l.Name, e.Reason)
-	}
-	return inc, s.note(ctx, inc, actor, incident.EntryEscalated, fmt.Sprintf("escalate/%d/%d", inc.Episode, req.Level), text, map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name})
+	}, note, nil)
 }
 
 // Resolve closes the incident with its root cause; the escalation tells
@@ -278,15 +294,18 @@ func (s *Service) Resolve(ctx context.Context, actor, id string, r Resolution) (
 		return incident.Incident{}, incident.FieldErrorf("rootCause", "rootCause is required to resolve an incident")
 	}
 	now := s.Clock.Now()
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Resolve(actor, r.RootCause, r.Summary, now) })
+	note := func(inc incident.Incident) error {
+		if inc.Status != incident.Resolved {
+			return nil
+		}
+		text := fmt.Sprintf("Resolved by %s. Root cause: %s", inc.ResolvedBy, inc.RootCause)
+		if inc.Resolution != "" {
+			text += ". Resolution: " + inc.Resolution
+		}
+		return s.noteAt(ctx, inc, inc.ResolvedAt, inc.ResolvedBy, incident.EntryResolved, fmt.Sprintf("resolved/%d", inc.Episode), text, map[string]string{"rootCause": inc.RootCause})
+	}
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Resolve(actor, r.RootCause, r.Summary, now) }, note, note)
 	if err != nil {
-		return incident.Incident{}, err
-	}
-	text := fmt.Sprintf("Resolved by %s. Root cause: %s", actor, r.RootCause)
-	if r.Summary != "" {
-		text += ". Resolution: " + r.Summary
-	}
-	if err := s.note(ctx, inc, actor, incident.EntryResolved, fmt.Sprintf("resolved/%d", inc.Episode), text, map[string]string{"rootCause": r.RootCause}); err != nil {
 		return incident.Incident{}, err
 	}
 	metrics.Resolved(ctx, inc)
@@ -321,23 +340,39 @@ func (s *Service) MaintenanceWindows(ctx context.Context, service string) ([]inc
 
 // EndMaintenance ends a window now. The open incidents of its service
 // re-plan at once, so pages it held go out without waiting for the
-// window's planned end.
+// window's planned end. Ending a window that has already ended is a
+// conflict, but re-plans the service's open incidents all the same, so a
+// call cut short part-way is completed by calling again.
 func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error) {
 	now := s.Clock.Now()
-	w, err := s.Store.EndMaintenanceWindow(ctx, id, now)
-	if err != nil {
-		return incident.MaintenanceWindow{}, err
+	w, endErr := s.Store.EndMaintenanceWindow(ctx, id, now)
+	if endErr != nil {
+		if incident.ErrorCode(endErr) != incident.EConflict {
+			return incident.MaintenanceWindow{}, endErr
+		}
+		var err error
+		if w, err = s.Store.MaintenanceWindow(ctx, id); err != nil {
+			return incident.MaintenanceWindow{}, err
+		}
 	}
 	open, err := s.Store.ListOpen(ctx, w.Service)
 	if err != nil {
 		return incident.MaintenanceWindow{}, err
 	}
+	var errs []error
 	for _, inc := range open {
-		if _, err := s.change(ctx, inc.ID, func(inc *incident.Incident) error { inc.Generation++; return nil }); err != nil {
-			return incident.MaintenanceWindow{}, err
+		replan := func(inc *incident.Incident) error { inc.Generation++; return nil }
+		if _, err := s.change(ctx, inc.ID, replan, func(incident.Incident) error { return nil }, nil); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	slog.InfoContext(ctx, "maintenance ended", "window", w.ID, "service", w.Service, "by", actor, "replanned", len(open))
+	slog.InfoContext(ctx, "maintenance ended", "window", w.ID, "service", w.Service, "by", actor, "replanned", len(open)-len(errs))
+	if err := errors.Join(errs...); err != nil {
+		return incident.MaintenanceWindow{}, fmt.Errorf("maintenance window %s ended; re-planning its service's incidents: %w", w.ID, err)
+	}
+	if endErr != nil {
+		return incident.MaintenanceWindow{}, endErr
+	}
 	return w, nil
 }
 
@@ -347,6 +382,9 @@ func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (inciden
 // episode, or that the incident has already seen, change nothing; a key
 // that is not one of ours is ENotFound.
 func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error {
+	if e.Type != "incident.acknowledged" && e.Type != "incident.resolved" {
+		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
+	}
 	id, ok := incident.IncidentIDFromDedupKey(e.IncidentKey)
 	if !ok {
 		return incident.Errorf(incident.ENotFound, "PagerDuty incident key %q is not a page of this system", e.IncidentKey)
@@ -373,19 +411,15 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		return nil
 	}
 	var opErr error
-	switch e.Type {
-	case "incident.acknowledged":
-		if inc.Status != incident.Triggered {
+	if e.Type == "incident.acknowledged" {
+		if !inc.AcknowledgedAt.IsZero() || inc.Status == incident.Resolved {
 			return nil
 		}
 		_, opErr = s.Acknowledge(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"})
-	case "incident.resolved":
-		if inc.Status == incident.Resolved {
-			return nil
-		}
+	} else {
+		// A redelivery goes through Resolve too: its conflict completes
+		// the timeline entry of a call cut short.
 		_, opErr = s.Resolve(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor})
-	default:
-		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
 	}
 	if incident.ErrorCode(opErr) == incident.EConflict {
 		// Acknowledged or resolved here meanwhile: nothing left to do.
@@ -394,12 +428,12 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 	return opErr
 }
 
-// note appends a timeline entry for an operation; the key makes a retried
-// append find the entry it already wrote.
-func (s *Service) note(ctx context.Context, inc incident.Incident, actor string, kind incident.EntryKind, key, text string, data map[string]string) error {
-	now := s.Clock.Now()
+// noteAt appends a timeline entry for an operation at time at. Its ID
+// comes from at and key, so writing the same entry again (a retried or
+// completed call) changes nothing.
+func (s *Service) noteAt(ctx context.Context, inc incident.Incident, at time.Time, actor string, kind incident.EntryKind, key, text string, data map[string]string) error {
 	if _, err := s.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID: incident.EntryID(now, "api/"+key), At: now, Kind: kind, Actor: actor, Text: text, Data: data,
+		ID: incident.EntryID(at, "api/"+key), At: at.UTC(), Kind: kind, Actor: actor, Text: text, Data: data,
 	}); err != nil {
 		return fmt.Errorf("%s: record %s: %w", inc.ID, kind, err)
 	}
