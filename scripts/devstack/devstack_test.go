@@ -368,7 +368,8 @@ func TestBlockedPageIsRetriedEveryMinuteUntilItGoesOut(t *testing.T) {
 // Page, and the PagerDuty recorder. Each operation is a new alarm.
 func BenchmarkPipeline(b *testing.B) {
 	ctx := context.Background()
-	s, err := NewStack(ctx, Options{DynamoEndpoint: endpoint})
+	// At the fixture's time, so each alarm is new: opened and paged once.
+	s, err := NewStack(ctx, Options{DynamoEndpoint: endpoint, Start: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)})
 	if err != nil {
 		b.Fatal(err)
 	}

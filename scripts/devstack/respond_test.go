@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -260,5 +261,49 @@ func TestCrashBetweenStepsNeverDoublesOrLosesAPage(t *testing.T) {
 				t.Errorf("pages at %s, want %s", got, c.want)
 			}
 		})
+	}
+}
+
+// BenchmarkAPI measures a responder's round trip through the API handler,
+// the responders' operations and dynalite: report an incident (which
+// starts its escalation and pages on-call), acknowledge it, read it with
+// its timeline.
+func BenchmarkAPI(b *testing.B) {
+	ctx := context.Background()
+	s, err := NewStack(ctx, Options{DynamoEndpoint: endpoint, Start: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	token, err := s.Token(Responder, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	serve := func(method, path, body string, want int) string {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		s.API.ServeHTTP(rec, req)
+		if rec.Code != want {
+			b.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.Clock.Set(s.Clock.Now().Add(time.Second))
+		out := serve("POST", "/incidents", fmt.Sprintf(`{"title":"Exports time out %d","service":"dashboarduz-api","severity":"P2","category":"performance","description":"CSV exports time out"}`, i), http.StatusCreated)
+		var inc struct{ ID string }
+		if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.ID == "" {
+			b.Fatalf("report answered %s", out)
+		}
+		if err := s.Exec.RunReady(ctx); err != nil {
+			b.Fatal(err)
+		}
+		serve("POST", "/incidents/"+inc.ID+"/acknowledge", "", http.StatusOK)
+		serve("GET", "/incidents/"+inc.ID, "", http.StatusOK)
 	}
 }
