@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -146,4 +147,16 @@ func names(attrs ...string) map[string]string {
 		m["#"+a] = a
 	}
 	return m
+}
+
+// putNew writes item on condition that no item has its key yet; a
+// *types.ConditionalCheckFailedException (isConditionFailed) says one has.
+func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: names(AttrPK),
+	})
+	return err
 }

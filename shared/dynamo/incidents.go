@@ -222,12 +222,7 @@ func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident) error
 	if err != nil {
 		return fmt.Errorf("create incident %s: %w", inc.ID, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: names(AttrPK),
-	})
+	err = s.putNew(ctx, item)
 	if isConditionFailed(err) {
 		return incident.Errorf(incident.EConflict, "incident %s already exists", inc.ID)
 	}

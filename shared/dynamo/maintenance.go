@@ -107,12 +107,7 @@ func (s *Store) CreateMaintenanceWindow(ctx context.Context, w incident.Maintena
 	if err != nil {
 		return fmt.Errorf("create maintenance window %s: %w", w.ID, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: names(AttrPK),
-	})
+	err = s.putNew(ctx, item)
 	if isConditionFailed(err) {
 		return incident.Errorf(incident.EConflict, "maintenance window %s already exists", w.ID)
 	}

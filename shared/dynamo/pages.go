@@ -126,12 +126,7 @@ func (s *Store) ClaimPage(ctx context.Context, incidentID string, episode, level
 		if err != nil {
 			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: %w", level, incidentID, err)
 		}
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                aws.String(s.table),
-			Item:                     item,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: names(AttrPK),
-		})
+		err = s.putNew(ctx, item)
 		if err == nil {
 			return rec.claim()
 		}

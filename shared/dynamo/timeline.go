@@ -64,12 +64,7 @@ func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e inciden
 	if err != nil {
 		return false, fmt.Errorf("append timeline entry %s to incident %s: %w", e.ID, incidentID, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: names(AttrPK),
-	})
+	err = s.putNew(ctx, item)
 	if isConditionFailed(err) {
 		return false, nil
 	}

@@ -3,8 +3,6 @@ package escalation_test
 import (
 	"context"
 	"errors"
-	"flag"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -21,15 +19,9 @@ import (
 	"github.com/dashboarduz/incident-response/shared/secretsmanager"
 )
 
-// TestMain keeps the handlers' logs out of the output unless -v is given,
+// TestMain keeps the logs out of the output unless -v is given,
 // and runs the tests against one dynalite.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	dynamotest.Main(m)
-}
+func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
 
 var t0 = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
 

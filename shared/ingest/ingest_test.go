@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -477,15 +475,9 @@ func withID(t *testing.T, ev json.RawMessage, id string) json.RawMessage {
 	return out
 }
 
-// TestMain keeps the handlers' logs out of the output unless -v is given,
+// TestMain keeps the logs out of the output unless -v is given,
 // and runs the tests against one dynalite.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	dynamotest.Main(m)
-}
+func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
 
 func TestSignalStateFollowsTheLatestChange(t *testing.T) {
 	ctx := context.Background()

@@ -3,9 +3,7 @@ package response_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -18,15 +16,9 @@ import (
 	"github.com/dashboarduz/incident-response/shared/response"
 )
 
-// TestMain keeps the service's logs out of the output unless -v is given,
+// TestMain keeps the logs out of the output unless -v is given,
 // and runs the tests against one dynalite.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if !testing.Verbose() {
-		slog.SetDefault(slog.New(slog.DiscardHandler))
-	}
-	dynamotest.Main(m)
-}
+func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
 
 // start is one escalation generation a Starter was asked to start.
 type start struct {

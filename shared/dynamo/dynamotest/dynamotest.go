@@ -18,7 +18,9 @@ package dynamotest
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"sync"
@@ -49,6 +51,22 @@ var (
 // started, before exiting with the tests' status. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	stop(code)
+}
+
+// MainQuiet is Main for packages whose handlers log: their logs are
+// discarded unless the tests run with -v.
+func MainQuiet(m *testing.M) {
+	flag.Parse()
+	if !testing.Verbose() {
+		slog.SetDefault(slog.New(slog.DiscardHandler))
+	}
+	stop(m.Run())
+}
+
+// stop stops the shared dynalite, if one was started, and exits with the
+// tests' status.
+func stop(code int) {
 	if server != nil {
 		if err := server.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "dynamotest:", err)
