@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"strings"
@@ -32,11 +33,21 @@ func main() {
 	if incidentURLBase != "" {
 		opts.IncidentURL = func(id string) string { return incidentURLBase + "/incidents/" + id }
 	}
+	policy := lambdaenv.MustPolicy()
+	keys := secretsmanager.NewRoutingKeys(awssecrets.NewFromConfig(cfg), secretARN)
+	// The policy is checked against the secret when loaded. A level without
+	// a key does not stop the start (the other levels must still be
+	// paged); it is logged as a rejected page, which fires the
+	// pages-rejected alarm, and pages to it skip to the next level.
+	if err := keys.Check(context.Background(), policy); err != nil {
+		slog.Error("page rejected", "error", err, "when", "checking the routing keys at cold start")
+		keys.Forget()
+	}
 	p := &escalation.Pager{
 		Store:     dynamo.New(dynamodb.NewFromConfig(cfg), table),
-		Keys:      secretsmanager.NewRoutingKeys(awssecrets.NewFromConfig(cfg), secretARN),
+		Keys:      keys,
 		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(eventsURL), opts),
-		Policy:    lambdaenv.MustPolicy(),
+		Policy:    policy,
 		Clock:     incident.SystemClock{},
 	}
 	lambda.Start(p.Handle)

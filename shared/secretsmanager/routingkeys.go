@@ -69,6 +69,20 @@ func (r *RoutingKeys) RoutingKey(ctx context.Context, level string) (string, err
 	return lookup(keys, "secret "+r.secretID, level)
 }
 
+// Check reads the secret and reports the levels of the policy it has no
+// routing key for, so that a function can say so at cold start instead of
+// at the first page to such a level.
+func (r *RoutingKeys) Check(ctx context.Context, p incident.Policy) error {
+	keys, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.CheckRoutingKeys(keys); err != nil {
+		return fmt.Errorf("secret %s: %w", r.secretID, err)
+	}
+	return nil
+}
+
 // load returns the cached keys, reading the secret if there are none yet.
 // The lock is held across the read so that concurrent first calls make one.
 func (r *RoutingKeys) load(ctx context.Context) (map[string]string, error) {

@@ -292,3 +292,16 @@ func TestForgetRereadsTheSecret(t *testing.T) {
 		t.Errorf("after Forget: key %q, err %v, %d reads; want the new key from a second read", got, err, fake.callCount())
 	}
 }
+
+func TestCheckAgainstThePolicy(t *testing.T) {
+	p := incident.DefaultPolicy()
+	full := fakeSecrets{replies: []reply{{secret: ptr(`{"on-call":"` + strings.Repeat("a", 32) + `","team-lead":"` + strings.Repeat("b", 32) + `","engineering-manager":"` + strings.Repeat("c", 32) + `","cto":"` + strings.Repeat("d", 32) + `"}`)}}}
+	if err := NewRoutingKeys(&full, "keys").Check(context.Background(), p); err != nil {
+		t.Fatalf("complete secret: %v", err)
+	}
+	partial := fakeSecrets{replies: []reply{{secret: ptr(`{"on-call":"` + strings.Repeat("a", 32) + `"}`)}}}
+	err := NewRoutingKeys(&partial, "keys").Check(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), "cto") || !strings.Contains(err.Error(), "secret keys") {
+		t.Fatalf("partial secret: %v, want the missing levels and the secret named", err)
+	}
+}
