@@ -34,6 +34,7 @@ type maintenanceRecord struct {
 	Reason    string `dynamodbav:"reason,omitempty"`
 	CreatedBy string `dynamodbav:"createdBy,omitempty"`
 	CreatedAt string `dynamodbav:"createdAt,omitempty"`
+	EndedBy   string `dynamodbav:"endedBy,omitempty"`
 }
 
 // maintSK is a window's sort key. The ID comes last so that two windows of
@@ -53,11 +54,12 @@ func toMaintenanceRecord(w incident.MaintenanceWindow) maintenanceRecord {
 		Reason:    w.Reason,
 		CreatedBy: w.CreatedBy,
 		CreatedAt: formatTime(w.CreatedAt),
+		EndedBy:   w.EndedBy,
 	}
 }
 
 func (r maintenanceRecord) window() (incident.MaintenanceWindow, error) {
-	w := incident.MaintenanceWindow{ID: r.ID, Service: r.Service, Reason: r.Reason, CreatedBy: r.CreatedBy}
+	w := incident.MaintenanceWindow{ID: r.ID, Service: r.Service, Reason: r.Reason, CreatedBy: r.CreatedBy, EndedBy: r.EndedBy}
 	var err error
 	if w.Start, err = parseTime(r.Start); err != nil {
 		return incident.MaintenanceWindow{}, err
@@ -182,7 +184,7 @@ func (s *Store) MaintenanceWindow(ctx context.Context, id string) (incident.Main
 // a page. A window that has already ended by then (or was ended before its
 // start) is EConflict; a missing window is ENotFound. The end only ever
 // moves earlier: ending a window never extends it.
-func (s *Store) EndMaintenanceWindow(ctx context.Context, id string, at time.Time) (incident.MaintenanceWindow, error) {
+func (s *Store) EndMaintenanceWindow(ctx context.Context, id, by string, at time.Time) (incident.MaintenanceWindow, error) {
 	if id == "" {
 		return incident.MaintenanceWindow{}, incident.FieldErrorf("id", "maintenance window ID is empty")
 	}
@@ -205,12 +207,13 @@ func (s *Store) EndMaintenanceWindow(ctx context.Context, id string, at time.Tim
 		Key:       key(maintPK, maintSK(w.Service, w.Start, w.ID)),
 		// end > start tells a cancelled window (ended at its start) from a
 		// live one; end > :at keeps a concurrent, earlier end.
-		UpdateExpression:         aws.String("SET #end = :end"),
+		UpdateExpression:         aws.String("SET #end = :end, #endedBy = :by"),
 		ConditionExpression:      aws.String("attribute_exists(#pk) AND #end > :at AND #end > #start"),
-		ExpressionAttributeNames: names(AttrPK, "end", "start"),
+		ExpressionAttributeNames: names(AttrPK, "end", "start", "endedBy"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":end": &types.AttributeValueMemberS{Value: formatTime(end)},
 			":at":  &types.AttributeValueMemberS{Value: formatTime(at)},
+			":by":  &types.AttributeValueMemberS{Value: by},
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})

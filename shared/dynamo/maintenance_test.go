@@ -213,12 +213,12 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		w := window("mw-1", "api", start, end)
 		mustCreateWindow(t, s, w)
 		at := start.Add(30 * time.Minute)
-		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", at.In(time.FixedZone("CET", 3600)))
+		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", at.In(time.FixedZone("CET", 3600)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := w
-		want.End = at
+		want.End, want.EndedBy = at, "oncall@dashboarduz.example"
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("EndMaintenanceWindow:\n got %+v\nwant %+v", got, want)
 		}
@@ -233,7 +233,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		// Ending it again, later or at the same moment, is a conflict that
 		// says when it ended, and changes nothing.
 		for _, again := range []time.Time{at, at.Add(time.Minute)} {
-			_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", again)
+			_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", again)
 			wantCode(t, err, incident.EConflict)
 			if got, want := incident.ErrorMessage(err), "maintenance window mw-1 already ended at 2025-03-14T09:56:53Z"; got != want {
 				t.Errorf("message = %q, want %q", got, want)
@@ -242,7 +242,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		// An earlier time would not extend it either way, but the window
 		// was still running then: it ends earlier.
 		earlier := start.Add(10 * time.Minute)
-		got, err = s.EndMaintenanceWindow(t.Context(), "mw-1", earlier)
+		got, err = s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", earlier)
 		if err != nil || got.End != earlier {
 			t.Fatalf("end at an earlier time = %+v, %v; want end %v", got, err, earlier)
 		}
@@ -252,7 +252,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreateWindow(t, s, window("mw-1", "api", start, end))
 		for _, at := range []time.Time{end, end.Add(time.Hour)} {
-			_, err := s.EndMaintenanceWindow(t.Context(), "mw-1", at)
+			_, err := s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", at)
 			wantCode(t, err, incident.EConflict)
 			if got, want := incident.ErrorMessage(err), "maintenance window mw-1 already ended at 2025-03-14T11:26:53Z"; got != want {
 				t.Errorf("message = %q, want %q", got, want)
@@ -267,7 +267,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 	t.Run("a window not started yet ends at its start", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreateWindow(t, s, window("mw-1", "api", start, end))
-		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", start.Add(-time.Hour))
+		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", start.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +281,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		}
 		// Ending it again, before or after its start, is a conflict.
 		for _, at := range []time.Time{start.Add(-time.Minute), start.Add(time.Minute)} {
-			_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", at)
+			_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", at)
 			wantCode(t, err, incident.EConflict)
 			if got, want := incident.ErrorMessage(err), "maintenance window mw-1 was already ended before its start, 2025-03-14T09:26:53Z"; got != want {
 				t.Errorf("message = %q, want %q", got, want)
@@ -292,7 +292,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 	t.Run("a window ended at its start", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreateWindow(t, s, window("mw-1", "api", start, end))
-		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", start)
+		got, err := s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", start)
 		if err != nil || got.End != start {
 			t.Fatalf("EndMaintenanceWindow at the start = %+v, %v; want end %v", got, err, start)
 		}
@@ -301,11 +301,11 @@ func TestEndMaintenanceWindow(t *testing.T) {
 	t.Run("bad arguments", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreateWindow(t, s, window("mw-1", "api", start, end))
-		_, err := s.EndMaintenanceWindow(t.Context(), "mw-2", start)
+		_, err := s.EndMaintenanceWindow(t.Context(), "mw-2", "oncall@dashboarduz.example", start)
 		wantCode(t, err, incident.ENotFound)
-		_, err = s.EndMaintenanceWindow(t.Context(), "", start)
+		_, err = s.EndMaintenanceWindow(t.Context(), "", "oncall@dashboarduz.example", start)
 		wantField(t, err, "id")
-		_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", time.Time{})
+		_, err = s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", time.Time{})
 		wantCode(t, err, incident.EInvalid)
 	})
 
@@ -314,7 +314,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		mustCreateWindow(t, s, window("mw-1", "api", start, end))
 		at := start.Add(time.Minute)
 		got := race(t, 20, func(int) error {
-			_, err := s.EndMaintenanceWindow(t.Context(), "mw-1", at)
+			_, err := s.EndMaintenanceWindow(t.Context(), "mw-1", "oncall@dashboarduz.example", at)
 			return err
 		})
 		if want := map[string]int{"": 1, incident.EConflict: 19}; !reflect.DeepEqual(got, want) {
@@ -335,7 +335,7 @@ func TestEndMaintenanceWindow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, err := s.EndMaintenanceWindow(t.Context(), "mw-gone", at)
+		_, err := s.EndMaintenanceWindow(t.Context(), "mw-gone", "oncall@dashboarduz.example", at)
 		wantCode(t, err, incident.ENotFound)
 
 		// Ended earlier by somebody else after it was read: a conflict
@@ -343,11 +343,11 @@ func TestEndMaintenanceWindow(t *testing.T) {
 		earlier := start.Add(time.Minute)
 		hook.before = func(ctx context.Context, in *dynamodb.UpdateItemInput) {
 			hook.before = nil
-			if _, err := s.EndMaintenanceWindow(ctx, "mw-ended", earlier); err != nil {
+			if _, err := s.EndMaintenanceWindow(ctx, "mw-ended", "oncall@dashboarduz.example", earlier); err != nil {
 				t.Fatal(err)
 			}
 		}
-		_, err = s.EndMaintenanceWindow(t.Context(), "mw-ended", at)
+		_, err = s.EndMaintenanceWindow(t.Context(), "mw-ended", "oncall@dashboarduz.example", at)
 		wantCode(t, err, incident.EConflict)
 		if got, want := incident.ErrorMessage(err), "maintenance window mw-ended already ended at 2025-03-14T09:27:53Z"; got != want {
 			t.Errorf("message = %q, want %q", got, want)

@@ -159,6 +159,10 @@ func (p *Planner) noteBreach(ctx context.Context, inc incident.Incident, b incid
 func (p *Planner) noteMaintenance(ctx context.Context, inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) error {
 	start := inc.Started()
 	for _, w := range windows {
+		by := w.CreatedBy
+		if by == "" {
+			by = "escalation"
+		}
 		if w.Service != inc.Service || !w.End.After(start) || w.Start.After(now) {
 			continue
 		}
@@ -167,14 +171,18 @@ func (p *Planner) noteMaintenance(ctx context.Context, inc incident.Incident, wi
 			at = start
 		}
 		entries := []incident.Entry{{
-			ID: incident.EntryID(at, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/start"), At: at, Kind: incident.EntryMaintenance, Actor: "escalation",
+			ID: incident.EntryID(at, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/start"), At: at, Kind: incident.EntryMaintenance, Actor: by,
 			Text: fmt.Sprintf("Maintenance window %s for %s (%s) holds pages until %s.", w.ID, w.Service, w.Reason, w.End.UTC().Format(time.RFC3339)),
 			Data: map[string]string{"window": w.ID, "phase": "start"},
 		}}
 		if !w.End.After(now) {
+			actor, text := "escalation", fmt.Sprintf("Maintenance window %s for %s ended; pages it held go out now if the incident still needs them.", w.ID, w.Service)
+			if w.EndedBy != "" {
+				actor, text = w.EndedBy, fmt.Sprintf("Maintenance window %s for %s was ended early by %s; pages it held go out now if the incident still needs them.", w.ID, w.Service, w.EndedBy)
+			}
 			entries = append(entries, incident.Entry{
-				ID: incident.EntryID(w.End, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/end"), At: w.End, Kind: incident.EntryMaintenance, Actor: "escalation",
-				Text: fmt.Sprintf("Maintenance window %s for %s ended; pages it held go out now if the incident still needs them.", w.ID, w.Service),
+				ID: incident.EntryID(w.End, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/end"), At: w.End, Kind: incident.EntryMaintenance, Actor: actor,
+				Text: text,
 				Data: map[string]string{"window": w.ID, "phase": "end"},
 			})
 		}

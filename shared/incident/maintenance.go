@@ -16,6 +16,8 @@ type MaintenanceWindow struct {
 	Reason    string    `json:"reason"`
 	CreatedBy string    `json:"createdBy"`
 	CreatedAt time.Time `json:"createdAt"`
+	// EndedBy is who ended the window before its planned end, if anyone.
+	EndedBy string `json:"endedBy,omitempty"`
 }
 
 // Covers reports whether the window holds pages for service at time t.

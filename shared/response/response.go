@@ -31,7 +31,7 @@ type Store interface {
 	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow) error
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 	MaintenanceWindow(ctx context.Context, id string) (incident.MaintenanceWindow, error)
-	EndMaintenanceWindow(ctx context.Context, id string, at time.Time) (incident.MaintenanceWindow, error)
+	EndMaintenanceWindow(ctx context.Context, id, by string, at time.Time) (incident.MaintenanceWindow, error)
 }
 
 // Starter starts the escalation execution of an incident's generation;
@@ -345,7 +345,7 @@ func (s *Service) MaintenanceWindows(ctx context.Context, service string) ([]inc
 // call cut short part-way is completed by calling again.
 func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error) {
 	now := s.Clock.Now()
-	w, endErr := s.Store.EndMaintenanceWindow(ctx, id, now)
+	w, endErr := s.Store.EndMaintenanceWindow(ctx, id, actor, now)
 	if endErr != nil {
 		if incident.ErrorCode(endErr) != incident.EConflict {
 			return incident.MaintenanceWindow{}, endErr
