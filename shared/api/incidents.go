@@ -61,7 +61,12 @@ func firstError(errs ...error) error {
 	return nil
 }
 
-// report opens an incident from a user's report: POST /incidents.
+// maxIdempotencyKey bounds the Idempotency-Key header of a report.
+const maxIdempotencyKey = 255
+
+// report opens an incident from a user's report: POST /incidents. With an
+// Idempotency-Key header, a retry returns the incident the first call
+// opened.
 func (h *Handler) report(w http.ResponseWriter, r *http.Request, actor string) error {
 	var rep response.Report
 	if err := decodeBody(w, r, &rep, false); err != nil {
@@ -78,6 +83,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request, actor string) e
 	)
 	if err != nil {
 		return err
+	}
+	if rep.IdempotencyKey = r.Header.Get("Idempotency-Key"); len(rep.IdempotencyKey) > maxIdempotencyKey {
+		return incident.FieldErrorf("Idempotency-Key", "the Idempotency-Key header is longer than %d characters", maxIdempotencyKey)
 	}
 	inc, err := h.svc.Report(r.Context(), actor, rep)
 	if err != nil {

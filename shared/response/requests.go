@@ -13,6 +13,9 @@ type Report struct {
 	Severity    string `json:"severity"`
 	Category    string `json:"category"`
 	Description string `json:"description"`
+	// IdempotencyKey, from the request's Idempotency-Key header, makes a
+	// retried report return the incident the first one opened.
+	IdempotencyKey string `json:"-"`
 }
 
 // StatusUpdate is a responder's update (POST /incidents/{id}/updates):

@@ -9,6 +9,8 @@ package response
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,8 @@ type Store interface {
 	Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error)
 	ListIncidents(ctx context.Context, f dynamo.ListFilter) ([]incident.Incident, string, error)
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
+	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
+	ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error
 	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow) error
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 	MaintenanceWindow(ctx context.Context, id string) (incident.MaintenanceWindow, error)
@@ -75,18 +79,62 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	inc := incident.Open(sig)
 	inc.Title = r.Title
 	inc.Description = r.Description
-	if err := s.Store.CreateIncident(ctx, inc); err != nil {
+	if r.IdempotencyKey != "" {
+		// A retried report with the same key finds the incident the first
+		// call opened, or finishes opening it.
+		id, err := s.claimReport(ctx, actor, r.IdempotencyKey, inc.ID)
+		if err != nil {
+			return incident.Incident{}, err
+		}
+		if id != inc.ID {
+			existing, err := s.Store.GetIncident(ctx, id)
+			switch {
+			case err == nil:
+				inc = existing
+			case incident.ErrorCode(err) == incident.ENotFound:
+				inc.ID = id // the first call stopped before creating it
+			default:
+				return incident.Incident{}, err
+			}
+		}
+	}
+	if err := s.Store.CreateIncident(ctx, inc); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return incident.Incident{}, fmt.Errorf("report: %w", err)
 	}
-	if err := s.noteAt(ctx, inc, now, actor, incident.EntryReported, "reported",
-		fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, sev, sev.Name(), r.Service, cat, r.Description),
-		map[string]string{"description": r.Description}); err != nil {
+	if err := s.noteAt(ctx, inc, inc.OpenedAt, actor, incident.EntryReported, "reported",
+		fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
+		map[string]string{"description": inc.Description}); err != nil {
 		return incident.Incident{}, err
 	}
 	if err := s.Starter.StartEscalation(ctx, inc.ID, 0); err != nil {
 		return incident.Incident{}, fmt.Errorf("report %s: %w", inc.ID, err)
 	}
 	return s.Store.GetIncident(ctx, inc.ID)
+}
+
+// claimReport claims a report's idempotency key for the incident id, and
+// returns the incident the key is claimed for: id, or the one an earlier
+// call with the same key claimed it for.
+func (s *Service) claimReport(ctx context.Context, actor, key, id string) (string, error) {
+	sum := sha256.Sum256([]byte(actor + "\x00" + key))
+	dedup := "report-key/" + hex.EncodeToString(sum[:])
+	for range 3 {
+		existing, found, err := s.Store.OpenIncidentID(ctx, dedup)
+		if err != nil {
+			return "", err
+		}
+		if found {
+			return existing, nil
+		}
+		err = s.Store.ClaimDedupKey(ctx, dedup, id, "")
+		if err == nil {
+			return id, nil
+		}
+		if incident.ErrorCode(err) != incident.EConflict {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("report: idempotency key still contended")
 }
 
 // asField names the request field of a validation error.

@@ -942,3 +942,40 @@ func TestResolve(t *testing.T) {
 		}
 	})
 }
+
+func TestReportWithAnIdempotencyKey(t *testing.T) {
+	f := newFixture(t)
+	rep := response.Report{Title: "Checkout returns 500", Service: "checkout", Severity: "P1", Category: "high-error-rate",
+		Description: "Customers cannot pay since 02:55.", IdempotencyKey: "report-7f3a"}
+	// The first call's start fails after the incident is written; the
+	// client retries with the same key a minute later.
+	f.starter.failWith(errors.New("ThrottlingException"))
+	if _, err := f.svc.Report(ctx, "oncall@example.com", rep); err == nil {
+		t.Fatal("first report: want the start's error")
+	}
+	f.starter.failWith(nil)
+	f.clock.advance(time.Minute)
+	first, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != first.ID || !first.OpenedAt.Equal(t0) {
+		t.Errorf("retries opened %s (at %s) and %s, want the first call's incident", first.ID, first.OpenedAt, again.ID)
+	}
+	list, err := f.svc.List(ctx, response.ListRequest{Service: "checkout"})
+	if err != nil || len(list.Incidents) != 1 {
+		t.Errorf("incidents = %v, %v; want one", ids(list.Incidents), err)
+	}
+	if es := f.timeline(t, first.ID); len(es) != 1 {
+		t.Errorf("timeline = %+v, want one reported entry", es)
+	}
+	// The key is the caller's: another caller's key opens its own incident.
+	other, err := f.svc.Report(ctx, "lead@example.com", rep)
+	if err != nil || other.ID == first.ID {
+		t.Errorf("another caller's report = %s, %v; want a new incident", other.ID, err)
+	}
+}
