@@ -46,6 +46,7 @@ type incidentRecord struct {
 	Flaps             []string           `dynamodbav:"flaps,omitempty"`
 	Flapping          bool               `dynamodbav:"flapping,omitempty"`
 	FlappingEpisode   int                `dynamodbav:"flappingEpisode,omitempty"`
+	FlappingAt        string             `dynamodbav:"flappingAt,omitempty"`
 	Escalations       []escalationRecord `dynamodbav:"escalations,omitempty"`
 	Breaches          []breachRecord     `dynamodbav:"breaches,omitempty"`
 	Generation        int                `dynamodbav:"generation,omitempty"`
@@ -109,7 +110,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 	for _, t := range inc.Flaps {
 		r.Flaps = append(r.Flaps, formatTime(t))
 	}
-	r.Flapping, r.FlappingEpisode = inc.Flapping, inc.FlappingEpisode
+	r.Flapping, r.FlappingEpisode, r.FlappingAt = inc.Flapping, inc.FlappingEpisode, formatTime(inc.FlappingAt)
 	for _, e := range inc.Escalations {
 		r.Escalations = append(r.Escalations, escalationRecord{Episode: e.Episode, Level: e.Level, LevelName: e.LevelName, At: formatTime(e.At), By: e.By, Reason: e.Reason})
 	}
@@ -167,6 +168,9 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		inc.Flaps = append(inc.Flaps, t)
 	}
 	inc.Flapping, inc.FlappingEpisode = r.Flapping, r.FlappingEpisode
+	if inc.FlappingAt, err = parseTime(r.FlappingAt); err != nil {
+		return incident.Incident{}, err
+	}
 	for _, e := range r.Escalations {
 		at, err := parseTime(e.At)
 		if err != nil {

@@ -188,6 +188,31 @@ func (s *Store) ClaimPage(ctx context.Context, incidentID string, episode, level
 	return PageClaim{}, beingSent(incidentID, level)
 }
 
+// PageLedger reads the ledger entry of one level's page in one episode,
+// with a strongly consistent read; found is false when the page was never
+// claimed.
+func (s *Store) PageLedger(ctx context.Context, incidentID string, episode, level int) (c PageClaim, found bool, err error) {
+	if err := checkPageArgs(incidentID, episode, level); err != nil {
+		return PageClaim{}, false, err
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: pageKey(incidentID, episode, level), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: %w", level, incidentID, err)
+	}
+	if out.Item == nil {
+		return PageClaim{}, false, nil
+	}
+	var r pageClaimRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: decode: %w", level, incidentID, err)
+	}
+	c, err = r.claim()
+	if err != nil {
+		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: decode: %w", level, incidentID, err)
+	}
+	return c, true, nil
+}
+
 func beingSent(incidentID string, level int) error {
 	return incident.Errorf(incident.EConflict, "page for level %d of %s is being sent", level, incidentID)
 }

@@ -107,7 +107,13 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		// A newer generation planned while this one was writing.
 		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: "a newer generation has taken over"}, nil
 	}
-	for _, b := range breaches {
+	// Every breach of the episode, not only those found now: an earlier
+	// attempt may have stored one and stopped before its timeline entry.
+	// The entries are idempotent; the metric goes out with the entry.
+	for _, b := range inc.Breaches {
+		if b.Episode != inc.Episode {
+			continue
+		}
 		if err := p.noteBreach(ctx, inc, b); err != nil {
 			return State{}, err
 		}

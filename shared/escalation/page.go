@@ -21,6 +21,7 @@ type PageStore interface {
 	ClaimPage(ctx context.Context, incidentID string, episode, level int, dedupKey string, now time.Time, lease time.Duration) (dynamo.PageClaim, error)
 	ReleasePageClaim(ctx context.Context, incidentID string, episode, level int, now time.Time) error
 	MarkPageSent(ctx context.Context, incidentID string, episode, level int, at time.Time) error
+	PageLedger(ctx context.Context, incidentID string, episode, level int) (dynamo.PageClaim, bool, error)
 }
 
 // RoutingKeys finds the PagerDuty routing key of an escalation level.
@@ -99,9 +100,12 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	now := p.Clock.Now()
 	if step := incident.Next(inc, p.Policy, now, nil); step.Action != incident.ActPage || step.Level != in.Level {
 		// Acknowledged, resolved or re-planned since the plan was made:
-		// the next Plan sees it; nobody is paged.
+		// nobody is paged. An earlier attempt may have sent the page and
+		// stopped before recording it: record it now, so that PagerDuty
+		// is told of the acknowledgement or resolution and webhooks about
+		// it find it.
 		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status, "now", step.Action)
-		return in, nil
+		return in, p.recordEarlierAttempt(ctx, inc, in.Level, level)
 	}
 	episode := inc.Episode
 	dedupKey := incident.PageDedupKey(inc.ID, episode, in.Level)
@@ -139,6 +143,26 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	}
 	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", in.Level, "levelName", level.Name)
 	return in, nil
+}
+
+// recordEarlierAttempt records a page that an earlier attempt claimed, and
+// may have sent, but did not record on the incident. A page that may not
+// have gone out is recorded all the same: acknowledging or resolving a
+// dedup key PagerDuty never saw is harmless, leaving an alert open is not.
+func (p *Pager) recordEarlierAttempt(ctx context.Context, inc incident.Incident, n int, level incident.Level) error {
+	claim, found, err := p.Store.PageLedger(ctx, inc.ID, inc.Episode, n)
+	if err != nil || !found {
+		return err
+	}
+	at := claim.SentAt
+	if at.IsZero() {
+		at = claim.ClaimedAt
+	}
+	page := incident.Page{Level: n, LevelName: level.Name, At: at, DedupKey: claim.DedupKey, Episode: inc.Episode}
+	if err := p.recordPage(ctx, inc, page); err != nil {
+		return err
+	}
+	return p.notePage(ctx, inc.ID, page, level, "recorded from the page ledger after an interrupted attempt")
 }
 
 // notePage writes the timeline entry of a recorded page, delivered or not.

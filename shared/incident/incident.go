@@ -45,8 +45,9 @@ type Incident struct {
 	Flaps []time.Time `json:"flaps,omitempty"`
 	// Flapping is set when the alarm flaps more often than the policy's
 	// threshold; re-openings after FlappingEpisode page nobody.
-	Flapping        bool `json:"flapping,omitempty"`
-	FlappingEpisode int  `json:"flappingEpisode,omitempty"`
+	Flapping        bool      `json:"flapping,omitempty"`
+	FlappingEpisode int       `json:"flappingEpisode,omitempty"`
+	FlappingAt      time.Time `json:"flappingAt,omitzero"`
 	// Escalations are the responders' requests for more expertise.
 	Escalations []EscalationRequest `json:"escalations,omitempty"`
 	// Breaches are the response and resolution targets missed, once each
@@ -91,16 +92,6 @@ func (inc *Incident) EpisodePages() []Page {
 		}
 	}
 	return out
-}
-
-// HighestPaged returns the highest level paged in the current episode,
-// delivered or not, and 0 when none was.
-func (inc *Incident) HighestPaged() int {
-	h := 0
-	for _, p := range inc.EpisodePages() {
-		h = max(h, p.Level)
-	}
-	return h
 }
 
 // Page is one page to an escalation level through PagerDuty: delivered,
@@ -212,6 +203,26 @@ func PageDedupKey(incidentID string, episode, level int) string {
 		return fmt.Sprintf("%s/level-%d", incidentID, level)
 	}
 	return fmt.Sprintf("%s/reopen-%d/level-%d", incidentID, episode, level)
+}
+
+// ParsePageDedupKey reads a dedup key PageDedupKey made.
+func ParsePageDedupKey(key string) (incidentID string, episode, level int, ok bool) {
+	id, rest, found := strings.Cut(key, "/")
+	if !found || !strings.HasPrefix(id, "inc-") {
+		return "", 0, 0, false
+	}
+	if r, l, reopened := strings.Cut(rest, "/"); reopened {
+		n, err := fmt.Sscanf(r, "reopen-%d", &episode)
+		if err != nil || n != 1 || episode < 1 || r != fmt.Sprintf("reopen-%d", episode) {
+			return "", 0, 0, false
+		}
+		rest = l
+	}
+	n, err := fmt.Sscanf(rest, "level-%d", &level)
+	if err != nil || n != 1 || level < 1 || rest != fmt.Sprintf("level-%d", level) {
+		return "", 0, 0, false
+	}
+	return id, episode, level, true
 }
 
 // IncidentIDFromDedupKey returns the incident ID a page's dedup key (a

@@ -151,3 +151,18 @@ func TestNoteSignalKeepsTheLatest(t *testing.T) {
 		t.Errorf("the same state again reported a change")
 	}
 }
+
+func TestParsePageDedupKey(t *testing.T) {
+	for _, c := range []struct{ episode, level int }{{0, 1}, {0, 4}, {2, 3}, {12, 1}} {
+		key := PageDedupKey("inc-20260301-030000-0123456789", c.episode, c.level)
+		id, ep, l, ok := ParsePageDedupKey(key)
+		if !ok || id != "inc-20260301-030000-0123456789" || ep != c.episode || l != c.level {
+			t.Errorf("ParsePageDedupKey(%q) = %q, %d, %d, %v", key, id, ep, l, ok)
+		}
+	}
+	for _, key := range []string{"", "inc-1", "foo/level-1", "inc-1/level-0", "inc-1/level-x", "inc-1/reopen-0/level-1", "inc-1/reopen-1/level-1/x", "inc-1/level-01"} {
+		if _, _, _, ok := ParsePageDedupKey(key); ok {
+			t.Errorf("ParsePageDedupKey(%q) accepted", key)
+		}
+	}
+}

@@ -66,30 +66,50 @@ func (inc *Incident) ChangeSeverity(s Severity) error {
 }
 
 // RequestEscalation asks for a level to be paged now: the named one, or
-// the next above the highest paged in this episode when name is empty.
+// the next above the highest reached in this episode when name is empty. A
+// level whose page could not be delivered may be asked for again (after
+// its routing key is fixed): its failed page is dropped from the incident
+// (the timeline keeps it) so that it is paged anew.
 func (inc *Incident) RequestEscalation(p Policy, name, by, reason string, at time.Time) (EscalationRequest, error) {
 	if !inc.Status.Open() {
 		return EscalationRequest{}, Errorf(EConflict, "incident is resolved; there is nobody to escalate to")
 	}
-	highest := inc.HighestPaged()
-	n := highest + 1
+	reached := 0
+	for _, pg := range inc.EpisodePages() {
+		if pg.Delivered() {
+			reached = max(reached, pg.Level)
+		}
+	}
+	n := reached + 1
 	if name != "" {
 		if n = p.LevelNumber(name); n == 0 {
 			return EscalationRequest{}, FieldErrorf("level", "level %q is not in the escalation path %s", name, levelNames(p))
 		}
-		if n <= highest {
-			return EscalationRequest{}, Errorf(EConflict, "level %s was already paged for this incident (highest paged: level %d)", name, highest)
+		if n <= reached {
+			return EscalationRequest{}, Errorf(EConflict, "level %s was already paged for this incident (highest level reached: %d)", name, reached)
 		}
 	}
 	l, ok := p.Level(n)
 	if !ok {
-		return EscalationRequest{}, Errorf(EConflict, "every level of the escalation path has been paged; there is nobody higher to escalate to")
+		return EscalationRequest{}, Errorf(EConflict, "every level of the escalation path has been reached; there is nobody higher to escalate to")
 	}
-	for _, e := range inc.Escalations {
-		if e.Episode == inc.Episode && e.Level == n {
-			return EscalationRequest{}, Errorf(EConflict, "an escalation to %s is already under way", l.Name)
+	failed := false
+	kept := inc.Pages[:0:0]
+	for _, pg := range inc.Pages {
+		if pg.Episode == inc.Episode && pg.Level == n && !pg.Delivered() {
+			failed = true
+			continue
+		}
+		kept = append(kept, pg)
+	}
+	if !failed {
+		for _, e := range inc.Escalations {
+			if e.Episode == inc.Episode && e.Level == n {
+				return EscalationRequest{}, Errorf(EConflict, "an escalation to %s is already under way", l.Name)
+			}
 		}
 	}
+	inc.Pages = kept
 	e := EscalationRequest{Episode: inc.Episode, Level: n, LevelName: l.Name, At: at.UTC(), By: by, Reason: reason}
 	inc.Escalations = append(inc.Escalations, e)
 	inc.Generation++
@@ -132,7 +152,7 @@ func (inc *Incident) NoteFlap(p Policy, at time.Time) bool {
 	flapping := len(inc.Flaps) > p.Flapping.Threshold
 	marked := flapping && !inc.Flapping
 	if marked {
-		inc.FlappingEpisode = inc.Episode
+		inc.FlappingEpisode, inc.FlappingAt = inc.Episode, at
 	}
 	inc.Flapping = flapping
 	return marked

@@ -109,7 +109,9 @@ func needsSync(inc Incident, pg Page) (Status, bool) {
 	if !pg.Delivered() || pg.Synced == Resolved {
 		return "", false
 	}
-	if inc.Status == Resolved {
+	// An earlier episode was resolved before this one began, even when
+	// telling PagerDuty so was still under way at the re-opening.
+	if inc.Status == Resolved || pg.Episode < inc.Episode {
 		return Resolved, true
 	}
 	// Pages sent after the acknowledgement call in more help: whoever
@@ -146,23 +148,27 @@ type due struct {
 // page went unacknowledged past the severity's deadline (the next level,
 // up to the severity's highest); the latest page could not be delivered
 // (the next level); the incident's category escalates at once; an
-// unresolved rule's time has come; or a responder asked for it. A due level
-// is paged unless a page at that level or higher was already sent in this
-// episode, so an acknowledged incident is never paged again at the same
-// or a lower level, and levels go out one step at a time, lowest first.
-// A resolved incident pages nobody; a maintenance window holds every page
-// until it ends.
+// unresolved rule's time has come; or a responder asked for it. A due
+// level is paged unless this episode already has a page at that level, or
+// a delivered page at a higher one, so an acknowledged incident is never
+// paged again at the same or a lower level; due levels go out one step at
+// a time, lowest first. A resolved incident pages nobody; a maintenance
+// window holds every page until it ends; a flapping incident's later
+// episodes page only whom a responder asks for. Telling PagerDuty about an
+// acknowledgement or resolution comes after any page that is due, so that
+// a PagerDuty outage never delays a page behind it.
 func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) Step {
-	if len(PagesToSync(inc)) > 0 {
-		return Step{Action: ActSync, Reason: fmt.Sprintf("PagerDuty is told the incident is %s", inc.Status)}
-	}
+	sync := len(PagesToSync(inc)) > 0
+	syncStep := Step{Action: ActSync, Reason: fmt.Sprintf("PagerDuty is told the incident is %s", inc.Status)}
 	if inc.Status == Resolved {
+		if sync {
+			return syncStep
+		}
 		return Step{Action: ActDone, Reason: "the incident is resolved"}
 	}
 	sp := p.For(inc.Severity)
 	start := inc.Started()
 	pages := inc.EpisodePages()
-	highestPaged := inc.HighestPaged()
 	highest := p.LevelNumber(sp.HighestLevel)
 	var wake []time.Time
 
@@ -176,28 +182,34 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 		wake = append(wake, resolution)
 	}
 
-	if inc.Flapping && inc.Episode > inc.FlappingEpisode {
-		return waitOrDone(wake, now, fmt.Sprintf("the alarm is flapping: it paged once, when it was marked flapping in episode %d; re-openings page nobody", inc.FlappingEpisode), "")
-	}
-
 	var dues []due
 	add := func(level int, reason string) {
 		if level >= 1 && level <= len(p.Levels) {
 			dues = append(dues, due{level, reason})
 		}
 	}
-	if len(pages) == 0 && inc.AwaitsAcknowledgement() {
-		// Acknowledged before its first page (a responder reported it
-		// themselves): nobody needs waking.
-		add(1, "a new incident pages the first level at once")
-		if inc.Episode > 0 {
-			dues[len(dues)-1].reason = "the re-opened incident follows the policy afresh"
+	silenced := inc.Flapping && inc.Episode > inc.FlappingEpisode
+	if !silenced {
+		if len(pages) == 0 && inc.AwaitsAcknowledgement() {
+			// Acknowledged before its first page (a responder reported it
+			// themselves): nobody needs waking.
+			reason := "a new incident pages the first level at once"
+			if inc.Episode > 0 {
+				reason = "the re-opened incident follows the policy afresh"
+			}
+			add(1, reason)
 		}
-	}
-	for _, c := range p.Immediate {
-		if c.Category == inc.Category {
-			for l := 1; l <= p.LevelNumber(c.Level); l++ {
-				add(l, fmt.Sprintf("%s escalate at once (runbook: %s)", c.Category, c.Rule))
+		for _, c := range p.Immediate {
+			if c.Category != inc.Category {
+				continue
+			}
+			target := p.LevelNumber(c.Level)
+			from := 1
+			if !inc.AwaitsAcknowledgement() {
+				from = target // taken on already: only the escalation itself
+			}
+			for l := from; l <= target; l++ {
+				add(l, fmt.Sprintf("%s incidents escalate at once (runbook: %s)", c.Category, c.Rule))
 			}
 		}
 	}
@@ -206,10 +218,10 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 		lastLevel, _ := p.Level(last.Level)
 		switch {
 		case !last.Delivered():
-			if last.Level < max(highest, highestRequested(inc, p)) {
+			if !silenced && last.Level < max(highest, highestRequested(inc, p)) || silenced && last.Level < highestRequested(inc, p) {
 				add(last.Level+1, fmt.Sprintf("the page to %s could not be delivered", lastLevel.Name))
 			}
-		case inc.AwaitsAcknowledgement() && last.Level < highest:
+		case !silenced && inc.AwaitsAcknowledgement() && last.Level < highest:
 			deadline := last.At.Add(sp.AcknowledgeWithin.D())
 			if now.Before(deadline) {
 				wake = append(wake, deadline)
@@ -218,17 +230,19 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 			}
 		}
 	}
-	for _, u := range sp.Unresolved {
-		n := p.LevelNumber(u.Level)
-		if n <= highestPaged {
-			continue
+	if !silenced {
+		for _, u := range sp.Unresolved {
+			n := p.LevelNumber(u.Level)
+			if coveredAt(pages, n) {
+				continue
+			}
+			at := start.Add(u.After.D())
+			if now.Before(at) {
+				wake = append(wake, at)
+				continue
+			}
+			add(n, fmt.Sprintf("not resolved after %s (runbook: %s)", u.After.D(), u.Rule))
 		}
-		at := start.Add(u.After.D())
-		if now.Before(at) {
-			wake = append(wake, at)
-			continue
-		}
-		add(n, fmt.Sprintf("not resolved after %s (runbook: %s)", u.After.D(), u.Rule))
 	}
 	for _, e := range inc.Escalations {
 		if e.Episode == inc.Episode {
@@ -236,29 +250,47 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 		}
 	}
 
-	for _, d := range dues {
-		if d.level <= highestPaged {
+	var best *due
+	for i, d := range dues {
+		if coveredAt(pages, d.level) {
 			continue
 		}
-		// The lowest due level goes first; the others follow at once.
-		best := d
-		for _, o := range dues {
-			if o.level > highestPaged && o.level < best.level {
-				best = o
-			}
+		if best == nil || d.level < best.level {
+			best = &dues[i]
 		}
+	}
+	if best != nil {
 		if w, ok := covering(windows, inc.Service, now); ok {
+			if sync {
+				return syncStep
+			}
 			return Step{Action: ActWait, Until: earliest(append(wake, w.End), now), HeldBy: w.ID,
 				Reason: fmt.Sprintf("maintenance window %s holds the page to level %d until %s", w.ID, best.level, w.End.UTC().Format(time.RFC3339))}
 		}
 		l, _ := p.Level(best.level)
 		return Step{Action: ActPage, Level: best.level, LevelName: l.Name, Reason: best.reason}
 	}
-
+	if sync {
+		return syncStep
+	}
 	if len(pages) > 0 && !anyDelivered(pages) && pages[len(pages)-1].Level >= max(highest, highestRequested(inc, p)) {
 		return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", pages[len(pages)-1].LevelName)}
 	}
+	if silenced {
+		return waitOrDone(wake, now, fmt.Sprintf("the alarm is flapping: it paged once, when it was marked flapping in episode %d; re-openings page only whom a responder asks for", inc.FlappingEpisode), "")
+	}
 	return waitOrDone(wake, now, "waiting for the next deadline", "nothing more is due; the incident stays open until a responder resolves it")
+}
+
+// coveredAt reports whether a due level needs no page: this episode has a
+// page at that level (delivered or not), or a delivered page above it.
+func coveredAt(pages []Page, level int) bool {
+	for _, pg := range pages {
+		if pg.Level == level || pg.Level > level && pg.Delivered() {
+			return true
+		}
+	}
+	return false
 }
 
 // highestRequested is the highest level a responder asked for in this

@@ -250,3 +250,77 @@ func TestNextSkipsAnUndeliverablePage(t *testing.T) {
 		t.Errorf("Next when no level could be paged = %+v, want nobody-reached", got)
 	}
 }
+
+func TestNextAfterTheReview(t *testing.T) {
+	p := DefaultPolicy()
+	minutes := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	failed := func(inc Incident, levels ...int) Incident {
+		for i := range inc.Pages {
+			for _, l := range levels {
+				if inc.Pages[i].Level == l {
+					inc.Pages[i].Failure = "invalid routing key"
+				}
+			}
+		}
+		return inc
+	}
+
+	// A level whose page failed can be asked for again once its key is
+	// fixed, even when nobody at all could be reached.
+	nobody := failed(open(P0, Triggered, 1, 2, 3, 4), 1, 2, 3, 4)
+	if got := Next(nobody, p, minutes(20), nil); got.Action != ActNobodyReached {
+		t.Fatalf("all levels failed: %+v, want nobody-reached", got)
+	}
+	req, err := nobody.RequestEscalation(p, "", "oncall@dashboarduz.example", "keys fixed", minutes(30))
+	if err != nil || req.Level != 1 {
+		t.Fatalf("escalation after nobody was reached = %+v, %v; want level 1", req, err)
+	}
+	if got := Next(nobody, p, minutes(30), nil); got.Action != ActPage || got.Level != 1 {
+		t.Errorf("after the request: %+v, want page level 1", got)
+	}
+	// Naming a failed level works too; a delivered one is refused.
+	mixed := failed(open(P2, Triggered, 1, 2), 2)
+	if _, err := mixed.RequestEscalation(p, "team-lead", "lead@dashboarduz.example", "", minutes(11)); err != nil {
+		t.Errorf("re-asking for the failed team lead: %v", err)
+	}
+	if _, err := mixed.RequestEscalation(p, "on-call", "lead@dashboarduz.example", "", minutes(11)); ErrorCode(err) != EConflict {
+		t.Errorf("asking for the reached on-call: %v, want a conflict", err)
+	}
+
+	// A flapping episode pages nobody by itself, but a responder's request
+	// goes out.
+	flapping := open(P0, Triggered)
+	flapping.Episode, flapping.EpisodeStart, flapping.Flapping, flapping.FlappingEpisode = 3, t0, true, 2
+	if got := Next(flapping, p, t0, nil); got.Action != ActWait {
+		t.Fatalf("flapping: %+v, want a wait", got)
+	}
+	if _, err := flapping.RequestEscalation(p, "", "oncall@dashboarduz.example", "again?", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := Next(flapping, p, t0, nil); got.Action != ActPage || got.Level != 1 {
+		t.Errorf("flapping with a request: %+v, want page level 1", got)
+	}
+
+	// A security incident acknowledged before its first page pages the
+	// team lead, not on-call.
+	sec := open(P1, Acknowledged)
+	sec.Category = Security
+	if got := Next(sec, p, t0, nil); got.Action != ActPage || got.Level != 2 {
+		t.Errorf("acknowledged security incident: %+v, want page level 2 only", got)
+	}
+
+	// A due page goes before telling PagerDuty about an earlier episode's
+	// resolution; the resolution follows.
+	reopened := open(P1, Triggered, 1)
+	reopened.Episode, reopened.EpisodeStart = 1, minutes(40)
+	if got := Next(reopened, p, minutes(40), nil); got.Action != ActPage || got.Level != 1 {
+		t.Errorf("re-opened with an unsynced page: %+v, want page level 1 first", got)
+	}
+	reopened.Pages = append(reopened.Pages, Page{Level: 1, LevelName: "on-call", At: minutes(40), Episode: 1})
+	if got := Next(reopened, p, minutes(40), nil); got.Action != ActSync {
+		t.Errorf("then: %+v, want sync", got)
+	}
+	if got := PagesToSync(reopened); got[0] != Resolved || len(got) != 1 {
+		t.Errorf("pages to sync = %v, want the first episode's page resolved", got)
+	}
+}

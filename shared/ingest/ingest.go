@@ -238,24 +238,21 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 // one is recorded already, and a firing after a recovery as a flap,
 // re-reading on a version conflict. It returns the incident as stored.
 func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal) (incident.Incident, error) {
-	marked := false
 	stored, err := incident.Update(ctx, h.Store, inc, func(inc *incident.Incident) bool {
 		flap := sig.State == incident.Firing && inc.SignalState == incident.Recovered && sig.Time.After(inc.SignalAt)
 		if !inc.NoteSignal(sig.State, sig.Time) {
 			return false
 		}
 		if flap {
-			marked = inc.NoteFlap(h.Policy, sig.Time)
+			inc.NoteFlap(h.Policy, sig.Time)
 		}
 		return true
 	})
 	if err != nil {
 		return incident.Incident{}, fmt.Errorf("record signal state on %s: %w", inc.ID, err)
 	}
-	if marked {
-		if err := h.noteFlapping(ctx, stored, sig); err != nil {
-			return incident.Incident{}, err
-		}
+	if err := h.noteFlapping(ctx, stored, sig); err != nil {
+		return incident.Incident{}, err
 	}
 	return stored, nil
 }
@@ -264,13 +261,12 @@ func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig inc
 // again within the re-open window. It returns the incident as stored; a
 // status other than triggered means another writer got there first.
 func (h *Handler) reopen(ctx context.Context, inc incident.Incident, sig incident.Signal) (incident.Incident, error) {
-	marked := false
 	stored, err := incident.Update(ctx, h.Store, inc, func(inc *incident.Incident) bool {
 		if inc.Status != incident.Resolved || !sig.Time.After(inc.SignalAt) {
 			return false
 		}
 		inc.NoteSignal(sig.State, sig.Time)
-		marked = inc.Reopen(h.Policy, sig.Time)
+		inc.Reopen(h.Policy, sig.Time)
 		return true
 	})
 	if err != nil {
@@ -283,23 +279,27 @@ func (h *Handler) reopen(ctx context.Context, inc incident.Incident, sig inciden
 	if err := h.note(ctx, stored.ID, sig, incident.EntryReopened, text); err != nil {
 		return incident.Incident{}, err
 	}
-	if marked {
-		if err := h.noteFlapping(ctx, stored, sig); err != nil {
-			return incident.Incident{}, err
-		}
+	if err := h.noteFlapping(ctx, stored, sig); err != nil {
+		return incident.Incident{}, err
 	}
 	return stored, nil
 }
 
-// noteFlapping puts the flapping mark on the timeline.
+// noteFlapping puts the flapping mark of the current episode on the
+// timeline, once: it is keyed by the episode and the time it was marked,
+// so any later event for the incident writes it again as a no-op, which
+// also completes a delivery that stopped before writing it.
 func (h *Handler) noteFlapping(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
+	if !inc.Flapping || inc.FlappingEpisode != inc.Episode {
+		return nil
+	}
 	e := incident.Entry{
-		ID:    incident.EntryID(sig.Time, "flapping/"+sig.EventID),
-		At:    sig.Time,
+		ID:    incident.EntryID(inc.FlappingAt, fmt.Sprintf("flapping/%d", inc.Episode)),
+		At:    inc.FlappingAt,
 		Kind:  incident.EntryFlapping,
 		Actor: sig.Source,
 		Text:  incident.FlappingText(h.Policy, inc),
-		Data:  map[string]string{"eventId": sig.EventID, "flaps": fmt.Sprint(len(inc.Flaps))},
+		Data:  map[string]string{"flaps": fmt.Sprint(len(inc.Flaps))},
 	}
 	if _, err := h.Store.AppendTimeline(ctx, inc.ID, e); err != nil {
 		return fmt.Errorf("note flapping on %s: %w", inc.ID, err)

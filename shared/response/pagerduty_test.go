@@ -1,6 +1,7 @@
 package response_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -155,10 +156,24 @@ func TestPagerDutyWebhook(t *testing.T) {
 		})
 	}
 
-	t.Run("a level the incident never paged", func(t *testing.T) {
+	// A page can reach PagerDuty and be acknowledged there before it is
+	// recorded on the incident (its Page task stopped after sending): the
+	// key alone says which incident and episode it belongs to.
+	t.Run("a page of this episode not recorded yet", func(t *testing.T) {
 		f := newFixture(t)
 		inc, _ := paged(t, f)
-		err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", incident.PageDedupKey(inc.ID, 0, 3)))
+		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", incident.PageDedupKey(inc.ID, 0, 3))); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.get(t, inc.ID); got.Status != incident.Acknowledged {
+			t.Errorf("status = %s, want acknowledged", got.Status)
+		}
+	})
+
+	t.Run("a page of a later episode than the incident's", func(t *testing.T) {
+		f := newFixture(t)
+		inc, _ := paged(t, f)
+		err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", incident.PageDedupKey(inc.ID, 2, 1)))
 		wantError(t, err, incident.ENotFound, "")
 		if got := f.get(t, inc.ID); got.Status != incident.Triggered {
 			t.Errorf("status = %s, want triggered", got.Status)
@@ -174,4 +189,28 @@ func TestPagerDutyWebhook(t *testing.T) {
 			t.Errorf("incident = %+v, want it unchanged", got)
 		}
 	})
+}
+
+// TestPagerDutyRedeliveryCompletesAFailedStart: the first delivery's write
+// lands but its escalation does not start (PagerDuty gets a 500); the
+// redelivery starts the acknowledgement's generation.
+func TestPagerDutyRedeliveryCompletesAFailedStart(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report(t, "api", "P1", "api down")
+	p := page(inc.ID, 0, 1)
+	f.setPages(t, inc.ID, 0, p)
+	f.starter.failWith(errors.New("ThrottlingException"))
+	if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", p.DedupKey)); err == nil {
+		t.Fatal("first delivery: want the start's error, so PagerDuty retries")
+	}
+	f.starter.failWith(nil)
+	n := f.starter.count()
+	if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", p.DedupKey)); err != nil {
+		t.Fatal(err)
+	}
+	got := f.get(t, inc.ID)
+	wantStarts(t, f.starter.since(n), start{inc.ID, got.Generation})
+	if got.Status != incident.Acknowledged {
+		t.Errorf("status = %s, want acknowledged", got.Status)
+	}
 }

@@ -14,7 +14,8 @@ type Report struct {
 	Category    string `json:"category"`
 	Description string `json:"description"`
 	// IdempotencyKey, from the request's Idempotency-Key header, makes a
-	// retried report return the incident the first one opened.
+	// retried report return the incident the first one opened. Without
+	// one, the same report by the same caller within ten minutes does.
 	IdempotencyKey string `json:"-"`
 }
 

@@ -79,10 +79,17 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	inc := incident.Open(sig)
 	inc.Title = r.Title
 	inc.Description = r.Description
-	if r.IdempotencyKey != "" {
-		// A retried report with the same key finds the incident the first
-		// call opened, or finishes opening it.
-		id, err := s.claimReport(ctx, actor, r.IdempotencyKey, inc.ID)
+	key := r.IdempotencyKey
+	if key == "" {
+		// Without a key, the same report from the same caller within the
+		// same ten minutes is a retry or a double submission.
+		sum := sha256.Sum256([]byte(strings.Join([]string{r.Service, r.Title, r.Severity, r.Category, r.Description}, "\x00")))
+		key = "same-report/" + hex.EncodeToString(sum[:]) + "/" + now.Truncate(reportDedupWindow).Format(time.RFC3339)
+	}
+	{
+		// A retried report finds the incident the first call opened, or
+		// finishes opening it.
+		id, err := s.claimReport(ctx, actor, key, inc.ID)
 		if err != nil {
 			return incident.Incident{}, err
 		}
@@ -111,6 +118,10 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	}
 	return s.Store.GetIncident(ctx, inc.ID)
 }
+
+// reportDedupWindow is how long an identical report without an
+// idempotency key counts as the same report.
+const reportDedupWindow = 10 * time.Minute
 
 // claimReport claims a report's idempotency key for the incident id, and
 // returns the incident the key is claimed for: id, or the one an earlier
@@ -441,32 +452,25 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 	if err != nil {
 		return err
 	}
-	var page *incident.Page
-	for i := range inc.Pages {
-		if inc.Pages[i].DedupKey == e.IncidentKey {
-			page = &inc.Pages[i]
-		}
-	}
-	if page == nil {
+	episode, known := pageEpisode(inc, e.IncidentKey)
+	if !known {
 		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
 	}
 	actor := "pagerduty"
 	if e.Agent != "" {
 		actor = "pagerduty:" + e.Agent
 	}
-	if page.Episode != inc.Episode {
+	if episode != inc.Episode {
 		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return nil
 	}
+	// A redelivery, or PagerDuty echoing what this system told it, goes
+	// through the operation too: its conflict restarts the current
+	// generation and completes the timeline entry of a call cut short.
 	var opErr error
 	if e.Type == "incident.acknowledged" {
-		if !inc.AcknowledgedAt.IsZero() || inc.Status == incident.Resolved {
-			return nil
-		}
 		_, opErr = s.Acknowledge(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"})
 	} else {
-		// A redelivery goes through Resolve too: its conflict completes
-		// the timeline entry of a call cut short.
 		_, opErr = s.Resolve(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor})
 	}
 	if incident.ErrorCode(opErr) == incident.EConflict {
@@ -474,6 +478,22 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		return nil
 	}
 	return opErr
+}
+
+// pageEpisode finds the episode of the page a PagerDuty incident_key names:
+// from the incident's pages, or, for a page sent but not yet recorded on
+// the incident, from the key itself.
+func pageEpisode(inc incident.Incident, key string) (int, bool) {
+	for _, pg := range inc.Pages {
+		if pg.DedupKey == key {
+			return pg.Episode, true
+		}
+	}
+	id, episode, _, ok := incident.ParsePageDedupKey(key)
+	if !ok || id != inc.ID || episode > inc.Episode {
+		return 0, false
+	}
+	return episode, true
 }
 
 // noteAt appends a timeline entry for an operation at time at. Its ID

@@ -979,3 +979,27 @@ func TestReportWithAnIdempotencyKey(t *testing.T) {
 		t.Errorf("another caller's report = %s, %v; want a new incident", other.ID, err)
 	}
 }
+
+func TestIdenticalReportsWithoutAKey(t *testing.T) {
+	f := newFixture(t)
+	rep := response.Report{Title: "Exports time out", Service: "api", Severity: "P2", Category: "performance", Description: "CSV exports over 10k rows time out"}
+	first, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.advance(time.Minute)
+	again, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the same report a minute later = %s, %v; want %s (a double submission)", again.ID, err, first.ID)
+	}
+	rep.Description += " since 02:00"
+	other, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil || other.ID == first.ID {
+		t.Errorf("a different report = %s, %v; want a new incident", other.ID, err)
+	}
+	f.clock.advance(10 * time.Minute)
+	later, err := f.svc.Report(ctx, "oncall@example.com", response.Report{Title: "Exports time out", Service: "api", Severity: "P2", Category: "performance", Description: "CSV exports over 10k rows time out"})
+	if err != nil || later.ID == first.ID {
+		t.Errorf("the same report in a later ten-minute slot = %s, %v; want a new incident", later.ID, err)
+	}
+}
