@@ -68,9 +68,10 @@ build-%:
 	awk -v n="$*" -v s="$$size" -v f="$(BUILD_DIR)/$*/bootstrap" 'BEGIN { printf "%-20s %5.1f MB (%d bytes)  %s\n", n, s / 1048576, s, f }'; \
 	if [ "$$size" -gt $(MAX_FUNCTION_BYTES) ]; then echo "$* is larger than 15 MB" >&2; exit 1; fi
 
-## synth: the CloudFormation template in cdk.out/, offline, no AWS credentials needed
+## synth: the CloudFormation template in cdk.out/, offline, no AWS credentials
+## needed; CDK_DEPLOY_FLAGS passes the same settings as deploy
 synth: tools build
-	$(NODE_BIN)/cdk synth --quiet -o cdk.out
+	$(NODE_BIN)/cdk synth --quiet -o cdk.out $(CDK_DEPLOY_FLAGS)
 	@ls cdk.out/*.template.json
 
 ## bootstrap: prepare the AWS account and region for CDK deployments (once)

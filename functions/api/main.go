@@ -5,7 +5,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -29,19 +28,19 @@ func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN", "PAGERDUTY_WEBHOOK_SECRET_ARN")
 	table, stateMachine, webhookSecret := env[0], env[1], env[2]
-	// A missing or unreadable webhook secret refuses webhooks only: the
-	// responders' routes must keep working.
-	secrets, err := secretsmanager.WebhookSecrets(context.Background(), awssecrets.NewFromConfig(cfg), webhookSecret)
-	if err != nil {
-		slog.Error("PagerDuty webhooks will be refused", "error", err)
-	}
+	// The webhook signing secret is read when the first webhook comes and
+	// again, at most once a minute, when a signature matches none known:
+	// it is stored after the deploy (PagerDuty shows it once the
+	// subscription to the deployed API exists), and a missing one refuses
+	// webhooks only, never the responders' routes.
+	secrets := &secretsmanager.WebhookSecretStore{API: awssecrets.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	svc := &response.Service{
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
 	}
-	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}, WebhookSecrets: secrets, Clock: incident.SystemClock{}})
+	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}, WebhookSecretSource: secrets, Clock: incident.SystemClock{}})
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		panic(err)

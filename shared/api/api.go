@@ -52,9 +52,19 @@ type Config struct {
 	// rotated without refusing deliveries; with none, every webhook is
 	// refused. Empty strings are ignored.
 	WebhookSecrets []string
+	// WebhookSecretSource, when set, is asked for the signing secrets when
+	// a webhook's signature matches none of those known, so a secret
+	// stored or rotated after the function started is picked up without
+	// a restart. It should cache what it reads.
+	WebhookSecretSource WebhookSecretSource
 	// Clock dates a webhook whose event carries no occurred_at; nil means
 	// incident.SystemClock.
 	Clock incident.Clock
+}
+
+// WebhookSecretSource reads the current webhook signing secrets.
+type WebhookSecretSource interface {
+	WebhookSecrets(ctx context.Context) ([]string, error)
 }
 
 // Handler serves the incident API. Build it with New.
@@ -62,6 +72,7 @@ type Handler struct {
 	svc     Service
 	auth    Authenticator
 	secrets []string
+	source  WebhookSecretSource
 	clock   incident.Clock
 	mux     *http.ServeMux
 }
@@ -120,7 +131,7 @@ func New(c Config) (*Handler, error) {
 	if c.Auth == nil {
 		return nil, errors.New("api: Config.Auth is required")
 	}
-	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, mux: http.NewServeMux()}
+	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux()}
 	if h.clock == nil {
 		h.clock = incident.SystemClock{}
 	}

@@ -121,7 +121,27 @@ func (e internal) Error() string { return e.err.Error() }
 // signedByUs reports whether the request's X-PagerDuty-Signature was made
 // with one of the configured secrets.
 func (h *Handler) signedByUs(r *http.Request, body []byte) bool {
-	for _, secret := range h.secrets {
+	if signedWith(r, body, h.secrets) {
+		return true
+	}
+	if h.source == nil {
+		return false
+	}
+	secrets, err := h.source.WebhookSecrets(r.Context())
+	if err != nil {
+		slog.ErrorContext(r.Context(), "read the webhook signing secrets", "error", err)
+		return false
+	}
+	return signedWith(r, body, secrets)
+}
+
+// signedWith reports whether the request carries a signature of body made
+// with one of secrets.
+func signedWith(r *http.Request, body []byte, secrets []string) bool {
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
 		// VerifySignature reads the body; give each attempt a fresh copy.
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if webhookv3.VerifySignature(r, secret) == nil {

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/response"
 )
@@ -174,4 +177,49 @@ func editEvent(t *testing.T, body string, change func(event map[string]any)) str
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// secretSource is a WebhookSecretSource whose secrets a test sets.
+type secretSource struct {
+	secrets []string
+	asked   int
+}
+
+func (s *secretSource) WebhookSecrets(context.Context) ([]string, error) {
+	s.asked++
+	if s.secrets == nil {
+		return nil, errors.New("ResourceNotFoundException: the secret does not exist yet")
+	}
+	return s.secrets, nil
+}
+
+// TestWebhookSecretStoredAfterTheStart: the signing secret is stored after
+// the function started; webhooks are refused until then and accepted
+// after, with no restart.
+func TestWebhookSecretStoredAfterTheStart(t *testing.T) {
+	svc := &fakeService{}
+	src := &secretSource{}
+	h, err := api.New(api.Config{Service: svc, Auth: fakeAuth{}, WebhookSecretSource: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := pagerDutyFixture(t, "incident-acknowledged.json")
+	post := func() int {
+		req := httptest.NewRequest("POST", "/webhooks/pagerduty", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-PagerDuty-Signature", sign(secret, body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post(); code != 401 || len(svc.recorded()) != 0 {
+		t.Fatalf("before the secret is stored: %d with %d calls, want 401 and none", code, len(svc.recorded()))
+	}
+	src.secrets = []string{secret}
+	if code := post(); code != 200 || len(svc.recorded()) != 1 {
+		t.Fatalf("after it is stored: %d with %d calls, want 200 and one", code, len(svc.recorded()))
+	}
+	if src.asked != 2 {
+		t.Errorf("the source was asked %d times, want once per webhook", src.asked)
+	}
 }

@@ -13,7 +13,7 @@
 //
 //	incident        pk=INC#<id>        sk=META
 //	timeline entry  pk=INC#<id>        sk=TL#<entry ID>
-//	page ledger     pk=INC#<id>        sk=PAGE#<level, 2 digits>
+//	page ledger     pk=INC#<id>        sk=PAGE#<level, 2 digits> (first episode), PAGE#R<episode, 3 digits>#<level> (re-openings)
 //	dedup pointer   pk=DEDUP#<key>     sk=DEDUP
 //	maintenance     pk=MAINT           sk=<service>#<start>#<window ID>
 //

@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // WebhookSecrets reads the PagerDuty v3 webhook signing secrets from a
@@ -44,4 +48,47 @@ func ParseWebhookSecrets(secretID, value string) ([]string, error) {
 		return nil, fmt.Errorf("webhook secret %s holds no signing secret", secretID)
 	}
 	return kept, nil
+}
+
+// WebhookSecretStore reads the webhook signing secrets when asked and
+// keeps them, reading again at most once per RefreshAfter: a secret stored
+// after the api function started (PagerDuty shows it only once the
+// subscription to the deployed API exists) is picked up, and forged
+// webhooks cannot make it call Secrets Manager more often than that. It is
+// safe for concurrent use.
+type WebhookSecretStore struct {
+	API      GetSecretValueAPI
+	SecretID string
+	Clock    incident.Clock
+	// RefreshAfter is how long what was read is kept; zero means a minute.
+	RefreshAfter time.Duration
+
+	mu      sync.Mutex
+	secrets []string
+	readAt  time.Time
+	err     error // of the last read, when nothing was ever read
+}
+
+// WebhookSecrets returns the secrets, read again when what it has is older
+// than RefreshAfter. A failed read keeps what was read before, if anything.
+func (s *WebhookSecretStore) WebhookSecrets(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	every := s.RefreshAfter
+	if every <= 0 {
+		every = time.Minute
+	}
+	now := s.Clock.Now()
+	if s.readAt.IsZero() || now.Sub(s.readAt) >= every {
+		s.readAt = now
+		secrets, err := WebhookSecrets(ctx, s.API, s.SecretID)
+		s.err = err
+		if err == nil {
+			s.secrets = secrets
+		}
+	}
+	if s.secrets == nil {
+		return nil, s.err
+	}
+	return s.secrets, nil
 }
