@@ -32,12 +32,12 @@ import (
 
 // Tokens the fake authenticator knows.
 const (
-	goodToken     = "good"      // ana@example.com
+	goodToken     = "good"      // oncall@example.com
 	nameOnlyToken = "name-only" // a token without an email: the actor is the name
 	forgedToken   = "forged"
 	// noSubjectToken passes the authenticator but names nobody.
 	noSubjectToken = "no-subject"
-	actor          = "ana@example.com"
+	actor          = "oncall@example.com"
 )
 
 // fakeAuth accepts the two good tokens and refuses anything else.

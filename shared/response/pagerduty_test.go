@@ -10,7 +10,7 @@ import (
 )
 
 func pdEvent(typ, key string) response.PagerDutyEvent {
-	return response.PagerDutyEvent{ID: "evt-" + typ, Type: typ, IncidentKey: key, Agent: "Dana Lee", OccurredAt: t0}
+	return response.PagerDutyEvent{ID: "evt-" + typ, Type: typ, IncidentKey: key, Agent: "On-Call Engineer", OccurredAt: t0}
 }
 
 func TestPagerDutyWebhook(t *testing.T) {
@@ -32,12 +32,12 @@ func TestPagerDutyWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := f.get(t, inc.ID)
-		if got.Status != incident.Acknowledged || got.AcknowledgedBy != "pagerduty:Dana Lee" || !got.AcknowledgedAt.Equal(at) || got.Generation != inc.Generation+1 {
-			t.Errorf("incident = %+v, want acknowledged by pagerduty:Dana Lee at %s", got, at)
+		if got.Status != incident.Acknowledged || got.AcknowledgedBy != "pagerduty:On-Call Engineer" || !got.AcknowledgedAt.Equal(at) || got.Generation != inc.Generation+1 {
+			t.Errorf("incident = %+v, want acknowledged by pagerduty:On-Call Engineer at %s", got, at)
 		}
 		wantStarts(t, f.starter.since(n), start{inc.ID, inc.Generation + 1})
-		if e := f.last(t, inc.ID); e.Kind != incident.EntryAcknowledged || e.Actor != "pagerduty:Dana Lee" {
-			t.Errorf("entry = %+v, want acknowledged by pagerduty:Dana Lee", e)
+		if e := f.last(t, inc.ID); e.Kind != incident.EntryAcknowledged || e.Actor != "pagerduty:On-Call Engineer" {
+			t.Errorf("entry = %+v, want acknowledged by pagerduty:On-Call Engineer", e)
 		}
 
 		f.clock.advance(time.Minute)
@@ -75,11 +75,11 @@ func TestPagerDutyWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := f.get(t, inc.ID)
-		if got.Status != incident.Resolved || got.ResolvedBy != "pagerduty:Dana Lee" || !got.ResolvedAt.Equal(at) || got.RootCause == "" {
-			t.Errorf("incident = %+v, want resolved by pagerduty:Dana Lee at %s with a root cause", got, at)
+		if got.Status != incident.Resolved || got.ResolvedBy != "pagerduty:On-Call Engineer" || !got.ResolvedAt.Equal(at) || got.RootCause == "" {
+			t.Errorf("incident = %+v, want resolved by pagerduty:On-Call Engineer at %s with a root cause", got, at)
 		}
 		wantStarts(t, f.starter.since(n), start{inc.ID, inc.Generation + 1})
-		if e := f.last(t, inc.ID); e.Kind != incident.EntryResolved || e.Actor != "pagerduty:Dana Lee" {
+		if e := f.last(t, inc.ID); e.Kind != incident.EntryResolved || e.Actor != "pagerduty:On-Call Engineer" {
 			t.Errorf("entry = %+v", e)
 		}
 
@@ -104,7 +104,7 @@ func TestPagerDutyWebhook(t *testing.T) {
 		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.resolved", key)); err != nil {
 			t.Fatal(err)
 		}
-		if got := f.get(t, inc.ID); got.Status != incident.Resolved || got.AcknowledgedBy != "pagerduty:Dana Lee" {
+		if got := f.get(t, inc.ID); got.Status != incident.Resolved || got.AcknowledgedBy != "pagerduty:On-Call Engineer" {
 			t.Errorf("incident = %+v, want resolved and the acknowledgement kept", got)
 		}
 	})
