@@ -307,3 +307,41 @@ func BenchmarkAPI(b *testing.B) {
 		serve("GET", "/incidents/"+inc.ID, "", http.StatusOK)
 	}
 }
+
+// TestEveryKindOfPagerDutyOutageIsRetried: PagerDuty answering 429, a 5xx,
+// or nothing at all fails the first two attempts; the state machine's
+// Retry on PagerDutyUnavailableError sends the page again, each failure is
+// on the timeline, and PagerDuty gets the page exactly once.
+func TestEveryKindOfPagerDutyOutageIsRetried(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		failure recorder.Failure
+	}{
+		{"429", recorder.Failure{Status: 429}},
+		{"502", recorder.Failure{Status: 502}},
+		{"no answer", recorder.Failure{Drop: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newStack(t)
+			start := s.Clock.Now()
+			s.Recorder.FailNext(2, c.failure)
+			if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Exec.RunUntil(ctx, start.Add(4*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			failed, paged := pageTimes(t, s, start)
+			if got := strings.Join(failed, ","); got != "0s,10s" {
+				t.Errorf("failed attempts at %s, want 0s,10s", got)
+			}
+			if got := strings.Join(paged, ","); got != "30s" {
+				t.Errorf("delivered at %s, want 30s", got)
+			}
+			if n := s.Recorder.Triggers(); n != 1 {
+				t.Errorf("%d triggers reached PagerDuty, want 1", n)
+			}
+		})
+	}
+}
