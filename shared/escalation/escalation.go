@@ -89,13 +89,13 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: reason}, nil
 	}
 	now := p.Clock.Now()
-	breaches := incident.DueBreaches(inc, p.Policy, now)
 	inc, err = incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool {
 		changed := false
 		if in.Generation > inc.PlannedGeneration {
 			inc.PlannedGeneration, changed = in.Generation, true
 		}
-		for _, b := range breaches {
+		// Decided on each read: a concurrent re-opening changes the episode.
+		for _, b := range incident.DueBreaches(*inc, p.Policy, now) {
 			changed = inc.RecordBreach(b) || changed
 		}
 		return changed
