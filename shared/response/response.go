@@ -331,19 +331,35 @@ func (s *Service) ChangeSeverity(ctx context.Context, actor, id string, c Severi
 func (s *Service) Escalate(ctx context.Context, actor, id string, e Escalation) (incident.Incident, error) {
 	now := s.Clock.Now()
 	var req incident.EscalationRequest
-	note := func(inc incident.Incident) error {
-		l, _ := s.Policy.Level(req.Level)
-		text := fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s).", actor, l.Title, req.Level, l.Name)
-		if e.Reason != "" {
-			text = fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s", actor, l.Title, req.Level, l.Name, e.Reason)
+	note := func(inc incident.Incident) error { return s.noteEscalation(ctx, inc, req) }
+	// A refused request (one already under way) completes the entries of
+	// the episode's earlier requests, which a call cut short may lack.
+	heal := func(inc incident.Incident) error {
+		for _, r := range inc.Escalations {
+			if r.Episode == inc.Episode {
+				if err := s.noteEscalation(ctx, inc, r); err != nil {
+					return err
+				}
+			}
 		}
-		return s.noteAt(ctx, inc, req.At, actor, incident.EntryEscalated, fmt.Sprintf("escalate/%d/%d", inc.Episode, req.Level), text, map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name})
+		return nil
 	}
 	return s.change(ctx, id, func(inc *incident.Incident) error {
 		var err error
 		req, err = inc.RequestEscalation(s.Policy, e.Level, actor, e.Reason, now)
 		return err
-	}, note, nil)
+	}, note, heal)
+}
+
+// noteEscalation records an escalation request on the timeline, keyed by
+// its episode, level and time.
+func (s *Service) noteEscalation(ctx context.Context, inc incident.Incident, req incident.EscalationRequest) error {
+	l, _ := s.Policy.Level(req.Level)
+	text := fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s).", req.By, l.Title, req.Level, l.Name)
+	if req.Reason != "" {
+		text = fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s", req.By, l.Title, req.Level, l.Name, req.Reason)
+	}
+	return s.noteAt(ctx, inc, req.At, req.By, incident.EntryEscalated, fmt.Sprintf("escalate/%d/%d", req.Episode, req.Level), text, map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name})
 }
 
 // Resolve closes the incident with its root cause; the escalation tells

@@ -1003,3 +1003,45 @@ func TestIdenticalReportsWithoutAKey(t *testing.T) {
 		t.Errorf("the same report in a later ten-minute slot = %s, %v; want a new incident", later.ID, err)
 	}
 }
+
+// failingTimeline fails the next timeline append, as a throttled PutItem
+// or a function stopped between its two writes would.
+type failingTimeline struct {
+	response.Store
+	fail bool
+}
+
+func (f *failingTimeline) AppendTimeline(ctx context.Context, id string, e incident.Entry) (bool, error) {
+	if f.fail {
+		f.fail = false
+		return false, errors.New("ProvisionedThroughputExceededException")
+	}
+	return f.Store.AppendTimeline(ctx, id, e)
+}
+
+// TestEscalateRetryCompletesTheTimeline: the request is stored but its
+// timeline entry is not; the caller's retry is refused as under way and
+// writes the entry.
+func TestEscalateRetryCompletesTheTimeline(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report(t, "api", "P1", "api down")
+	f.setPages(t, inc.ID, 0, page(inc.ID, 0, 1))
+	store := &failingTimeline{Store: f.store, fail: true}
+	svc := &response.Service{Store: store, Starter: f.starter, Policy: incident.DefaultPolicy(), Clock: f.clock}
+	esc := response.Escalation{Reason: "need database expertise"}
+	if _, err := svc.Escalate(ctx, "oncall@example.com", inc.ID, esc); err == nil {
+		t.Fatal("first call: want the timeline failure")
+	}
+	f.clock.advance(time.Minute)
+	_, err := svc.Escalate(ctx, "oncall@example.com", inc.ID, esc)
+	wantError(t, err, incident.EConflict, "")
+	var entries []incident.Entry
+	for _, e := range f.timeline(t, inc.ID) {
+		if e.Kind == incident.EntryEscalated {
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) != 1 || entries[0].Actor != "oncall@example.com" || !strings.Contains(entries[0].Text, "need database expertise") || !entries[0].At.Equal(t0.Add(time.Minute)) {
+		t.Errorf("escalation entries = %+v, want the first call's, at its time", entries)
+	}
+}
