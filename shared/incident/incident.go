@@ -224,13 +224,3 @@ func ParsePageDedupKey(key string) (incidentID string, episode, level int, ok bo
 	}
 	return id, episode, level, true
 }
-
-// IncidentIDFromDedupKey returns the incident ID a page's dedup key (a
-// PagerDuty incident_key) belongs to.
-func IncidentIDFromDedupKey(key string) (string, bool) {
-	id, _, ok := strings.Cut(key, "/")
-	if !ok || !strings.HasPrefix(id, "inc-") {
-		return "", false
-	}
-	return id, true
-}

@@ -460,7 +460,9 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 	if e.Type != "incident.acknowledged" && e.Type != "incident.resolved" {
 		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
 	}
-	id, ok := incident.IncidentIDFromDedupKey(e.IncidentKey)
+	// The key names the incident and the episode of the page, recorded on
+	// the incident or not yet (its Page task stopped after sending).
+	id, episode, _, ok := incident.ParsePageDedupKey(e.IncidentKey)
 	if !ok {
 		return incident.Errorf(incident.ENotFound, "PagerDuty incident key %q is not a page of this system", e.IncidentKey)
 	}
@@ -468,8 +470,7 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 	if err != nil {
 		return err
 	}
-	episode, known := pageEpisode(inc, e.IncidentKey)
-	if !known {
+	if episode > inc.Episode {
 		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
 	}
 	actor := "pagerduty"
@@ -494,22 +495,6 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		return nil
 	}
 	return opErr
-}
-
-// pageEpisode finds the episode of the page a PagerDuty incident_key names:
-// from the incident's pages, or, for a page sent but not yet recorded on
-// the incident, from the key itself.
-func pageEpisode(inc incident.Incident, key string) (int, bool) {
-	for _, pg := range inc.Pages {
-		if pg.DedupKey == key {
-			return pg.Episode, true
-		}
-	}
-	id, episode, _, ok := incident.ParsePageDedupKey(key)
-	if !ok || id != inc.ID || episode > inc.Episode {
-		return 0, false
-	}
-	return episode, true
 }
 
 // noteAt appends a timeline entry for an operation at time at. Its ID
