@@ -84,7 +84,7 @@ func LoadOrCreateLocalIssuer(path, issuer, audience string, clock incident.Clock
 	if err != nil {
 		return nil, err
 	}
-	err = writeKeyFile(path, li.keyPEM(), false)
+	err = writeKeyFile(path, li.keyPEM())
 	if errors.Is(err, fs.ErrExist) {
 		return loadLocalIssuer(path, issuer, audience, clock)
 	}
@@ -104,12 +104,6 @@ func loadLocalIssuer(path, issuer, audience string, clock incident.Clock) (*Loca
 		return nil, fmt.Errorf("token signing key %s: %w", path, err)
 	}
 	return newLocalIssuer(issuer, audience, clock, key)
-}
-
-// Save writes the issuer's private key to the PEM file at path (mode 0600),
-// replacing any file there.
-func (li *LocalIssuer) Save(path string) error {
-	return writeKeyFile(path, li.keyPEM(), true)
 }
 
 // Token signs a token for id that is valid from now for ttl.
@@ -194,9 +188,9 @@ func parseKeyPEM(data []byte) (*rsa.PrivateKey, error) {
 }
 
 // writeKeyFile writes data to path with mode 0600. The file is written
-// under a temporary name first so that no reader ever sees half a key.
-// Without replace it fails with fs.ErrExist when path exists.
-func writeKeyFile(path string, data []byte, replace bool) error {
+// under a temporary name first so that no reader ever sees half a key. It
+// fails with fs.ErrExist when path exists.
+func writeKeyFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create key directory: %w", err)
@@ -212,12 +206,6 @@ func writeKeyFile(path string, data []byte, replace bool) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write token signing key: %w", err)
-	}
-	if replace {
-		if err := os.Rename(tmp.Name(), path); err != nil {
-			return fmt.Errorf("write token signing key: %w", err)
-		}
-		return nil
 	}
 	// A hard link, unlike a rename, fails when path exists, so two
 	// processes creating the key at once cannot replace each other's.
