@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awssecrets "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/dashboarduz/incident-response/shared/api"
@@ -20,7 +20,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/response"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
@@ -33,7 +33,7 @@ func main() {
 	// it is stored after the deploy (PagerDuty shows it once the
 	// subscription to the deployed API exists), and a missing one refuses
 	// webhooks only, never the responders' routes.
-	secrets := &secretsmanager.WebhookSecretStore{API: awssecrets.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
+	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	svc := &response.Service{
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),

@@ -11,14 +11,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awssecrets "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func main() {
 		opts.IncidentURL = func(id string) string { return incidentURLBase + "/incidents/" + id }
 	}
 	policy := lambdaenv.MustPolicy()
-	keys := secretsmanager.NewRoutingKeys(awssecrets.NewFromConfig(cfg), secretARN)
+	keys := secrets.NewRoutingKeys(secretsmanager.NewFromConfig(cfg), secretARN)
 	// The policy is checked against the secret when loaded. A level without
 	// a key does not stop the start (the other levels must still be
 	// paged); it is logged as a rejected page, which fires the

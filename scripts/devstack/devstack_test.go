@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/local/dynalite"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
 // endpoint is one dynalite shared by this package's tests; each stack gets
@@ -224,7 +224,7 @@ func TestPagerDutyOutageIsRetriedByTheStateMachine(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)
 	start := s.Clock.Now()
-	s.Recorder.FailNext(3, recorder.Failure{Status: 503})
+	s.Recorder.FailNext(3, pagerdutylocal.Failure{Status: 503})
 	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestLongPagerDutyOutageDelaysThePageButNeverDropsIt(t *testing.T) {
 	start := s.Clock.Now()
 	// More failures than the Retry allows: the Catch waits a minute and
 	// plans again, which pages again.
-	s.Recorder.FailNext(12, recorder.Failure{Status: 429, RetryAfter: time.Second})
+	s.Recorder.FailNext(12, pagerdutylocal.Failure{Status: 429, RetryAfter: time.Second})
 	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestRejectedPageEscalatesAtOnceAndEndsNothing(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)
 	start := s.Clock.Now()
-	s.Recorder.FailNext(1, recorder.Failure{Status: 400, Message: "Invalid routing key"})
+	s.Recorder.FailNext(1, pagerdutylocal.Failure{Status: 400, Message: "Invalid routing key"})
 	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestNobodyReachedFailsTheExecution(t *testing.T) {
 	s := newStack(t)
 	start := s.Clock.Now()
 	// Every level's routing key is refused: P0 goes up to the CTO, four pages.
-	s.Recorder.FailNext(4, recorder.Failure{Status: 400, Message: "Invalid routing key"})
+	s.Recorder.FailNext(4, pagerdutylocal.Failure{Status: 400, Message: "Invalid routing key"})
 	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestBlockedPageIsRetriedEveryMinuteUntilItGoesOut(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)
 	start := s.Clock.Now()
-	s.Recorder.FailNext(3, recorder.Failure{Status: 400, Message: "Event object is invalid"})
+	s.Recorder.FailNext(3, pagerdutylocal.Failure{Status: 400, Message: "Event object is invalid"})
 	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
 		t.Fatal(err)
 	}

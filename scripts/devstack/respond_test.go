@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions/local"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 )
 
 // callAPI makes a scenario call at the stack's current time and runs what
@@ -81,7 +81,7 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 	callAPI(t, s, "POST /incidents/{incident}/acknowledge", "{}")
 	inc := onlyIncident(t, s)
 	first := incident.PageDedupKey(inc.ID, 0, 1)
-	if a, _ := s.Recorder.Alert(first); a.State != recorder.Acknowledged {
+	if a, _ := s.Recorder.Alert(first); a.State != pagerdutylocal.Acknowledged {
 		t.Fatalf("on-call's alert after the acknowledgement: %+v, want acknowledged", a)
 	}
 	// Unresolved at 30 minutes: the team lead is paged, and that alert
@@ -90,16 +90,16 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := incident.PageDedupKey(inc.ID, 0, 2)
-	if a, _ := s.Recorder.Alert(second); a.State != recorder.Triggered {
+	if a, _ := s.Recorder.Alert(second); a.State != pagerdutylocal.Triggered {
 		t.Fatalf("team lead's alert: %+v, want triggered", a)
 	}
-	s.Recorder.FailNext(2, recorder.Failure{Status: 503})
+	s.Recorder.FailNext(2, pagerdutylocal.Failure{Status: 503})
 	callAPI(t, s, "POST /incidents/{incident}/resolve", `{"rootCause":"bad deploy"}`)
 	if err := s.Exec.RunUntil(ctx, start.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{first, second} {
-		if a, _ := s.Recorder.Alert(k); a.State != recorder.Resolved {
+		if a, _ := s.Recorder.Alert(k); a.State != pagerdutylocal.Resolved {
 			t.Errorf("alert %s: %+v, want resolved", k, a)
 		}
 	}
@@ -118,7 +118,7 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 		t.Errorf("%d executions, want one per generation (open, acknowledge, resolve)", len(execs))
 	}
 	for _, x := range s.Exec.Executions() {
-		if x.Status != local.Succeeded {
+		if x.Status != sfnlocal.Succeeded {
 			t.Errorf("execution %s: %s, want succeeded", x.Name, x.Status)
 		}
 	}
@@ -195,10 +195,10 @@ func TestPagerDutyWebhookAcknowledgesAndResolvesHere(t *testing.T) {
 // crashAfterWork makes a task function crash once per input after doing
 // its work, as a Lambda killed before it could return does; the state
 // machine's Retry runs it again with the same input.
-func crashAfterWork(target string) func(arn string, f local.TaskFunc) local.TaskFunc {
+func crashAfterWork(target string) func(arn string, f sfnlocal.TaskFunc) sfnlocal.TaskFunc {
 	var mu sync.Mutex
 	crashed := map[string]bool{}
-	return func(arn string, f local.TaskFunc) local.TaskFunc {
+	return func(arn string, f sfnlocal.TaskFunc) sfnlocal.TaskFunc {
 		if arn != target {
 			return f
 		}
@@ -315,11 +315,11 @@ func BenchmarkAPI(b *testing.B) {
 func TestEveryKindOfPagerDutyOutageIsRetried(t *testing.T) {
 	for _, c := range []struct {
 		name    string
-		failure recorder.Failure
+		failure pagerdutylocal.Failure
 	}{
-		{"429", recorder.Failure{Status: 429}},
-		{"502", recorder.Failure{Status: 502}},
-		{"no answer", recorder.Failure{Drop: true}},
+		{"429", pagerdutylocal.Failure{Status: 429}},
+		{"502", pagerdutylocal.Failure{Status: 502}},
+		{"no answer", pagerdutylocal.Failure{Drop: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -14,16 +14,16 @@ import (
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
+	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/response"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions/local"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls.
@@ -54,7 +54,7 @@ type Options struct {
 	// WrapTask, when set, wraps the task function of each Lambda the state
 	// machine calls (by its ARN): fault injection for tests, such as a
 	// function that crashes after doing its work.
-	WrapTask func(arn string, f local.TaskFunc) local.TaskFunc
+	WrapTask func(arn string, f sfnlocal.TaskFunc) sfnlocal.TaskFunc
 }
 
 // Local identity settings: the issuer and audience of the local tokens,
@@ -72,10 +72,10 @@ var Responder = auth.Identity{Subject: "devstack-responder", Email: "responder@d
 // state-machine definition on a virtual clock, the real handlers, and a
 // PagerDuty Events API recorder.
 type Stack struct {
-	Clock    *local.VirtualClock
+	Clock    *sfnlocal.VirtualClock
 	Store    *dynamo.Store
-	Exec     *local.Executor
-	Recorder *recorder.Recorder
+	Exec     *sfnlocal.Executor
+	Recorder *pagerdutylocal.Recorder
 	Ingest   *ingest.Handler
 	Policy   incident.Policy
 	// Service is the responders' operations, and API the HTTP API in front
@@ -108,7 +108,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Start.IsZero() {
 		opts.Start = time.Now().UTC().Truncate(time.Second)
 	}
-	s.Clock = local.NewVirtualClock(opts.Start)
+	s.Clock = sfnlocal.NewVirtualClock(opts.Start)
 	s.Policy = incident.DefaultPolicy()
 	if opts.Policy != nil {
 		s.Policy = *opts.Policy
@@ -133,8 +133,8 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.Store = dynamo.New(client, table)
 
-	s.Recorder = recorder.New(s.Clock)
-	pd, err := recorder.Start(s.Recorder)
+	s.Recorder = pagerdutylocal.New(s.Clock)
+	pd, err := pagerdutylocal.Start(s.Recorder)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		pdURL = opts.PagerDutyURL
 	}
 
-	keys := secretsmanager.StaticRoutingKeys{}
+	keys := secrets.StaticRoutingKeys{}
 	for _, l := range s.Policy.Levels {
 		keys[l.Name] = RoutingKey(l.Name)
 	}
@@ -166,7 +166,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks := map[string]local.TaskFunc{
+	tasks := map[string]sfnlocal.TaskFunc{
 		PlanARN: lambdaFunc(planner.Handle),
 		PageARN: lambdaFunc(pager.Handle),
 	}
@@ -175,11 +175,11 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 			tasks[arn] = opts.WrapTask(arn, f)
 		}
 	}
-	s.Exec, err = local.New(def, tasks, s.Clock)
+	s.Exec, err = sfnlocal.New(def, tasks, s.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
-	starter := local.Starter{Executor: s.Exec}
+	starter := sfnlocal.Starter{Executor: s.Exec}
 	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
 	s.Issuer = opts.Issuer
@@ -225,7 +225,7 @@ func (s *Stack) Close() error {
 
 // lambdaFunc adapts a typed handler to a task function, as the Lambda
 // runtime does: JSON in, JSON out, the error returned as it is.
-func lambdaFunc[In, Out any](h func(context.Context, In) (Out, error)) local.TaskFunc {
+func lambdaFunc[In, Out any](h func(context.Context, In) (Out, error)) sfnlocal.TaskFunc {
 	return func(ctx context.Context, input json.RawMessage) (json.RawMessage, error) {
 		var in In
 		if err := json.Unmarshal(input, &in); err != nil {

@@ -24,11 +24,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 )
 
 // DefaultSecretName is the stack's default routingKeysSecretName.
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
-	client := sm.NewFromConfig(cfg)
+	client := secretsmanager.NewFromConfig(cfg)
 	if keys != nil {
 		value, err := json.Marshal(keys)
 		if err != nil {
@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("Stored routing keys for %d levels in secret %s.\n", len(keys), *name)
 	}
 	if *webhook != "" {
-		if _, err := secretsmanager.ParseWebhookSecrets(*webhookName, *webhook); err != nil {
+		if _, err := secrets.ParseWebhookSecrets(*webhookName, *webhook); err != nil {
 			return err
 		}
 		if err := store(ctx, client, *webhookName, "The signing secret of the PagerDuty v3 webhook subscription of the Dashboarduz incident response.", *webhook); err != nil {
@@ -102,11 +102,11 @@ func run(ctx context.Context, args []string) error {
 
 // store puts value in the named secret, creating the secret if it does not
 // exist.
-func store(ctx context.Context, client *sm.Client, name, description, value string) error {
-	_, err := client.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+func store(ctx context.Context, client *secretsmanager.Client, name, description, value string) error {
+	_, err := client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
 	var missing *smtypes.ResourceNotFoundException
 	if errors.As(err, &missing) {
-		_, err = client.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), Description: aws.String(description), SecretString: aws.String(value)})
+		_, err = client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), Description: aws.String(description), SecretString: aws.String(value)})
 	}
 	if err != nil {
 		return fmt.Errorf("store secret %s: %w", name, err)
@@ -126,8 +126,8 @@ func ParseKeys(args []string, p incident.Policy) (map[string]string, error) {
 		if p.LevelNumber(level) == 0 {
 			return nil, fmt.Errorf("%q is not an escalation level (levels: %s)", level, levelNames(p))
 		}
-		if len(key) != secretsmanager.RoutingKeyLength {
-			return nil, fmt.Errorf("the routing key for %s has %d characters; PagerDuty routing keys have %d", level, len(key), secretsmanager.RoutingKeyLength)
+		if len(key) != secrets.RoutingKeyLength {
+			return nil, fmt.Errorf("the routing key for %s has %d characters; PagerDuty routing keys have %d", level, len(key), secrets.RoutingKeyLength)
 		}
 		keys[level] = key
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 

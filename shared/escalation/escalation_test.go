@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 )
 
 // TestMain keeps the logs out of the output unless -v is given,
@@ -37,14 +37,14 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 type fixture struct {
 	store   *dynamo.Store
 	clock   *clock
-	rec     *recorder.Recorder
+	rec     *pagerdutylocal.Recorder
 	planner *escalation.Planner
 	pager   *escalation.Pager
 	inc     incident.Incident
 }
 
-func keys(p incident.Policy) secretsmanager.StaticRoutingKeys {
-	k := secretsmanager.StaticRoutingKeys{}
+func keys(p incident.Policy) secrets.StaticRoutingKeys {
+	k := secrets.StaticRoutingKeys{}
 	for i, l := range p.Levels {
 		k[l.Name] = strings.Repeat(string(rune('a'+i)), 32)
 	}
@@ -54,8 +54,8 @@ func keys(p incident.Policy) secretsmanager.StaticRoutingKeys {
 func newFixture(t *testing.T, sev incident.Severity) *fixture {
 	t.Helper()
 	f := &fixture{store: dynamotest.New(t), clock: &clock{t: t0}}
-	f.rec = recorder.New(f.clock)
-	srv, err := recorder.Start(f.rec)
+	f.rec = pagerdutylocal.New(f.clock)
+	srv, err := pagerdutylocal.Start(f.rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestPagerDutyOutageIsRetriedAndRecorded(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, incident.P0)
 	st := f.plan(t)
-	f.rec.FailNext(2, recorder.Failure{Status: http.StatusServiceUnavailable})
+	f.rec.FailNext(2, pagerdutylocal.Failure{Status: http.StatusServiceUnavailable})
 	for i := range 2 {
 		_, err := f.pager.Handle(ctx, st)
 		var down *pagerduty.PagerDutyUnavailableError
@@ -313,7 +313,7 @@ func TestWaitTimestamp(t *testing.T) {
 func TestRejectedPageEscalatesPastTheLevel(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, incident.P1)
-	f.rec.FailNext(1, recorder.Failure{Status: http.StatusBadRequest, Message: "Invalid routing key"})
+	f.rec.FailNext(1, pagerdutylocal.Failure{Status: http.StatusBadRequest, Message: "Invalid routing key"})
 	st := f.plan(t)
 	if _, err := f.pager.Handle(ctx, st); err != nil {
 		t.Fatalf("a rejected page returned %v; the escalation must go on, not retry it", err)
@@ -372,7 +372,7 @@ func TestInvalidInputIsNotRetried(t *testing.T) {
 
 // brokenSecret fails every lookup the way an unreadable secret does.
 type brokenSecret struct {
-	fixed secretsmanager.StaticRoutingKeys
+	fixed secrets.StaticRoutingKeys
 }
 
 func (b *brokenSecret) RoutingKey(ctx context.Context, level string) (string, error) {
@@ -409,7 +409,7 @@ func TestBrokenSecretBlocksThePageUntilFixed(t *testing.T) {
 func TestInvalidEventBodyBlocksRatherThanSkips(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, incident.P2)
-	f.rec.FailNext(1, recorder.Failure{Status: http.StatusBadRequest, Message: "Event object is invalid"})
+	f.rec.FailNext(1, pagerdutylocal.Failure{Status: http.StatusBadRequest, Message: "Event object is invalid"})
 	_, err := f.pager.Handle(ctx, f.plan(t))
 	var blocked *escalation.PageBlockedError
 	if !errors.As(err, &blocked) {

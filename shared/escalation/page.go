@@ -10,7 +10,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/secretsmanager"
+	"github.com/dashboarduz/incident-response/shared/secrets"
 )
 
 // PageStore is the storage the Page task needs.
@@ -249,7 +249,7 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 // level's own, which no retry cures: the secret has no usable routing key
 // for the level, or PagerDuty refused the level's routing key.
 func levelUndeliverable(err error) bool {
-	var keyErr *secretsmanager.LevelKeyError
+	var keyErr *secrets.LevelKeyError
 	if errors.As(err, &keyErr) {
 		return true
 	}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 )

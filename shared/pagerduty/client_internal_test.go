@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
 func TestClientTimeoutIsUnavailable(t *testing.T) {
-	srv, err := recorder.Start(recorder.New(nil))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv.FailNext(1, recorder.Failure{Hang: true})
+	srv.FailNext(1, pagerdutylocal.Failure{Hang: true})
 
 	p := New(newEventsClient(srv.URL, 100*time.Millisecond), Options{})
 	_, err = p.Trigger(context.Background(), "R02Q7HZKTEAMLEAD0000000000000042", incident.Incident{ID: "inc-1", Severity: incident.P1, Service: "dashboarduz-api", Summary: "s"}, 1, incident.Level{Name: "on-call"})

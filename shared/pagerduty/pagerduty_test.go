@@ -14,7 +14,7 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
 const routingKey = "R02Q7HZKTEAMLEAD0000000000000042" // 32 characters, as PagerDuty issues them
@@ -38,11 +38,11 @@ func incidentURL(id string) string { return "https://incidents.dashboarduz.examp
 
 // setup serves a recorder and returns a Pager that reaches it through the
 // real go-pagerduty client.
-func setup(t *testing.T) (*pagerduty.Pager, *recorder.Server) {
+func setup(t *testing.T) (*pagerduty.Pager, *pagerdutylocal.Server) {
 	t.Helper()
-	srv, err := recorder.Start(recorder.New(incident.ClockFunc(func() time.Time { return opened.Add(time.Second) })))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(incident.ClockFunc(func() time.Time { return opened.Add(time.Second) })))
 	if err != nil {
-		t.Fatalf("recorder.Start: %v", err)
+		t.Fatalf("pagerdutylocal.Start: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	p := pagerduty.New(pagerduty.NewEventsClient(srv.URL), pagerduty.Options{
@@ -108,7 +108,7 @@ func TestTriggerSendsTheInitialAlert(t *testing.T) {
 }
 
 func TestTriggerWithoutIncidentURLHasNoLinks(t *testing.T) {
-	srv, err := recorder.Start(recorder.New(nil))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +157,14 @@ func TestAcknowledgeAndResolve(t *testing.T) {
 	if err := p.Acknowledge(ctx, routingKey, key); err != nil {
 		t.Fatalf("Acknowledge: %v", err)
 	}
-	if a, _ := srv.Alert(key); a.State != recorder.Acknowledged {
-		t.Errorf("after Acknowledge the alert is %q, want %q", a.State, recorder.Acknowledged)
+	if a, _ := srv.Alert(key); a.State != pagerdutylocal.Acknowledged {
+		t.Errorf("after Acknowledge the alert is %q, want %q", a.State, pagerdutylocal.Acknowledged)
 	}
 	if err := p.Resolve(ctx, routingKey, key); err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
-	if a, _ := srv.Alert(key); a.State != recorder.Resolved {
-		t.Errorf("after Resolve the alert is %q, want %q", a.State, recorder.Resolved)
+	if a, _ := srv.Alert(key); a.State != pagerdutylocal.Resolved {
+		t.Errorf("after Resolve the alert is %q, want %q", a.State, pagerdutylocal.Resolved)
 	}
 
 	var ack map[string]any
@@ -257,7 +257,7 @@ func TestFailuresAreClassified(t *testing.T) {
 	dedupKey := incident.PageDedupKey(inc.ID, 0, 2)
 	tests := []struct {
 		name    string
-		failure *recorder.Failure
+		failure *pagerdutylocal.Failure
 		key     string
 		// timeout bounds the call through its context.
 		timeout        time.Duration
@@ -270,7 +270,7 @@ func TestFailuresAreClassified(t *testing.T) {
 	}{
 		{
 			name:           "429 rate limited",
-			failure:        &recorder.Failure{Status: 429, RetryAfter: 30 * time.Second},
+			failure:        &pagerdutylocal.Failure{Status: 429, RetryAfter: 30 * time.Second},
 			wantType:       "PagerDutyUnavailableError",
 			wantStatus:     429,
 			wantRetryAfter: 30 * time.Second,
@@ -278,21 +278,21 @@ func TestFailuresAreClassified(t *testing.T) {
 		},
 		{
 			name:       "500",
-			failure:    &recorder.Failure{Status: 500, Message: "Internal error while processing the event"},
+			failure:    &pagerdutylocal.Failure{Status: 500, Message: "Internal error while processing the event"},
 			wantType:   "PagerDutyUnavailableError",
 			wantStatus: 500,
 			wantError:  "PagerDuty answered 500 Internal Server Error to the trigger for " + dedupKey + ": Internal error while processing the event",
 		},
 		{
 			name:       "503",
-			failure:    &recorder.Failure{Status: 503},
+			failure:    &pagerdutylocal.Failure{Status: 503},
 			wantType:   "PagerDutyUnavailableError",
 			wantStatus: 503,
 			wantError:  "PagerDuty answered 503 Service Unavailable to the trigger for " + dedupKey + ": Service Unavailable",
 		},
 		{
 			name:        "no answer before the deadline",
-			failure:     &recorder.Failure{Hang: true},
+			failure:     &pagerdutylocal.Failure{Hang: true},
 			timeout:     200 * time.Millisecond,
 			wantType:    "PagerDutyUnavailableError",
 			wantTimeout: true,
@@ -301,7 +301,7 @@ func TestFailuresAreClassified(t *testing.T) {
 		},
 		{
 			name:       "connection closed without an answer",
-			failure:    &recorder.Failure{Drop: true},
+			failure:    &pagerdutylocal.Failure{Drop: true},
 			wantType:   "PagerDutyUnavailableError",
 			wantError:  "PagerDuty could not be reached for the trigger for " + dedupKey + ": ",
 			wantPrefix: true,
@@ -383,7 +383,7 @@ func TestFailuresAreClassified(t *testing.T) {
 
 func TestRetryAfterAFailureSucceedsWithOneAlert(t *testing.T) {
 	p, srv := setup(t)
-	srv.FailNext(2, recorder.Failure{Status: 503})
+	srv.FailNext(2, pagerdutylocal.Failure{Status: 503})
 	ctx := context.Background()
 	var err error
 	for range 3 {
@@ -404,7 +404,7 @@ func TestRetryAfterAFailureSucceedsWithOneAlert(t *testing.T) {
 }
 
 func TestUnreachablePagerDuty(t *testing.T) {
-	srv, err := recorder.Start(recorder.New(nil))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

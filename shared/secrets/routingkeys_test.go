@@ -1,4 +1,4 @@
-package secretsmanager
+package secrets
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
@@ -44,7 +44,7 @@ type fakeSecrets struct {
 	delay   time.Duration
 }
 
-func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *sm.GetSecretValueInput, _ ...func(*sm.Options)) (*sm.GetSecretValueOutput, error) {
+func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.mu.Lock()
 	f.calls++
 	f.ids = append(f.ids, *in.SecretId)
@@ -56,7 +56,7 @@ func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *sm.GetSecretValueI
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &sm.GetSecretValueOutput{SecretString: r.secret}, nil
+	return &secretsmanager.GetSecretValueOutput{SecretString: r.secret}, nil
 }
 
 func (f *fakeSecrets) callCount() int {

@@ -5,7 +5,7 @@
 // key: {"on-call": "...", "team-lead": "...", "engineering-manager": "...",
 // "cto": "..."}. Routing keys are credentials: they are never logged and
 // never put in an error message, and neither is the secret's content.
-package secretsmanager
+package secrets
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
@@ -27,7 +27,7 @@ const RoutingKeyLength = 32
 // GetSecretValueAPI is the part of the Secrets Manager client RoutingKeys
 // uses; *secretsmanager.Client satisfies it.
 type GetSecretValueAPI interface {
-	GetSecretValue(ctx context.Context, params *sm.GetSecretValueInput, optFns ...func(*sm.Options)) (*sm.GetSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
 // RoutingKeys gives the routing key of each escalation level, read from one
@@ -91,7 +91,7 @@ func (r *RoutingKeys) load(ctx context.Context) (map[string]string, error) {
 	if r.keys != nil {
 		return r.keys, nil
 	}
-	out, err := r.api.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: &r.secretID})
+	out, err := r.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &r.secretID})
 	if err != nil {
 		return nil, fmt.Errorf("read PagerDuty routing keys from secret %s: %w", r.secretID, err)
 	}

@@ -41,4 +41,4 @@
 // Task TimeoutSeconds and HeartbeatSeconds are validated but not enforced:
 // a task takes no virtual time, and an in-process function cannot be
 // interrupted meaningfully, so States.Timeout never happens here.
-package local
+package sfnlocal

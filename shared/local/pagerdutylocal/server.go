@@ -1,4 +1,4 @@
-package recorder
+package pagerdutylocal
 
 import (
 	"context"

@@ -32,7 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/dynamo/dynalite"
+	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 )
 
 // EnvEndpoint names the environment variable holding the endpoint of a

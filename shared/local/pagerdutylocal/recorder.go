@@ -7,7 +7,7 @@
 // For failure tests it can answer the next requests with an error status
 // (429 with Retry-After, 500, 503), hold them until the client gives up,
 // or close the connection without an answer.
-package recorder
+package pagerdutylocal
 
 import (
 	"bytes"

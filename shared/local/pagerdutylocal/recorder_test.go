@@ -1,4 +1,4 @@
-package recorder_test
+package pagerdutylocal_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/pagerduty/recorder"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
 const routingKey = "R0123456789abcdef0123456789abcde" // 32 characters
@@ -22,9 +22,9 @@ type fakeClock struct{ now time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.now }
 
-func start(t *testing.T, clock incident.Clock) *recorder.Server {
+func start(t *testing.T, clock incident.Clock) *pagerdutylocal.Server {
 	t.Helper()
-	srv, err := recorder.Start(recorder.New(clock))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(clock))
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -50,7 +50,7 @@ type answer struct {
 
 func post(t *testing.T, url, body string) answer {
 	t.Helper()
-	resp, err := http.Post(url+recorder.EnqueuePath, "application/json", strings.NewReader(body))
+	resp, err := http.Post(url+pagerdutylocal.EnqueuePath, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestValidation(t *testing.T) {
 		{"dedup key too long", `{"routing_key":"` + routingKey + `","event_action":"trigger","dedup_key":"` + long(256) + `","payload":{"summary":"s","source":"s","severity":"info"}}`, "'dedup_key' is too long"},
 		{"acknowledge without dedup key", `{"routing_key":"` + routingKey + `","event_action":"acknowledge"}`, "'dedup_key' is missing"},
 		{"resolve without dedup key", `{"routing_key":"` + routingKey + `","event_action":"resolve","dedup_key":""}`, "'dedup_key' is missing"},
-		{"body too large", `{"routing_key":"` + routingKey + `","event_action":"trigger","payload":{"summary":"s","source":"s","severity":"info","custom_details":{"x":"` + long(recorder.MaxBody) + `"}}}`, "larger than the 512 KB limit"},
+		{"body too large", `{"routing_key":"` + routingKey + `","event_action":"trigger","payload":{"summary":"s","source":"s","severity":"info","custom_details":{"x":"` + long(pagerdutylocal.MaxBody) + `"}}}`, "larger than the 512 KB limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,9 +145,9 @@ func TestAcceptsAndRecords(t *testing.T) {
 		t.Fatalf("Events() has %d events, want 1", len(events))
 	}
 	e := events[0]
-	want := recorder.Event{
+	want := pagerdutylocal.Event{
 		Action: "trigger", RoutingKey: routingKey, DedupKey: "inc-1/level-1", Severity: "error",
-		Summary: "🚨 INCIDENT: P1 dashboarduz-api - API 5xx error rate above 5%", Outcome: recorder.Opened, ReceivedAt: t0,
+		Summary: "🚨 INCIDENT: P1 dashboarduz-api - API 5xx error rate above 5%", Outcome: pagerdutylocal.Opened, ReceivedAt: t0,
 	}
 	if e.Action != want.Action || e.RoutingKey != want.RoutingKey || e.DedupKey != want.DedupKey || e.Severity != want.Severity ||
 		e.Summary != want.Summary || e.Outcome != want.Outcome || !e.ReceivedAt.Equal(want.ReceivedAt) {
@@ -185,22 +185,22 @@ func TestAlertLifecycle(t *testing.T) {
 	steps := []struct {
 		name        string
 		body        string
-		wantOutcome recorder.Outcome
-		wantState   recorder.AlertState
+		wantOutcome pagerdutylocal.Outcome
+		wantState   pagerdutylocal.AlertState
 		wantOpen    int
 		wantAll     int
 		wantTrigger int
 	}{
-		{"first trigger opens an alert", trigger("inc-1/level-1"), recorder.Opened, recorder.Triggered, 1, 1, 1},
-		{"a retried trigger is deduplicated", trigger("inc-1/level-1"), recorder.Deduplicated, recorder.Triggered, 1, 1, 2},
-		{"acknowledge through another routing key is dropped", followUp("acknowledge", otherKey, "inc-1/level-1"), recorder.Dropped, recorder.Triggered, 1, 1, 2},
-		{"acknowledge", followUp("acknowledge", routingKey, "inc-1/level-1"), recorder.AcknowledgedAlert, recorder.Acknowledged, 1, 1, 2},
-		{"acknowledge again is dropped", followUp("acknowledge", routingKey, "inc-1/level-1"), recorder.Dropped, recorder.Acknowledged, 1, 1, 2},
-		{"trigger on an acknowledged alert is deduplicated", trigger("inc-1/level-1"), recorder.Deduplicated, recorder.Acknowledged, 1, 1, 3},
-		{"resolve", followUp("resolve", routingKey, "inc-1/level-1"), recorder.ResolvedAlert, recorder.Resolved, 0, 1, 3},
-		{"resolve again is dropped", followUp("resolve", routingKey, "inc-1/level-1"), recorder.Dropped, recorder.Resolved, 0, 1, 3},
-		{"trigger after resolve opens a new alert", trigger("inc-1/level-1"), recorder.Opened, recorder.Triggered, 1, 2, 4},
-		{"acknowledge for an unknown dedup key is dropped", followUp("acknowledge", routingKey, "inc-9/level-1"), recorder.Dropped, recorder.Triggered, 1, 2, 4},
+		{"first trigger opens an alert", trigger("inc-1/level-1"), pagerdutylocal.Opened, pagerdutylocal.Triggered, 1, 1, 1},
+		{"a retried trigger is deduplicated", trigger("inc-1/level-1"), pagerdutylocal.Deduplicated, pagerdutylocal.Triggered, 1, 1, 2},
+		{"acknowledge through another routing key is dropped", followUp("acknowledge", otherKey, "inc-1/level-1"), pagerdutylocal.Dropped, pagerdutylocal.Triggered, 1, 1, 2},
+		{"acknowledge", followUp("acknowledge", routingKey, "inc-1/level-1"), pagerdutylocal.AcknowledgedAlert, pagerdutylocal.Acknowledged, 1, 1, 2},
+		{"acknowledge again is dropped", followUp("acknowledge", routingKey, "inc-1/level-1"), pagerdutylocal.Dropped, pagerdutylocal.Acknowledged, 1, 1, 2},
+		{"trigger on an acknowledged alert is deduplicated", trigger("inc-1/level-1"), pagerdutylocal.Deduplicated, pagerdutylocal.Acknowledged, 1, 1, 3},
+		{"resolve", followUp("resolve", routingKey, "inc-1/level-1"), pagerdutylocal.ResolvedAlert, pagerdutylocal.Resolved, 0, 1, 3},
+		{"resolve again is dropped", followUp("resolve", routingKey, "inc-1/level-1"), pagerdutylocal.Dropped, pagerdutylocal.Resolved, 0, 1, 3},
+		{"trigger after resolve opens a new alert", trigger("inc-1/level-1"), pagerdutylocal.Opened, pagerdutylocal.Triggered, 1, 2, 4},
+		{"acknowledge for an unknown dedup key is dropped", followUp("acknowledge", routingKey, "inc-9/level-1"), pagerdutylocal.Dropped, pagerdutylocal.Triggered, 1, 2, 4},
 	}
 	for i, s := range steps {
 		clock.now = t0.Add(time.Duration(i) * time.Minute)
@@ -239,14 +239,14 @@ func TestAlertLifecycle(t *testing.T) {
 func TestFailNext(t *testing.T) {
 	tests := []struct {
 		name           string
-		failure        recorder.Failure
+		failure        pagerdutylocal.Failure
 		wantStatus     int
 		wantRetryAfter string
 		wantStatusText string
 	}{
-		{"rate limited", recorder.Failure{Status: 429, RetryAfter: 30 * time.Second}, 429, "30", "throttle event"},
-		{"internal error", recorder.Failure{Status: 500}, 500, "", "error"},
-		{"unavailable", recorder.Failure{Status: 503, RetryAfter: 1500 * time.Millisecond}, 503, "2", "error"},
+		{"rate limited", pagerdutylocal.Failure{Status: 429, RetryAfter: 30 * time.Second}, 429, "30", "throttle event"},
+		{"internal error", pagerdutylocal.Failure{Status: 500}, 500, "", "error"},
+		{"unavailable", pagerdutylocal.Failure{Status: 503, RetryAfter: 1500 * time.Millisecond}, 503, "2", "error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -276,8 +276,8 @@ func TestFailNext(t *testing.T) {
 
 func TestFailNextDrop(t *testing.T) {
 	srv := start(t, nil)
-	srv.FailNext(1, recorder.Failure{Drop: true})
-	resp, err := http.Post(srv.URL+recorder.EnqueuePath, "application/json", strings.NewReader(trigger("k")))
+	srv.FailNext(1, pagerdutylocal.Failure{Drop: true})
+	resp, err := http.Post(srv.URL+pagerdutylocal.EnqueuePath, "application/json", strings.NewReader(trigger("k")))
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("POST answered %d, want the connection closed without an answer", resp.StatusCode)
@@ -289,10 +289,10 @@ func TestFailNextDrop(t *testing.T) {
 
 func TestFailNextHang(t *testing.T) {
 	srv := start(t, nil)
-	srv.FailNext(1, recorder.Failure{Hang: true})
+	srv.FailNext(1, pagerdutylocal.Failure{Hang: true})
 	client := &http.Client{Timeout: 100 * time.Millisecond}
 	began := time.Now()
-	resp, err := client.Post(srv.URL+recorder.EnqueuePath, "application/json", strings.NewReader(trigger("k")))
+	resp, err := client.Post(srv.URL+pagerdutylocal.EnqueuePath, "application/json", strings.NewReader(trigger("k")))
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("POST answered %d, want a client timeout", resp.StatusCode)
@@ -303,16 +303,16 @@ func TestFailNextHang(t *testing.T) {
 }
 
 func TestCloseReleasesHangingRequests(t *testing.T) {
-	srv, err := recorder.Start(recorder.New(nil))
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.FailNext(1, recorder.Failure{Hang: true})
+	srv.FailNext(1, pagerdutylocal.Failure{Hang: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+recorder.EnqueuePath, strings.NewReader(trigger("k")))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+pagerdutylocal.EnqueuePath, strings.NewReader(trigger("k")))
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -337,13 +337,13 @@ func TestCloseReleasesHangingRequests(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	srv := start(t, nil)
-	resp, err := http.Get(srv.URL + recorder.EnqueuePath)
+	resp, err := http.Get(srv.URL + pagerdutylocal.EnqueuePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("GET %s = %d, want 405", recorder.EnqueuePath, resp.StatusCode)
+		t.Errorf("GET %s = %d, want 405", pagerdutylocal.EnqueuePath, resp.StatusCode)
 	}
 	resp, err = http.Post(srv.URL+"/v2/change/enqueue", "application/json", strings.NewReader("{}"))
 	if err != nil {
