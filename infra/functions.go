@@ -108,25 +108,27 @@ func CheckFunctionsDir(dir string) error {
 // handler's store calls (see the SDK calls of the shared/dynamo Store
 // methods each handler's store interface names), granted on the table; a
 // function that queries also gets Query on each of TableIndexes by name.
-// No Scan, DeleteItem or batch operation.
+// No Scan, DeleteItem or batch write.
 // TestTableGrantsMatchStoreCode derives the same lists from the source.
 var tableActions = map[string][]string{
-	// shared/ingest.Store: GetIncident, OpenIncidentID (GetItem);
-	// CreateIncident, UpdateIncident, AppendTimeline, ClaimDedupKey
-	// (PutItem, and GetItem when UpdateIncident loses a race).
-	AlarmIngestFunction: {"dynamodb:GetItem", "dynamodb:PutItem"},
-	// shared/escalation.PlanStore: GetIncident (GetItem), UpdateIncident and
-	// AppendTimeline for breaches and maintenance notes (PutItem), the
-	// maintenance windows (Query on the table only).
-	EscalationPlanFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
-	// shared/escalation.PageStore: the above, ClaimPage (PutItem, GetItem,
-	// UpdateItem), ReleasePageClaim and MarkPageSent (UpdateItem).
+	// shared/ingest.Store: the dedup pointer and the service's maintenance
+	// windows in one batch (BatchGetItem), the incident (GetItem), its
+	// creation, timeline entries and the pointer's claim (PutItem), a
+	// repeat's join and signal changes (UpdateItem).
+	AlarmIngestFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/escalation.PlanStore: the incident and its service's windows
+	// (BatchGetItem, GetItem), breaches and maintenance notes (UpdateItem,
+	// PutItem).
+	EscalationPlanFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/escalation.PageStore: the incident (GetItem), the page
+	// ledger in it (UpdateItem) and the timeline (PutItem).
 	EscalationPageFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-	// shared/response.Store: incidents and their timeline (GetItem,
-	// PutItem, UpdateItem), the incident list (Query on the indexes) and
-	// an incident's timeline and the maintenance windows (Query on the
+	// shared/response.Store: incidents, their timelines, the dedup
+	// pointers and maintenance windows (GetItem, BatchGetItem, PutItem,
+	// UpdateItem), the incident list (Query on the indexes) and an
+	// incident's partition and the services with windows (Query on the
 	// table).
-	ApiFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+	ApiFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 
 // indexActions are the table actions that read an index too.

@@ -507,8 +507,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"sqs:SendMessage", []string{ingestRole}},
 		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole}},
 		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole}},
-		{"dynamodb:UpdateItem", []string{pageRole, apiRole}},
-		{"dynamodb:Query", []string{planRole, apiRole}},
+		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole}},
+		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole}},
+		{"dynamodb:Query", []string{apiRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 	} {
 		var got []string
@@ -529,10 +530,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		fn, role string
 		want     []string
 	}{
-		{AlarmIngestFunction, ingestRole, []string{"dynamodb:GetItem", "dynamodb:PutItem"}},
-		{EscalationPlanFunction, planRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
+		{AlarmIngestFunction, ingestRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{EscalationPlanFunction, planRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{ApiFunction, apiRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+		{ApiFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {
@@ -558,6 +559,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 
 	// The api function: exactly these actions on exactly these resources.
 	wantAPI := map[string]map[string]bool{
+		"dynamodb:BatchGetItem":         set(tableArn),
 		"dynamodb:GetItem":              set(tableArn),
 		"dynamodb:PutItem":              set(tableArn),
 		"dynamodb:UpdateItem":           set(tableArn),

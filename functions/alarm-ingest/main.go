@@ -27,6 +27,7 @@ func main() {
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Rules:   incident.DefaultClassificationRules(),
 		Policy:  lambdaenv.MustPolicy(),
+		Clock:   incident.SystemClock{},
 	}
 	lambda.Start(h.Handle)
 }

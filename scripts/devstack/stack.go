@@ -180,7 +180,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
 	starter := sfnlocal.Starter{Executor: s.Exec}
-	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy, Clock: s.Clock}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
 	s.Issuer = opts.Issuer
 	if s.Issuer == nil {
@@ -245,7 +245,7 @@ func (s *Stack) Incidents(ctx context.Context) ([]incident.Incident, error) {
 	for _, st := range incident.Statuses {
 		cursor := ""
 		for {
-			page, next, err := s.Store.ListIncidents(ctx, dynamo.ListFilter{Status: st, Cursor: cursor, Limit: 100})
+			page, next, err := s.Store.ListIncidents(ctx, incident.ListFilter{Status: st, Cursor: cursor, Limit: 100})
 			if err != nil {
 				return nil, err
 			}

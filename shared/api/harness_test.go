@@ -139,7 +139,7 @@ func (f *fakeService) ChangeSeverity(_ context.Context, actor, id string, c resp
 func (f *fakeService) Escalate(_ context.Context, actor, id string, e response.Escalation) (incident.Incident, error) {
 	return f.changed(call{"Escalate", actor, id, e}, func(inc *incident.Incident) {
 		at := openedAt.Add(56 * time.Minute)
-		inc.Pages = append(inc.Pages, incident.Page{Level: 2, LevelName: "team-lead", At: at, DedupKey: incident.PageDedupKey(id, 1, 2), Episode: 1})
+		inc.Pages = append(inc.Pages, incident.Page{Level: 2, LevelName: "team-lead", At: at, DedupKey: incident.PageDedupKey(id, 1, 2), State: incident.PageSent, Episode: 1})
 		inc.Escalations = append(inc.Escalations, incident.EscalationRequest{Episode: 1, Level: 2, LevelName: "team-lead", At: at, By: actor, Reason: e.Reason})
 	})
 }
@@ -210,8 +210,8 @@ func sampleIncident() incident.Incident {
 		Summary: "API 5xx error rate above 5%", OpenedAt: openedAt,
 		SignalState: incident.Firing, SignalAt: openedAt,
 		Pages: []incident.Page{
-			{Level: 1, LevelName: "on-call", At: openedAt, DedupKey: incident.PageDedupKey(incidentID, 0, 1), Synced: incident.Resolved},
-			{Level: 1, LevelName: "on-call", At: openedAt.Add(50 * time.Minute), DedupKey: incident.PageDedupKey(incidentID, 1, 1), Episode: 1},
+			{Level: 1, LevelName: "on-call", At: openedAt, DedupKey: incident.PageDedupKey(incidentID, 0, 1), State: incident.PageSent, Synced: incident.Resolved},
+			{Level: 1, LevelName: "on-call", At: openedAt.Add(50 * time.Minute), DedupKey: incident.PageDedupKey(incidentID, 1, 1), State: incident.PageSent, Episode: 1},
 		},
 		Episode: 1, EpisodeStart: openedAt.Add(50 * time.Minute),
 		Flaps:      []time.Time{openedAt.Add(50 * time.Minute)},

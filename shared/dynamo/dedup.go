@@ -98,3 +98,28 @@ func (s *Store) ReleaseDedupKey(ctx context.Context, dedupKey, incidentID string
 	}
 	return nil
 }
+
+// ReadSignalContext reads what ingest needs before it routes a signal, in
+// one strongly consistent batch read: the incident the signal's dedup key
+// points at, if any, and the maintenance windows of the signal's service,
+// which decide whether a new incident's first page goes out at once.
+func (s *Store) ReadSignalContext(ctx context.Context, dedupKey, service string) (incidentID string, found bool, windows []incident.MaintenanceWindow, err error) {
+	if dedupKey == "" || service == "" {
+		return "", false, nil, incident.Errorf(incident.EInvalid, "reading a signal's context needs its dedup key and service")
+	}
+	items, err := s.batchGet(ctx, key(dedupPrefix+dedupKey, dedupSK), activeWindowsKey(service))
+	if err != nil {
+		return "", false, nil, fmt.Errorf("read dedup pointer %s and maintenance of %s: %w", dedupKey, service, err)
+	}
+	if item := items[0]; item != nil {
+		var r dedupRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return "", false, nil, fmt.Errorf("read dedup pointer %s: decode: %w", dedupKey, err)
+		}
+		incidentID, found = r.IncidentID, true
+	}
+	if windows, err = decodeActiveWindows(items[1]); err != nil {
+		return "", false, nil, fmt.Errorf("read maintenance of %s: %w", service, err)
+	}
+	return incidentID, found, windows, nil
+}

@@ -2,26 +2,36 @@
 // dedup pointers and the maintenance windows in one DynamoDB table.
 //
 // Every write is a single-item conditional write (attribute_not_exists, a
-// version number, or a maintenance window's end); the package never uses
+// version number, a generation, a page's claim); the package never uses
 // TransactWriteItems, so the local stand-in dynalite behaves exactly like
 // DynamoDB. Conditional-check failures surface as *incident.Error with
 // code EConflict (or ENotFound when the item turns out to be missing);
 // every other DynamoDB failure is an internal error wrapped with what was
 // being done.
 //
+// The layout is shaped by the round trips on the paging path: a new
+// alarm reaches its first page in six calls (a batch read of its dedup
+// pointer and its service's maintenance windows, the pointer's claim, the
+// incident's creation with its opening entry, the page's claim, its
+// outcome, its timeline entry), a repeat of a firing alarm in two.
+//
 // Item layout (partition key pk, sort key sk):
 //
-//	incident        pk=INC#<id>        sk=META
-//	timeline entry  pk=INC#<id>        sk=TL#<entry ID>
-//	page ledger     pk=INC#<id>        sk=PAGE#<level, 2 digits> (first episode), PAGE#R<episode, 3 digits>#<level> (re-openings)
-//	dedup pointer   pk=DEDUP#<key>     sk=DEDUP
-//	maintenance     pk=MAINT           sk=<service>#<start>#<window ID>
+//	incident        pk=INC#<id>          sk=META     the incident, its page ledger (map pages) and its opening timeline entry
+//	timeline entry  pk=INC#<id>          sk=TL#<entry ID>
+//	dedup pointer   pk=DEDUP#<key>       sk=DEDUP
+//	maintenance     pk=MAINT#<service>   sk=ACTIVE   the service's windows that have not ended, at most MaxActiveWindows
+//	window          pk=MWIN#<id>         sk=WINDOW   one window, for reading and ending it by ID; expires 90 days after its end
+//	window services pk=MAINT             sk=<service> the services that have windows, for listing them all
+//
+// The page ledger lives in the incident item, so claiming a page is one
+// conditional write that also checks the incident still needs it (its
+// escalation generation and episode are unchanged and it is open), and
+// returns the incident the page is about.
 //
 // Only incident (META) items carry the attributes status, service, entity
 // and openedAt, so only incidents appear in the byStatus, byService and
-// byOpenedAt indexes. All maintenance windows share one partition, sorted
-// by service and then start, so one query reads them all or, with
-// begins_with on the sort key, those of one service.
+// byOpenedAt indexes.
 //
 // Times are stored as fixed-width RFC 3339 strings in UTC (TimeLayout), so
 // they sort as strings; they come back in UTC.
@@ -80,6 +90,7 @@ const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // implements it.
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
@@ -106,7 +117,6 @@ const (
 	incidentPrefix = "INC#"
 	metaSK         = "META"
 	timelinePrefix = "TL#"
-	pagePrefix     = "PAGE#"
 	dedupPrefix    = "DEDUP#"
 	dedupSK        = "DEDUP"
 )

@@ -3,7 +3,12 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -14,34 +19,37 @@ import (
 )
 
 // incidentRecord is an incident as stored: the META item of its partition.
-// Its status, service and openedAt attributes put it in the indexes.
+// Its status, service and openedAt attributes put it in the indexes. The
+// item also holds the incident's opening timeline entry (attribute
+// opening), which this record leaves alone so that updates keep it.
 type incidentRecord struct {
-	PK             string       `dynamodbav:"pk"`
-	SK             string       `dynamodbav:"sk"`
-	Entity         string       `dynamodbav:"entity"`
-	ID             string       `dynamodbav:"id"`
-	Title          string       `dynamodbav:"title"`
-	Service        string       `dynamodbav:"service"`
-	Category       string       `dynamodbav:"category"`
-	Severity       string       `dynamodbav:"severity"`
-	Status         string       `dynamodbav:"status"`
-	Source         string       `dynamodbav:"source"`
-	DedupKey       string       `dynamodbav:"dedupKey"`
-	Summary        string       `dynamodbav:"summary"`
-	OpenedAt       string       `dynamodbav:"openedAt"`
-	AcknowledgedAt string       `dynamodbav:"acknowledgedAt,omitempty"`
-	ResolvedAt     string       `dynamodbav:"resolvedAt,omitempty"`
-	SignalState    string       `dynamodbav:"signalState"`
-	SignalAt       string       `dynamodbav:"signalAt,omitempty"`
-	Pages          []pageRecord `dynamodbav:"pages,omitempty"`
-	Version        int64        `dynamodbav:"version"`
+	PK             string                `dynamodbav:"pk"`
+	SK             string                `dynamodbav:"sk"`
+	Entity         string                `dynamodbav:"entity"`
+	ID             string                `dynamodbav:"id"`
+	Title          string                `dynamodbav:"title"`
+	Service        string                `dynamodbav:"service"`
+	Category       string                `dynamodbav:"category"`
+	Severity       string                `dynamodbav:"severity"`
+	Status         string                `dynamodbav:"status"`
+	Source         string                `dynamodbav:"source"`
+	DedupKey       string                `dynamodbav:"dedupKey"`
+	Summary        string                `dynamodbav:"summary"`
+	OpenedAt       string                `dynamodbav:"openedAt"`
+	AcknowledgedAt string                `dynamodbav:"acknowledgedAt,omitempty"`
+	ResolvedAt     string                `dynamodbav:"resolvedAt,omitempty"`
+	SignalState    string                `dynamodbav:"signalState"`
+	SignalAt       string                `dynamodbav:"signalAt,omitempty"`
+	Signals        int                   `dynamodbav:"signals,omitempty"`
+	Pages          map[string]pageRecord `dynamodbav:"pages"`
+	Version        int64                 `dynamodbav:"version"`
 
 	Description       string             `dynamodbav:"description,omitempty"`
 	AcknowledgedBy    string             `dynamodbav:"acknowledgedBy,omitempty"`
 	ResolvedBy        string             `dynamodbav:"resolvedBy,omitempty"`
 	RootCause         string             `dynamodbav:"rootCause,omitempty"`
 	Resolution        string             `dynamodbav:"resolution,omitempty"`
-	Episode           int                `dynamodbav:"episode,omitempty"`
+	Episode           int                `dynamodbav:"episode"`
 	EpisodeStart      string             `dynamodbav:"episodeStart,omitempty"`
 	Flaps             []string           `dynamodbav:"flaps,omitempty"`
 	Flapping          bool               `dynamodbav:"flapping,omitempty"`
@@ -49,9 +57,19 @@ type incidentRecord struct {
 	FlappingAt        string             `dynamodbav:"flappingAt,omitempty"`
 	Escalations       []escalationRecord `dynamodbav:"escalations,omitempty"`
 	Breaches          []breachRecord     `dynamodbav:"breaches,omitempty"`
-	Generation        int                `dynamodbav:"generation,omitempty"`
+	Generation        int                `dynamodbav:"generation"`
 	PlannedGeneration int                `dynamodbav:"plannedGeneration,omitempty"`
+	Notes             []string           `dynamodbav:"notes,omitempty"`
 }
+
+// Attribute names the conditional writes on incident items test.
+const (
+	attrVersion    = "version"
+	attrGeneration = "generation"
+	attrEpisode    = "episode"
+	attrPages      = "pages"
+	attrOpening    = "opening"
+)
 
 // escalationRecord is one escalation request inside an incident record.
 type escalationRecord struct {
@@ -68,17 +86,6 @@ type breachRecord struct {
 	Target  string `dynamodbav:"target"`
 	At      string `dynamodbav:"at"`
 	Episode int    `dynamodbav:"episode"`
-}
-
-// pageRecord is one page inside an incident record.
-type pageRecord struct {
-	Level     int    `dynamodbav:"level"`
-	LevelName string `dynamodbav:"levelName"`
-	At        string `dynamodbav:"at,omitempty"`
-	DedupKey  string `dynamodbav:"dedupKey"`
-	Failure   string `dynamodbav:"failure,omitempty"`
-	Episode   int    `dynamodbav:"episode,omitempty"`
-	Synced    string `dynamodbav:"synced,omitempty"`
 }
 
 func toIncidentRecord(inc incident.Incident) incidentRecord {
@@ -100,10 +107,9 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 		ResolvedAt:     formatTime(inc.ResolvedAt),
 		SignalState:    string(inc.SignalState),
 		SignalAt:       formatTime(inc.SignalAt),
+		Signals:        inc.Signals,
+		Pages:          toPageRecords(inc.Pages),
 		Version:        inc.Version,
-	}
-	for _, p := range inc.Pages {
-		r.Pages = append(r.Pages, pageRecord{Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey, Failure: p.Failure, Episode: p.Episode, Synced: string(p.Synced)})
 	}
 	r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution = inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution
 	r.Episode, r.EpisodeStart = inc.Episode, formatTime(inc.EpisodeStart)
@@ -118,6 +124,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 		r.Breaches = append(r.Breaches, breachRecord{Target: b.Target, At: formatTime(b.At), Episode: b.Episode})
 	}
 	r.Generation, r.PlannedGeneration = inc.Generation, inc.PlannedGeneration
+	r.Notes = inc.Notes
 	return r
 }
 
@@ -133,33 +140,31 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		DedupKey:    r.DedupKey,
 		Summary:     r.Summary,
 		SignalState: incident.SignalState(r.SignalState),
+		Signals:     r.Signals,
 		Version:     r.Version,
 	}
+	times := []struct {
+		dst *time.Time
+		src string
+	}{
+		{&inc.OpenedAt, r.OpenedAt},
+		{&inc.AcknowledgedAt, r.AcknowledgedAt},
+		{&inc.ResolvedAt, r.ResolvedAt},
+		{&inc.SignalAt, r.SignalAt},
+		{&inc.EpisodeStart, r.EpisodeStart},
+		{&inc.FlappingAt, r.FlappingAt},
+	}
 	var err error
-	if inc.OpenedAt, err = parseTime(r.OpenedAt); err != nil {
-		return incident.Incident{}, err
-	}
-	if inc.AcknowledgedAt, err = parseTime(r.AcknowledgedAt); err != nil {
-		return incident.Incident{}, err
-	}
-	if inc.ResolvedAt, err = parseTime(r.ResolvedAt); err != nil {
-		return incident.Incident{}, err
-	}
-	if inc.SignalAt, err = parseTime(r.SignalAt); err != nil {
-		return incident.Incident{}, err
-	}
-	for _, p := range r.Pages {
-		at, err := parseTime(p.At)
-		if err != nil {
+	for _, t := range times {
+		if *t.dst, err = parseTime(t.src); err != nil {
 			return incident.Incident{}, err
 		}
-		inc.Pages = append(inc.Pages, incident.Page{Level: p.Level, LevelName: p.LevelName, At: at, DedupKey: p.DedupKey, Failure: p.Failure, Episode: p.Episode, Synced: incident.Status(p.Synced)})
+	}
+	if inc.Pages, err = pagesOf(r.Pages); err != nil {
+		return incident.Incident{}, err
 	}
 	inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution = r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution
 	inc.Episode = r.Episode
-	if inc.EpisodeStart, err = parseTime(r.EpisodeStart); err != nil {
-		return incident.Incident{}, err
-	}
 	for _, s := range r.Flaps {
 		t, err := parseTime(s)
 		if err != nil {
@@ -168,9 +173,6 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		inc.Flaps = append(inc.Flaps, t)
 	}
 	inc.Flapping, inc.FlappingEpisode = r.Flapping, r.FlappingEpisode
-	if inc.FlappingAt, err = parseTime(r.FlappingAt); err != nil {
-		return incident.Incident{}, err
-	}
 	for _, e := range r.Escalations {
 		at, err := parseTime(e.At)
 		if err != nil {
@@ -186,6 +188,7 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		inc.Breaches = append(inc.Breaches, incident.Breach{Target: b.Target, At: at, Episode: b.Episode})
 	}
 	inc.Generation, inc.PlannedGeneration = r.Generation, r.PlannedGeneration
+	inc.Notes = r.Notes
 	return inc, nil
 }
 
@@ -216,14 +219,23 @@ func validateIncident(inc incident.Incident) error {
 }
 
 // CreateIncident stores a new incident with Version 1, whatever inc.Version
-// says. An incident with the same ID already there is an EConflict.
-func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident) error {
+// says, together with its opening timeline entry (the alarm that opened
+// it, the report that described it), which Timeline returns first: one
+// write opens an incident. An incident with the same ID already there is
+// an EConflict.
+func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error {
 	if err := validateIncident(inc); err != nil {
 		return err
+	}
+	if opening.ID == "" {
+		return incident.Errorf(incident.EInvalid, "the opening entry of incident %s has no ID", inc.ID)
 	}
 	inc.Version = 1
 	item, err := attributevalue.MarshalMap(toIncidentRecord(inc))
 	if err != nil {
+		return fmt.Errorf("create incident %s: %w", inc.ID, err)
+	}
+	if item[attrOpening], err = attributevalue.Marshal(toEntryRecord(inc.ID, opening)); err != nil {
 		return fmt.Errorf("create incident %s: %w", inc.ID, err)
 	}
 	err = s.putNew(ctx, item)
@@ -244,9 +256,13 @@ func (s *Store) GetIncident(ctx context.Context, id string) (incident.Incident, 
 		return incident.Incident{}, err
 	}
 	if !found {
-		return incident.Incident{}, incident.Errorf(incident.ENotFound, "incident %s not found", id)
+		return incident.Incident{}, notFound(id)
 	}
 	return inc, nil
+}
+
+func notFound(id string) error {
+	return incident.Errorf(incident.ENotFound, "incident %s not found", id)
 }
 
 func (s *Store) getIncident(ctx context.Context, id string) (incident.Incident, bool, error) {
@@ -271,10 +287,11 @@ func (s *Store) getIncident(ctx context.Context, id string) (incident.Incident, 
 	return inc, true, nil
 }
 
-// UpdateIncident replaces the stored incident on condition that its version
-// is still inc.Version, writes Version+1 and returns the incident as stored.
-// A changed version is an EConflict (re-read and try again); a missing
-// incident is an ENotFound.
+// UpdateIncident writes every field of the incident on condition that its
+// stored version is still inc.Version, writes Version+1 and returns the
+// incident as stored. A changed version is an EConflict (re-read and try
+// again); a missing incident is an ENotFound. The opening entry stored
+// with the incident is kept.
 func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error) {
 	if err := validateIncident(inc); err != nil {
 		return incident.Incident{}, err
@@ -286,24 +303,15 @@ func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) (inci
 	if err != nil {
 		return incident.Incident{}, fmt.Errorf("update incident %s: %w", inc.ID, err)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      item,
-		ConditionExpression:       aws.String("#version = :expected"),
-		ExpressionAttributeNames:  names("version"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":expected": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}},
-	})
+	in := wholeItemUpdate(item, incidentAttributes())
+	in.TableName = aws.String(s.table)
+	in.Key = key(incidentPK(inc.ID), metaSK)
+	in.ConditionExpression = aws.String("#c_version = :c_expected")
+	in.ExpressionAttributeNames["#c_version"] = attrVersion
+	in.ExpressionAttributeValues[":c_expected"] = number(expected)
+	_, err = s.client.UpdateItem(ctx, in)
 	if isConditionFailed(err) {
-		// Tell a missing incident from a stale version; only the losing
-		// side of a race pays for this read.
-		current, found, gerr := s.getIncident(ctx, inc.ID)
-		if gerr != nil {
-			return incident.Incident{}, fmt.Errorf("update incident %s: %w", inc.ID, gerr)
-		}
-		if !found {
-			return incident.Incident{}, incident.Errorf(incident.ENotFound, "incident %s not found", inc.ID)
-		}
-		return incident.Incident{}, incident.Errorf(incident.EConflict, "incident %s was changed concurrently: version %d is stale, the stored version is %d", inc.ID, expected, current.Version)
+		return incident.Incident{}, s.conflictOrMissing(ctx, inc.ID, fmt.Sprintf("version %d is stale", expected))
 	}
 	if err != nil {
 		return incident.Incident{}, fmt.Errorf("update incident %s: %w", inc.ID, err)
@@ -315,10 +323,104 @@ func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) (inci
 	return stored, nil
 }
 
+// conflictOrMissing tells a missing incident from one that changed after
+// a conditional write failed on it; only the losing side of a race pays
+// for the read.
+func (s *Store) conflictOrMissing(ctx context.Context, id, what string) error {
+	current, found, err := s.getIncident(ctx, id)
+	if err != nil {
+		return fmt.Errorf("update incident %s: %w", id, err)
+	}
+	if !found {
+		return notFound(id)
+	}
+	return incident.Errorf(incident.EConflict, "incident %s was changed concurrently: %s (stored version %d)", id, what, current.Version)
+}
+
+// wholeItemUpdate builds an UpdateItem that sets every attribute of item
+// but the key and removes every other attribute of attrs, so it writes a
+// whole record like PutItem while leaving attributes outside the record
+// (an incident's opening entry) as they are.
+func wholeItemUpdate(item map[string]types.AttributeValue, attrs []string) *dynamodb.UpdateItemInput {
+	in := &dynamodb.UpdateItemInput{
+		ExpressionAttributeNames:  map[string]string{},
+		ExpressionAttributeValues: map[string]types.AttributeValue{},
+	}
+	var set, remove []string
+	for i, a := range attrs {
+		if a == AttrPK || a == AttrSK {
+			continue
+		}
+		n := "#a" + strconv.Itoa(i)
+		in.ExpressionAttributeNames[n] = a
+		if v, ok := item[a]; ok {
+			in.ExpressionAttributeValues[":a"+strconv.Itoa(i)] = v
+			set = append(set, n+" = :a"+strconv.Itoa(i))
+		} else {
+			remove = append(remove, n)
+		}
+	}
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	in.UpdateExpression = aws.String(expr)
+	return in
+}
+
+// incidentAttributes lists the attribute names of incidentRecord.
+var incidentAttributes = sync.OnceValue(func() []string {
+	t := reflect.TypeFor[incidentRecord]()
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("dynamodbav"), ",")
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+})
+
+// JoinFiring adds a firing signal to the open incident id in one
+// conditional write, when the incident is open, its signal is firing and
+// sig is newer than its latest one: the signal's time becomes the
+// incident's latest and its count of joined signals grows. It reports
+// false, changing nothing, when any of that does not hold (the incident
+// is resolved or missing, its alarm had recovered, the event is a
+// redelivery or older): the caller then reads the incident and decides
+// with incident.RouteSignal.
+func (s *Store) JoinFiring(ctx context.Context, id string, sig incident.Signal) (bool, error) {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(incidentPK(id), metaSK),
+		UpdateExpression:         aws.String("SET #signalAt = :at ADD #signals :one, #version :one"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND #status <> :resolved AND #signalState = :firing AND #signalAt < :at"),
+		ExpressionAttributeNames: names(AttrPK, AttrStatus, "signalState", "signalAt", "signals", attrVersion),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at":       str(formatTime(sig.Time)),
+			":one":      number(1),
+			":resolved": str(string(incident.Resolved)),
+			":firing":   str(string(incident.Firing)),
+		},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("join signal %s to incident %s: %w", sig.EventID, id, err)
+	}
+	return true, nil
+}
+
 // key builds a primary key.
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		AttrPK: &types.AttributeValueMemberS{Value: pk},
 		AttrSK: &types.AttributeValueMemberS{Value: sk},
 	}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func number[N int | int64](n N) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(int64(n), 10)}
 }

@@ -17,33 +17,6 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
-// Page sizes of ListIncidents.
-const (
-	// DefaultListLimit is the page size when ListFilter.Limit is zero.
-	DefaultListLimit = 50
-	// MaxListLimit is the largest page; larger limits are lowered to it.
-	MaxListLimit = 1000
-)
-
-// ListFilter selects incidents for ListIncidents. Every field is optional:
-// the zero filter lists every incident.
-type ListFilter struct {
-	// Status lists incidents in this status.
-	Status incident.Status
-	// Service lists incidents of this service; with Status set too, only
-	// those in that status.
-	Service string
-	// Severity keeps only incidents of this severity, whatever else is
-	// set.
-	Severity incident.Severity
-	// Limit is the most incidents in one page: 0 means DefaultListLimit.
-	Limit int32
-	// Cursor continues a listing where the previous page ended: pass the
-	// next value that ListIncidents returned, with the same Status, Service
-	// and Severity.
-	Cursor string
-}
-
 // ListIncidents lists incidents newest first, one page at a time, through
 // the byService index when Service is set (Status then filters), else the
 // byStatus index when Status is set, else the byOpenedAt index, which holds
@@ -54,7 +27,7 @@ type ListFilter struct {
 // consistent: a write may take a moment to show up here. An unknown status
 // or severity, a negative limit or a cursor this listing did not produce
 // are EInvalid, with Field naming the filter at fault.
-func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []incident.Incident, next string, err error) {
+func (s *Store) ListIncidents(ctx context.Context, f incident.ListFilter) (incidents []incident.Incident, next string, err error) {
 	if f.Status != "" {
 		if _, err := incident.ParseStatus(string(f.Status)); err != nil {
 			return nil, "", incident.FieldErrorf("status", "%s", incident.ErrorMessage(err))
@@ -70,9 +43,9 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []in
 	case limit < 0:
 		return nil, "", incident.FieldErrorf("limit", "limit %d is negative", limit)
 	case limit == 0:
-		limit = DefaultListLimit
-	case limit > MaxListLimit:
-		limit = MaxListLimit
+		limit = incident.DefaultListLimit
+	case limit > incident.MaxListLimit:
+		limit = incident.MaxListLimit
 	}
 	in, partAttr, partValue := s.listQuery(f)
 	start, err := decodeCursor(f.Cursor, partAttr, partValue)
@@ -115,7 +88,7 @@ func (s *Store) ListIncidents(ctx context.Context, f ListFilter) (incidents []in
 
 // listQuery builds the query for a valid filter and names the index
 // partition attribute and value that a cursor for it must carry.
-func (s *Store) listQuery(f ListFilter) (in *dynamodb.QueryInput, partAttr, partValue string) {
+func (s *Store) listQuery(f incident.ListFilter) (in *dynamodb.QueryInput, partAttr, partValue string) {
 	in = &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		ScanIndexForward:          aws.Bool(false),
@@ -162,7 +135,7 @@ const attrSeverity = "severity"
 func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incident, error) {
 	var queries []*dynamodb.QueryInput
 	if service != "" {
-		in, _, _ := s.listQuery(ListFilter{Service: service})
+		in, _, _ := s.listQuery(incident.ListFilter{Service: service})
 		in.FilterExpression = aws.String("#status <> :resolved")
 		in.ExpressionAttributeNames["#status"] = AttrStatus
 		in.ExpressionAttributeValues[":resolved"] = &types.AttributeValueMemberS{Value: string(incident.Resolved)}
@@ -170,7 +143,7 @@ func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incide
 	} else {
 		for _, st := range incident.Statuses {
 			if st.Open() {
-				in, _, _ := s.listQuery(ListFilter{Status: st})
+				in, _, _ := s.listQuery(incident.ListFilter{Status: st})
 				queries = append(queries, in)
 			}
 		}

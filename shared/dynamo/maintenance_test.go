@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 )
 
 // window is a valid maintenance window with every field set.
@@ -28,7 +28,7 @@ func window(id, service string, start, end time.Time) incident.MaintenanceWindow
 func mustCreateWindow(t *testing.T, s *dynamo.Store, ws ...incident.MaintenanceWindow) {
 	t.Helper()
 	for _, w := range ws {
-		if err := s.CreateMaintenanceWindow(t.Context(), w); err != nil {
+		if err := s.CreateMaintenanceWindow(t.Context(), w, w.Start.Add(-time.Hour), nil); err != nil {
 			t.Fatalf("CreateMaintenanceWindow(%s): %v", w.ID, err)
 		}
 	}
@@ -76,11 +76,11 @@ func TestMaintenanceWindows(t *testing.T) {
 		s := dynamotest.New(t)
 		w := window("mw-1", "api", t0, t0.Add(time.Hour))
 		mustCreateWindow(t, s, w)
-		wantCode(t, s.CreateMaintenanceWindow(t.Context(), w), incident.EConflict)
+		wantCode(t, s.CreateMaintenanceWindow(t.Context(), w, t0, nil), incident.EConflict)
 		// The same ID for another service and start is the same conflict,
 		// though its key would differ.
 		other := window("mw-1", "worker", t0.Add(24*time.Hour), t0.Add(25*time.Hour))
-		err := s.CreateMaintenanceWindow(t.Context(), other)
+		err := s.CreateMaintenanceWindow(t.Context(), other, t0, nil)
 		wantCode(t, err, incident.EConflict)
 		if msg := incident.ErrorMessage(err); !strings.Contains(msg, "mw-1 already exists") {
 			t.Errorf("message = %q, want it to say mw-1 already exists", msg)
@@ -113,7 +113,7 @@ func TestMaintenanceWindows(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				w := window("mw-1", "api", t0, t0.Add(time.Hour))
 				tt.mutate(&w)
-				wantField(t, s.CreateMaintenanceWindow(t.Context(), w), tt.field)
+				wantField(t, s.CreateMaintenanceWindow(t.Context(), w, t0, nil), tt.field)
 			})
 		}
 		all, err := s.MaintenanceWindows(t.Context(), "")
@@ -137,7 +137,7 @@ func TestMaintenanceWindows(t *testing.T) {
 	t.Run("windows stay out of the incident listings", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreateWindow(t, s, window("mw-1", "api", t0, t0.Add(time.Hour)))
-		for _, f := range []dynamo.ListFilter{{}, {Service: "api"}, {Status: incident.Triggered}} {
+		for _, f := range []incident.ListFilter{{}, {Service: "api"}, {Status: incident.Triggered}} {
 			got, _, err := s.ListIncidents(t.Context(), f)
 			if err != nil || len(got) != 0 {
 				t.Errorf("ListIncidents(%+v) = %v, %v; want nothing", f, ids(got), err)
@@ -373,28 +373,118 @@ func (b *beforeUpdateAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateIte
 	return b.API.UpdateItem(ctx, in, optFns...)
 }
 
+func TestMaintenanceWindowLimits(t *testing.T) {
+	t.Run("the domain's limits are asked with the live windows", func(t *testing.T) {
+		s := dynamotest.New(t)
+		mustCreateWindow(t, s, window("mw-old", "api", t0, t0.Add(time.Hour)), window("mw-live", "api", t0.Add(2*time.Hour), t0.Add(3*time.Hour)))
+		now := t0.Add(90 * time.Minute)
+		var seen []string
+		refuse := incident.FieldErrorf("end", "too much")
+		err := s.CreateMaintenanceWindow(t.Context(), window("mw-new", "api", t0.Add(4*time.Hour), t0.Add(5*time.Hour)), now, func(active []incident.MaintenanceWindow) error {
+			seen = windowIDs(active)
+			return refuse
+		})
+		if err != refuse {
+			t.Fatalf("CreateMaintenanceWindow = %v, want the refusal as it is", err)
+		}
+		if want := []string{"mw-live"}; !reflect.DeepEqual(seen, want) {
+			t.Errorf("allow saw %v, want %v", seen, want)
+		}
+		all, _ := s.MaintenanceWindows(t.Context(), "api")
+		if got := windowIDs(all); !reflect.DeepEqual(got, []string{"mw-old", "mw-live"}) {
+			t.Errorf("windows after the refusal = %v", got)
+		}
+	})
+
+	t.Run("a service has at most MaxActiveWindows live windows", func(t *testing.T) {
+		s := dynamotest.New(t)
+		for i := range dynamo.MaxActiveWindows {
+			mustCreateWindow(t, s, window(fmt.Sprintf("mw-%02d", i), "api", t0.Add(time.Duration(i)*time.Hour), t0.Add(time.Duration(i)*time.Hour+time.Minute)))
+		}
+		err := s.CreateMaintenanceWindow(t.Context(), window("mw-more", "api", t0.Add(48*time.Hour), t0.Add(49*time.Hour)), t0.Add(-time.Hour), nil)
+		wantCode(t, err, incident.EConflict)
+		// Windows that ended a day ago no longer count, and are dropped.
+		later := t0.Add(72 * time.Hour)
+		if err := s.CreateMaintenanceWindow(t.Context(), window("mw-later", "api", later, later.Add(time.Hour)), later, nil); err != nil {
+			t.Fatal(err)
+		}
+		all, _ := s.MaintenanceWindows(t.Context(), "api")
+		if got := windowIDs(all); !reflect.DeepEqual(got, []string{"mw-later"}) {
+			t.Errorf("windows = %v, want only the new one", got)
+		}
+		// Every window can still be read by ID.
+		if _, err := s.MaintenanceWindow(t.Context(), "mw-00"); err != nil {
+			t.Errorf("an ended window by ID: %v", err)
+		}
+	})
+
+	t.Run("reading a signal's context and an incident's windows", func(t *testing.T) {
+		s := dynamotest.New(t)
+		ctx := t.Context()
+		w := window("mw-1", "api", t0, t0.Add(time.Hour))
+		mustCreateWindow(t, s, w)
+		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
+		if err := s.ClaimDedupKey(ctx, "alarm", "inc-1", ""); err != nil {
+			t.Fatal(err)
+		}
+		id, found, ws, err := s.ReadSignalContext(ctx, "alarm", "api")
+		if err != nil || id != "inc-1" || !found || !reflect.DeepEqual(ws, []incident.MaintenanceWindow{w}) {
+			t.Fatalf("ReadSignalContext = %q, %v, %v, %v", id, found, windowIDs(ws), err)
+		}
+		id, found, ws, err = s.ReadSignalContext(ctx, "other", "worker")
+		if err != nil || id != "" || found || len(ws) != 0 {
+			t.Fatalf("ReadSignalContext of nothing = %q, %v, %v, %v", id, found, windowIDs(ws), err)
+		}
+		inc, ws, err := s.IncidentAndWindows(ctx, "inc-1", "api")
+		if err != nil || inc.ID != "inc-1" || !reflect.DeepEqual(windowIDs(ws), []string{"mw-1"}) {
+			t.Fatalf("IncidentAndWindows = %s, %v, %v", inc.ID, windowIDs(ws), err)
+		}
+		// A wrong or missing service still finds the incident's own.
+		for _, service := range []string{"worker", ""} {
+			inc, ws, err = s.IncidentAndWindows(ctx, "inc-1", service)
+			if err != nil || inc.ID != "inc-1" || !reflect.DeepEqual(windowIDs(ws), []string{"mw-1"}) {
+				t.Fatalf("IncidentAndWindows(service %q) = %s, %v, %v", service, inc.ID, windowIDs(ws), err)
+			}
+		}
+		_, _, err = s.IncidentAndWindows(ctx, "missing", "api")
+		wantCode(t, err, incident.ENotFound)
+	})
+}
+
 // The key layout is part of the contract: CDK, operators reading the table
 // and the doc comment rely on it.
 func TestMaintenanceWindowItemLayout(t *testing.T) {
 	_, client, table := dynamotest.NewWithClient(t)
 	s := dynamo.New(client, table)
-	mustCreateWindow(t, s, window("mw-1", "api", t0, t0.Add(time.Hour)))
-	out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
-		TableName: aws.String(table),
-		Key: map[string]types.AttributeValue{
-			dynamo.AttrPK: &types.AttributeValueMemberS{Value: "MAINT"},
-			dynamo.AttrSK: &types.AttributeValueMemberS{Value: "api#2025-03-14T09:26:53.589793238Z#mw-1"},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Item == nil {
-		t.Fatal("no item at pk=MAINT sk=api#<start>#mw-1")
-	}
-	for _, attr := range []string{dynamo.AttrStatus, dynamo.AttrService, dynamo.AttrOpenedAt, dynamo.AttrEntity} {
-		if _, ok := out.Item[attr]; ok {
-			t.Errorf("window item carries index attribute %s", attr)
+	w := window("mw-1", "api", t0, t0.Add(time.Hour))
+	mustCreateWindow(t, s, w)
+	get := func(pk, sk string) map[string]types.AttributeValue {
+		t.Helper()
+		out, err := client.GetItem(t.Context(), &dynamodb.GetItemInput{
+			TableName: aws.String(table),
+			Key: map[string]types.AttributeValue{
+				dynamo.AttrPK: &types.AttributeValueMemberS{Value: pk},
+				dynamo.AttrSK: &types.AttributeValueMemberS{Value: sk},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if out.Item == nil {
+			t.Fatalf("no item at pk=%s sk=%s", pk, sk)
+		}
+		for _, attr := range []string{dynamo.AttrStatus, dynamo.AttrService, dynamo.AttrOpenedAt, dynamo.AttrEntity} {
+			if _, ok := out.Item[attr]; ok {
+				t.Errorf("item %s/%s carries index attribute %s", pk, sk, attr)
+			}
+		}
+		return out.Item
 	}
+	item := get("MWIN#mw-1", "WINDOW")
+	want := fmt.Sprint(w.End.Add(90 * 24 * time.Hour).Unix())
+	if got, ok := item[dynamo.AttrTTL].(*types.AttributeValueMemberN); !ok || got.Value != want {
+		t.Errorf("window item expires at %v, want %s (90 days after its end)", item[dynamo.AttrTTL], want)
+	}
+	get("MAINT#api", "ACTIVE")
+	get("MAINT", "api")
 }

@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,263 +15,280 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
-// The states of a page in the ledger.
-const (
-	// PageClaimed: somebody holds the lease and is sending the page.
-	PageClaimed = "claimed"
-	// PageSent: the page was delivered; it is never sent again.
-	PageSent = "sent"
-)
-
-// PageClaim is the ledger entry for the page of one escalation level of an
-// incident. A page is claimed before it is sent and marked sent after, so a
-// retried step never pages twice, and a sender that died mid-send is taken
-// over once its lease runs out.
-type PageClaim struct {
-	// State is PageClaimed or PageSent.
-	State string
-	// Attempts counts the claims, the first one included.
-	Attempts int
-	// ClaimedAt is when the latest claim was made.
-	ClaimedAt time.Time
-	// LeaseUntil is when the latest claim may be taken over.
-	LeaseUntil time.Time
-	// SentAt is when the page was delivered; zero until then.
-	SentAt time.Time
-	// DedupKey is the PagerDuty dedup_key the page carries.
-	DedupKey string
-}
-
-// pageClaimRecord is a page ledger item, in its incident's partition. Its
-// state attribute is pageState, not status, so it stays out of the byStatus
-// index.
-type pageClaimRecord struct {
-	PK         string `dynamodbav:"pk"`
-	SK         string `dynamodbav:"sk"`
-	IncidentID string `dynamodbav:"incidentId"`
+// pageRecord is one entry of the page ledger, in the incident item's
+// pages map under pageKey(episode, level).
+type pageRecord struct {
 	Level      int    `dynamodbav:"level"`
-	State      string `dynamodbav:"pageState"`
-	Attempts   int    `dynamodbav:"attempts"`
-	ClaimedAt  string `dynamodbav:"claimedAt"`
-	LeaseUntil string `dynamodbav:"leaseUntil"`
-	SentAt     string `dynamodbav:"sentAt,omitempty"`
-	DedupKey   string `dynamodbav:"pageDedupKey"`
+	LevelName  string `dynamodbav:"levelName"`
+	At         string `dynamodbav:"at,omitempty"`
+	DedupKey   string `dynamodbav:"dedupKey"`
+	State      string `dynamodbav:"state"`
+	Failure    string `dynamodbav:"failure,omitempty"`
+	Episode    int    `dynamodbav:"episode,omitempty"`
+	Synced     string `dynamodbav:"synced,omitempty"`
+	Attempts   int    `dynamodbav:"attempts,omitempty"`
+	LeaseUntil string `dynamodbav:"leaseUntil,omitempty"`
 }
 
-func (r pageClaimRecord) claim() (PageClaim, error) {
-	c := PageClaim{State: r.State, Attempts: r.Attempts, DedupKey: r.DedupKey}
+// pageKey is the key of one level's page of one episode in the pages map.
+func pageKey(episode, level int) string { return fmt.Sprintf("e%03dl%02d", episode, level) }
+
+func toPageRecord(p incident.Page) pageRecord {
+	return pageRecord{
+		Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey,
+		State: string(p.State), Failure: p.Failure, Episode: p.Episode, Synced: string(p.Synced),
+		Attempts: p.Attempts, LeaseUntil: formatTime(p.LeaseUntil),
+	}
+}
+
+// toPageRecords builds the pages map; an incident without pages has an
+// empty map, never none, so that claiming its first page can set a key in
+// it.
+func toPageRecords(pages []incident.Page) map[string]pageRecord {
+	m := make(map[string]pageRecord, len(pages))
+	for _, p := range pages {
+		m[pageKey(p.Episode, p.Level)] = toPageRecord(p)
+	}
+	return m
+}
+
+func (r pageRecord) page() (incident.Page, error) {
+	p := incident.Page{
+		Level: r.Level, LevelName: r.LevelName, DedupKey: r.DedupKey, State: incident.PageState(r.State),
+		Failure: r.Failure, Episode: r.Episode, Synced: incident.Status(r.Synced), Attempts: r.Attempts,
+	}
 	var err error
-	if c.ClaimedAt, err = parseTime(r.ClaimedAt); err != nil {
-		return PageClaim{}, err
+	if p.At, err = parseTime(r.At); err != nil {
+		return incident.Page{}, err
 	}
-	if c.LeaseUntil, err = parseTime(r.LeaseUntil); err != nil {
-		return PageClaim{}, err
+	if p.LeaseUntil, err = parseTime(r.LeaseUntil); err != nil {
+		return incident.Page{}, err
 	}
-	if c.SentAt, err = parseTime(r.SentAt); err != nil {
-		return PageClaim{}, err
-	}
-	return c, nil
+	return p, nil
 }
 
-// pageKey is the ledger key of one level's page in one episode: PAGE#<level>
-// for the first episode, PAGE#R<episode>#<level> for re-openings.
-func pageKey(incidentID string, episode, level int) map[string]types.AttributeValue {
-	if episode == 0 {
-		return key(incidentPK(incidentID), fmt.Sprintf("%s%02d", pagePrefix, level))
+// pagesOf turns the stored map into the incident's pages in episode, then
+// level order (the keys sort that way).
+func pagesOf(m map[string]pageRecord) ([]incident.Page, error) {
+	if len(m) == 0 {
+		return nil, nil
 	}
-	return key(incidentPK(incidentID), fmt.Sprintf("%sR%03d#%02d", pagePrefix, episode, level))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]incident.Page, 0, len(keys))
+	for _, k := range keys {
+		p, err := m[k].page()
+		if err != nil {
+			return nil, fmt.Errorf("page %s: %w", k, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
-func checkPageArgs(incidentID string, episode, level int) error {
-	if incidentID == "" {
+func checkPage(id string, p incident.Page) error {
+	switch {
+	case id == "":
 		return incident.Errorf(incident.EInvalid, "incident ID is empty")
-	}
-	if episode < 0 || episode > 999 {
-		return incident.Errorf(incident.EInvalid, "episode %d is not between 0 and 999", episode)
-	}
-	if level < 1 || level > 99 {
-		return incident.Errorf(incident.EInvalid, "escalation level %d is not between 1 and 99", level)
+	case p.Episode < 0 || p.Episode > 999:
+		return incident.Errorf(incident.EInvalid, "episode %d is not between 0 and 999", p.Episode)
+	case p.Level < 1 || p.Level > 99:
+		return incident.Errorf(incident.EInvalid, "escalation level %d is not between 1 and 99", p.Level)
 	}
 	return nil
 }
 
-// claimRounds bounds ClaimPage's read-and-retry loop; each round that loses
-// a race sees the winner's write in the next, so two are nearly always
-// enough.
-const claimRounds = 5
-
-// ClaimPage claims the page for one level of an incident before it is
-// sent. With no ledger entry it creates one (State PageClaimed, Attempts 1,
-// LeaseUntil now+lease). A sent page is returned as it is (State PageSent):
-// the caller must not send it again. A claim whose lease has run out
-// (LeaseUntil <= now) is taken over, with Attempts+1. A claim with a live
-// lease is an EConflict: somebody else is sending it.
-func (s *Store) ClaimPage(ctx context.Context, incidentID string, episode, level int, dedupKey string, now time.Time, lease time.Duration) (PageClaim, error) {
-	if err := checkPageArgs(incidentID, episode, level); err != nil {
-		return PageClaim{}, err
+// ClaimPage claims the page p (State PageClaimed, its Attempts and
+// LeaseUntil set by the caller) in the incident's page ledger before it is
+// sent, and returns the incident as stored with the claim. The one
+// conditional write also checks that the incident is still as the plan
+// saw it: open, in the plan's status and severity, and in p's episode. With p.Attempts 1 the page
+// must never have been claimed; with more, the claim takes over an earlier
+// one whose lease has run out by now and that made Attempts-1 claims.
+// Anything else (the incident moved on, somebody else holds or has sent
+// the page) is an EConflict: read the incident and decide again.
+func (s *Store) ClaimPage(ctx context.Context, id string, p incident.Page, plan incident.EscalationState, now time.Time) (incident.Incident, error) {
+	if err := checkPage(id, p); err != nil {
+		return incident.Incident{}, err
 	}
-	if now.IsZero() {
-		return PageClaim{}, incident.Errorf(incident.EInvalid, "claiming a page needs the time")
+	if p.State != incident.PageClaimed || p.Attempts < 1 || !p.LeaseUntil.After(now) {
+		return incident.Incident{}, incident.Errorf(incident.EInvalid, "a page claim needs state claimed, an attempt and a lease after now")
 	}
-	if lease <= 0 {
-		return PageClaim{}, incident.Errorf(incident.EInvalid, "page lease %s is not positive", lease)
-	}
-	now = now.UTC()
-	k := pageKey(incidentID, episode, level)
-	for range claimRounds {
-		rec := pageClaimRecord{
-			PK: incidentPK(incidentID), SK: k[AttrSK].(*types.AttributeValueMemberS).Value,
-			IncidentID: incidentID, Level: level, State: PageClaimed, Attempts: 1,
-			ClaimedAt: formatTime(now), LeaseUntil: formatTime(now.Add(lease)), DedupKey: dedupKey,
-		}
-		item, err := attributevalue.MarshalMap(rec)
-		if err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: %w", level, incidentID, err)
-		}
-		err = s.putNew(ctx, item)
-		if err == nil {
-			return rec.claim()
-		}
-		if !isConditionFailed(err) {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: %w", level, incidentID, err)
-		}
-
-		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: k, ConsistentRead: aws.Bool(true)})
-		if err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: read ledger: %w", level, incidentID, err)
-		}
-		if out.Item == nil {
-			continue
-		}
-		var cur pageClaimRecord
-		if err := attributevalue.UnmarshalMap(out.Item, &cur); err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: decode: %w", level, incidentID, err)
-		}
-		c, err := cur.claim()
-		if err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: decode: %w", level, incidentID, err)
-		}
-		if c.State == PageSent {
-			return c, nil
-		}
-		if c.LeaseUntil.After(now) {
-			return PageClaim{}, beingSent(incidentID, level)
-		}
-
-		// The lease ran out: take over, on condition that nobody else has
-		// since (the lease we saw is still the stored one).
-		up, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      k,
-			UpdateExpression:         aws.String("SET #attempts = #attempts + :one, #claimedAt = :now, #leaseUntil = :lease"),
-			ConditionExpression:      aws.String("#pageState = :claimed AND #leaseUntil = :old"),
-			ExpressionAttributeNames: names("attempts", "claimedAt", "leaseUntil", "pageState"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":one":     &types.AttributeValueMemberN{Value: "1"},
-				":now":     &types.AttributeValueMemberS{Value: formatTime(now)},
-				":lease":   &types.AttributeValueMemberS{Value: formatTime(now.Add(lease))},
-				":claimed": &types.AttributeValueMemberS{Value: PageClaimed},
-				":old":     &types.AttributeValueMemberS{Value: cur.LeaseUntil},
-			},
-			ReturnValues: types.ReturnValueAllNew,
-		})
-		if isConditionFailed(err) {
-			continue // somebody took over or sent it first: look again
-		}
-		if err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: take over: %w", level, incidentID, err)
-		}
-		var taken pageClaimRecord
-		if err := attributevalue.UnmarshalMap(up.Attributes, &taken); err != nil {
-			return PageClaim{}, fmt.Errorf("claim page %d of incident %s: decode: %w", level, incidentID, err)
-		}
-		return taken.claim()
-	}
-	return PageClaim{}, beingSent(incidentID, level)
-}
-
-// PageLedger reads the ledger entry of one level's page in one episode,
-// with a strongly consistent read; found is false when the page was never
-// claimed.
-func (s *Store) PageLedger(ctx context.Context, incidentID string, episode, level int) (c PageClaim, found bool, err error) {
-	if err := checkPageArgs(incidentID, episode, level); err != nil {
-		return PageClaim{}, false, err
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: pageKey(incidentID, episode, level), ConsistentRead: aws.Bool(true)})
+	rec, err := attributevalue.Marshal(toPageRecord(p))
 	if err != nil {
-		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: %w", level, incidentID, err)
+		return incident.Incident{}, fmt.Errorf("claim page %d of incident %s: %w", p.Level, id, err)
 	}
-	if out.Item == nil {
-		return PageClaim{}, false, nil
+	if plan.Status == incident.Resolved || plan.Status == "" || plan.Severity == "" {
+		return incident.Incident{}, incident.Errorf(incident.EInvalid, "a page claim needs the open status and the severity its plan saw")
 	}
-	var r pageClaimRecord
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: decode: %w", level, incidentID, err)
+	cond := "#status = :status AND #severity = :severity AND #episode = :episode AND "
+	values := map[string]types.AttributeValue{
+		":page":     rec,
+		":one":      number(1),
+		":status":   str(string(plan.Status)),
+		":severity": str(string(plan.Severity)),
+		":episode":  number(p.Episode),
 	}
-	c, err = r.claim()
-	if err != nil {
-		return PageClaim{}, false, fmt.Errorf("read page %d of incident %s: decode: %w", level, incidentID, err)
+	nm := names(AttrStatus, attrSeverity, attrEpisode, attrPages, attrVersion)
+	nm["#k"] = pageKey(p.Episode, p.Level)
+	if p.Attempts == 1 {
+		cond += "attribute_not_exists(#pages.#k)"
+	} else {
+		cond += "#pages.#k.#state = :claimed AND #pages.#k.#attempts = :previous AND #pages.#k.#leaseUntil <= :now"
+		values[":claimed"] = str(string(incident.PageClaimed))
+		values[":previous"] = number(p.Attempts - 1)
+		values[":now"] = str(formatTime(now))
+		for _, a := range []string{"state", "attempts", "leaseUntil"} {
+			nm["#"+a] = a
+		}
 	}
-	return c, true, nil
-}
-
-func beingSent(incidentID string, level int) error {
-	return incident.Errorf(incident.EConflict, "page for level %d of %s is being sent", level, incidentID)
-}
-
-// ReleasePageClaim gives up a claim after a failed send by ending its lease
-// now, so the next attempt may claim it at once. A page that is sent, not
-// claimed, or whose lease has already run out is left as it is.
-func (s *Store) ReleasePageClaim(ctx context.Context, incidentID string, episode, level int, now time.Time) error {
-	if err := checkPageArgs(incidentID, episode, level); err != nil {
-		return err
-	}
-	if now.IsZero() {
-		return incident.Errorf(incident.EInvalid, "releasing a page claim needs the time")
-	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      pageKey(incidentID, episode, level),
-		UpdateExpression:         aws.String("SET #leaseUntil = :now"),
-		ConditionExpression:      aws.String("#pageState = :claimed AND #leaseUntil > :now"),
-		ExpressionAttributeNames: names("leaseUntil", "pageState"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":     &types.AttributeValueMemberS{Value: formatTime(now)},
-			":claimed": &types.AttributeValueMemberS{Value: PageClaimed},
-		},
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(incidentPK(id), metaSK),
+		UpdateExpression:          aws.String("SET #pages.#k = :page ADD #version :one"),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  nm,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("release page %d of incident %s: %w", level, incidentID, err)
+	if isConditionFailed(err) {
+		return incident.Incident{}, s.conflictOrMissing(ctx, id, fmt.Sprintf("the page to level %d is no longer this claim's to make", p.Level))
 	}
-	return nil
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("claim page %d of incident %s: %w", p.Level, id, err)
+	}
+	inc, err := decodeIncident(out.Attributes)
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("claim page %d of incident %s: decode: %w", p.Level, id, err)
+	}
+	return inc, nil
 }
 
-// MarkPageSent records that the page was delivered at the given time. It
-// is idempotent: marking a sent page again keeps the first SentAt. A page
-// that was never claimed is ENotFound.
-func (s *Store) MarkPageSent(ctx context.Context, incidentID string, episode, level int, at time.Time) error {
-	if err := checkPageArgs(incidentID, episode, level); err != nil {
+// SettlePage records the outcome of a claimed page: p with State PageSent
+// (PagerDuty took it at p.At) or PageRejected (it can never be delivered,
+// p.Failure says why), on condition that the ledger still holds the claim
+// with p.Attempts, so a sender whose claim was taken over records nothing.
+// Any acknowledgement or resolution passed on to PagerDuty before is
+// forgotten, so that it is passed on again after this trigger. A page
+// already settled the same way is not an error (a retried write).
+func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page) error {
+	if err := checkPage(id, p); err != nil {
 		return err
 	}
-	if at.IsZero() {
-		return incident.Errorf(incident.EInvalid, "marking a page sent needs the time it was sent")
+	if p.State != incident.PageSent && p.State != incident.PageRejected {
+		return incident.Errorf(incident.EInvalid, "a settled page is sent or rejected, not %q", p.State)
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	p.Synced, p.LeaseUntil = "", time.Time{}
+	rec, err := attributevalue.Marshal(toPageRecord(p))
+	if err != nil {
+		return fmt.Errorf("settle page %d of incident %s: %w", p.Level, id, err)
+	}
+	nm := names(attrPages, attrVersion, "state", "attempts")
+	nm["#k"] = pageKey(p.Episode, p.Level)
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      pageKey(incidentID, episode, level),
-		UpdateExpression:         aws.String("SET #pageState = :sent, #sentAt = if_not_exists(#sentAt, :at)"),
-		ConditionExpression:      aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames: names(AttrPK, "pageState", "sentAt"),
+		Key:                      key(incidentPK(id), metaSK),
+		UpdateExpression:         aws.String("SET #pages.#k = :page ADD #version :one"),
+		ConditionExpression:      aws.String("#pages.#k.#state = :claimed AND #pages.#k.#attempts = :attempts"),
+		ExpressionAttributeNames: nm,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":sent": &types.AttributeValueMemberS{Value: PageSent},
-			":at":   &types.AttributeValueMemberS{Value: formatTime(at)},
+			":page": rec, ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
 		},
 	})
 	if isConditionFailed(err) {
-		return incident.Errorf(incident.ENotFound, "page for level %d of %s was never claimed", level, incidentID)
+		return s.settledAlready(ctx, id, p)
 	}
 	if err != nil {
-		return fmt.Errorf("mark page %d of incident %s sent: %w", level, incidentID, err)
+		return fmt.Errorf("settle page %d of incident %s: %w", p.Level, id, err)
 	}
 	return nil
+}
+
+// settledAlready accepts a settle whose condition failed because the same
+// outcome is stored already; anything else is an EConflict.
+func (s *Store) settledAlready(ctx context.Context, id string, p incident.Page) error {
+	inc, err := s.GetIncident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur, ok := inc.LedgerEntry(p.Episode, p.Level); ok && cur.State == p.State && cur.Attempts == p.Attempts {
+		return nil
+	}
+	return incident.Errorf(incident.EConflict, "the claim on the page to level %d of %s was taken over", p.Level, id)
+}
+
+// ReleasePage gives up a claim after a failed send by ending its lease at
+// now, so the next attempt may claim it at once. A page that is settled,
+// claimed by a later attempt, or whose lease has already run out is left
+// as it is.
+func (s *Store) ReleasePage(ctx context.Context, id string, p incident.Page, now time.Time) error {
+	if err := checkPage(id, p); err != nil {
+		return err
+	}
+	nm := names(attrPages, attrVersion, "state", "attempts", "leaseUntil")
+	nm["#k"] = pageKey(p.Episode, p.Level)
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(incidentPK(id), metaSK),
+		UpdateExpression:         aws.String("SET #pages.#k.#leaseUntil = :now ADD #version :one"),
+		ConditionExpression:      aws.String("#pages.#k.#state = :claimed AND #pages.#k.#attempts = :attempts AND #pages.#k.#leaseUntil > :now"),
+		ExpressionAttributeNames: nm,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": str(formatTime(now)), ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
+		},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("release page %d of incident %s: %w", p.Level, id, err)
+	}
+	return nil
+}
+
+// MarkSynced records, in one write, which state was passed on to
+// PagerDuty for each page: synced maps a page (episode, level) to
+// acknowledged or resolved. A page that is not in the ledger is an
+// EConflict.
+func (s *Store) MarkSynced(ctx context.Context, id string, synced map[[2]int]incident.Status) error {
+	if id == "" || len(synced) == 0 {
+		return incident.Errorf(incident.EInvalid, "marking pages synced needs an incident and pages")
+	}
+	nm := names(attrPages, attrVersion, "synced")
+	values := map[string]types.AttributeValue{":one": number(1)}
+	var set, cond []string
+	keys := make([][2]int, 0, len(synced))
+	for k := range synced {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int) int { return pageKeyCompare(a, b) })
+	for i, k := range keys {
+		n, v := fmt.Sprintf("#k%d", i), fmt.Sprintf(":s%d", i)
+		nm[n] = pageKey(k[0], k[1])
+		values[v] = str(string(synced[k]))
+		set = append(set, fmt.Sprintf("#pages.%s.#synced = %s", n, v))
+		cond = append(cond, fmt.Sprintf("attribute_exists(#pages.%s)", n))
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(incidentPK(id), metaSK),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ") + " ADD #version :one"),
+		ConditionExpression:       aws.String(strings.Join(cond, " AND ")),
+		ExpressionAttributeNames:  nm,
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		return incident.Errorf(incident.EConflict, "incident %s no longer holds every page being marked synced", id)
+	}
+	if err != nil {
+		return fmt.Errorf("mark pages of incident %s synced: %w", id, err)
+	}
+	return nil
+}
+
+func pageKeyCompare(a, b [2]int) int {
+	if a[0] != b[0] {
+		return a[0] - b[0]
+	}
+	return a[1] - b[1]
 }

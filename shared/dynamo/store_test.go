@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -39,9 +39,13 @@ func fullIncident(id string) incident.Incident {
 		SignalState:    incident.Firing,
 		SignalAt:       t0.Add(30 * time.Second),
 		Pages: []incident.Page{
-			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 0, 1), Failure: "PagerDuty rejected the routing key"},
-			{Level: 2, LevelName: "team-lead", At: t0.Add(16 * time.Minute), DedupKey: incident.PageDedupKey(id, 0, 2)},
+			{Level: 1, LevelName: "on-call", At: t0.Add(time.Second), DedupKey: incident.PageDedupKey(id, 0, 1), State: incident.PageRejected, Failure: "PagerDuty rejected the routing key"},
+			{Level: 2, LevelName: "team-lead", At: t0.Add(16 * time.Minute), DedupKey: incident.PageDedupKey(id, 0, 2), State: incident.PageSent, Synced: incident.Acknowledged},
+			{Level: 3, LevelName: "engineering-manager", At: t0.Add(20 * time.Minute), DedupKey: incident.PageDedupKey(id, 0, 3), State: incident.PageClaimed, Attempts: 2, LeaseUntil: t0.Add(21 * time.Minute)},
 		},
+		Signals:    3,
+		Generation: 2, PlannedGeneration: 1,
+		Notes:   []string{"note-1"},
 		Version: 1,
 	}
 }
@@ -65,10 +69,15 @@ func wantCode(t *testing.T, err error, want string) {
 func mustCreate(t *testing.T, s *dynamo.Store, incs ...incident.Incident) {
 	t.Helper()
 	for _, inc := range incs {
-		if err := s.CreateIncident(t.Context(), inc); err != nil {
+		if err := s.CreateIncident(t.Context(), inc, opening(inc)); err != nil {
 			t.Fatalf("CreateIncident(%s): %v", inc.ID, err)
 		}
 	}
+}
+
+// opening is the opening timeline entry stored with an incident.
+func opening(inc incident.Incident) incident.Entry {
+	return incident.Entry{ID: incident.EntryID(inc.OpenedAt, "event/open"), At: inc.OpenedAt.UTC(), Kind: incident.EntryOpened, Actor: "test", Text: "opened " + inc.ID}
 }
 
 func TestIncidents(t *testing.T) {
@@ -89,7 +98,7 @@ func TestIncidents(t *testing.T) {
 
 		got.Status = incident.Resolved
 		got.SignalState = incident.Recovered
-		got.Pages = append(got.Pages, incident.Page{Level: 3, LevelName: "engineering-manager", At: t0.Add(time.Hour), DedupKey: "k3"})
+		got.Pages = append(got.Pages, incident.Page{Level: 4, LevelName: "cto", At: t0.Add(time.Hour), DedupKey: "k4", State: incident.PageSent})
 		stored, err := s.UpdateIncident(t.Context(), got)
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +128,7 @@ func TestIncidents(t *testing.T) {
 		if want := time.Date(2025, 1, 2, 2, 4, 5, 0, time.UTC); got.OpenedAt != want {
 			t.Errorf("OpenedAt = %v, want %v", got.OpenedAt, want)
 		}
-		if !got.AcknowledgedAt.IsZero() || !got.ResolvedAt.IsZero() || got.Pages != nil {
+		if !got.AcknowledgedAt.IsZero() || !got.ResolvedAt.IsZero() || len(got.Pages) != 0 {
 			t.Errorf("unset fields came back set: %+v", got)
 		}
 	})
@@ -136,7 +145,7 @@ func TestIncidents(t *testing.T) {
 	t.Run("create twice is a conflict", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreate(t, s, fullIncident("inc-1"))
-		wantCode(t, s.CreateIncident(t.Context(), fullIncident("inc-1")), incident.EConflict)
+		wantCode(t, s.CreateIncident(t.Context(), fullIncident("inc-1"), opening(fullIncident("inc-1"))), incident.EConflict)
 	})
 
 	t.Run("update from a stale version is a conflict", func(t *testing.T) {
@@ -172,7 +181,7 @@ func TestIncidents(t *testing.T) {
 		} {
 			inc := fullIncident("inc-1")
 			mutate(&inc)
-			if err := s.CreateIncident(t.Context(), inc); incident.ErrorCode(err) != incident.EInvalid {
+			if err := s.CreateIncident(t.Context(), inc, opening(inc)); incident.ErrorCode(err) != incident.EInvalid {
 				t.Errorf("%s: CreateIncident error = %v, want code %s", name, err, incident.EInvalid)
 			}
 		}
@@ -222,18 +231,39 @@ func TestTimeline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []incident.Entry{e1, e2, e3}; !reflect.DeepEqual(got, want) {
+		if want := []incident.Entry{e1, opening(fullIncident("inc-1")), e2, e3}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("Timeline:\n got %+v\nwant %+v", got, want)
 		}
 	})
 
-	t.Run("an incident without entries has an empty timeline", func(t *testing.T) {
+	t.Run("an incident's opening entry is stored with it", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreate(t, s, fullIncident("inc-1"))
 		got, err := s.Timeline(t.Context(), "inc-1")
+		if want := []incident.Entry{opening(fullIncident("inc-1"))}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Timeline = %v, %v; want %v", got, err, want)
+		}
+		inc, tl, err := s.IncidentWithTimeline(t.Context(), "inc-1")
+		if err != nil || !reflect.DeepEqual(inc, fullIncident("inc-1")) || !reflect.DeepEqual(tl, got) {
+			t.Fatalf("IncidentWithTimeline = %+v, %v, %v", inc, tl, err)
+		}
+		// An update keeps it.
+		if _, err := s.UpdateIncident(t.Context(), inc); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.Timeline(t.Context(), "inc-1"); !reflect.DeepEqual(again, got) {
+			t.Fatalf("Timeline after an update = %v, want %v", again, got)
+		}
+	})
+
+	t.Run("an unknown incident has an empty timeline and is not found with it", func(t *testing.T) {
+		s := dynamotest.New(t)
+		got, err := s.Timeline(t.Context(), "nope")
 		if err != nil || len(got) != 0 {
 			t.Fatalf("Timeline = %v, %v; want empty", got, err)
 		}
+		_, _, err = s.IncidentWithTimeline(t.Context(), "nope")
+		wantCode(t, err, incident.ENotFound)
 	})
 
 	t.Run("an entry without an ID is invalid", func(t *testing.T) {
@@ -383,7 +413,7 @@ func seedList(t *testing.T, s *dynamo.Store) {
 
 // listAll follows the cursor to the end and returns the IDs and the size of
 // each page.
-func listAll(t *testing.T, s *dynamo.Store, f dynamo.ListFilter) (all []string, pages []int) {
+func listAll(t *testing.T, s *dynamo.Store, f incident.ListFilter) (all []string, pages []int) {
 	t.Helper()
 	for range 50 {
 		incs, next, err := s.ListIncidents(t.Context(), f)
@@ -407,21 +437,21 @@ func TestListIncidents(t *testing.T) {
 
 	tests := []struct {
 		name      string
-		filter    dynamo.ListFilter
+		filter    incident.ListFilter
 		want      []string
 		wantPages []int
 	}{
-		{"by status across pages", dynamo.ListFilter{Status: incident.Triggered, Limit: 3},
+		{"by status across pages", incident.ListFilter{Status: incident.Triggered, Limit: 3},
 			[]string{"worker-2", "worker-1", "worker-0", "api-4", "api-3", "api-2", "api-1", "api-0"}, []int{3, 3, 2}},
-		{"by status in one page", dynamo.ListFilter{Status: incident.Resolved},
+		{"by status in one page", incident.ListFilter{Status: incident.Resolved},
 			[]string{"api-r1", "api-r0"}, []int{2}},
-		{"by service across pages", dynamo.ListFilter{Service: "api", Limit: 4},
+		{"by service across pages", incident.ListFilter{Service: "api", Limit: 4},
 			[]string{"api-r1", "api-r0", "api-4", "api-3", "api-2", "api-1", "api-0"}, []int{4, 3}},
-		{"by service and status fills whole pages", dynamo.ListFilter{Service: "api", Status: incident.Triggered, Limit: 2},
+		{"by service and status fills whole pages", incident.ListFilter{Service: "api", Status: incident.Triggered, Limit: 2},
 			[]string{"api-4", "api-3", "api-2", "api-1", "api-0"}, []int{2, 2, 1}},
-		{"a page ending exactly at the end is followed by an empty one", dynamo.ListFilter{Service: "worker", Limit: 2},
+		{"a page ending exactly at the end is followed by an empty one", incident.ListFilter{Service: "worker", Limit: 2},
 			[]string{"worker-ack", "worker-2", "worker-1", "worker-0"}, []int{2, 2, 0}},
-		{"nothing matches", dynamo.ListFilter{Service: "nope"}, nil, []int{0}},
+		{"nothing matches", incident.ListFilter{Service: "nope"}, nil, []int{0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,7 +470,7 @@ func TestListIncidents(t *testing.T) {
 		seedList(t, s2)
 		s := dynamo.New(client, table)
 		dynamo.SetQueryLimit(s, 1)
-		got, pages := listAll(t, s, dynamo.ListFilter{Service: "api", Status: incident.Triggered, Limit: 3})
+		got, pages := listAll(t, s, incident.ListFilter{Service: "api", Status: incident.Triggered, Limit: 3})
 		if want := []string{"api-4", "api-3", "api-2", "api-1", "api-0"}; !reflect.DeepEqual(got, want) {
 			t.Errorf("IDs = %v, want %v", got, want)
 		}
@@ -452,7 +482,7 @@ func TestListIncidents(t *testing.T) {
 	t.Run("listed incidents are whole", func(t *testing.T) {
 		s := dynamotest.New(t)
 		mustCreate(t, s, fullIncident("inc-full"))
-		got, _, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Service: "dashboarduz-api"})
+		got, _, err := s.ListIncidents(t.Context(), incident.ListFilter{Service: "dashboarduz-api"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,20 +491,20 @@ func TestListIncidents(t *testing.T) {
 		}
 	})
 
-	_, statusCursor, err := s.ListIncidents(t.Context(), dynamo.ListFilter{Status: incident.Triggered, Limit: 1})
+	_, statusCursor, err := s.ListIncidents(t.Context(), incident.ListFilter{Status: incident.Triggered, Limit: 1})
 	if err != nil || statusCursor == "" {
 		t.Fatalf("ListIncidents: cursor %q, err %v", statusCursor, err)
 	}
 	invalid := []struct {
 		name   string
-		filter dynamo.ListFilter
+		filter incident.ListFilter
 	}{
-		{"unknown status", dynamo.ListFilter{Status: "open"}},
-		{"negative limit", dynamo.ListFilter{Status: incident.Triggered, Limit: -1}},
-		{"cursor not base64", dynamo.ListFilter{Status: incident.Triggered, Cursor: "!!!"}},
-		{"cursor not JSON", dynamo.ListFilter{Status: incident.Triggered, Cursor: "bm90IGpzb24"}},
-		{"cursor of another index", dynamo.ListFilter{Service: "api", Cursor: statusCursor}},
-		{"cursor of another status", dynamo.ListFilter{Status: incident.Resolved, Cursor: statusCursor}},
+		{"unknown status", incident.ListFilter{Status: "open"}},
+		{"negative limit", incident.ListFilter{Status: incident.Triggered, Limit: -1}},
+		{"cursor not base64", incident.ListFilter{Status: incident.Triggered, Cursor: "!!!"}},
+		{"cursor not JSON", incident.ListFilter{Status: incident.Triggered, Cursor: "bm90IGpzb24"}},
+		{"cursor of another index", incident.ListFilter{Service: "api", Cursor: statusCursor}},
+		{"cursor of another status", incident.ListFilter{Status: incident.Resolved, Cursor: statusCursor}},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -513,103 +543,193 @@ func TestListOpen(t *testing.T) {
 	}
 }
 
+// claimOf is a claim on the page to level of an episode.
+func claimOf(id string, episode, level, attempt int, at time.Time, lease time.Duration) incident.Page {
+	return incident.Page{
+		Level: level, LevelName: fmt.Sprintf("level-%d", level), At: at, DedupKey: incident.PageDedupKey(id, episode, level),
+		State: incident.PageClaimed, Episode: episode, Attempts: attempt, LeaseUntil: at.Add(lease),
+	}
+}
+
+// planOf is what a plan saw of an open P2 incident.
+func planOf(st incident.Status) incident.EscalationState {
+	return incident.EscalationState{Status: st, Severity: incident.P2}
+}
+
 func TestPageLedger(t *testing.T) {
 	const lease = 5 * time.Minute
-	key := incident.PageDedupKey("inc-1", 0, 1)
+	triggered := planOf(incident.Triggered)
 
 	t.Run("claim, conflict, takeover, release, sent", func(t *testing.T) {
 		s := dynamotest.New(t)
 		ctx := t.Context()
+		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
 
-		got, err := s.ClaimPage(ctx, "inc-1", 0, 1, key, t0, lease)
+		c1 := claimOf("inc-1", 0, 1, 1, t0, lease)
+		inc, err := s.ClaimPage(ctx, "inc-1", c1, triggered, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := dynamo.PageClaim{State: dynamo.PageClaimed, Attempts: 1, ClaimedAt: t0, LeaseUntil: t0.Add(lease), DedupKey: key}
-		if got != want {
-			t.Fatalf("first claim = %+v, want %+v", got, want)
+		if got, ok := inc.LedgerEntry(0, 1); !ok || !reflect.DeepEqual(got, c1) || inc.Version != 2 {
+			t.Fatalf("first claim returned the incident with entry %+v (version %d), want %+v (version 2)", got, inc.Version, c1)
 		}
 
-		_, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, t0.Add(time.Minute), lease)
+		_, err = s.ClaimPage(ctx, "inc-1", c1, triggered, t0.Add(time.Minute))
 		wantCode(t, err, incident.EConflict)
-		if got, want := incident.ErrorMessage(err), "page for level 1 of inc-1 is being sent"; got != want {
-			t.Errorf("message = %q, want %q", got, want)
-		}
 
 		// Another level is a separate claim.
-		if _, err := s.ClaimPage(ctx, "inc-1", 0, 2, "k2", t0, lease); err != nil {
+		if _, err := s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 2, 1, t0, lease), triggered, t0); err != nil {
 			t.Fatalf("claim level 2: %v", err)
 		}
-		// So is the same level in a later episode of a re-opened incident,
-		// twice over: its claim is its own ledger item.
-		reopened := incident.PageDedupKey("inc-1", 1, 1)
-		for i, want := range []string{"", incident.EConflict} {
-			_, err := s.ClaimPage(ctx, "inc-1", 1, 1, reopened, t0, lease)
-			if incident.ErrorCode(err) != want {
-				t.Fatalf("claim %d of level 1 in episode 1: %v, want code %q", i+1, err, want)
-			}
-		}
-		if err := s.MarkPageSent(ctx, "inc-1", 1, 1, t0); err != nil {
-			t.Fatalf("mark episode 1 sent: %v", err)
-		}
 
+		// A takeover before the lease runs out, or naming the wrong number
+		// of earlier attempts, is refused.
 		expiry := t0.Add(lease) // a lease ending now has run out
-		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, expiry, lease)
-		if err != nil {
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 2, t0.Add(time.Minute), lease), triggered, t0.Add(time.Minute))
+		wantCode(t, err, incident.EConflict)
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 3, expiry, lease), triggered, expiry)
+		wantCode(t, err, incident.EConflict)
+		c2 := claimOf("inc-1", 0, 1, 2, expiry, lease)
+		if _, err := s.ClaimPage(ctx, "inc-1", c2, triggered, expiry); err != nil {
 			t.Fatalf("takeover: %v", err)
 		}
-		want = dynamo.PageClaim{State: dynamo.PageClaimed, Attempts: 2, ClaimedAt: expiry, LeaseUntil: expiry.Add(lease), DedupKey: key}
-		if got != want {
-			t.Fatalf("takeover = %+v, want %+v", got, want)
-		}
+
+		// The first sender's outcome no longer counts.
+		late := c1
+		late.State = incident.PageSent
+		wantCode(t, s.SettlePage(ctx, "inc-1", late), incident.EConflict)
 
 		failed := expiry.Add(time.Minute)
-		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, failed); err != nil {
+		if err := s.ReleasePage(ctx, "inc-1", c2, failed); err != nil {
 			t.Fatal(err)
 		}
-		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, failed, lease)
-		if err != nil {
+		c3 := claimOf("inc-1", 0, 1, 3, failed, lease)
+		if _, err := s.ClaimPage(ctx, "inc-1", c3, triggered, failed); err != nil {
 			t.Fatalf("claim after release: %v", err)
 		}
-		if got.Attempts != 3 || got.LeaseUntil != failed.Add(lease) {
-			t.Fatalf("claim after release = %+v, want attempt 3 leased until %v", got, failed.Add(lease))
-		}
 
-		sent := failed.Add(10 * time.Second)
-		if err := s.MarkPageSent(ctx, "inc-1", 0, 1, sent); err != nil {
+		sent := c3
+		sent.State, sent.At = incident.PageSent, failed.Add(10*time.Second)
+		if err := s.SettlePage(ctx, "inc-1", sent); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkPageSent(ctx, "inc-1", 0, 1, sent.Add(time.Hour)); err != nil {
-			t.Fatalf("mark sent again: %v", err)
+		if err := s.SettlePage(ctx, "inc-1", sent); err != nil {
+			t.Fatalf("settle again: %v", err)
 		}
-		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, sent.Add(time.Hour)); err != nil {
+		if err := s.ReleasePage(ctx, "inc-1", c3, sent.At.Add(time.Hour)); err != nil {
 			t.Fatalf("release after sent: %v", err)
 		}
-		got, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, sent.Add(24*time.Hour), lease)
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 4, sent.At.Add(24*time.Hour), lease), triggered, sent.At.Add(24*time.Hour))
+		wantCode(t, err, incident.EConflict)
+
+		got, err := s.GetIncident(ctx, "inc-1")
 		if err != nil {
-			t.Fatalf("claim after sent: %v", err)
+			t.Fatal(err)
 		}
-		want = dynamo.PageClaim{State: dynamo.PageSent, Attempts: 3, ClaimedAt: failed, LeaseUntil: failed.Add(lease), SentAt: sent, DedupKey: key}
-		if got != want {
-			t.Fatalf("claim after sent = %+v, want %+v", got, want)
+		want := sent
+		want.LeaseUntil = time.Time{}
+		if p, _ := got.LedgerEntry(0, 1); !reflect.DeepEqual(p, want) {
+			t.Fatalf("ledger entry = %+v, want %+v", p, want)
+		}
+		if pages := got.EpisodePages(); len(pages) != 1 || pages[0].Level != 1 {
+			t.Fatalf("recorded pages = %+v, want the sent level 1 only", pages)
 		}
 	})
 
-	t.Run("page ledger items stay out of timeline and indexes", func(t *testing.T) {
+	t.Run("a claim holds only while the incident is as planned", func(t *testing.T) {
 		s := dynamotest.New(t)
+		ctx := t.Context()
 		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
-		if _, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, key, t0, lease); err != nil {
+		for name, plan := range map[string]incident.EscalationState{
+			"another status":   planOf(incident.Acknowledged),
+			"another severity": {Status: incident.Triggered, Severity: incident.P0},
+		} {
+			_, err := s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), plan, t0)
+			if incident.ErrorCode(err) != incident.EConflict {
+				t.Errorf("%s: %v, want a conflict", name, err)
+			}
+		}
+		_, err := s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 1, 1, 1, t0, lease), triggered, t0)
+		wantCode(t, err, incident.EConflict) // another episode
+		_, err = s.ClaimPage(ctx, "missing", claimOf("missing", 0, 1, 1, t0, lease), triggered, t0)
+		wantCode(t, err, incident.ENotFound)
+		inc, _ := s.GetIncident(ctx, "inc-1")
+		inc.Status, inc.ResolvedAt = incident.Resolved, t0
+		if _, err := s.UpdateIncident(ctx, inc); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.AppendTimeline(t.Context(), "inc-1", entry(t0, "a", "x")); err != nil {
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), planOf(incident.Resolved), t0)
+		wantCode(t, err, incident.EInvalid)
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), triggered, t0)
+		wantCode(t, err, incident.EConflict)
+	})
+
+	t.Run("a re-opened incident's episode has its own ledger entries", func(t *testing.T) {
+		s := dynamotest.New(t)
+		ctx := t.Context()
+		inc := openIncident("inc-1", "api", incident.Triggered, t0)
+		inc.Episode = 1
+		mustCreate(t, s, inc)
+		c := claimOf("inc-1", 1, 1, 1, t0, lease)
+		if _, err := s.ClaimPage(ctx, "inc-1", c, planOf(incident.Triggered), t0); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetIncident(ctx, "inc-1")
+		if _, ok := got.LedgerEntry(1, 1); !ok {
+			t.Fatalf("no ledger entry for episode 1: %+v", got.Pages)
+		}
+	})
+
+	t.Run("synced marks and a later trigger", func(t *testing.T) {
+		s := dynamotest.New(t)
+		ctx := t.Context()
+		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
+		for level := 1; level <= 2; level++ {
+			c := claimOf("inc-1", 0, level, 1, t0, lease)
+			if _, err := s.ClaimPage(ctx, "inc-1", c, triggered, t0); err != nil {
+				t.Fatal(err)
+			}
+			if level == 1 {
+				c.State = incident.PageSent
+				if err := s.SettlePage(ctx, "inc-1", c); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := s.MarkSynced(ctx, "inc-1", map[[2]int]incident.Status{{0, 1}: incident.Acknowledged, {0, 2}: incident.Acknowledged}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, s.MarkSynced(ctx, "inc-1", map[[2]int]incident.Status{{0, 3}: incident.Resolved}), incident.EConflict)
+		// The claimed page is sent after all: PagerDuty must be told again.
+		c := claimOf("inc-1", 0, 2, 1, t0, lease)
+		c.State = incident.PageSent
+		if err := s.SettlePage(ctx, "inc-1", c); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetIncident(ctx, "inc-1")
+		p1, _ := got.LedgerEntry(0, 1)
+		p2, _ := got.LedgerEntry(0, 2)
+		if p1.Synced != incident.Acknowledged || p2.Synced != "" {
+			t.Fatalf("synced = %q and %q, want acknowledged and none", p1.Synced, p2.Synced)
+		}
+	})
+
+	t.Run("the ledger stays out of the timeline and the indexes", func(t *testing.T) {
+		s := dynamotest.New(t)
+		inc := openIncident("inc-1", "api", incident.Triggered, t0)
+		mustCreate(t, s, inc)
+		if _, err := s.ClaimPage(t.Context(), "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), triggered, t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendTimeline(t.Context(), "inc-1", entry(t0.Add(time.Second), "a", "x")); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.ClaimDedupKey(t.Context(), "key-inc-1", "inc-1", ""); err != nil {
 			t.Fatal(err)
 		}
 		tl, err := s.Timeline(t.Context(), "inc-1")
-		if err != nil || len(tl) != 1 {
-			t.Fatalf("Timeline = %v, %v; want the one entry", tl, err)
+		if err != nil || len(tl) != 2 || !reflect.DeepEqual(tl[0], opening(inc)) {
+			t.Fatalf("Timeline = %+v, %v; want the opening entry and the one appended", tl, err)
 		}
 		open, err := s.ListOpen(t.Context(), "")
 		if err != nil {
@@ -623,15 +743,54 @@ func TestPageLedger(t *testing.T) {
 	t.Run("bad arguments", func(t *testing.T) {
 		s := dynamotest.New(t)
 		ctx := t.Context()
-		_, err := s.ClaimPage(ctx, "inc-1", 0, 0, key, t0, lease)
+		_, err := s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 0, 1, t0, lease), triggered, t0)
 		wantCode(t, err, incident.EInvalid)
-		_, err = s.ClaimPage(ctx, "inc-1", 0, 1, key, t0, 0)
+		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, 0), triggered, t0)
 		wantCode(t, err, incident.EInvalid)
-		wantCode(t, s.MarkPageSent(ctx, "inc-1", 0, 1, t0), incident.ENotFound)
-		if err := s.ReleasePageClaim(ctx, "inc-1", 0, 1, t0); err != nil {
+		wantCode(t, s.SettlePage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease)), incident.EInvalid)
+		if err := s.ReleasePage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), t0); err != nil {
 			t.Errorf("release of a page never claimed: %v", err)
 		}
 	})
+}
+
+func TestJoinFiring(t *testing.T) {
+	s := dynamotest.New(t)
+	ctx := t.Context()
+	inc := openIncident("inc-1", "api", incident.Triggered, t0)
+	inc.SignalAt = t0
+	mustCreate(t, s, inc)
+	sig := func(at time.Time) incident.Signal {
+		return incident.Signal{EventID: "e", Time: at, State: incident.Firing}
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{t0, false}, // the opening event again
+		{t0.Add(time.Minute), true},
+		{t0.Add(30 * time.Second), false}, // older than the latest
+		{t0.Add(2 * time.Minute), true},
+	} {
+		got, err := s.JoinFiring(ctx, "inc-1", sig(tt.at))
+		if err != nil || got != tt.want {
+			t.Fatalf("JoinFiring(%v) = %v, %v; want %v", tt.at, got, err, tt.want)
+		}
+	}
+	got, _ := s.GetIncident(ctx, "inc-1")
+	if got.Signals != 2 || !got.SignalAt.Equal(t0.Add(2*time.Minute)) || got.Version != 3 {
+		t.Fatalf("after two joins: signals %d, signalAt %v, version %d", got.Signals, got.SignalAt, got.Version)
+	}
+	got.SignalState = incident.Recovered
+	if _, err := s.UpdateIncident(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.JoinFiring(ctx, "inc-1", sig(t0.Add(time.Hour))); ok || err != nil {
+		t.Fatalf("JoinFiring after a recovery = %v, %v; want false: a flap is routed in full", ok, err)
+	}
+	if ok, err := s.JoinFiring(ctx, "missing", sig(t0.Add(time.Hour))); ok || err != nil {
+		t.Fatalf("JoinFiring of a missing incident = %v, %v; want false", ok, err)
+	}
 }
 
 // race runs fn on n goroutines released at once and counts the outcomes by
@@ -707,10 +866,11 @@ func TestRaces(t *testing.T) {
 
 	t.Run("one page claim wins", func(t *testing.T) {
 		s := dynamotest.New(t)
+		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
 		var claims atomic.Int64
 		got := race(t, n, func(i int) error {
-			c, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", t0, time.Minute)
-			if err == nil && c.State == dynamo.PageClaimed && c.Attempts == 1 {
+			_, err := s.ClaimPage(t.Context(), "inc-1", claimOf("inc-1", 0, 1, 1, t0, time.Minute), planOf(incident.Triggered), t0)
+			if err == nil {
 				claims.Add(1)
 			}
 			return err
@@ -722,14 +882,15 @@ func TestRaces(t *testing.T) {
 
 	t.Run("one takeover of an expired lease wins", func(t *testing.T) {
 		s := dynamotest.New(t)
-		if _, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", t0, time.Minute); err != nil {
+		mustCreate(t, s, openIncident("inc-1", "api", incident.Triggered, t0))
+		if _, err := s.ClaimPage(t.Context(), "inc-1", claimOf("inc-1", 0, 1, 1, t0, time.Minute), planOf(incident.Triggered), t0); err != nil {
 			t.Fatal(err)
 		}
 		later := t0.Add(time.Hour)
 		var takeovers atomic.Int64
 		got := race(t, n, func(i int) error {
-			c, err := s.ClaimPage(t.Context(), "inc-1", 0, 1, "k", later, time.Minute)
-			if err == nil && c.Attempts == 2 {
+			_, err := s.ClaimPage(t.Context(), "inc-1", claimOf("inc-1", 0, 1, 2, later, time.Minute), planOf(incident.Triggered), later)
+			if err == nil {
 				takeovers.Add(1)
 			}
 			return err

@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -25,6 +27,20 @@ type entryRecord struct {
 	Actor      string            `dynamodbav:"actor"`
 	Text       string            `dynamodbav:"text"`
 	Data       map[string]string `dynamodbav:"data,omitempty"`
+}
+
+func toEntryRecord(incidentID string, e incident.Entry) entryRecord {
+	return entryRecord{
+		PK:         incidentPK(incidentID),
+		SK:         timelinePrefix + e.ID,
+		IncidentID: incidentID,
+		EntryID:    e.ID,
+		At:         formatTime(e.At),
+		Kind:       string(e.Kind),
+		Actor:      e.Actor,
+		Text:       e.Text,
+		Data:       e.Data,
+	}
 }
 
 func (r entryRecord) entry() (incident.Entry, error) {
@@ -50,17 +66,7 @@ func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e inciden
 	if e.ID == "" {
 		return false, incident.Errorf(incident.EInvalid, "timeline entry for incident %s has no ID", incidentID)
 	}
-	item, err := attributevalue.MarshalMap(entryRecord{
-		PK:         incidentPK(incidentID),
-		SK:         timelinePrefix + e.ID,
-		IncidentID: incidentID,
-		EntryID:    e.ID,
-		At:         formatTime(e.At),
-		Kind:       string(e.Kind),
-		Actor:      e.Actor,
-		Text:       e.Text,
-		Data:       e.Data,
-	})
+	item, err := attributevalue.MarshalMap(toEntryRecord(incidentID, e))
 	if err != nil {
 		return false, fmt.Errorf("append timeline entry %s to incident %s: %w", e.ID, incidentID, err)
 	}
@@ -78,25 +84,51 @@ func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e inciden
 // incident.EntryID makes time order), reading every page. An incident
 // without entries, or an unknown one, has an empty timeline.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error) {
-	if incidentID == "" {
-		return nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
+	_, entries, err := s.incidentPartition(ctx, incidentID)
+	return entries, err
+}
+
+// IncidentWithTimeline reads an incident and its whole timeline with one
+// strongly consistent query of its partition. A missing incident is an
+// ENotFound.
+func (s *Store) IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error) {
+	inc, entries, err := s.incidentPartition(ctx, id)
+	if err != nil {
+		return incident.Incident{}, nil, err
 	}
+	if inc == nil {
+		return incident.Incident{}, nil, notFound(id)
+	}
+	return *inc, entries, nil
+}
+
+// incidentPartition reads an incident's partition: its item, when there
+// is one, and its timeline, the opening entry stored in the item first.
+func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, error) {
+	if id == "" {
+		return nil, nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
+	}
+	var inc *incident.Incident
 	var entries []incident.Entry
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
-		ExpressionAttributeNames: names(AttrPK, AttrSK),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":     &types.AttributeValueMemberS{Value: incidentPK(incidentID)},
-			":prefix": &types.AttributeValueMemberS{Value: timelinePrefix},
-		},
-		ConsistentRead: aws.Bool(true),
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  names(AttrPK),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(incidentPK(id))},
+		ConsistentRead:            aws.Bool(true),
 	}, func(item map[string]types.AttributeValue) error {
-		var r entryRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-			return err
+		if sk, _ := item[AttrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == metaSK {
+			i, opening, err := decodeIncidentItem(item)
+			if err != nil {
+				return err
+			}
+			inc = &i
+			if opening != nil {
+				entries = append(entries, *opening)
+			}
+			return nil
 		}
-		e, err := r.entry()
+		e, err := decodeEntry(item)
 		if err != nil {
 			return err
 		}
@@ -104,9 +136,42 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Ent
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read timeline of incident %s: %w", incidentID, err)
+		return nil, nil, fmt.Errorf("read timeline of incident %s: %w", id, err)
 	}
-	return entries, nil
+	slices.SortStableFunc(entries, func(a, b incident.Entry) int { return strings.Compare(a.ID, b.ID) })
+	entries = slices.CompactFunc(entries, func(a, b incident.Entry) bool { return a.ID == b.ID })
+	return inc, entries, nil
+}
+
+// decodeEntry reads a timeline entry item.
+func decodeEntry(item map[string]types.AttributeValue) (incident.Entry, error) {
+	var r entryRecord
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return incident.Entry{}, err
+	}
+	return r.entry()
+}
+
+// decodeIncidentItem reads an incident item and the opening entry stored
+// in it, if any.
+func decodeIncidentItem(item map[string]types.AttributeValue) (incident.Incident, *incident.Entry, error) {
+	inc, err := decodeIncident(item)
+	if err != nil {
+		return incident.Incident{}, nil, err
+	}
+	av, ok := item[attrOpening]
+	if !ok {
+		return inc, nil, nil
+	}
+	var r entryRecord
+	if err := attributevalue.Unmarshal(av, &r); err != nil {
+		return incident.Incident{}, nil, fmt.Errorf("opening entry: %w", err)
+	}
+	e, err := r.entry()
+	if err != nil {
+		return incident.Incident{}, nil, fmt.Errorf("opening entry: %w", err)
+	}
+	return inc, &e, nil
 }
 
 // queryAll runs a query to its last page and hands every item to fn.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -15,20 +16,7 @@ import (
 
 // State is the state machine's state between tasks: the execution input,
 // then each Plan's output. Page receives it whole.
-type State struct {
-	IncidentID string `json:"incidentId"`
-	// Generation is the execution's generation (see
-	// incident.Incident.Generation); an execution older than the newest
-	// that has planned stands down.
-	Generation int             `json:"generation,omitempty"`
-	Action     incident.Action `json:"action,omitempty"`
-	Level      int             `json:"level,omitempty"`
-	LevelName  string          `json:"levelName,omitempty"`
-	// WaitUntil is the Wait state's TimestampPath target, RFC 3339 in UTC
-	// with whole seconds as Step Functions requires.
-	WaitUntil string `json:"waitUntil,omitempty"`
-	Reason    string `json:"reason,omitempty"`
-}
+type State = incident.EscalationState
 
 // IncidentNotFoundError means the execution's incident is not in the
 // table. The state machine does not retry it.
@@ -59,8 +47,8 @@ type IncidentGetter interface {
 // PlanStore is the storage the Plan task needs.
 type PlanStore interface {
 	incident.Updater
+	IncidentAndWindows(ctx context.Context, id, service string) (incident.Incident, []incident.MaintenanceWindow, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 }
 
 // Planner is the Plan task.
@@ -70,13 +58,14 @@ type Planner struct {
 	Clock  incident.Clock
 }
 
-// Handle reads the incident, records the targets it has missed and the
-// maintenance windows that held it, and returns the policy's next step.
+// Handle reads the incident and its service's maintenance windows,
+// records the targets it has missed and the windows that held it, and
+// returns the policy's next step.
 func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 	if in.IncidentID == "" {
 		return State{}, &InvalidInputError{Reason: "plan: the input has no incidentId"}
 	}
-	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
+	inc, windows, err := p.Store.IncidentAndWindows(ctx, in.IncidentID, in.Service)
 	if incident.ErrorCode(err) == incident.ENotFound {
 		return State{}, &IncidentNotFoundError{IncidentID: in.IncidentID}
 	}
@@ -84,54 +73,83 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
 	}
 	if in.Generation < inc.PlannedGeneration {
-		reason := fmt.Sprintf("generation %d stands down: generation %d has taken over", in.Generation, inc.PlannedGeneration)
-		slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", incident.ActDone, "reason", reason)
-		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: reason}, nil
+		return p.standDown(ctx, inc, in.Generation, fmt.Sprintf("generation %d stands down: generation %d has taken over", in.Generation, inc.PlannedGeneration)), nil
 	}
 	now := p.Clock.Now()
-	inc, err = incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool {
-		changed := false
-		if in.Generation > inc.PlannedGeneration {
-			inc.PlannedGeneration, changed = in.Generation, true
-		}
-		// Decided on each read: a concurrent re-opening changes the episode.
-		for _, b := range incident.DueBreaches(*inc, p.Policy, now) {
-			changed = inc.RecordBreach(b) || changed
-		}
-		return changed
-	})
-	if err != nil {
-		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
+	if inc, err = p.record(ctx, inc, in.Generation, windows, now); err != nil {
+		return State{}, err
 	}
 	if in.Generation < inc.PlannedGeneration {
 		// A newer generation planned while this one was writing.
-		return State{IncidentID: inc.ID, Generation: in.Generation, Action: incident.ActDone, Reason: "a newer generation has taken over"}, nil
-	}
-	// Every breach of the episode, not only those found now: an earlier
-	// attempt may have stored one and stopped before its timeline entry.
-	// The entries are idempotent; the metric goes out with the entry.
-	for _, b := range inc.Breaches {
-		if b.Episode != inc.Episode {
-			continue
-		}
-		if err := p.noteBreach(ctx, inc, b); err != nil {
-			return State{}, err
-		}
-	}
-	windows, err := p.Store.MaintenanceWindows(ctx, inc.Service)
-	if err != nil {
-		return State{}, fmt.Errorf("plan %s: %w", in.IncidentID, err)
-	}
-	if err := p.noteMaintenance(ctx, inc, windows, now); err != nil {
-		return State{}, err
+		return p.standDown(ctx, inc, in.Generation, "a newer generation has taken over"), nil
 	}
 	step := incident.Next(inc, p.Policy, now, windows)
-	out := State{IncidentID: inc.ID, Generation: in.Generation, Action: step.Action, Level: step.Level, LevelName: step.LevelName, Reason: step.Reason}
+	out := incident.PlannedState(inc, in.Generation, step)
 	if step.Action == incident.ActWait {
 		out.WaitUntil = WaitTimestamp(step.Until)
 	}
 	slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", step.Action, "level", step.Level, "waitUntil", out.WaitUntil, "reason", step.Reason)
 	return out, nil
+}
+
+func (p *Planner) standDown(ctx context.Context, inc incident.Incident, generation int, reason string) State {
+	slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", incident.ActDone, "reason", reason)
+	return State{IncidentID: inc.ID, Service: inc.Service, Generation: generation, Action: incident.ActDone, Reason: reason}
+}
+
+// record writes what this plan has found since the last one: that this
+// generation has taken over, the targets missed and the maintenance
+// windows that held or released the incident. Each finding's timeline
+// entry is written before the incident records it, so a plan cut short in
+// between writes the entry again (a no-op) and then records it; a
+// recorded finding is never written again. It returns the incident as
+// stored.
+func (p *Planner) record(ctx context.Context, inc incident.Incident, generation int, windows []incident.MaintenanceWindow, now time.Time) (incident.Incident, error) {
+	breaches, notes := p.findings(inc, windows, now)
+	for _, b := range breaches {
+		if err := p.noteBreach(ctx, inc, b); err != nil {
+			return incident.Incident{}, err
+		}
+	}
+	for _, n := range notes {
+		if _, err := p.Store.AppendTimeline(ctx, inc.ID, n); err != nil {
+			return incident.Incident{}, fmt.Errorf("plan %s: note maintenance: %w", inc.ID, err)
+		}
+	}
+	stored, err := incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool {
+		changed := false
+		if generation > inc.PlannedGeneration {
+			inc.PlannedGeneration, changed = generation, true
+		}
+		// Decided on each read: a concurrent re-opening changes the episode.
+		for _, b := range breaches {
+			if b.Episode == inc.Episode {
+				changed = inc.RecordBreach(b) || changed
+			}
+		}
+		for _, n := range notes {
+			if !slices.Contains(inc.Notes, n.ID) {
+				inc.Notes, changed = append(inc.Notes, n.ID), true
+			}
+		}
+		return changed
+	})
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("plan %s: %w", inc.ID, err)
+	}
+	return stored, nil
+}
+
+// findings are the breaches due and the maintenance entries not yet
+// written for the incident as read.
+func (p *Planner) findings(inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) ([]incident.Breach, []incident.Entry) {
+	var notes []incident.Entry
+	for _, e := range maintenanceEntries(inc, windows, now) {
+		if !slices.Contains(inc.Notes, e.ID) {
+			notes = append(notes, e)
+		}
+	}
+	return incident.DueBreaches(inc, p.Policy, now), notes
 }
 
 // noteBreach puts a missed target on the timeline and emits its metric.
@@ -160,45 +178,43 @@ func (p *Planner) noteBreach(ctx context.Context, inc incident.Incident, b incid
 	return nil
 }
 
-// noteMaintenance puts the start and end of every maintenance window that
-// overlapped the incident's current episode on its timeline, once each.
-func (p *Planner) noteMaintenance(ctx context.Context, inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) error {
+// maintenanceEntries are the timeline entries for the start and end of
+// every maintenance window that overlapped the incident's current episode
+// by now.
+func maintenanceEntries(inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) []incident.Entry {
 	start := inc.Started()
+	var out []incident.Entry
 	for _, w := range windows {
+		if w.Service != inc.Service || !w.End.After(start) || w.Start.After(now) {
+			continue
+		}
 		by := w.CreatedBy
 		if by == "" {
 			by = "escalation"
-		}
-		if w.Service != inc.Service || !w.End.After(start) || w.Start.After(now) {
-			continue
 		}
 		at := w.Start
 		if at.Before(start) {
 			at = start
 		}
-		entries := []incident.Entry{{
+		out = append(out, incident.Entry{
 			ID: incident.EntryID(at, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/start"), At: at, Kind: incident.EntryMaintenance, Actor: by,
 			Text: fmt.Sprintf("Maintenance window %s for %s (%s) holds pages until %s.", w.ID, w.Service, w.Reason, w.End.UTC().Format(time.RFC3339)),
 			Data: map[string]string{"window": w.ID, "phase": "start"},
-		}}
-		if !w.End.After(now) {
-			actor, text := "escalation", fmt.Sprintf("Maintenance window %s for %s ended; pages it held go out now if the incident still needs them.", w.ID, w.Service)
-			if w.EndedBy != "" {
-				actor, text = w.EndedBy, fmt.Sprintf("Maintenance window %s for %s was ended early by %s; pages it held go out now if the incident still needs them.", w.ID, w.Service, w.EndedBy)
-			}
-			entries = append(entries, incident.Entry{
-				ID: incident.EntryID(w.End, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/end"), At: w.End, Kind: incident.EntryMaintenance, Actor: actor,
-				Text: text,
-				Data: map[string]string{"window": w.ID, "phase": "end"},
-			})
+		})
+		if w.End.After(now) {
+			continue
 		}
-		for _, e := range entries {
-			if _, err := p.Store.AppendTimeline(ctx, inc.ID, e); err != nil {
-				return fmt.Errorf("plan %s: note maintenance: %w", inc.ID, err)
-			}
+		actor, text := "escalation", fmt.Sprintf("Maintenance window %s for %s ended; pages it held go out now if the incident still needs them.", w.ID, w.Service)
+		if w.EndedBy != "" {
+			actor, text = w.EndedBy, fmt.Sprintf("Maintenance window %s for %s was ended early by %s; pages it held go out now if the incident still needs them.", w.ID, w.Service, w.EndedBy)
 		}
+		out = append(out, incident.Entry{
+			ID: incident.EntryID(w.End, "maintenance/"+episodeKey(inc.Episode)+w.ID+"/end"), At: w.End, Kind: incident.EntryMaintenance, Actor: actor,
+			Text: text,
+			Data: map[string]string{"window": w.ID, "phase": "end"},
+		})
 	}
-	return nil
+	return out
 }
 
 // WaitTimestamp formats t for a Wait state, rounded up to the next whole

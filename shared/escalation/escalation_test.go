@@ -73,7 +73,8 @@ func newFixture(t *testing.T, sev incident.Severity) *fixture {
 		Source: "cloudwatch", EventID: "e1", DedupKey: "arn:alarm", Service: "dashboarduz-api",
 		Category: incident.ServiceDown, Severity: sev, Summary: "API 5xx error rate above 5%", Time: t0, State: incident.Firing,
 	})
-	if err := f.store.CreateIncident(context.Background(), f.inc); err != nil {
+	opened := incident.Entry{ID: incident.EntryID(t0, "event/e1"), At: t0, Kind: incident.EntryOpened, Actor: "cloudwatch", Text: "Incident opened."}
+	if err := f.store.CreateIncident(context.Background(), f.inc, opened); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -140,7 +141,7 @@ func TestPlanThenPage(t *testing.T) {
 	for _, e := range es {
 		texts = append(texts, e.Text)
 	}
-	if len(es) != 3 || !strings.Contains(texts[1], "Missed the P0 response time") || !strings.Contains(texts[2], "Team Lead (level 2, team-lead)") {
+	if len(es) != 4 || !strings.Contains(texts[2], "Missed the P0 response time") || !strings.Contains(texts[3], "Team Lead (level 2, team-lead)") {
 		t.Errorf("timeline = %q", texts)
 	}
 }
@@ -184,7 +185,7 @@ func TestCrashAfterClaimIsTakenOverOnce(t *testing.T) {
 	f := newFixture(t, incident.P0)
 	st := f.plan(t)
 	// An invocation claimed the page and died before sending it.
-	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 0, 1, incident.PageDedupKey(f.inc.ID, 0, 1), t0, escalation.DefaultLease); err != nil {
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, claim(f.inc.ID, 1), st, t0); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.pager.Handle(ctx, st)
@@ -207,27 +208,40 @@ func TestCrashAfterClaimIsTakenOverOnce(t *testing.T) {
 	}
 }
 
-func TestCrashAfterSendDoesNotResend(t *testing.T) {
+// claim is the claim a Page invocation makes on level at t0.
+func claim(id string, level int) incident.Page {
+	l, _ := incident.DefaultPolicy().Level(level)
+	return incident.Page{
+		Level: level, LevelName: l.Name, At: t0, DedupKey: incident.PageDedupKey(id, 0, level),
+		State: incident.PageClaimed, Attempts: 1, LeaseUntil: t0.Add(escalation.DefaultLease),
+	}
+}
+
+func TestCrashAfterSendResendsWithTheSameDedupKey(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, incident.P0)
 	st := f.plan(t)
-	// An invocation sent the page and marked it, then died before
-	// recording it on the incident.
-	if _, err := f.store.ClaimPage(ctx, f.inc.ID, 0, 1, incident.PageDedupKey(f.inc.ID, 0, 1), t0, escalation.DefaultLease); err != nil {
+	// An invocation claimed and sent the page, then died before settling
+	// it: after the lease the page is sent again, with the same dedup_key,
+	// so PagerDuty holds one alert (at least once, merged by PagerDuty).
+	c := claim(f.inc.ID, 1)
+	inc, err := f.store.ClaimPage(ctx, f.inc.ID, c, st, t0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.MarkPageSent(ctx, f.inc.ID, 0, 1, t0); err != nil {
+	l, _ := f.pager.Policy.Level(1)
+	if _, err := f.pager.PagerDuty.Trigger(ctx, strings.Repeat("a", 32), inc, 1, l); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Set(t0.Add(time.Minute))
+	f.clock.Set(t0.Add(escalation.DefaultLease))
 	if _, err := f.pager.Handle(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.rec.Triggers(); got != 0 {
-		t.Errorf("triggers = %d, want 0: the page was already sent", got)
+	if got := len(f.rec.Alerts()); got != 1 || f.rec.Triggers() != 2 {
+		t.Errorf("%d alerts from %d triggers, want 1 alert from 2", got, f.rec.Triggers())
 	}
-	if p := f.get(t).Pages; len(p) != 1 || !p[0].At.Equal(t0) {
-		t.Errorf("pages = %+v, want level 1 at its sending time", p)
+	if p := f.get(t).Pages; len(p) != 1 || !p[0].Delivered() || p[0].Attempts != 2 {
+		t.Errorf("pages = %+v, want level 1 delivered on the second attempt", p)
 	}
 }
 
@@ -238,7 +252,7 @@ func TestPagerDutyOutageIsRetriedAndRecorded(t *testing.T) {
 	f.rec.FailNext(2, pagerdutylocal.Failure{Status: http.StatusServiceUnavailable})
 	for i := range 2 {
 		_, err := f.pager.Handle(ctx, st)
-		var down *pagerduty.PagerDutyUnavailableError
+		var down *escalation.PagerDutyUnavailableError
 		if !errors.As(err, &down) {
 			t.Fatalf("attempt %d: err = %v, want *PagerDutyUnavailableError", i+1, err)
 		}
@@ -258,7 +272,7 @@ func TestPagerDutyOutageIsRetriedAndRecorded(t *testing.T) {
 	for _, e := range es {
 		ks = append(ks, string(e.Kind))
 	}
-	if got := strings.Join(ks, ","); got != "page-failed,page-failed,paged" {
+	if got := strings.Join(ks, ","); got != "opened,page-failed,page-failed,paged" {
 		t.Errorf("timeline = %s, want two failures then the page", got)
 	}
 }
@@ -337,7 +351,7 @@ func TestRejectedPageEscalatesPastTheLevel(t *testing.T) {
 	for _, e := range es {
 		ks = append(ks, string(e.Kind))
 	}
-	if got := strings.Join(ks, ","); got != "page-rejected,paged" {
+	if got := strings.Join(ks, ","); got != "opened,page-rejected,paged" {
 		t.Errorf("timeline = %s", got)
 	}
 }
@@ -393,8 +407,8 @@ func TestBrokenSecretBlocksThePageUntilFixed(t *testing.T) {
 	if !errors.As(err, &blocked) || reflect.TypeOf(err).Elem().Name() != "PageBlockedError" {
 		t.Fatalf("err = %v (%T), want *PageBlockedError: a broken secret must not skip every level", err, err)
 	}
-	if p := f.get(t).Pages; len(p) != 0 {
-		t.Fatalf("pages = %+v, want none recorded while blocked", p)
+	if inc := f.get(t); len(inc.EpisodePages()) != 0 {
+		t.Fatalf("pages = %+v, want none recorded while blocked", inc.Pages)
 	}
 	secret.fixed = keys(f.pager.Policy)
 	f.clock.Set(t0.Add(time.Minute))
@@ -415,7 +429,7 @@ func TestInvalidEventBodyBlocksRatherThanSkips(t *testing.T) {
 	if !errors.As(err, &blocked) {
 		t.Fatalf("err = %v, want *PageBlockedError", err)
 	}
-	if p := f.get(t).Pages; len(p) != 0 {
-		t.Errorf("pages = %+v, want none", p)
+	if inc := f.get(t); len(inc.EpisodePages()) != 0 {
+		t.Errorf("pages = %+v, want none recorded", inc.Pages)
 	}
 }

@@ -10,22 +10,22 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
-// crashStore fails the first incident update, as if the Page Lambda died
-// after MarkPageSent and before recordPage.
+// crashStore fails the first settling of a page, as if the Page Lambda
+// died after PagerDuty took the page and before it recorded that.
 type crashStore struct {
 	escalation.PageStore
 	done bool
 }
 
-func (c *crashStore) UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error) {
+func (c *crashStore) SettlePage(ctx context.Context, id string, p incident.Page) error {
 	if !c.done {
 		c.done = true
-		return incident.Incident{}, errors.New("simulated crash before recordPage")
+		return errors.New("simulated crash before the page is settled")
 	}
-	return c.PageStore.UpdateIncident(ctx, inc)
+	return c.PageStore.SettlePage(ctx, id, p)
 }
 
-func TestPageSentButNotRecordedIsRecordedAfterAnAcknowledgement(t *testing.T) {
+func TestPageSentButNotSettledIsAcknowledgedInPagerDuty(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, incident.P1)
 	st := f.plan(t)
@@ -65,7 +65,7 @@ func TestPageSentButNotRecordedIsRecordedAfterAnAcknowledgement(t *testing.T) {
 	}
 	inc = f.get(t)
 	if len(inc.Pages) != 1 || !inc.Pages[0].At.Equal(t0) || inc.Pages[0].Synced != incident.Acknowledged {
-		t.Errorf("pages on the incident = %+v, want the on-call page sent at 03:00, acknowledged", inc.Pages)
+		t.Errorf("pages on the incident = %+v, want the on-call page claimed at 03:00, acknowledged", inc.Pages)
 	}
 	if a, _ := f.rec.Alert(incident.PageDedupKey(f.inc.ID, 0, 1)); a.State != "acknowledged" || f.rec.Triggers() != 1 {
 		t.Errorf("PagerDuty alert = %+v after %d triggers, want the one alert acknowledged", a, f.rec.Triggers())

@@ -2,26 +2,21 @@ package escalation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/secrets"
 )
 
 // PageStore is the storage the Page task needs.
 type PageStore interface {
 	IncidentGetter
-	UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	ClaimPage(ctx context.Context, incidentID string, episode, level int, dedupKey string, now time.Time, lease time.Duration) (dynamo.PageClaim, error)
-	ReleasePageClaim(ctx context.Context, incidentID string, episode, level int, now time.Time) error
-	MarkPageSent(ctx context.Context, incidentID string, episode, level int, at time.Time) error
-	PageLedger(ctx context.Context, incidentID string, episode, level int) (dynamo.PageClaim, bool, error)
+	ClaimPage(ctx context.Context, id string, p incident.Page, plan incident.EscalationState, now time.Time) (incident.Incident, error)
+	SettlePage(ctx context.Context, id string, p incident.Page) error
+	ReleasePage(ctx context.Context, id string, p incident.Page, now time.Time) error
+	MarkSynced(ctx context.Context, id string, synced map[[2]int]incident.Status) error
 }
 
 // RoutingKeys finds the PagerDuty routing key of an escalation level.
@@ -33,11 +28,25 @@ type RoutingKeys interface {
 type forgetter interface{ Forget() }
 
 // PagerDuty sends pages and passes acknowledgements and resolutions on.
+// Its errors carry incident error codes: EUnavailable (retry later),
+// EUndeliverable (this level's routing key is refused), EInvalid (the
+// event itself is refused).
 type PagerDuty interface {
 	Trigger(ctx context.Context, routingKey string, inc incident.Incident, level int, l incident.Level) (string, error)
 	Acknowledge(ctx context.Context, routingKey, dedupKey string) error
 	Resolve(ctx context.Context, routingKey, dedupKey string) error
 }
+
+// PagerDutyUnavailableError means PagerDuty did not take an event but may
+// later (429, 5xx, no answer). Sending it again is safe because its
+// dedup_key is fixed, so the state machine retries on this type's name.
+// The name stutters on purpose: it is the errorType Step Functions matches.
+type PagerDutyUnavailableError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *PagerDutyUnavailableError) Error() string { return e.Reason }
 
 // PageInProgressError means another invocation holds the claim on this
 // page; the state machine retries after it has finished or its lease has
@@ -57,10 +66,10 @@ func (e *PageInProgressError) Error() string {
 // doubled, and short enough that a crashed one is taken over soon.
 const DefaultLease = 90 * time.Second
 
-// Pager is the Page task. A page is claimed in the ledger before it is
-// sent and marked sent after, so a retried or re-run Page never pages a
-// level twice; the PagerDuty dedup_key makes even a resend after a crash
-// land on the same PagerDuty incident.
+// Pager is the Page task. A page is claimed in the incident's page ledger
+// before it is sent and settled after, so a retried or re-run Page never
+// pages a level twice; the PagerDuty dedup_key makes even a resend after a
+// crash land on the same PagerDuty incident.
 type Pager struct {
 	Store     PageStore
 	Keys      RoutingKeys
@@ -77,92 +86,109 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	if in.IncidentID == "" {
 		return State{}, &InvalidInputError{Reason: "page: the input has no incidentId"}
 	}
-	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
-	if incident.ErrorCode(err) == incident.ENotFound {
-		return State{}, &IncidentNotFoundError{IncidentID: in.IncidentID}
-	}
-	if err != nil {
-		return State{}, fmt.Errorf("page %s: %w", in.IncidentID, err)
-	}
 	if in.Action == incident.ActSync {
-		return in, p.sync(ctx, inc)
+		return in, p.sync(ctx, in)
 	}
 	level, ok := p.Policy.Level(in.Level)
 	if !ok {
 		return State{}, &InvalidInputError{Reason: fmt.Sprintf("page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)}
 	}
-	if page, done := inc.PageFor(in.Level); done {
-		// Recorded by an earlier attempt that may have stopped before the
-		// timeline entry: write it if it is missing, page nobody.
-		slog.InfoContext(ctx, "page already recorded", "incidentId", inc.ID, "level", in.Level, "delivered", page.Delivered())
-		return in, p.notePage(ctx, inc.ID, page, level, in.Reason)
-	}
 	now := p.Clock.Now()
-	if step := incident.Next(inc, p.Policy, now, nil); step.Action != incident.ActPage || step.Level != in.Level {
-		// Acknowledged, resolved or re-planned since the plan was made:
-		// nobody is paged. An earlier attempt may have sent the page and
-		// stopped before recording it: record it now, so that PagerDuty
-		// is told of the acknowledgement or resolution and webhooks about
-		// it find it.
-		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status, "now", step.Action)
-		return in, p.recordEarlierAttempt(ctx, inc, in.Level, level)
+	if in.Status == "" || in.Severity == "" {
+		// A plan that does not say what it saw: read and decide afresh.
+		return in, p.reconsider(ctx, in, level, now)
 	}
-	episode := inc.Episode
-	dedupKey := incident.PageDedupKey(inc.ID, episode, in.Level)
+	claim := p.claimOf(in.IncidentID, in.Episode, in.Level, level, 1, now)
+	inc, err := p.Store.ClaimPage(ctx, in.IncidentID, claim, in, now)
+	switch incident.ErrorCode(err) {
+	case "":
+		return in, p.deliver(ctx, inc, claim, level, in.Reason, now)
+	case incident.EConflict:
+		return in, p.reconsider(ctx, in, level, now)
+	case incident.ENotFound:
+		return State{}, &IncidentNotFoundError{IncidentID: in.IncidentID}
+	}
+	return State{}, fmt.Errorf("page %s level %d: %w", in.IncidentID, in.Level, err)
+}
+
+// claimOf is a claim on the page to level n of an episode.
+func (p *Pager) claimOf(id string, episode, n int, level incident.Level, attempt int, now time.Time) incident.Page {
 	lease := p.Lease
 	if lease <= 0 {
 		lease = DefaultLease
 	}
-	claim, err := p.Store.ClaimPage(ctx, inc.ID, episode, in.Level, dedupKey, now, lease)
-	if incident.ErrorCode(err) == incident.EConflict {
-		return State{}, &PageInProgressError{IncidentID: inc.ID, Level: in.Level}
+	return incident.Page{
+		Level: n, LevelName: level.Name, At: now, DedupKey: incident.PageDedupKey(id, episode, n),
+		State: incident.PageClaimed, Episode: episode, Attempts: attempt, LeaseUntil: now.Add(lease),
 	}
-	if err != nil {
-		return State{}, fmt.Errorf("page %s level %d: %w", inc.ID, in.Level, err)
-	}
-	sentAt := claim.SentAt
-	if claim.State != dynamo.PageSent {
-		if err := p.send(ctx, inc, in.Level, level, claim.Attempts, now); err != nil {
-			if levelUndeliverable(err) {
-				return in, p.reject(ctx, inc, in.Level, level, dedupKey, err.Error(), now)
-			}
-			return State{}, err
-		}
-		if err := p.Store.MarkPageSent(ctx, inc.ID, episode, in.Level, now); err != nil {
-			return State{}, fmt.Errorf("page %s level %d: sent, but %w", inc.ID, in.Level, err)
-		}
-		sentAt = now
-	}
-
-	page := incident.Page{Level: in.Level, LevelName: level.Name, At: sentAt, DedupKey: dedupKey, Episode: episode}
-	if err := p.recordPage(ctx, inc, page); err != nil {
-		return State{}, err
-	}
-	if err := p.notePage(ctx, inc.ID, page, level, in.Reason); err != nil {
-		return State{}, err
-	}
-	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", in.Level, "levelName", level.Name)
-	return in, nil
 }
 
-// recordEarlierAttempt records a page that an earlier attempt claimed, and
-// may have sent, but did not record on the incident. A page that may not
-// have gone out is recorded all the same: acknowledging or resolving a
-// dedup key PagerDuty never saw is harmless, leaving an alert open is not.
-func (p *Pager) recordEarlierAttempt(ctx context.Context, inc incident.Incident, n int, level incident.Level) error {
-	claim, found, err := p.Store.PageLedger(ctx, inc.ID, inc.Episode, n)
-	if err != nil || !found {
+// reconsider handles a claim the ledger refused: the incident changed
+// since the plan, or the page is claimed or settled already. It reads the
+// incident and decides afresh: write a settled page's timeline entry, page
+// nobody when the policy no longer wants the page, wait for a live claim,
+// or take over a claim whose lease ran out.
+func (p *Pager) reconsider(ctx context.Context, in State, level incident.Level, now time.Time) error {
+	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
+	if incident.ErrorCode(err) == incident.ENotFound {
+		return &IncidentNotFoundError{IncidentID: in.IncidentID}
+	}
+	if err != nil {
+		return fmt.Errorf("page %s: %w", in.IncidentID, err)
+	}
+	entry, claimed := inc.LedgerEntry(inc.Episode, in.Level)
+	if claimed && entry.Recorded() {
+		// Settled by an earlier attempt that may have stopped before the
+		// timeline entry: write it if it is missing, page nobody.
+		slog.InfoContext(ctx, "page already recorded", "incidentId", inc.ID, "level", in.Level, "delivered", entry.Delivered())
+		return p.notePage(ctx, inc.ID, entry, level, in.Reason)
+	}
+	if step := incident.Next(inc, p.Policy, now, nil); step.Action != incident.ActPage || step.Level != in.Level {
+		// Acknowledged, resolved or re-planned since the plan was made:
+		// nobody is paged. A claim an earlier attempt left behind stays in
+		// the ledger, so PagerDuty is told of the acknowledgement or
+		// resolution in case that attempt sent the page.
+		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status, "now", step.Action)
+		return nil
+	}
+	attempt := 1
+	if claimed {
+		if entry.LeaseUntil.After(now) {
+			return &PageInProgressError{IncidentID: inc.ID, Level: in.Level}
+		}
+		attempt = entry.Attempts + 1
+	}
+	claim := p.claimOf(inc.ID, inc.Episode, in.Level, level, attempt, now)
+	fresh := incident.PlannedState(inc, in.Generation, incident.Step{Action: incident.ActPage, Level: in.Level})
+	if inc, err = p.Store.ClaimPage(ctx, inc.ID, claim, fresh, now); err != nil {
+		if incident.ErrorCode(err) == incident.EConflict {
+			return &PageInProgressError{IncidentID: in.IncidentID, Level: in.Level}
+		}
+		return fmt.Errorf("page %s level %d: %w", in.IncidentID, in.Level, err)
+	}
+	return p.deliver(ctx, inc, claim, level, in.Reason, now)
+}
+
+// deliver sends a claimed page and settles it: sent, or rejected when the
+// level can never be paged. Any other failure releases the claim and goes
+// back as the error the state machine retries on.
+func (p *Pager) deliver(ctx context.Context, inc incident.Incident, claim incident.Page, level incident.Level, reason string, now time.Time) error {
+	if err := p.send(ctx, inc, claim, level, now); err != nil {
+		if incident.ErrorCode(err) == incident.EUndeliverable {
+			return p.reject(ctx, inc, claim, level, err.Error(), now)
+		}
 		return err
 	}
-	at := claim.SentAt
-	if at.IsZero() {
-		at = claim.ClaimedAt
+	sent := claim
+	sent.State, sent.At = incident.PageSent, now
+	if err := p.Store.SettlePage(ctx, inc.ID, sent); err != nil {
+		return fmt.Errorf("page %s level %d: sent, but %w", inc.ID, claim.Level, err)
 	}
-	page := incident.Page{Level: n, LevelName: level.Name, At: at, DedupKey: claim.DedupKey, Episode: inc.Episode}
-	if err := p.recordPage(ctx, inc, page); err != nil {
+	if err := p.notePage(ctx, inc.ID, sent, level, reason); err != nil {
 		return err
 	}
-	return p.notePage(ctx, inc.ID, page, level, "recorded from the page ledger after an interrupted attempt")
+	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", claim.Level, "levelName", level.Name)
+	return nil
 }
 
 // notePage writes the timeline entry of a recorded page, delivered or not.
@@ -205,35 +231,41 @@ func (e *PageBlockedError) Error() string { return e.Reason }
 
 // send looks up the routing key and triggers the page. A failure releases
 // the claim so that the next attempt may send again, and is recorded on the
-// timeline unless it is the level's own (Handle records those with the
-// page). Errors go back unwrapped, so their type names reach the Retry
-// rules.
-func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level incident.Level, attempt int, now time.Time) error {
+// timeline unless it is the level's own (deliver records those with the
+// page). The errors the state machine tells apart go back as their named
+// types, unwrapped, so their type names reach the Retry rules.
+func (p *Pager) send(ctx context.Context, inc incident.Incident, claim incident.Page, level incident.Level, now time.Time) error {
 	key, err := p.Keys.RoutingKey(ctx, level.Name)
 	if err == nil {
-		_, err = p.PagerDuty.Trigger(ctx, key, inc, n, level)
+		_, err = p.PagerDuty.Trigger(ctx, key, inc, claim.Level, level)
 	}
 	if err == nil {
 		return nil
 	}
-	if rerr := p.Store.ReleasePageClaim(ctx, inc.ID, inc.Episode, n, now); rerr != nil {
+	if rerr := p.Store.ReleasePage(ctx, inc.ID, claim, now); rerr != nil {
 		slog.ErrorContext(ctx, "release page claim", "incidentId", inc.ID, "error", rerr)
 	}
-	if levelUndeliverable(err) {
+	code := incident.ErrorCode(err)
+	if code == incident.EUndeliverable {
 		return err
 	}
+	n, attempt := claim.Level, claim.Attempts
 	text := fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it will be retried: %v", level.Title, n, attempt, err)
-	if blocked(err) {
+	switch code {
+	case incident.EInvalid:
 		// The same message as reject's feeds the pages-rejected alarm.
 		slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", err)
 		p.forgetKeys()
 		text = fmt.Sprintf("Page to %s (level %d) failed, attempt %d; it is retried every minute until the cause is fixed: %v", level.Title, n, attempt, err)
 		err = &PageBlockedError{Reason: err.Error()}
-	} else {
+	case incident.EUnavailable:
+		slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
+		err = &PagerDutyUnavailableError{Reason: err.Error()}
+	default:
 		slog.WarnContext(ctx, "page failed", "incidentId", inc.ID, "level", n, "attempt", attempt, "error", err)
 	}
 	if _, terr := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%s%d/%d", episodeKey(inc.Episode), n, attempt)),
+		ID:    incident.EntryID(now, fmt.Sprintf("page-failed/%s%d/%d", episodeKey(claim.Episode), n, attempt)),
 		At:    now,
 		Kind:  incident.EntryPageFailed,
 		Actor: "escalation",
@@ -245,54 +277,26 @@ func (p *Pager) send(ctx context.Context, inc incident.Incident, n int, level in
 	return err
 }
 
-// levelUndeliverable reports whether a page failed for a reason of its
-// level's own, which no retry cures: the secret has no usable routing key
-// for the level, or PagerDuty refused the level's routing key.
-func levelUndeliverable(err error) bool {
-	var keyErr *secrets.LevelKeyError
-	if errors.As(err, &keyErr) {
-		return true
-	}
-	var rejected *pagerduty.PagerDutyRejectedError
-	return errors.As(err, &rejected) && rejected.RoutingKeyRefused()
-}
-
-// blocked reports whether a page failed for a reason that is not its
-// level's own and that a quick retry will not cure.
-func blocked(err error) bool {
-	var rejected *pagerduty.PagerDutyRejectedError
-	return errors.As(err, &rejected) || incident.ErrorCode(err) == incident.EInvalid
-}
-
-// reject records a page that cannot be delivered to its level: on the
-// incident, so the policy escalates past the level at once instead of
+// reject records a page that cannot be delivered to its level: in the
+// ledger, so the policy escalates past the level at once instead of
 // retrying it forever, and on the timeline. The "page rejected" log record
 // feeds the stack's pages-rejected alarm. Cached routing keys are dropped,
 // so a corrected secret is read on the next page.
-func (p *Pager) reject(ctx context.Context, inc incident.Incident, n int, level incident.Level, dedupKey, reason string, now time.Time) error {
-	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", n, "levelName", level.Name, "error", reason)
+func (p *Pager) reject(ctx context.Context, inc incident.Incident, claim incident.Page, level incident.Level, reason string, now time.Time) error {
+	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", claim.Level, "levelName", level.Name, "error", reason)
 	p.forgetKeys()
-	page := incident.Page{Level: n, LevelName: level.Name, At: now, DedupKey: dedupKey, Failure: reason, Episode: inc.Episode}
-	if err := p.recordPage(ctx, inc, page); err != nil {
-		return err
+	rejected := claim
+	rejected.State, rejected.At, rejected.Failure = incident.PageRejected, now, reason
+	if err := p.Store.SettlePage(ctx, inc.ID, rejected); err != nil {
+		return fmt.Errorf("page %s level %d: record rejection: %w", inc.ID, claim.Level, err)
 	}
-	return p.notePage(ctx, inc.ID, page, level, "")
+	return p.notePage(ctx, inc.ID, rejected, level, "")
 }
 
 func (p *Pager) forgetKeys() {
 	if f, ok := p.Keys.(forgetter); ok {
 		f.Forget()
 	}
-}
-
-// recordPage adds the page to the incident, re-reading on a version
-// conflict.
-func (p *Pager) recordPage(ctx context.Context, inc incident.Incident, page incident.Page) error {
-	_, err := incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool { return inc.RecordPage(page) })
-	if err != nil {
-		return fmt.Errorf("record page on %s: %w", inc.ID, err)
-	}
-	return nil
 }
 
 // pageEntryKey keys a page's timeline entry; the first episode keeps the

@@ -13,6 +13,13 @@ const (
 	EInvalid      = "invalid"
 	EUnauthorized = "unauthorized"
 	EInternal     = "internal"
+	// EUnavailable: an outside service (PagerDuty, Slack, AWS) did not
+	// take the request but may later (throttled, 5xx, no answer): retry.
+	EUnavailable = "unavailable"
+	// EUndeliverable: one destination refuses for a reason of its own
+	// (an escalation level's routing key is missing or refused); retrying
+	// will not help, other destinations are unaffected.
+	EUndeliverable = "undeliverable"
 )
 
 // Error is an error the caller can act on: its Code says what kind it is and

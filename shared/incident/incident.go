@@ -28,6 +28,10 @@ type Incident struct {
 	// SignalState is the latest state its source reported, at SignalAt.
 	SignalState SignalState `json:"signalState"`
 	SignalAt    time.Time   `json:"signalAt,omitzero"`
+	// Signals counts the firing signals that joined the incident while its
+	// source was still firing (repeats of the alarm), the opening one not
+	// included; SignalAt is the latest one's time.
+	Signals int `json:"signals,omitempty"`
 	// Description is a reporter's own account (incidents from user reports).
 	Description    string `json:"description,omitempty"`
 	AcknowledgedBy string `json:"acknowledgedBy,omitempty"`
@@ -60,6 +64,10 @@ type Incident struct {
 	// stand down when they see it.
 	Generation        int `json:"generation,omitempty"`
 	PlannedGeneration int `json:"plannedGeneration,omitempty"`
+	// Notes are the keys of the timeline entries the escalation wrote
+	// about things outside the incident (a maintenance window holding or
+	// releasing it), so that each is written once.
+	Notes []string `json:"-"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
 }
@@ -83,35 +91,74 @@ func (inc *Incident) Started() time.Time {
 	return inc.EpisodeStart
 }
 
-// EpisodePages returns the pages of the current episode, in level order.
+// EpisodePages returns the recorded pages of the current episode (sent or
+// rejected, not those only claimed), in level order: the pages the
+// escalation policy counts.
 func (inc *Incident) EpisodePages() []Page {
 	var out []Page
 	for _, p := range inc.Pages {
-		if p.Episode == inc.Episode {
+		if p.Episode == inc.Episode && p.Recorded() {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// Page is one page to an escalation level through PagerDuty: delivered,
-// or, when Failure is set, refused for good (PagerDuty rejected it or the
-// level has no routing key), in which case the escalation goes on at once.
+// PageState is where one page stands in the page ledger.
+type PageState string
+
+// The page states. A page is claimed before it is sent, so that a retried
+// or concurrent Page task never sends it twice, and marked sent or rejected
+// after.
+const (
+	// PageClaimed: a sender holds the page until LeaseUntil; it may or may
+	// not have reached PagerDuty yet.
+	PageClaimed PageState = "claimed"
+	// PageSent: PagerDuty accepted the page.
+	PageSent PageState = "sent"
+	// PageRejected: the page can never be delivered (PagerDuty refused the
+	// level's routing key, or the level has none); the escalation goes on
+	// without it.
+	PageRejected PageState = "rejected"
+)
+
+// Page is one page to an escalation level through PagerDuty, and its entry
+// in the page ledger: claimed, then sent or rejected.
 type Page struct {
-	Level     int       `json:"level"`
-	LevelName string    `json:"levelName"`
-	At        time.Time `json:"at"`
-	DedupKey  string    `json:"dedupKey"`
-	Failure   string    `json:"failure,omitempty"`
+	Level     int    `json:"level"`
+	LevelName string `json:"levelName"`
+	// At is when the page was sent or rejected; while it is only claimed,
+	// when the latest claim was made.
+	At       time.Time `json:"at"`
+	DedupKey string    `json:"dedupKey"`
+	State    PageState `json:"state"`
+	// Failure says why a rejected page cannot be delivered.
+	Failure string `json:"failure,omitempty"`
 	// Episode is the incident's episode the page belongs to.
 	Episode int `json:"episode,omitempty"`
 	// Synced is the latest state passed on to PagerDuty for this page after
 	// its trigger: acknowledged or resolved.
 	Synced Status `json:"synced,omitempty"`
+	// Attempts counts the claims of the page, the first one included.
+	Attempts int `json:"attempts,omitempty"`
+	// LeaseUntil is when a claim may be taken over by another sender.
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+}
+
+// Recorded reports whether the page is settled: sent or rejected.
+func (p Page) Recorded() bool { return p.State == PageSent || p.State == PageRejected }
+
+// MayHaveReached reports whether PagerDuty may hold an alert for the page:
+// it was sent, or a sender claimed it and has not recorded the outcome (it
+// may have sent it and stopped). Telling PagerDuty about a dedup key it
+// never saw is harmless; should a live sender's trigger arrive after, its
+// settling clears Synced and PagerDuty is told again.
+func (p Page) MayHaveReached() bool {
+	return p.State == PageSent || p.State == PageClaimed
 }
 
 // Delivered reports whether the page reached PagerDuty.
-func (p Page) Delivered() bool { return p.Failure == "" }
+func (p Page) Delivered() bool { return p.State == PageSent }
 
 // NewID derives an incident ID from the signal that opens it: the same
 // signal always gives the same ID, so concurrent deliveries of one event
@@ -161,13 +208,19 @@ func (inc *Incident) NoteSignal(state SignalState, at time.Time) bool {
 	return true
 }
 
-// PageFor returns the page for level in the current episode, if there is
-// one.
+// PageFor returns the recorded page (sent or rejected) for level in the
+// current episode, if there is one.
 func (inc *Incident) PageFor(level int) (Page, bool) {
-	return inc.pageIn(inc.Episode, level)
+	p, ok := inc.LedgerEntry(inc.Episode, level)
+	if !ok || !p.Recorded() {
+		return Page{}, false
+	}
+	return p, true
 }
 
-func (inc *Incident) pageIn(episode, level int) (Page, bool) {
+// LedgerEntry returns the page ledger's entry for one level of one
+// episode, in whatever state it is.
+func (inc *Incident) LedgerEntry(episode, level int) (Page, bool) {
 	for _, p := range inc.Pages {
 		if p.Episode == episode && p.Level == level {
 			return p, true
@@ -176,12 +229,19 @@ func (inc *Incident) pageIn(episode, level int) (Page, bool) {
 	return Page{}, false
 }
 
-// RecordPage adds a page, keeping Pages in episode then level order. It
-// reports false when that level of that episode was already recorded, so a
-// retry changes nothing.
+// RecordPage puts a page in the ledger, keeping Pages in episode then
+// level order: a new entry is added, a claimed one is replaced. It reports
+// false when that level of that episode is already recorded (sent or
+// rejected), so a retry changes nothing.
 func (inc *Incident) RecordPage(p Page) bool {
-	if _, ok := inc.pageIn(p.Episode, p.Level); ok {
-		return false
+	for i, x := range inc.Pages {
+		if x.Episode == p.Episode && x.Level == p.Level {
+			if x.Recorded() {
+				return false
+			}
+			inc.Pages[i] = p
+			return true
+		}
 	}
 	i := len(inc.Pages)
 	for i > 0 && (inc.Pages[i-1].Episode > p.Episode || inc.Pages[i-1].Episode == p.Episode && inc.Pages[i-1].Level > p.Level) {

@@ -74,12 +74,12 @@ func TestNewIDIsStableAndAValidExecutionName(t *testing.T) {
 func TestRecordPageKeepsOrderAndIsIdempotent(t *testing.T) {
 	var inc Incident
 	for _, l := range []int{2, 1, 3, 2} {
-		inc.RecordPage(Page{Level: l})
+		inc.RecordPage(Page{Level: l, State: PageSent})
 	}
 	if len(inc.Pages) != 3 || inc.Pages[0].Level != 1 || inc.Pages[1].Level != 2 || inc.Pages[2].Level != 3 {
 		t.Errorf("pages = %+v", inc.Pages)
 	}
-	if inc.RecordPage(Page{Level: 1}) {
+	if inc.RecordPage(Page{Level: 1, State: PageSent}) {
 		t.Errorf("recording a level twice reported a change")
 	}
 }

@@ -96,7 +96,7 @@ func (inc *Incident) RequestEscalation(p Policy, name, by, reason string, at tim
 	failed := false
 	kept := inc.Pages[:0:0]
 	for _, pg := range inc.Pages {
-		if pg.Episode == inc.Episode && pg.Level == n && !pg.Delivered() {
+		if pg.Episode == inc.Episode && pg.Level == n && pg.State == PageRejected {
 			failed = true
 			continue
 		}

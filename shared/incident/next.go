@@ -104,9 +104,11 @@ func (inc *Incident) RecordBreach(b Breach) bool {
 }
 
 // needsSync reports whether a page must be told about the incident's
-// acknowledgement or resolution, and which.
+// acknowledgement or resolution, and which. A claimed page counts as
+// possibly delivered: leaving an alert open is worse than telling
+// PagerDuty about a dedup key it never saw.
 func needsSync(inc Incident, pg Page) (Status, bool) {
-	if !pg.Delivered() || pg.Synced == Resolved {
+	if !pg.MayHaveReached() || pg.Synced == Resolved {
 		return "", false
 	}
 	// An earlier episode was resolved before this one began, even when
@@ -123,7 +125,8 @@ func needsSync(inc Incident, pg Page) (Status, bool) {
 }
 
 // PagesToSync returns the pages of every episode that PagerDuty must be
-// told are acknowledged or resolved, with the state to send.
+// told are acknowledged or resolved, by index in inc.Pages, with the state
+// to send.
 func PagesToSync(inc Incident) map[int]Status {
 	out := map[int]Status{}
 	for i, pg := range inc.Pages {
@@ -134,10 +137,12 @@ func PagesToSync(inc Incident) map[int]Status {
 	return out
 }
 
-// due is one level the policy wants paged, and why.
+// due is one level the policy wants paged, and why. A requested level
+// (a responder asked for it) is never held by a maintenance window.
 type due struct {
-	level  int
-	reason string
+	level     int
+	reason    string
+	requested bool
 }
 
 // Next is the escalation policy as a pure function: given the incident as
@@ -153,133 +158,222 @@ type due struct {
 // a delivered page at a higher one, so an acknowledged incident is never
 // paged again at the same or a lower level; due levels go out one step at
 // a time, lowest first. A resolved incident pages nobody; a maintenance
-// window holds every page until it ends; a flapping incident's later
-// episodes page only whom a responder asks for. Telling PagerDuty about an
-// acknowledgement or resolution comes after any page that is due, so that
-// a PagerDuty outage never delays a page behind it.
+// window holds every page until it ends, except a level a responder asked
+// for and the pages of P0 security and data-loss incidents; a flapping
+// incident's later episodes page only whom a responder asks for. Telling
+// PagerDuty about an acknowledgement or resolution comes after any page
+// that is due, so that a PagerDuty outage never delays a page behind it.
 func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) Step {
-	sync := len(PagesToSync(inc)) > 0
-	syncStep := Step{Action: ActSync, Reason: fmt.Sprintf("PagerDuty is told the incident is %s", inc.Status)}
+	e := newEvaluation(inc, p, now)
 	if inc.Status == Resolved {
-		if sync {
-			return syncStep
+		if e.sync {
+			return e.syncStep()
 		}
 		return Step{Action: ActDone, Reason: "the incident is resolved"}
 	}
+	if best, ok := e.lowestDue(); ok {
+		return e.pageOrHold(best, windows)
+	}
+	return e.idle()
+}
+
+// evaluation is one run of Next: the facts every rule reads, the levels
+// found due and the times to wake up at.
+type evaluation struct {
+	inc      Incident
+	p        Policy
+	sp       SeverityPolicy
+	now      time.Time
+	pages    []Page
+	highest  int
+	silenced bool
+	sync     bool
+	dues     []due
+	wake     []time.Time
+}
+
+func newEvaluation(inc Incident, p Policy, now time.Time) *evaluation {
 	sp := p.For(inc.Severity)
-	start := inc.Started()
-	pages := inc.EpisodePages()
-	highest := p.LevelNumber(sp.HighestLevel)
-	var wake []time.Time
+	return &evaluation{
+		inc: inc, p: p, sp: sp, now: now,
+		pages:    inc.EpisodePages(),
+		highest:  p.LevelNumber(sp.HighestLevel),
+		silenced: inc.Flapping && inc.Episode > inc.FlappingEpisode,
+		sync:     len(PagesToSync(inc)) > 0,
+	}
+}
 
-	// Targets not yet missed are wake-up times, so breaches are recorded
-	// when they happen.
-	response, resolution := targetDeadlines(inc, p)
-	if !inc.HasBreach(TargetResponse) && inc.AwaitsAcknowledgement() {
-		wake = append(wake, response)
+// add marks a level of the policy due.
+func (e *evaluation) add(level int, reason string, requested bool) {
+	if level >= 1 && level <= len(e.p.Levels) {
+		e.dues = append(e.dues, due{level, reason, requested})
 	}
-	if !inc.HasBreach(TargetResolution) {
-		wake = append(wake, resolution)
-	}
+}
 
-	var dues []due
-	add := func(level int, reason string) {
-		if level >= 1 && level <= len(p.Levels) {
-			dues = append(dues, due{level, reason})
-		}
+// collect runs every rule of the runbook's policy; each adds the levels it
+// finds due and the times it must look again.
+func (e *evaluation) collect() {
+	e.targetWakes()
+	if !e.silenced {
+		e.firstPage()
+		e.immediateCategories()
 	}
-	silenced := inc.Flapping && inc.Episode > inc.FlappingEpisode
-	if !silenced {
-		if len(pages) == 0 && inc.AwaitsAcknowledgement() {
-			// Acknowledged before its first page (a responder reported it
-			// themselves): nobody needs waking.
-			reason := "a new incident pages the first level at once"
-			if inc.Episode > 0 {
-				reason = "the re-opened incident follows the policy afresh"
-			}
-			add(1, reason)
-		}
-		for _, c := range p.Immediate {
-			if c.Category != inc.Category {
-				continue
-			}
-			target := p.LevelNumber(c.Level)
-			from := 1
-			if !inc.AwaitsAcknowledgement() {
-				from = target // taken on already: only the escalation itself
-			}
-			for l := from; l <= target; l++ {
-				add(l, fmt.Sprintf("%s incidents escalate at once (runbook: %s)", c.Category, c.Rule))
-			}
-		}
+	e.lastPageRules()
+	if !e.silenced {
+		e.unresolvedRules()
 	}
-	if len(pages) > 0 {
-		last := pages[len(pages)-1]
-		lastLevel, _ := p.Level(last.Level)
-		switch {
-		case !last.Delivered():
-			if !silenced && last.Level < max(highest, highestRequested(inc, p)) || silenced && last.Level < highestRequested(inc, p) {
-				add(last.Level+1, fmt.Sprintf("the page to %s could not be delivered", lastLevel.Name))
-			}
-		case !silenced && inc.AwaitsAcknowledgement() && last.Level < highest:
-			deadline := last.At.Add(sp.AcknowledgeWithin.D())
-			if now.Before(deadline) {
-				wake = append(wake, deadline)
-			} else {
-				add(last.Level+1, fmt.Sprintf("%s did not acknowledge within %s", lastLevel.Name, sp.AcknowledgeWithin.D()))
-			}
-		}
-	}
-	if !silenced {
-		for _, u := range sp.Unresolved {
-			n := p.LevelNumber(u.Level)
-			if coveredAt(pages, n) {
-				continue
-			}
-			at := start.Add(u.After.D())
-			if now.Before(at) {
-				wake = append(wake, at)
-				continue
-			}
-			add(n, fmt.Sprintf("not resolved after %s (runbook: %s)", u.After.D(), u.Rule))
-		}
-	}
-	for _, e := range inc.Escalations {
-		if e.Episode == inc.Episode {
-			add(e.Level, fmt.Sprintf("%s asked for more expertise: %s", e.By, e.Reason))
-		}
-	}
+	e.requestedLevels()
+}
 
-	var best *due
-	for i, d := range dues {
-		if coveredAt(pages, d.level) {
+// targetWakes wakes the escalation at the targets not yet missed, so
+// breaches are recorded when they happen.
+func (e *evaluation) targetWakes() {
+	response, resolution := targetDeadlines(e.inc, e.p)
+	if !e.inc.HasBreach(TargetResponse) && e.inc.AwaitsAcknowledgement() {
+		e.wake = append(e.wake, response)
+	}
+	if !e.inc.HasBreach(TargetResolution) {
+		e.wake = append(e.wake, resolution)
+	}
+}
+
+// firstPage: a new (or re-opened) incident pages the first level at once,
+// unless a responder took it on before its first page.
+func (e *evaluation) firstPage() {
+	if len(e.pages) > 0 || !e.inc.AwaitsAcknowledgement() {
+		return
+	}
+	reason := "a new incident pages the first level at once"
+	if e.inc.Episode > 0 {
+		reason = "the re-opened incident follows the policy afresh"
+	}
+	e.add(1, reason, false)
+}
+
+// immediateCategories: security and data-loss incidents page every level
+// up to the rule's at once; once taken on, only the rule's level itself.
+func (e *evaluation) immediateCategories() {
+	for _, c := range e.p.Immediate {
+		if c.Category != e.inc.Category {
 			continue
 		}
-		if best == nil || d.level < best.level {
-			best = &dues[i]
+		target := e.p.LevelNumber(c.Level)
+		from := 1
+		if !e.inc.AwaitsAcknowledgement() {
+			from = target
+		}
+		for l := from; l <= target; l++ {
+			e.add(l, fmt.Sprintf("%s incidents escalate at once (runbook: %s)", c.Category, c.Rule), false)
 		}
 	}
-	if best != nil {
-		if w, ok := covering(windows, inc.Service, now); ok {
-			if sync {
-				return syncStep
-			}
-			return Step{Action: ActWait, Until: earliest(append(wake, w.End), now), HeldBy: w.ID,
-				Reason: fmt.Sprintf("maintenance window %s holds the page to level %d until %s", w.ID, best.level, w.End.UTC().Format(time.RFC3339))}
+}
+
+// lastPageRules: an undeliverable page moves on to the next level at once;
+// an unacknowledged one does when its deadline passes.
+func (e *evaluation) lastPageRules() {
+	if len(e.pages) == 0 {
+		return
+	}
+	last := e.pages[len(e.pages)-1]
+	lastLevel, _ := e.p.Level(last.Level)
+	requested := highestRequested(e.inc, e.p)
+	switch {
+	case !last.Delivered():
+		if !e.silenced && last.Level < max(e.highest, requested) || e.silenced && last.Level < requested {
+			e.add(last.Level+1, fmt.Sprintf("the page to %s could not be delivered", lastLevel.Name), false)
 		}
-		l, _ := p.Level(best.level)
-		return Step{Action: ActPage, Level: best.level, LevelName: l.Name, Reason: best.reason}
+	case !e.silenced && e.inc.AwaitsAcknowledgement() && last.Level < e.highest:
+		deadline := last.At.Add(e.sp.AcknowledgeWithin.D())
+		if e.now.Before(deadline) {
+			e.wake = append(e.wake, deadline)
+			return
+		}
+		e.add(last.Level+1, fmt.Sprintf("%s did not acknowledge within %s", lastLevel.Name, e.sp.AcknowledgeWithin.D()), false)
 	}
-	if sync {
-		return syncStep
+}
+
+// unresolvedRules: levels paged when the incident is still unresolved a
+// while after its episode began, acknowledged or not.
+func (e *evaluation) unresolvedRules() {
+	start := e.inc.Started()
+	for _, u := range e.sp.Unresolved {
+		n := e.p.LevelNumber(u.Level)
+		if coveredAt(e.pages, n) {
+			continue
+		}
+		at := start.Add(u.After.D())
+		if e.now.Before(at) {
+			e.wake = append(e.wake, at)
+			continue
+		}
+		e.add(n, fmt.Sprintf("not resolved after %s (runbook: %s)", u.After.D(), u.Rule), false)
 	}
-	if len(pages) > 0 && !anyDelivered(pages) && pages[len(pages)-1].Level >= max(highest, highestRequested(inc, p)) {
-		return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", pages[len(pages)-1].LevelName)}
+}
+
+// requestedLevels: the levels responders asked for in this episode.
+func (e *evaluation) requestedLevels() {
+	for _, r := range e.inc.Escalations {
+		if r.Episode == e.inc.Episode {
+			e.add(r.Level, fmt.Sprintf("%s asked for more expertise: %s", r.By, r.Reason), true)
+		}
 	}
-	if silenced {
-		return waitOrDone(wake, now, fmt.Sprintf("the alarm is flapping: it paged once, when it was marked flapping in episode %d; re-openings page only whom a responder asks for", inc.FlappingEpisode), "")
+}
+
+// lowestDue returns the lowest due level that no page covers yet.
+func (e *evaluation) lowestDue() (due, bool) {
+	e.collect()
+	var best *due
+	for i, d := range e.dues {
+		if coveredAt(e.pages, d.level) {
+			continue
+		}
+		if best == nil || d.level < best.level || d.level == best.level && d.requested {
+			best = &e.dues[i]
+		}
 	}
-	return waitOrDone(wake, now, "waiting for the next deadline", "nothing more is due; the incident stays open until a responder resolves it")
+	if best == nil {
+		return due{}, false
+	}
+	return *best, true
+}
+
+// pageOrHold pages the due level unless a maintenance window holds it.
+func (e *evaluation) pageOrHold(d due, windows []MaintenanceWindow) Step {
+	if w, ok := covering(windows, e.inc.Service, e.now); ok && !d.requested && !e.inc.NeverHeld() {
+		if e.sync {
+			return e.syncStep()
+		}
+		return Step{Action: ActWait, Until: earliest(append(e.wake, w.End), e.now), HeldBy: w.ID,
+			Reason: fmt.Sprintf("maintenance window %s holds the page to level %d until %s", w.ID, d.level, w.End.UTC().Format(time.RFC3339))}
+	}
+	l, _ := e.p.Level(d.level)
+	return Step{Action: ActPage, Level: d.level, LevelName: l.Name, Reason: d.reason}
+}
+
+// idle is the step when no page is due: tell PagerDuty what it must know,
+// give up when nobody at all could be paged, or wait for the next time a
+// rule may fire.
+func (e *evaluation) idle() Step {
+	if e.sync {
+		return e.syncStep()
+	}
+	if len(e.pages) > 0 && !anyDelivered(e.pages) && e.pages[len(e.pages)-1].Level >= max(e.highest, highestRequested(e.inc, e.p)) {
+		return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", e.pages[len(e.pages)-1].LevelName)}
+	}
+	if e.silenced {
+		return waitOrDone(e.wake, e.now, fmt.Sprintf("the alarm is flapping: it paged once, when it was marked flapping in episode %d; re-openings page only whom a responder asks for", e.inc.FlappingEpisode), "")
+	}
+	return waitOrDone(e.wake, e.now, "waiting for the next deadline", "nothing more is due; the incident stays open until a responder resolves it")
+}
+
+func (e *evaluation) syncStep() Step {
+	return Step{Action: ActSync, Reason: fmt.Sprintf("PagerDuty is told the incident is %s", e.inc.Status)}
+}
+
+// NeverHeld reports whether no maintenance window may hold the incident's
+// pages: a P0 security or data-loss incident is never silenced.
+func (inc *Incident) NeverHeld() bool {
+	return inc.Severity == P0 && (inc.Category == Security || inc.Category == DataLoss)
 }
 
 // coveredAt reports whether a due level needs no page: this episode has a
@@ -329,21 +423,11 @@ func covering(windows []MaintenanceWindow, service string, now time.Time) (Maint
 	return MaintenanceWindow{}, false
 }
 
-func wakeAfter(wake []time.Time, now time.Time) []time.Time {
-	var out []time.Time
-	for _, t := range wake {
-		if t.After(now) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// earliest returns the earliest of ts after now.
+// earliest returns the earliest of ts after now, or the zero time.
 func earliest(ts []time.Time, now time.Time) time.Time {
 	var e time.Time
-	for _, t := range wakeAfter(ts, now) {
-		if e.IsZero() || t.Before(e) {
+	for _, t := range ts {
+		if t.After(now) && (e.IsZero() || t.Before(e)) {
 			e = t
 		}
 	}

@@ -13,7 +13,7 @@ func paged(levels ...int) []Page {
 	var out []Page
 	for i, l := range levels {
 		lv, _ := p.Level(l)
-		out = append(out, Page{Level: l, LevelName: lv.Name, At: t0.Add(time.Duration(i) * 5 * time.Minute)})
+		out = append(out, Page{Level: l, LevelName: lv.Name, At: t0.Add(time.Duration(i) * 5 * time.Minute), State: PageSent})
 	}
 	return out
 }
@@ -232,19 +232,19 @@ func BenchmarkNext(b *testing.B) {
 func TestNextSkipsAnUndeliverablePage(t *testing.T) {
 	p := DefaultPolicy()
 	rejected := paged(1)
-	rejected[0].Failure = "PagerDuty rejected the routing key"
+	rejected[0].State, rejected[0].Failure = PageRejected, "PagerDuty rejected the routing key"
 	got := Next(Incident{Severity: P1, Status: Triggered, Pages: rejected}, p, t0, nil)
 	if got.Action != ActPage || got.Level != 2 {
 		t.Errorf("Next after a rejected page = %+v, want page level 2 at once", got)
 	}
 	top := paged(1, 2, 3)
-	top[2].Failure = "no routing key"
+	top[2].State, top[2].Failure = PageRejected, "no routing key"
 	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top}, p, t0, nil); got.Action != ActDone {
 		t.Errorf("Next after the highest level was rejected = %+v, want done", got)
 	}
 	none := paged(1, 2, 3)
 	for i := range none {
-		none[i].Failure = "invalid routing key"
+		none[i].State, none[i].Failure = PageRejected, "invalid routing key"
 	}
 	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: none}, p, t0, nil); got.Action != ActNobodyReached {
 		t.Errorf("Next when no level could be paged = %+v, want nobody-reached", got)
@@ -258,7 +258,7 @@ func TestNextAfterTheReview(t *testing.T) {
 		for i := range inc.Pages {
 			for _, l := range levels {
 				if inc.Pages[i].Level == l {
-					inc.Pages[i].Failure = "invalid routing key"
+					inc.Pages[i].State, inc.Pages[i].Failure = PageRejected, "invalid routing key"
 				}
 			}
 		}
@@ -316,7 +316,7 @@ func TestNextAfterTheReview(t *testing.T) {
 	if got := Next(reopened, p, minutes(40), nil); got.Action != ActPage || got.Level != 1 {
 		t.Errorf("re-opened with an unsynced page: %+v, want page level 1 first", got)
 	}
-	reopened.Pages = append(reopened.Pages, Page{Level: 1, LevelName: "on-call", At: minutes(40), Episode: 1})
+	reopened.Pages = append(reopened.Pages, Page{Level: 1, LevelName: "on-call", At: minutes(40), Episode: 1, State: PageSent})
 	if got := Next(reopened, p, minutes(40), nil); got.Action != ActSync {
 		t.Errorf("then: %+v, want sync", got)
 	}

@@ -18,18 +18,19 @@ import (
 
 // Store is the storage the ingest handler needs.
 type Store interface {
+	ReadSignalContext(ctx context.Context, dedupKey, service string) (incidentID string, found bool, windows []incident.MaintenanceWindow, err error)
+	JoinFiring(ctx context.Context, id string, sig incident.Signal) (bool, error)
 	GetIncident(ctx context.Context, id string) (incident.Incident, error)
-	CreateIncident(ctx context.Context, inc incident.Incident) error
+	CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error
 	UpdateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
 	ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error
 }
 
 // Starter starts the escalation execution of an incident's generation;
 // starting it again is not an error.
 type Starter interface {
-	StartEscalation(ctx context.Context, incidentID string, generation int) error
+	StartEscalation(ctx context.Context, st incident.EscalationState) error
 }
 
 // InvalidEventError is returned for an event that cannot become a signal.
@@ -42,13 +43,18 @@ type InvalidEventError struct {
 // Error returns the reason, which names the problem with the event.
 func (e *InvalidEventError) Error() string { return e.Reason }
 
-// Handler ingests CloudWatch alarm events.
+// Handler ingests signals: CloudWatch alarm events through Handle, other
+// sources through Ingest.
 type Handler struct {
 	Store   Store
 	Starter Starter
 	Rules   incident.ClassificationRules
-	// Policy gives the re-open window and the flapping threshold.
+	// Policy gives the re-open window, the flapping threshold and a new
+	// incident's first step.
 	Policy incident.Policy
+	// Clock is the time a new incident's first step is planned at; nil
+	// means incident.SystemClock.
+	Clock incident.Clock
 }
 
 // Result says what one event did.
@@ -88,81 +94,83 @@ func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, erro
 	return Result{}, fmt.Errorf("ingest %s: still contended after %d attempts", sig.EventID, maxRaces)
 }
 
-// ingestOnce reads the incident the signal's dedup key points to and acts;
-// retry is true when a concurrent writer changed what it read.
-func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Result, retry bool, err error) {
-	id, found, err := h.Store.OpenIncidentID(ctx, sig.DedupKey)
+// ingestOnce reads what the signal's dedup key points to and acts; retry
+// is true when a concurrent writer changed what it read. A repeat of a
+// firing alarm joins its open incident in one conditional write without
+// reading it; everything else reads the incident and routes the signal
+// with incident.RouteSignal.
+func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (Result, bool, error) {
+	if sig.Ignored != "" {
+		return Result{Route: incident.RouteIgnore, Reason: sig.Ignored}, false, nil
+	}
+	id, found, windows, err := h.Store.ReadSignalContext(ctx, sig.DedupKey, sig.Service)
 	if err != nil {
 		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
 	}
-	var current *incident.Incident
-	if found {
-		inc, err := h.Store.GetIncident(ctx, id)
-		switch {
-		case incident.ErrorCode(err) == incident.ENotFound:
-			// The key was claimed but the incident is not written yet: a
-			// concurrent opener is mid-way, or one crashed. Finishing the
-			// opening is idempotent, so do it; it also heals a crash.
-			if sig.State != incident.Firing {
-				return Result{}, false, fmt.Errorf("ingest %s: incident %s is still being opened; retry later", sig.EventID, id)
-			}
-			inc := incident.Open(sig)
-			inc.ID = id
-			if err := h.finishOpen(ctx, inc, sig); err != nil {
-				return Result{}, false, err
-			}
-			return Result{}, true, nil
-		case err != nil:
-			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+	if !found {
+		if route := incident.RouteSignal(sig, nil, h.Policy.ReopenWithin.D()); route.Kind != incident.RouteOpen {
+			return Result{Route: route.Kind, Reason: route.Reason}, false, nil
 		}
-		current = &inc
+		return h.open(ctx, sig, "", windows)
 	}
-
-	route := incident.RouteSignal(sig, current, h.Policy.ReopenWithin.D())
-	switch route.Kind {
-	case incident.RouteOpen:
-		inc := incident.Open(sig)
-		replacing := ""
-		if found {
-			replacing = id
-		}
-		if err := h.Store.ClaimDedupKey(ctx, sig.DedupKey, inc.ID, replacing); err != nil {
-			if incident.ErrorCode(err) == incident.EConflict {
-				return Result{}, true, nil
-			}
+	if sig.State == incident.Firing && incident.NewID(sig) != id {
+		joined, err := h.Store.JoinFiring(ctx, id, sig)
+		if err != nil {
 			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
 		}
-		if err := h.finishOpen(ctx, inc, sig); err != nil {
-			return Result{}, false, err
+		if joined {
+			return Result{Route: incident.RouteJoin, IncidentID: id, Reason: "the alarm is still firing on open incident " + id}, false, nil
 		}
-		return Result{Route: route.Kind, IncidentID: inc.ID, Reason: route.Reason}, false, nil
+	}
+	inc, err := h.Store.GetIncident(ctx, id)
+	switch {
+	case incident.ErrorCode(err) == incident.ENotFound:
+		return h.healOpening(ctx, sig, id, windows)
+	case err != nil:
+		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+	}
+	return h.route(ctx, sig, inc, windows)
+}
 
-	case incident.RouteJoin:
-		if incident.NewID(sig) == current.ID {
-			// This is the opening signal again (a redelivery, or a
-			// concurrent duplicate that lost the race): finish the
-			// opening, which is idempotent, rather than join.
-			if err := h.finishOpen(ctx, *current, sig); err != nil {
-				return Result{}, false, err
-			}
-			return Result{Route: incident.RouteJoin, IncidentID: current.ID, Reason: "the event was already ingested"}, false, nil
-		}
-		if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
-			return Result{}, false, err
-		}
-		inc, err := h.noteSignal(ctx, *current, sig)
+// healOpening handles a dedup key claimed for an incident that is not
+// written: a concurrent opener is mid-way, or one crashed. Finishing the
+// opening is idempotent, so do it; it also heals a crash.
+func (h *Handler) healOpening(ctx context.Context, sig incident.Signal, id string, windows []incident.MaintenanceWindow) (Result, bool, error) {
+	if sig.State != incident.Firing {
+		return Result{}, false, fmt.Errorf("ingest %s: incident %s is still being opened; retry later", sig.EventID, id)
+	}
+	inc := incident.Open(sig)
+	inc.ID = id
+	if err := h.finishOpen(ctx, inc, sig, windows); err != nil {
+		return Result{}, false, err
+	}
+	return Result{}, true, nil
+}
+
+// route acts on the routing decision for a signal and the incident its
+// dedup key points at.
+func (h *Handler) route(ctx context.Context, sig incident.Signal, current incident.Incident, windows []incident.MaintenanceWindow) (Result, bool, error) {
+	route := incident.RouteSignal(sig, &current, h.Policy.ReopenWithin.D())
+	done := func(err error) (Result, bool, error) {
 		if err != nil {
 			return Result{}, false, err
 		}
-		// A redelivered re-opening lands here: starting its generation
-		// again finishes what a crash may have cut short.
-		if err := h.Starter.StartEscalation(ctx, inc.ID, inc.Generation); err != nil {
-			return Result{}, false, err
-		}
 		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
-
+	}
+	switch route.Kind {
+	case incident.RouteOpen:
+		return h.open(ctx, sig, current.ID, windows)
+	case incident.RouteJoin:
+		if incident.NewID(sig) == current.ID {
+			// The opening signal again (a redelivery, or a concurrent
+			// duplicate that lost the race): the incident is written, so
+			// only its escalation's start may be missing.
+			err := h.Starter.StartEscalation(ctx, h.firstState(current, windows))
+			return Result{Route: incident.RouteJoin, IncidentID: current.ID, Reason: "the event was already ingested"}, false, err
+		}
+		return done(h.join(ctx, current, sig))
 	case incident.RouteReopen:
-		inc, err := h.reopen(ctx, *current, sig)
+		inc, err := h.reopen(ctx, current, sig)
 		if err != nil {
 			return Result{}, false, err
 		}
@@ -170,57 +178,97 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (res Resu
 			// Another writer changed it meanwhile: decide again.
 			return Result{}, true, nil
 		}
-		if err := h.Starter.StartEscalation(ctx, inc.ID, inc.Generation); err != nil {
-			return Result{}, false, err
-		}
-		return Result{Route: route.Kind, IncidentID: inc.ID, Reason: route.Reason}, false, nil
-
+		return done(h.Starter.StartEscalation(ctx, incident.StartOf(inc)))
 	case incident.RouteRecover:
-		if err := h.note(ctx, current.ID, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))); err != nil {
-			return Result{}, false, err
-		}
-		if _, err := h.noteSignal(ctx, *current, sig); err != nil {
-			return Result{}, false, err
-		}
-		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
-
+		return done(h.noteAndRecord(ctx, current, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))))
 	case incident.RouteNote:
-		if err := h.note(ctx, current.ID, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))); err != nil {
-			return Result{}, false, err
-		}
-		if _, err := h.noteSignal(ctx, *current, sig); err != nil {
-			return Result{}, false, err
-		}
-		return Result{Route: route.Kind, IncidentID: current.ID, Reason: route.Reason}, false, nil
+		return done(h.noteAndRecord(ctx, current, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))))
 	}
-	return Result{Route: incident.RouteIgnore, Reason: route.Reason}, false, nil
+	return Result{Route: incident.RouteIgnore, IncidentID: current.ID, Reason: route.Reason}, false, nil
 }
 
-// finishOpen writes the incident, its opening timeline entry and starts its
-// escalation. Each step tolerates having been done already, so any number
-// of deliveries of the opening event may run it.
-func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig incident.Signal) error {
-	if err := h.Store.CreateIncident(ctx, inc); err != nil && incident.ErrorCode(err) != incident.EConflict {
-		return fmt.Errorf("open incident %s: %w", inc.ID, err)
+// open opens a new incident for the signal, superseding replacing (the
+// resolved incident the dedup key points at, if any).
+func (h *Handler) open(ctx context.Context, sig incident.Signal, replacing string, windows []incident.MaintenanceWindow) (Result, bool, error) {
+	inc := incident.Open(sig)
+	if err := h.Store.ClaimDedupKey(ctx, sig.DedupKey, inc.ID, replacing); err != nil {
+		if incident.ErrorCode(err) == incident.EConflict {
+			return Result{}, true, nil
+		}
+		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
 	}
-	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s.", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
-	if err := h.note(ctx, inc.ID, sig, incident.EntryOpened, text); err != nil {
+	if err := h.finishOpen(ctx, inc, sig, windows); err != nil {
+		return Result{}, false, err
+	}
+	return Result{Route: incident.RouteOpen, IncidentID: inc.ID, Reason: "the alarm fired with no open incident"}, false, nil
+}
+
+// join records a firing signal on an open incident that the one-write
+// join could not take: the alarm had recovered (a flap), or the event is
+// not newer than the latest. A redelivered re-opening lands here too:
+// starting its generation again finishes what a crash may have cut short.
+func (h *Handler) join(ctx context.Context, current incident.Incident, sig incident.Signal) error {
+	if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
 		return err
 	}
-	if err := h.Starter.StartEscalation(ctx, inc.ID, 0); err != nil {
+	inc, err := h.noteSignal(ctx, current, sig)
+	if err != nil {
+		return err
+	}
+	return h.Starter.StartEscalation(ctx, incident.StartOf(inc))
+}
+
+// noteAndRecord puts the signal on the timeline and records its state.
+func (h *Handler) noteAndRecord(ctx context.Context, current incident.Incident, sig incident.Signal, kind incident.EntryKind, text string) error {
+	if err := h.note(ctx, current.ID, sig, kind, text); err != nil {
+		return err
+	}
+	_, err := h.noteSignal(ctx, current, sig)
+	return err
+}
+
+// finishOpen writes the incident with its opening timeline entry and
+// starts its escalation, with the first page already planned when one is
+// due at once. Each step tolerates having been done already, so any
+// number of deliveries of the opening event may run it.
+func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig incident.Signal, windows []incident.MaintenanceWindow) error {
+	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s.", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
+	if err := h.Store.CreateIncident(ctx, inc, h.entry(sig, incident.EntryOpened, text)); err != nil && incident.ErrorCode(err) != incident.EConflict {
+		return fmt.Errorf("open incident %s: %w", inc.ID, err)
+	}
+	if err := h.Starter.StartEscalation(ctx, h.firstState(inc, windows)); err != nil {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
 	return nil
 }
 
-// note appends the signal's timeline entry, keyed by the signal's time and
+// firstState is the start of a new incident's escalation: when the policy
+// pages at once, the page is planned here, from the incident just
+// written, so the execution pages without reading it first (the page's
+// claim checks nothing changed meanwhile); otherwise Plan decides.
+func (h *Handler) firstState(inc incident.Incident, windows []incident.MaintenanceWindow) incident.EscalationState {
+	if inc.Generation != 0 || inc.Version > 1 {
+		return incident.StartOf(inc)
+	}
+	clock := h.Clock
+	if clock == nil {
+		clock = incident.SystemClock{}
+	}
+	step := incident.Next(inc, h.Policy, clock.Now(), windows)
+	if step.Action != incident.ActPage {
+		return incident.StartOf(inc)
+	}
+	return incident.PlannedState(inc, 0, step)
+}
+
+// entry is the signal's timeline entry, keyed by the signal's time and
 // event ID so that a redelivery finds it already there.
-func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Signal, kind incident.EntryKind, text string) error {
+func (h *Handler) entry(sig incident.Signal, kind incident.EntryKind, text string) incident.Entry {
 	data := map[string]string{"eventId": sig.EventID, "state": string(sig.State)}
 	for k, v := range sig.Details {
 		data[k] = v
 	}
-	e := incident.Entry{
+	return incident.Entry{
 		ID:    incident.EntryID(sig.Time, "event/"+sig.EventID),
 		At:    sig.Time,
 		Kind:  kind,
@@ -228,7 +276,11 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 		Text:  text,
 		Data:  data,
 	}
-	if _, err := h.Store.AppendTimeline(ctx, incidentID, e); err != nil {
+}
+
+// note appends the signal's timeline entry.
+func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Signal, kind incident.EntryKind, text string) error {
+	if _, err := h.Store.AppendTimeline(ctx, incidentID, h.entry(sig, kind, text)); err != nil {
 		return fmt.Errorf("note %s on %s: %w", kind, incidentID, err)
 	}
 	return nil

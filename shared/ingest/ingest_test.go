@@ -21,15 +21,17 @@ import (
 
 // starts records the escalations a handler started.
 type starts struct {
-	mu  sync.Mutex
-	ids []string
-	err error
+	mu     sync.Mutex
+	ids    []string
+	states []incident.EscalationState
+	err    error
 }
 
-func (s *starts) StartEscalation(_ context.Context, id string, generation int) error {
+func (s *starts) StartEscalation(_ context.Context, st incident.EscalationState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ids = append(s.ids, stepfunctions.ExecutionName(id, generation))
+	s.ids = append(s.ids, stepfunctions.ExecutionName(st.IncidentID, st.Generation))
+	s.states = append(s.states, st)
 	return s.err
 }
 
@@ -254,8 +256,17 @@ func TestAnotherAlarmEventJoins(t *testing.T) {
 	if res.Route != incident.RouteJoin || res.IncidentID != first.IncidentID {
 		t.Errorf("result = %+v, want join of %s", res, first.IncidentID)
 	}
-	if got := kinds(timeline(t, store, first.IncidentID)); got != "opened,signal" {
-		t.Errorf("timeline = %s, want opened,signal", got)
+	// A repeat of a firing alarm is counted on the incident in one write,
+	// not written to the timeline.
+	if got := kinds(timeline(t, store, first.IncidentID)); got != "opened" {
+		t.Errorf("timeline = %s, want opened", got)
+	}
+	inc, err := store.GetIncident(ctx, first.IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Signals != 1 || !inc.SignalAt.Equal(time.Date(2026, 3, 1, 3, 1, 0, 0, time.UTC)) {
+		t.Errorf("signals %d, latest at %v; want 1 at 03:01", inc.Signals, inc.SignalAt)
 	}
 }
 
@@ -542,4 +553,35 @@ func withTime(t *testing.T, ev json.RawMessage, id, timestamp string) json.RawMe
 	m["detail"].(map[string]any)["state"].(map[string]any)["timestamp"] = timestamp
 	out, _ := json.Marshal(m)
 	return out
+}
+
+func TestNewIncidentStartsWithItsFirstPagePlanned(t *testing.T) {
+	ctx := context.Background()
+	h, store, st := newHandler(t)
+	at := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	h.Clock = incident.ClockFunc(func() time.Time { return at })
+	res, err := h.Handle(ctx, fixture(t, "cloudwatch/api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := incident.EscalationState{
+		IncidentID: res.IncidentID, Service: "dashboarduz-api", Action: incident.ActPage, Level: 1, LevelName: "on-call",
+		Reason: "a new incident pages the first level at once", Status: incident.Triggered, Severity: incident.P0,
+	}
+	if len(st.states) != 1 || st.states[0] != want {
+		t.Fatalf("started %+v, want %+v", st.states, want)
+	}
+
+	// Under a maintenance window, Plan decides: the start carries no step.
+	w := incident.MaintenanceWindow{ID: "mw-1", Service: "dashboarduz-worker", Start: at.Add(-time.Hour), End: at.Add(time.Hour), Reason: "upgrade"}
+	if err := store.CreateMaintenanceWindow(ctx, w, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err = h.Handle(ctx, fixture(t, "cloudwatch/worker-queue-backlog-metric-math.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := st.states[len(st.states)-1]; last != incident.StartOf(incident.Incident{ID: res.IncidentID, Service: "dashboarduz-worker"}) {
+		t.Fatalf("started %+v under maintenance, want a plain start", last)
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	pd "github.com/PagerDuty/go-pagerduty"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // PagerDutyUnavailableError means PagerDuty did not take the event but may
@@ -57,8 +59,11 @@ func (e *PagerDutyUnavailableError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the underlying error.
-func (e *PagerDutyUnavailableError) Unwrap() error { return e.Err }
+// Unwrap returns the domain error (code incident.EUnavailable: retry
+// later) and the underlying error.
+func (e *PagerDutyUnavailableError) Unwrap() []error {
+	return causes(&incident.Error{Code: incident.EUnavailable, Message: e.Error()}, e.Err)
+}
 
 func (e *PagerDutyUnavailableError) what() string { return eventName(e.Action, e.DedupKey) }
 
@@ -91,8 +96,25 @@ func (e *PagerDutyRejectedError) Error() string {
 	return s
 }
 
-// Unwrap returns the underlying error.
-func (e *PagerDutyRejectedError) Unwrap() error { return e.Err }
+// Unwrap returns the domain error and the underlying error. A refused
+// routing key concerns one escalation level (incident.EUndeliverable);
+// any other refusal is of the event itself (incident.EInvalid).
+func (e *PagerDutyRejectedError) Unwrap() []error {
+	code := incident.EInvalid
+	if e.RoutingKeyRefused() {
+		code = incident.EUndeliverable
+	}
+	return causes(&incident.Error{Code: code, Message: e.Error()}, e.Err)
+}
+
+// causes lists the coded error first, so incident.ErrorCode finds it, and
+// the underlying error when there is one.
+func causes(coded *incident.Error, err error) []error {
+	if err == nil {
+		return []error{coded}
+	}
+	return []error{coded, err}
+}
 
 // RoutingKeyRefused reports whether PagerDuty refused the routing key
 // ("Invalid routing key", "Length of 'routing_key' is incorrect", ...)

@@ -509,8 +509,11 @@ func TestErrorsFromAnotherEventsAPI(t *testing.T) {
 			if err.Error() != tt.wantError {
 				t.Errorf("Error()\n got %s\nwant %s", err, tt.wantError)
 			}
-			if got := errors.Unwrap(err); !reflect.DeepEqual(got, tt.err) {
-				t.Errorf("Unwrap() = %#v, want the EventsAPI's error %#v", got, tt.err)
+			if got := underlying(err); !reflect.DeepEqual(got, tt.err) {
+				t.Errorf("underlying error = %#v, want the EventsAPI's error %#v", got, tt.err)
+			}
+			if got, want := incident.ErrorCode(err), wantCode(tt.wantType); got != want {
+				t.Errorf("incident.ErrorCode = %q, want %q", got, want)
 			}
 			var status int
 			var unavailable *pagerduty.PagerDutyUnavailableError
@@ -557,4 +560,28 @@ func TestRoutingKeyRefused(t *testing.T) {
 			t.Errorf("RoutingKeyRefused(%q) = %v, want %v", msg, got, want)
 		}
 	}
+}
+
+// underlying returns the error an adapter error wraps besides its domain
+// error.
+func underlying(err error) error {
+	u, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	for _, e := range u.Unwrap() {
+		if _, coded := e.(*incident.Error); !coded {
+			return e
+		}
+	}
+	return nil
+}
+
+// wantCode is the domain code each adapter error type carries (for
+// events refused as such, not for refused routing keys).
+func wantCode(errorType string) string {
+	if errorType == "PagerDutyUnavailableError" {
+		return incident.EUnavailable
+	}
+	return incident.EInvalid
 }

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/metrics"
 )
@@ -25,14 +24,14 @@ import (
 // Store is the storage the service needs.
 type Store interface {
 	incident.Updater
-	CreateIncident(ctx context.Context, inc incident.Incident) error
+	CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error)
-	ListIncidents(ctx context.Context, f dynamo.ListFilter) ([]incident.Incident, string, error)
+	IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error)
+	ListIncidents(ctx context.Context, f incident.ListFilter) ([]incident.Incident, string, error)
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
 	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
 	ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replacing string) error
-	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow) error
+	CreateMaintenanceWindow(ctx context.Context, w incident.MaintenanceWindow, now time.Time, allow func(active []incident.MaintenanceWindow) error) error
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 	MaintenanceWindow(ctx context.Context, id string) (incident.MaintenanceWindow, error)
 	EndMaintenanceWindow(ctx context.Context, id, by string, at time.Time) (incident.MaintenanceWindow, error)
@@ -41,7 +40,7 @@ type Store interface {
 // Starter starts the escalation execution of an incident's generation;
 // starting it again is not an error.
 type Starter interface {
-	StartEscalation(ctx context.Context, incidentID string, generation int) error
+	StartEscalation(ctx context.Context, st incident.EscalationState) error
 }
 
 // Service carries out responders' operations.
@@ -105,15 +104,15 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 			}
 		}
 	}
-	if err := s.Store.CreateIncident(ctx, inc); err != nil && incident.ErrorCode(err) != incident.EConflict {
+	reported := incident.Entry{
+		ID: incident.EntryID(inc.OpenedAt, "api/reported"), At: inc.OpenedAt, Kind: incident.EntryReported, Actor: actor,
+		Text: fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
+		Data: map[string]string{"description": inc.Description},
+	}
+	if err := s.Store.CreateIncident(ctx, inc, reported); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return incident.Incident{}, fmt.Errorf("report: %w", err)
 	}
-	if err := s.noteAt(ctx, inc, inc.OpenedAt, actor, incident.EntryReported, "reported",
-		fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
-		map[string]string{"description": inc.Description}); err != nil {
-		return incident.Incident{}, err
-	}
-	if err := s.Starter.StartEscalation(ctx, inc.ID, 0); err != nil {
+	if err := s.Starter.StartEscalation(ctx, incident.StartOf(inc)); err != nil {
 		return incident.Incident{}, fmt.Errorf("report %s: %w", inc.ID, err)
 	}
 	return s.Store.GetIncident(ctx, inc.ID)
@@ -158,7 +157,7 @@ func asField(field string, err error) error {
 
 // List returns one page of incidents.
 func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error) {
-	f := dynamo.ListFilter{Service: r.Service, Cursor: r.Cursor, Limit: int32(r.Limit)}
+	f := incident.ListFilter{Service: r.Service, Cursor: r.Cursor, Limit: int32(r.Limit)}
 	if r.Status != "" {
 		st, err := incident.ParseStatus(r.Status)
 		if err != nil {
@@ -185,11 +184,7 @@ func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error)
 
 // Get returns an incident with its timeline.
 func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, error) {
-	inc, err := s.Store.GetIncident(ctx, id)
-	if err != nil {
-		return IncidentWithTimeline{}, err
-	}
-	tl, err := s.Store.Timeline(ctx, id)
+	inc, tl, err := s.Store.IncidentWithTimeline(ctx, id)
 	if err != nil {
 		return IncidentWithTimeline{}, err
 	}
@@ -230,7 +225,7 @@ func (s *Service) change(ctx context.Context, id string, op func(*incident.Incid
 			slog.ErrorContext(ctx, "complete an earlier operation's timeline entry", "incidentId", stored.ID, "error", err)
 		}
 	}
-	if serr := s.Starter.StartEscalation(ctx, stored.ID, stored.Generation); serr != nil {
+	if serr := s.Starter.StartEscalation(ctx, incident.StartOf(stored)); serr != nil {
 		if opErr != nil {
 			slog.ErrorContext(ctx, "restart escalation", "incidentId", stored.ID, "error", serr)
 			return incident.Incident{}, opErr
@@ -394,11 +389,12 @@ func (s *Service) ScheduleMaintenance(ctx context.Context, actor string, m Maint
 	if err := w.Validate(); err != nil {
 		return incident.MaintenanceWindow{}, err
 	}
-	if !w.End.After(now) {
-		return incident.MaintenanceWindow{}, incident.FieldErrorf("end", "end %s is in the past", w.End.Format(time.RFC3339))
-	}
 	w.ID = incident.NewMaintenanceWindowID(w.Service, w.Start, now)
-	if err := s.Store.CreateMaintenanceWindow(ctx, w); err != nil {
+	allow := func(active []incident.MaintenanceWindow) error { return incident.CheckMaintenanceSchedule(active, w, now) }
+	if err := allow(nil); err != nil {
+		return incident.MaintenanceWindow{}, err
+	}
+	if err := s.Store.CreateMaintenanceWindow(ctx, w, now, allow); err != nil {
 		return incident.MaintenanceWindow{}, err
 	}
 	return w, nil

@@ -34,7 +34,8 @@ type starter struct {
 	fail   func(id string, generation int) error
 }
 
-func (s *starter) StartEscalation(_ context.Context, id string, generation int) error {
+func (s *starter) StartEscalation(_ context.Context, st incident.EscalationState) error {
+	id, generation := st.IncidentID, st.Generation
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.starts = append(s.starts, start{id, generation})
@@ -164,7 +165,7 @@ func (f *fixture) setPages(t *testing.T, id string, episode int, pages ...incide
 // page is a delivered page of level in episode.
 func page(id string, episode, level int) incident.Page {
 	l, _ := incident.DefaultPolicy().Level(level)
-	return incident.Page{Level: level, LevelName: l.Name, At: t0, DedupKey: incident.PageDedupKey(id, episode, level), Episode: episode}
+	return incident.Page{Level: level, LevelName: l.Name, At: t0, DedupKey: incident.PageDedupKey(id, episode, level), Episode: episode, State: incident.PageSent}
 }
 
 // resolve resolves an incident and advances the clock.
@@ -460,17 +461,18 @@ func TestGet(t *testing.T) {
 		}
 	})
 
-	t.Run("incident without entries has an empty timeline", func(t *testing.T) {
+	t.Run("an incident's timeline starts with its opening entry", func(t *testing.T) {
 		bare := incident.Incident{ID: "inc-bare", Service: "api", Severity: incident.P3, Category: incident.Other, Status: incident.Triggered, OpenedAt: t0}
-		if err := f.store.CreateIncident(ctx, bare); err != nil {
+		opened := incident.Entry{ID: incident.EntryID(t0, "event/x"), At: t0, Kind: incident.EntryOpened, Actor: "test", Text: "opened"}
+		if err := f.store.CreateIncident(ctx, bare, opened); err != nil {
 			t.Fatal(err)
 		}
 		got, err := f.svc.Get(ctx, "inc-bare")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Timeline == nil || len(got.Timeline) != 0 {
-			t.Errorf("timeline = %#v, want an empty non-nil slice", got.Timeline)
+		if len(got.Timeline) != 1 || got.Timeline[0].Kind != incident.EntryOpened {
+			t.Errorf("timeline = %#v, want the opening entry", got.Timeline)
 		}
 	})
 

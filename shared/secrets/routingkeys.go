@@ -135,7 +135,7 @@ func parse(secretID, s string) (map[string]string, error) {
 // LevelKeyError means the routing key of one escalation level is missing
 // or malformed while the others may be fine: pages to that level cannot be
 // delivered until the secret is corrected. It unwraps to an *incident.Error
-// with code EInvalid.
+// with code EUndeliverable.
 type LevelKeyError struct {
 	Level string
 	Err   *incident.Error
@@ -152,10 +152,10 @@ func (e *LevelKeyError) Unwrap() error { return e.Err }
 func lookup(keys map[string]string, where, level string) (string, error) {
 	key, ok := keys[level]
 	if !ok || key == "" {
-		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EInvalid, "%s has no routing key for level %q", where, level)}
+		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EUndeliverable, "%s has no routing key for level %q", where, level)}
 	}
 	if n := utf8.RuneCountInString(key); n != RoutingKeyLength {
-		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EInvalid, "%s: the routing key for level %q has %d characters; PagerDuty routing keys have %d", where, level, n, RoutingKeyLength)}
+		return "", &LevelKeyError{Level: level, Err: incident.Errorf(incident.EUndeliverable, "%s: the routing key for level %q has %d characters; PagerDuty routing keys have %d", where, level, n, RoutingKeyLength)}
 	}
 	return key, nil
 }

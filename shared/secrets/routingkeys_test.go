@@ -204,8 +204,14 @@ func TestRoutingKeyErrors(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("error %v (%T) is not an *incident.Error", err, err)
 			}
-			if ie.Code != incident.EInvalid {
-				t.Errorf("code = %q, want %q", ie.Code, incident.EInvalid)
+			// A level's own key fails that level only; a secret that cannot
+			// be read as routing keys fails every page.
+			want := incident.EInvalid
+			if strings.HasPrefix(tt.wantMsg, "secret "+secretID+" has no routing key") || strings.Contains(tt.wantMsg, "PagerDuty routing keys have") {
+				want = incident.EUndeliverable
+			}
+			if ie.Code != want {
+				t.Errorf("code = %q, want %q", ie.Code, want)
 			}
 			if ie.Message != tt.wantMsg {
 				t.Errorf("message\n got %s\nwant %s", ie.Message, tt.wantMsg)
@@ -274,7 +280,7 @@ func TestStaticRoutingKeys(t *testing.T) {
 	if got, want := incident.ErrorMessage(err), `the static routing keys has no routing key for level "cto"`; got != want {
 		t.Errorf("missing level message = %q, want %q", got, want)
 	}
-	if got, want := incident.ErrorCode(err), incident.EInvalid; got != want {
+	if got, want := incident.ErrorCode(err), incident.EUndeliverable; got != want {
 		t.Errorf("missing level code = %q, want %q", got, want)
 	}
 }

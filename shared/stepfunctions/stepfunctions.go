@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // StartExecutionAPI is the part of the Step Functions client the Starter
@@ -30,18 +32,12 @@ func NewStarter(api StartExecutionAPI, stateMachineARN string) *Starter {
 	return &Starter{api: api, stateMachineARN: stateMachineARN}
 }
 
-// Input is the escalation execution's input.
-type Input struct {
-	IncidentID string `json:"incidentId"`
-	Generation int    `json:"generation,omitempty"`
-}
-
-// ExecutionInput returns the JSON input of the execution for an incident's
-// generation. Every start of one generation sends the same bytes, which is
-// what makes a repeated StartExecution for a running execution succeed
-// without starting a second one.
-func ExecutionInput(incidentID string, generation int) []byte {
-	b, _ := json.Marshal(Input{IncidentID: incidentID, Generation: generation})
+// ExecutionInput returns the JSON input of an execution: the escalation
+// state it starts from. Every start of one generation with the same state
+// sends the same bytes, which is what makes a repeated StartExecution for
+// a running execution succeed without starting a second one.
+func ExecutionInput(st incident.EscalationState) []byte {
+	b, _ := json.Marshal(st)
 	return b
 }
 
@@ -55,22 +51,22 @@ func ExecutionName(incidentID string, generation int) string {
 	return fmt.Sprintf("%s-g%d", incidentID, generation)
 }
 
-// StartEscalation starts the execution of an incident's generation.
-// Starting it again is not an error: Step Functions answers a repeated
+// StartEscalation starts the execution of an incident's generation from
+// st. Starting it again is not an error: Step Functions answers a repeated
 // start of a running execution with the same execution, and
 // ExecutionAlreadyExists means an earlier start already ran it.
-func (s *Starter) StartEscalation(ctx context.Context, incidentID string, generation int) error {
+func (s *Starter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
 	_, err := s.api.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(s.stateMachineARN),
-		Name:            aws.String(ExecutionName(incidentID, generation)),
-		Input:           aws.String(string(ExecutionInput(incidentID, generation))),
+		Name:            aws.String(ExecutionName(st.IncidentID, st.Generation)),
+		Input:           aws.String(string(ExecutionInput(st))),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("start escalation of %s: %w", incidentID, err)
+		return fmt.Errorf("start escalation of %s: %w", st.IncidentID, err)
 	}
 	return nil
 }

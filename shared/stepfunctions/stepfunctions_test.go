@@ -3,6 +3,7 @@ package stepfunctions
 import (
 	"context"
 	"errors"
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,17 +34,17 @@ func TestStartEscalation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *sfn.StartExecutionInput
 			s := NewStarter(fakeSFN(func(in *sfn.StartExecutionInput) error { got = in; return tt.err }), "arn:sm")
-			err := s.StartEscalation(context.Background(), "inc-1", 0)
+			err := s.StartEscalation(context.Background(), incident.EscalationState{IncidentID: "inc-1"})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
 			if aws.ToString(got.Name) != "inc-1" || aws.ToString(got.StateMachineArn) != "arn:sm" || aws.ToString(got.Input) != `{"incidentId":"inc-1"}` {
 				t.Errorf("request = name %q, arn %q, input %q", aws.ToString(got.Name), aws.ToString(got.StateMachineArn), aws.ToString(got.Input))
 			}
-			if err := s.StartEscalation(context.Background(), "inc-1", 3); (err != nil) != tt.wantErr {
+			if err := s.StartEscalation(context.Background(), incident.EscalationState{IncidentID: "inc-1", Service: "api", Generation: 3}); (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
-			if aws.ToString(got.Name) != "inc-1-g3" || aws.ToString(got.Input) != `{"incidentId":"inc-1","generation":3}` {
+			if aws.ToString(got.Name) != "inc-1-g3" || aws.ToString(got.Input) != `{"incidentId":"inc-1","service":"api","generation":3}` {
 				t.Errorf("generation 3: name %q, input %q", aws.ToString(got.Name), aws.ToString(got.Input))
 			}
 		})

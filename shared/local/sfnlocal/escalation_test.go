@@ -3,6 +3,7 @@ package sfnlocal
 import (
 	"context"
 	"encoding/json"
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"math"
 	"reflect"
 	"slices"
@@ -59,7 +60,7 @@ func planStep(action string, extra string) reply {
 func startAndRun(t *testing.T, e *Executor, until time.Time) Execution {
 	t.Helper()
 	ctx := context.Background()
-	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1", 0); err != nil {
+	if err := (Starter{Executor: e}).StartEscalation(ctx, incident.EscalationState{IncidentID: "inc-1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.RunUntil(ctx, until); err != nil {
@@ -82,7 +83,7 @@ func TestEscalationDefinition(t *testing.T) {
 
 	// RunReady alone stops at the Wait state: it never moves the clock.
 	ctx := context.Background()
-	if err := (Starter{Executor: e}).StartEscalation(ctx, "inc-1", 0); err != nil {
+	if err := (Starter{Executor: e}).StartEscalation(ctx, incident.EscalationState{IncidentID: "inc-1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.RunReady(ctx); err != nil {
@@ -102,6 +103,7 @@ func TestEscalationDefinition(t *testing.T) {
 	}
 	want := []string{
 		"+0s ExecutionStarted",
+		"+0s StateEntered Begin", "+0s StateExited Begin",
 		"+0s StateEntered Plan", "+0s StateExited Plan",
 		"+0s StateEntered Route", "+0s StateExited Route",
 		"+0s StateEntered Page", "+0s StateExited Page",

@@ -1,6 +1,8 @@
 package sfnlocal
 
 import (
+	"github.com/dashboarduz/incident-response/shared/incident"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,7 +82,7 @@ func TestStartConcurrent(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			errs <- Starter{Executor: e}.StartEscalation(ctx, "inc-same", 0)
+			errs <- Starter{Executor: e}.StartEscalation(ctx, incident.EscalationState{IncidentID: "inc-same"})
 		}()
 		go func() {
 			defer wg.Done()

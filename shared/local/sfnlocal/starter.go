@@ -2,9 +2,9 @@ package sfnlocal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
@@ -15,18 +15,13 @@ type Starter struct {
 	Executor *Executor
 }
 
-// EscalationInput is the escalation state machine's execution input for an
-// incident's generation, byte for byte what stepfunctions.Starter sends.
-func EscalationInput(incidentID string, generation int) json.RawMessage {
-	return stepfunctions.ExecutionInput(incidentID, generation)
-}
-
-// StartEscalation starts the execution named by stepfunctions.ExecutionName
-// with EscalationInput. As with stepfunctions.Starter, a start of an
+// StartEscalation starts the execution named by
+// stepfunctions.ExecutionName with stepfunctions.ExecutionInput, byte for
+// byte what the stepfunctions.Starter sends. As with it, a start of an
 // execution that exists already, running or finished, is not an error: an
 // earlier start already escalated this generation.
-func (s Starter) StartEscalation(ctx context.Context, incidentID string, generation int) error {
-	err := s.Executor.Start(ctx, stepfunctions.ExecutionName(incidentID, generation), EscalationInput(incidentID, generation))
+func (s Starter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
+	err := s.Executor.Start(ctx, stepfunctions.ExecutionName(st.IncidentID, st.Generation), stepfunctions.ExecutionInput(st))
 	var exists *ExecutionAlreadyExistsError
 	if errors.As(err, &exists) {
 		return nil

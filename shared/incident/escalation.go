@@ -1,0 +1,44 @@
+package incident
+
+// EscalationState is the escalation state machine's state between its
+// tasks: an execution's input, then each Plan's output, which the Choice
+// routes on and the Page task acts on. One execution runs per generation
+// of an incident (see Incident.Generation).
+type EscalationState struct {
+	IncidentID string `json:"incidentId"`
+	// Service is the incident's, so that Plan reads the incident and its
+	// service's maintenance windows in one batch.
+	Service string `json:"service,omitempty"`
+	// Generation is the execution's generation; an execution older than
+	// the newest that has planned stands down.
+	Generation int    `json:"generation,omitempty"`
+	Action     Action `json:"action,omitempty"`
+	Level      int    `json:"level,omitempty"`
+	LevelName  string `json:"levelName,omitempty"`
+	// WaitUntil is the Wait state's TimestampPath target, RFC 3339 in UTC
+	// with whole seconds as Step Functions requires.
+	WaitUntil string `json:"waitUntil,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// Status, Severity and Episode are what the plan saw of the incident:
+	// a page's claim holds only while they are unchanged, so a page is
+	// never sent on a stale plan.
+	Status   Status   `json:"status,omitempty"`
+	Severity Severity `json:"severity,omitempty"`
+	Episode  int      `json:"episode,omitempty"`
+}
+
+// PlannedState is the state that carries step, planned from inc, to the
+// state machine.
+func PlannedState(inc Incident, generation int, step Step) EscalationState {
+	return EscalationState{
+		IncidentID: inc.ID, Service: inc.Service, Generation: generation,
+		Action: step.Action, Level: step.Level, LevelName: step.LevelName, Reason: step.Reason,
+		Status: inc.Status, Severity: inc.Severity, Episode: inc.Episode,
+	}
+}
+
+// StartOf is the input of the execution of an incident's current
+// generation, which plans its first step itself.
+func StartOf(inc Incident) EscalationState {
+	return EscalationState{IncidentID: inc.ID, Service: inc.Service, Generation: inc.Generation}
+}
