@@ -390,7 +390,9 @@ func (s *Service) ScheduleMaintenance(ctx context.Context, actor string, m Maint
 		return incident.MaintenanceWindow{}, err
 	}
 	w.ID = incident.NewMaintenanceWindowID(w.Service, w.Start, now)
-	allow := func(active []incident.MaintenanceWindow) error { return incident.CheckMaintenanceSchedule(active, w, now) }
+	allow := func(active []incident.MaintenanceWindow) error {
+		return incident.CheckMaintenanceSchedule(active, w, now)
+	}
 	if err := allow(nil); err != nil {
 		return incident.MaintenanceWindow{}, err
 	}
