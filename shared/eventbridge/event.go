@@ -67,9 +67,9 @@ type ECSTaskStateChange struct {
 	DesiredStatus        string          `json:"desiredStatus"`
 	// Group is "service:<name>" for a service's tasks and "family:<name>"
 	// for tasks run on their own.
-	Group     string          `json:"group,omitempty"`
-	LastStatus string         `json:"lastStatus"`
-	Overrides json.RawMessage `json:"overrides,omitempty"`
+	Group      string          `json:"group,omitempty"`
+	LastStatus string          `json:"lastStatus"`
+	Overrides  json.RawMessage `json:"overrides,omitempty"`
 	// Connectivity is CONNECTED or DISCONNECTED.
 	Connectivity   string `json:"connectivity,omitempty"`
 	ConnectivityAt string `json:"connectivityAt,omitempty"`
