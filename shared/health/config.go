@@ -96,6 +96,19 @@ func DefaultConfig() Config {
 	return c
 }
 
+// ConfigFrom returns the configuration in doc, validated, or the embedded
+// default when doc is empty: what the function does with EnvChecks.
+func ConfigFrom(doc string) (Config, error) {
+	if doc == "" {
+		return DefaultConfig(), nil
+	}
+	c, err := ParseConfig([]byte(doc))
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", EnvChecks, err)
+	}
+	return c, nil
+}
+
 // ParseConfig reads and validates a check configuration, fills in the
 // defaults and parses every condition. Errors are EInvalid *incident.Error
 // naming the check and the setting.

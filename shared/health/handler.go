@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,12 +72,12 @@ type SignalReport struct {
 	IncidentID string               `json:"incidentId,omitempty"`
 }
 
-// Handle is the Lambda entry point; the schedule's payload is not read.
-// It runs every check at once, then keeps each state and delivers each
+// Handle is the Lambda entry point; it takes no payload, so whatever the
+// schedule sends (or nothing) is fine. It runs every check at once, then keeps each state and delivers each
 // signal. A check whose state or signal could not be kept is reported
 // and makes the run fail, after every other check has been kept: the next
 // run is the retry, and a signal saved as pending is delivered then.
-func (h *Handler) Handle(ctx context.Context, _ json.RawMessage) (Report, error) {
+func (h *Handler) Handle(ctx context.Context) (Report, error) {
 	results := h.Checker.CheckAll(ctx, h.Config.Checks)
 	report := Report{Checks: make([]CheckReport, len(results))}
 	errs := make([]error, len(results))

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 )
@@ -118,7 +120,7 @@ func TestHandlerFiresAndRecovers(t *testing.T) {
 		if i == 3 {
 			e.status.Store(http.StatusOK)
 		}
-		rep, err := h.Handle(context.Background(), nil)
+		rep, err := h.Handle(context.Background())
 		if err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
@@ -154,12 +156,12 @@ func TestHandlerDeliversAPendingSignalNextRun(t *testing.T) {
 	store, ing, clock := &memStore{}, &recorder{failures: 1}, &minuteClock{}
 	h := newHandler(t, e, store, ing, clock)
 	for range 2 {
-		if _, err := h.Handle(context.Background(), nil); err != nil {
+		if _, err := h.Handle(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		clock.tick()
 	}
-	rep, err := h.Handle(context.Background(), nil)
+	rep, err := h.Handle(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "DynamoDB throttled the write") || !strings.Contains(rep.Checks[0].Problem, "ingest health-check:dashboarduz-api-health/firing@2026-03-01T03:02:00Z") {
 		t.Fatalf("run 3: %v, %+v", err, rep)
 	}
@@ -168,7 +170,7 @@ func TestHandlerDeliversAPendingSignalNextRun(t *testing.T) {
 		t.Fatalf("no pending signal: %+v", store.states["dashboarduz-api-health"])
 	}
 	clock.tick()
-	rep, err = h.Handle(context.Background(), nil)
+	rep, err = h.Handle(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +190,7 @@ func TestHandlerRetriesAfterAConflict(t *testing.T) {
 	h := newHandler(t, e, store, ing, clock)
 	h.Config.Checks[0].FailureThreshold = 1
 	store.conflicts = 2
-	rep, err := h.Handle(context.Background(), nil)
+	rep, err := h.Handle(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +199,7 @@ func TestHandlerRetriesAfterAConflict(t *testing.T) {
 	}
 	store.conflicts = maxRaces
 	clock.tick()
-	if _, err := h.Handle(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "still contended") {
+	if _, err := h.Handle(context.Background()); err == nil || !strings.Contains(err.Error(), "still contended") {
 		t.Errorf("endless conflicts: %v", err)
 	}
 }
@@ -208,11 +210,24 @@ func TestHandlerKeepsTheOtherChecks(t *testing.T) {
 	store, ing, clock := &memStore{failGet: "broken"}, &recorder{}, &minuteClock{}
 	h := newHandler(t, e, store, ing, clock)
 	h.Config.Checks = append(h.Config.Checks, testCheck(t, "broken", e.srv.URL+"/health", time.Second, "[STATUS] == 200"))
-	rep, err := h.Handle(context.Background(), nil)
+	rep, err := h.Handle(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "health check broken: throttled") {
 		t.Fatalf("error %v", err)
 	}
 	if rep.Checks[1].Problem != "throttled" || rep.Checks[0].Problem != "" || store.states["dashboarduz-api-health"].Version != 1 {
 		t.Errorf("report %+v, states %+v", rep, store.states)
+	}
+}
+
+// The schedule may send any payload or none; the function ignores it.
+func TestHandleTakesAnyPayload(t *testing.T) {
+	e := newEndpoint(t)
+	e.status.Store(http.StatusOK)
+	h := newHandler(t, e, &memStore{}, &recorder{}, &minuteClock{})
+	for _, payload := range []string{`{}`, ``, `{"source":"aws.scheduler"}`} {
+		out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(payload))
+		if err != nil || !strings.Contains(string(out), `"check":"dashboarduz-api-health","ok":true`) {
+			t.Errorf("payload %q: %s, %v", payload, out, err)
+		}
 	}
 }
