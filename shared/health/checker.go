@@ -51,7 +51,8 @@ func (r Result) Reasons() []string {
 // Checker runs checks over HTTP.
 type Checker struct {
 	Client Doer
-	Clock  incident.Clock
+	// Clock is required: it stamps results and times the responses.
+	Clock incident.Clock
 	// MaxBodyBytes is how much of a body is read; zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64

@@ -152,7 +152,8 @@ type Verifier struct {
 	// Secrets are the integration's client secrets; several while one is
 	// rotated. A delivery signed with any of them is accepted.
 	Secrets []string
-	Clock   incident.Clock
+	// Clock is required: the timestamp's age is measured on it.
+	Clock incident.Clock
 	// MaxAge and MaxFuture bound the timestamp; zero means the defaults.
 	MaxAge    time.Duration
 	MaxFuture time.Duration
