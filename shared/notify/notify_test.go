@@ -422,3 +422,25 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+func TestActionsTaken(t *testing.T) {
+	update := func(actions string) incident.Entry {
+		return incident.Entry{Kind: incident.EntryStatusUpdate, Data: map[string]string{"actions": actions}}
+	}
+	fix := incident.Entry{Kind: "remediation", Text: "Scaled dashboarduz-worker to 4 tasks."}
+	tests := []struct {
+		name       string
+		resolution string
+		timeline   []incident.Entry
+		want       string
+	}{
+		{"nothing", "", nil, NoneRecordedYet},
+		{"only what responders said they were doing", "", []incident.Entry{update("Restarting the API"), update("Restarting the API."), update("Watching")}, "Restarting the API; Watching"},
+		{"remediations and the summary win", "Purged the stuck jobs", []incident.Entry{update("Restarting the API"), fix}, "Scaled dashboarduz-worker to 4 tasks; Purged the stuck jobs"},
+	}
+	for _, tt := range tests {
+		if got := actionsTaken(incident.Incident{Resolution: tt.resolution}, tt.timeline); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -358,28 +358,33 @@ func (b *Builder) postMortem(inc incident.Incident, f Facts) string {
 	return "Due by " + b.dateWords(inc.ResolvedAt.Add(within)) + " (within " + hoursWords(within) + " of resolution)"
 }
 
-// actionsTaken lists what was done: each distinct action of the status
-// updates, every remediation and the resolution's summary, in order.
+// actionsTaken lists what was done: every remediation and the
+// resolution's summary, in order. Only when neither is recorded do the
+// status updates' actions (what responders said they were doing) stand
+// in for them.
 func actionsTaken(inc incident.Incident, timeline []incident.Entry) string {
-	var done []string
-	add := func(s string) {
-		if s = strings.TrimRight(oneLine(s), ". "); s != "" && !slices.Contains(done, s) {
-			done = append(done, s)
+	var done, doing []string
+	add := func(list *[]string, s string) {
+		if s = strings.TrimRight(oneLine(s), ". "); s != "" && !slices.Contains(*list, s) {
+			*list = append(*list, s)
 		}
 	}
 	for _, e := range timeline {
 		switch {
 		case e.Kind == incident.EntryStatusUpdate:
-			add(e.Data["actions"])
+			add(&doing, e.Data["actions"])
 		case isRemediation(e.Kind):
-			add(firstOf(e.Data["action"], e.Text))
+			add(&done, firstOf(e.Data["action"], e.Text))
 		}
 	}
-	add(inc.Resolution)
-	if len(done) == 0 {
-		return NoneRecordedYet
+	add(&done, inc.Resolution)
+	switch {
+	case len(done) > 0:
+		return strings.Join(done, "; ")
+	case len(doing) > 0:
+		return strings.Join(doing, "; ")
 	}
-	return strings.Join(done, "; ")
+	return NoneRecordedYet
 }
 
 // latestUpdate returns the latest status update on the timeline, or an

@@ -432,9 +432,13 @@ func ErrorReply(err error) Reply {
 	return Reply{Status: http.StatusInternalServerError, Body: errorJSON("internal error")}
 }
 
-// Ephemeral is the JSON body of an answer only its user sees.
+// Ephemeral is the JSON body of an answer only its user sees: just the
+// two fields Slack needs, since slack-go's Msg would add a null blocks.
 func Ephemeral(text string) []byte {
-	b, _ := json.Marshal(slackgo.Msg{ResponseType: slackgo.ResponseTypeEphemeral, Text: text})
+	b, _ := json.Marshal(struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}{slackgo.ResponseTypeEphemeral, text})
 	return b
 }
 
