@@ -154,7 +154,7 @@ func (b *Builder) policy() incident.Policy {
 
 func (b *Builder) now() time.Time {
 	if b.Clock == nil {
-		return time.Now().UTC()
+		return incident.SystemClock{}.Now()
 	}
 	return b.Clock.Now()
 }

@@ -188,7 +188,7 @@ func (f *OnCallFinder) ask(ctx context.Context, policy string) ([]OnCallUser, er
 
 func (f *OnCallFinder) now() time.Time {
 	if f.Clock == nil {
-		return time.Now()
+		return incident.SystemClock{}.Now()
 	}
 	return f.Clock.Now()
 }

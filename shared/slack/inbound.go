@@ -140,13 +140,17 @@ func (in *Inbound) Parse(ctx context.Context, h http.Header, body []byte) (Comma
 	if len(body) > MaxBody {
 		return Command{}, &MalformedError{Reason: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
 	}
+	if in.Verifier == nil {
+		return Command{}, errors.New("parse Slack request: no verifier configured")
+	}
 	if err := in.Verifier.Verify(ctx, h, body); err != nil {
 		return Command{}, err
 	}
 	return in.ParseVerified(body)
 }
 
-// ParseVerified reads a request body whose signature was checked.
+// ParseVerified reads a request body whose signature was checked; the API
+// calls Parse, which checks it first.
 func (in *Inbound) ParseVerified(body []byte) (Command, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {

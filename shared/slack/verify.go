@@ -105,7 +105,7 @@ func (v *Verifier) fresh(ts string) error {
 	}
 	var now time.Time
 	if v.Clock == nil {
-		now = time.Now()
+		now = incident.SystemClock{}.Now()
 	} else {
 		now = v.Clock.Now()
 	}
