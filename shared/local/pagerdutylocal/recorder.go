@@ -1,8 +1,10 @@
-// Package recorder is a local PagerDuty Events API v2: an http.Handler that
-// accepts POST /v2/enqueue as PagerDuty documents it, validates events the
-// way PagerDuty does, records every accepted event and models PagerDuty's
-// alert state per dedup_key. Local mode and tests point the real
-// go-pagerduty client at it.
+// Package pagerdutylocal is a local PagerDuty Events API v2: an
+// http.Handler that accepts POST /v2/enqueue as PagerDuty documents it,
+// validates events the way PagerDuty does, records every accepted event
+// and models PagerDuty's alert state per dedup_key. Local mode and tests
+// point the real go-pagerduty client at it. It also answers the REST
+// API's GET /oncalls from a configured roster, so that messages can name
+// who is on call.
 //
 // For failure tests it can answer the next requests with an error status
 // (429 with Retry-After, 500, 503), hold them until the client gives up,
@@ -130,6 +132,8 @@ type Recorder struct {
 	failures []Failure
 	stop     chan struct{}
 	stopOnce sync.Once
+	// roster answers the REST API's GET /oncalls (oncalls.go).
+	roster roster
 }
 
 // New returns an empty recorder that stamps events with clock (nil means
@@ -229,8 +233,13 @@ func (r *Recorder) Reset() {
 // release ends every request held by a Hang failure.
 func (r *Recorder) release() { r.stopOnce.Do(func() { close(r.stop) }) }
 
-// ServeHTTP implements the Events API v2 enqueue endpoint.
+// ServeHTTP implements the Events API v2 enqueue endpoint, and the REST
+// API's GET /oncalls.
 func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.URL.Path == OnCallsPath {
+		r.serveOnCalls(w, req)
+		return
+	}
 	if req.URL.Path != EnqueuePath {
 		writeJSON(w, http.StatusNotFound, response{Status: "not found", Message: "Only " + EnqueuePath + " is served here"})
 		return
