@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/ingest"
 )
 
 // StateStore keeps each check's state between runs.
@@ -26,7 +25,7 @@ type StateStore interface {
 // Ingester applies a signal to the incidents; *ingest.Handler implements
 // it.
 type Ingester interface {
-	Ingest(ctx context.Context, sig incident.Signal) (ingest.Result, error)
+	Ingest(ctx context.Context, sig incident.Signal) (incident.Outcome, error)
 }
 
 // maxRaces bounds how often a check's state is read again after another

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/ingest"
 )
 
 // memStore is a StateStore in memory with the version condition of the
@@ -71,15 +70,15 @@ type recorder struct {
 	failures int
 }
 
-func (r *recorder) Ingest(_ context.Context, sig incident.Signal) (ingest.Result, error) {
+func (r *recorder) Ingest(_ context.Context, sig incident.Signal) (incident.Outcome, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failures > 0 {
 		r.failures--
-		return ingest.Result{}, errors.New("DynamoDB throttled the write")
+		return incident.Outcome{}, errors.New("DynamoDB throttled the write")
 	}
 	r.signals = append(r.signals, sig)
-	return ingest.Result{Route: incident.RouteOpen, IncidentID: "inc-1", Reason: "test"}, nil
+	return incident.Outcome{Route: incident.RouteOpen, IncidentID: "inc-1", Reason: "test"}, nil
 }
 
 // endpoint is a /health that answers with the status it is set to.

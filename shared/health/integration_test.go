@@ -23,7 +23,8 @@ type starts struct {
 	ids []string
 }
 
-func (s *starts) StartEscalation(_ context.Context, id string, _ int) error {
+func (s *starts) StartEscalation(_ context.Context, st incident.EscalationState) error {
+	id := st.IncidentID
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ids = append(s.ids, id)

@@ -63,6 +63,14 @@ const (
 	RouteIgnore RouteKind = "ignore"
 )
 
+// Outcome is what one signal did to the incidents: the route taken, the
+// incident it concerned, if any, and why.
+type Outcome struct {
+	Route      RouteKind `json:"route"`
+	IncidentID string    `json:"incidentId,omitempty"`
+	Reason     string    `json:"reason"`
+}
+
 // Route is the decision for one signal, with the reason in words.
 type Route struct {
 	Kind   RouteKind

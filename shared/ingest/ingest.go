@@ -58,11 +58,7 @@ type Handler struct {
 }
 
 // Result says what one event did.
-type Result struct {
-	Route      incident.RouteKind `json:"route"`
-	IncidentID string             `json:"incidentId,omitempty"`
-	Reason     string             `json:"reason"`
-}
+type Result = incident.Outcome
 
 // Handle is the Lambda entry point: an EventBridge "CloudWatch Alarm State
 // Change" event or the payload of an alarm action that invokes the
