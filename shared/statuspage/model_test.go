@@ -285,4 +285,3 @@ func TestBuildIgnoresSourceOrder(t *testing.T) {
 		}
 	}
 }
-
