@@ -184,7 +184,8 @@ type Config struct {
 	Days int
 }
 
-// WithDefaults fills the empty settings.
+// WithDefaults fills the empty settings; a component without a display
+// name shows its name.
 func (c Config) WithDefaults() Config {
 	if c.Title == "" {
 		c.Title = DefaultTitle
@@ -195,6 +196,8 @@ func (c Config) WithDefaults() Config {
 	if len(c.Components) == 0 {
 		c.Components = DefaultComponents()
 	}
+	// A copy, so the caller's slice is never written to.
+	c.Components = slices.Clone(c.Components)
 	for i, comp := range c.Components {
 		if comp.DisplayName == "" {
 			c.Components[i].DisplayName = comp.Name

@@ -153,7 +153,11 @@ func TestBuildDefaultsAndConfig(t *testing.T) {
 		t.Errorf("last day %s, want today %s", last, day(t0))
 	}
 
-	p = Build(Config{Title: "Acme", Days: 7, Components: []Component{{Name: "svc"}}}, []Incident{openIncident("a", "svc", incident.P1, t0)}, t0.Add(time.Minute))
+	comps := []Component{{Name: "svc"}}
+	p = Build(Config{Title: "Acme", Days: 7, Components: comps}, []Incident{openIncident("a", "svc", incident.P1, t0)}, t0.Add(time.Minute))
+	if comps[0].DisplayName != "" {
+		t.Error("the caller's components were changed")
+	}
 	if p.Title != "Acme" || len(p.Components) != 1 || p.Components[0].DisplayName != "svc" || len(p.Components[0].History) != 7 {
 		t.Errorf("configured page: %+v", p)
 	}
