@@ -3,9 +3,12 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/metrics"
 )
 
 // IncidentResponseStackProps configures IncidentResponseStack.
@@ -104,6 +107,16 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Email:  cfg.OperatorEmail,
 		Alarms: []awscloudwatch.Alarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
 	})
+
+	if _, err := NewDashboard(stack, "Dashboard", &DashboardProps{
+		Namespace:    metrics.Namespace,
+		Policy:       cfg.EscalationPolicy,
+		Functions:    map[string]awslambda.IFunction{AlarmIngestFunction: fns.AlarmIngest, EscalationPlanFunction: fns.EscalationPlan, EscalationPageFunction: fns.EscalationPage, ApiFunction: fns.Api},
+		StateMachine: esc.StateMachine,
+		Alarms:       []awscloudwatch.IAlarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
+	}); err != nil {
+		return nil, err
+	}
 
 	output := func(id string, value *string, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
