@@ -68,6 +68,18 @@ type Incident struct {
 	// about things outside the incident (a maintenance window holding or
 	// releasing it), so that each is written once.
 	Notes []string `json:"-"`
+	// Announcements are the timeline entries still to announce in Slack
+	// and by email, oldest first (see Announce).
+	Announcements []string `json:"-"`
+	// Triage marks the episode whose triage report was gathered last.
+	Triage *TriageMark `json:"triage,omitempty"`
+	// Remediations are the runbook's remediations decided for the
+	// incident, in the order they were decided.
+	Remediations []Remediation `json:"remediations,omitempty"`
+	// PostMortemCompleted is set when the post-mortem is complete.
+	PostMortemCompleted bool `json:"postMortemCompleted,omitempty"`
+	// Reminded are the post-mortem reminders sent (see DueReminders).
+	Reminded []string `json:"-"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
 }

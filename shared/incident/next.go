@@ -169,7 +169,10 @@ func Next(inc Incident, p Policy, now time.Time, windows []MaintenanceWindow) St
 		if e.sync {
 			return e.syncStep()
 		}
-		return Step{Action: ActDone, Reason: "the incident is resolved"}
+		if s, ok := e.followUp(); ok {
+			return s
+		}
+		return waitOrDone(e.wake, now, "waiting for the post-mortem's next reminder", "the incident is resolved")
 	}
 	if best, ok := e.lowestDue(); ok {
 		return e.pageOrHold(best, windows)
@@ -351,14 +354,17 @@ func (e *evaluation) pageOrHold(d due, windows []MaintenanceWindow) Step {
 }
 
 // idle is the step when no page is due: tell PagerDuty what it must know,
-// give up when nobody at all could be paged, or wait for the next time a
-// rule may fire.
+// give up when nobody at all could be paged, run a follow-up that is due,
+// or wait for the next time a rule may fire.
 func (e *evaluation) idle() Step {
 	if e.sync {
 		return e.syncStep()
 	}
 	if len(e.pages) > 0 && !anyDelivered(e.pages) && e.pages[len(e.pages)-1].Level >= max(e.highest, highestRequested(e.inc, e.p)) {
 		return Step{Action: ActNobodyReached, Reason: fmt.Sprintf("no level up to %s could be paged", e.pages[len(e.pages)-1].LevelName)}
+	}
+	if s, ok := e.followUp(); ok {
+		return s
 	}
 	if e.silenced {
 		return waitOrDone(e.wake, e.now, fmt.Sprintf("the alarm is flapping: it paged once, when it was marked flapping in episode %d; re-openings page only whom a responder asks for", e.inc.FlappingEpisode), "")
