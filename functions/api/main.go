@@ -40,7 +40,14 @@ func main() {
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
 	}
-	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}, WebhookSecretSource: secrets, Clock: incident.SystemClock{}})
+	// The claim and names roles are read from; the CDK app sets them from
+	// the same settings as the routes' authorization scopes.
+	roles, err := auth.RoleMappingFromEnv()
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
+	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: secrets, Clock: incident.SystemClock{}})
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		panic(err)

@@ -9,21 +9,22 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
-	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
-	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls.
@@ -65,8 +66,19 @@ const (
 	DefaultWebhookSecret = "devstack-webhook-secret"
 )
 
-// Responder is the identity scenario calls are made as.
-var Responder = auth.Identity{Subject: "devstack-responder", Email: "responder@dashboarduz.local", Name: "Local Responder"}
+// Responder is the identity scenario calls are made as unless a step
+// names another role.
+var Responder = Caller(auth.Responder)
+
+// Caller is the local identity holding role: devstack-<role>, with the
+// verified email <role>@dashboarduz.local.
+func Caller(role auth.Role) auth.Identity {
+	name := role.String()
+	return auth.Identity{
+		Subject: "devstack-" + name, Email: name + "@dashboarduz.local", EmailVerified: true,
+		Name: "Local " + strings.ToUpper(name[:1]) + name[1:], Role: role,
+	}
+}
 
 // Stack is the whole pipeline on one machine: dynalite, the deployed
 // state-machine definition on a virtual clock, the real handlers, and a

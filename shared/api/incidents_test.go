@@ -56,7 +56,7 @@ func TestReport(t *testing.T) {
 	}
 	runCases(t, guarded(ok,
 		tc{name: "actor is the name when the token has no email", method: "POST", target: "/incidents", token: nameOnlyToken, body: body,
-			want: 201, wantCall: &call{"Report", "Bobur Tashkentov", "", report}},
+			want: 201, wantCall: &call{"Report", "Bobur Tashkentov (user-2)", "", report}},
 		bad("missing title", `{"service":"api","severity":"P1","category":"other","description":"d"}`, "title", "title is required"),
 		bad("blank title", `{"title":"  ","service":"api","severity":"P1","category":"other","description":"d"}`, "title", "title is required"),
 		bad("missing service", `{"title":"t","severity":"P1","category":"other","description":"d"}`, "service", "service is required"),

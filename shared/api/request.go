@@ -38,6 +38,8 @@ func httpStatus(code string) int {
 		return http.StatusBadRequest
 	case incident.EUnauthorized:
 		return http.StatusUnauthorized
+	case incident.EForbidden:
+		return http.StatusForbidden
 	case incident.ENotFound:
 		return http.StatusNotFound
 	case incident.EConflict:

@@ -12,7 +12,9 @@ const (
 	EConflict     = "conflict"
 	EInvalid      = "invalid"
 	EUnauthorized = "unauthorized"
-	EInternal     = "internal"
+	// EForbidden: the caller is known but their role may not do this.
+	EForbidden = "forbidden"
+	EInternal  = "internal"
 )
 
 // Error is an error the caller can act on: its Code says what kind it is and
