@@ -85,6 +85,12 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 		writeJSON(w, http.StatusOK, webhookResult{Ignored: "the PagerDuty incident has no incident_key, so it is not one of our pages"})
 		return nil
 	}
+	if _, _, _, ours := incident.ParsePageDedupKey(e.Data.IncidentKey); !ours {
+		// Another integration's incident on the same PagerDuty service:
+		// answered 200 so that PagerDuty does not redeliver it.
+		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("incident_key %q is not one of our pages", e.Data.IncidentKey)})
+		return nil
+	}
 	ev := response.PagerDutyEvent{
 		ID:          e.ID,
 		Type:        e.EventType,
@@ -103,10 +109,11 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 		writeJSON(w, http.StatusOK, webhookResult{Status: "ok"})
 		return nil
 	case incident.ENotFound:
-		slog.InfoContext(r.Context(), "pagerduty webhook ignored: not one of our pages",
+		// A key shaped as ours that names no incident, or a level the
+		// incident never paged: 404, and nothing changes.
+		slog.WarnContext(r.Context(), "pagerduty webhook names no page of ours",
 			"eventId", e.ID, "eventType", e.EventType, "incidentKey", e.Data.IncidentKey, "err", err)
-		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("incident_key %q is not one of our pages: %s", e.Data.IncidentKey, incident.ErrorMessage(err))})
-		return nil
+		return err
 	}
 	// Whatever the code, a redelivery is the only cure PagerDuty has, so
 	// answer 500 (fail logs the detail).

@@ -245,7 +245,12 @@ func (s *Service) change(ctx context.Context, id string, op func(*incident.Incid
 
 // Acknowledge records that actor has taken the incident on.
 func (s *Service) Acknowledge(ctx context.Context, actor, id string, a Acknowledgement) (incident.Incident, error) {
-	now := s.Clock.Now()
+	return s.acknowledgeAt(ctx, actor, id, a, s.Clock.Now())
+}
+
+// acknowledgeAt acknowledges as of time now: the clock's, or the time a
+// PagerDuty webhook says the acknowledgement happened there.
+func (s *Service) acknowledgeAt(ctx context.Context, actor, id string, a Acknowledgement, now time.Time) (incident.Incident, error) {
 	note := func(inc incident.Incident) error {
 		if inc.AcknowledgedAt.IsZero() {
 			return nil
@@ -365,10 +370,14 @@ func (s *Service) noteEscalation(ctx context.Context, inc incident.Incident, req
 // Resolve closes the incident with its root cause; the escalation tells
 // PagerDuty that every page is resolved.
 func (s *Service) Resolve(ctx context.Context, actor, id string, r Resolution) (incident.Incident, error) {
+	return s.resolveAt(ctx, actor, id, r, s.Clock.Now())
+}
+
+// resolveAt resolves as of time now (see acknowledgeAt).
+func (s *Service) resolveAt(ctx context.Context, actor, id string, r Resolution, now time.Time) (incident.Incident, error) {
 	if strings.TrimSpace(r.RootCause) == "" {
 		return incident.Incident{}, incident.FieldErrorf("rootCause", "rootCause is required to resolve an incident")
 	}
-	now := s.Clock.Now()
 	note := func(inc incident.Incident) error {
 		if inc.Status != incident.Resolved {
 			return nil
@@ -455,14 +464,18 @@ func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (inciden
 // PagerDuty to the incident one of its pages belongs to. PagerDuty's
 // incident_key is the page's dedup key. Events about a page of an earlier
 // episode, or that the incident has already seen, change nothing; a key
-// that is not one of ours is ENotFound.
+// that is not one of ours, or that names a level of the current episode
+// that was never paged (not recorded on the incident, not claimed in the
+// page ledger), is ENotFound and changes nothing. The change is recorded
+// at the time it happened in PagerDuty (OccurredAt), bounded by the
+// episode's start and now, so a late redelivery records no false breach.
 func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error {
 	if e.Type != "incident.acknowledged" && e.Type != "incident.resolved" {
 		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
 	}
 	// The key names the incident and the episode of the page, recorded on
 	// the incident or not yet (its Page task stopped after sending).
-	id, episode, _, ok := incident.ParsePageDedupKey(e.IncidentKey)
+	id, episode, level, ok := incident.ParsePageDedupKey(e.IncidentKey)
 	if !ok {
 		return incident.Errorf(incident.ENotFound, "PagerDuty incident key %q is not a page of this system", e.IncidentKey)
 	}
@@ -481,20 +494,77 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return nil
 	}
+	paged, err := s.paged(ctx, inc, level)
+	if err != nil {
+		return err
+	}
+	if !paged {
+		slog.WarnContext(ctx, "pagerduty webhook for a page never sent", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
+		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
+	}
+	at := webhookTime(e.OccurredAt, inc.Started(), s.Clock.Now())
 	// A redelivery, or PagerDuty echoing what this system told it, goes
 	// through the operation too: its conflict restarts the current
 	// generation and completes the timeline entry of a call cut short.
 	var opErr error
 	if e.Type == "incident.acknowledged" {
-		_, opErr = s.Acknowledge(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"})
+		_, opErr = s.acknowledgeAt(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"}, at)
 	} else {
-		_, opErr = s.Resolve(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor})
+		_, opErr = s.resolveAt(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor}, at)
 	}
 	if incident.ErrorCode(opErr) == incident.EConflict {
 		// Acknowledged or resolved here meanwhile: nothing left to do.
 		return nil
 	}
 	return opErr
+}
+
+// PageLedger reads the claim of one level's page in one episode; found is
+// false when it was never claimed. The storage adapter implements it.
+type PageLedger interface {
+	PageLedger(ctx context.Context, incidentID string, episode, level int) (c dynamo.PageClaim, found bool, err error)
+}
+
+// paged reports whether the current episode of inc paged level: a level
+// of the policy whose page is recorded on the incident, or claimed in the
+// page ledger (sent, or being sent, by a Page task that has not recorded
+// it yet).
+func (s *Service) paged(ctx context.Context, inc incident.Incident, level int) (bool, error) {
+	if _, ok := s.Policy.Level(level); !ok {
+		return false, nil
+	}
+	if _, ok := inc.PageFor(level); ok {
+		return true, nil
+	}
+	ledger, ok := s.Store.(PageLedger)
+	if !ok {
+		return false, nil
+	}
+	_, found, err := ledger.PageLedger(ctx, inc.ID, inc.Episode, level)
+	if err != nil {
+		return false, fmt.Errorf("%s: read the page ledger: %w", inc.ID, err)
+	}
+	return found, nil
+}
+
+// webhookSkew is how far in the future a webhook's occurred_at may be,
+// for PagerDuty's clock and ours to disagree, before it is not believed.
+const webhookSkew = 30 * time.Second
+
+// webhookTime is when a change made in PagerDuty is recorded: when it
+// occurred there, but never before the episode started, nor after now (a
+// time in the future, within the skew or beyond, or none at all, is now).
+func webhookTime(occurred, started, now time.Time) time.Time {
+	switch {
+	case occurred.IsZero() || occurred.After(now):
+		if occurred.After(now.Add(webhookSkew)) {
+			slog.Warn("pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
+		}
+		return now
+	case occurred.Before(started):
+		return started
+	}
+	return occurred
 }
 
 // noteAt appends a timeline entry for an operation at time at. Its ID
