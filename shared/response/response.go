@@ -79,29 +79,26 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	inc := incident.Open(sig)
 	inc.Title = r.Title
 	inc.Description = r.Description
+	sum := sha256.Sum256([]byte(strings.Join([]string{r.Service, r.Title, r.Severity, r.Category, r.Description}, "\x00")))
+	fingerprint := hex.EncodeToString(sum[:])
 	key := r.IdempotencyKey
 	if key == "" {
 		// Without a key, the same report from the same caller within the
 		// same ten minutes is a retry or a double submission.
-		sum := sha256.Sum256([]byte(strings.Join([]string{r.Service, r.Title, r.Severity, r.Category, r.Description}, "\x00")))
-		key = "same-report/" + hex.EncodeToString(sum[:]) + "/" + now.Truncate(reportDedupWindow).Format(time.RFC3339)
+		key = "same-report/" + fingerprint + "/" + now.Truncate(reportDedupWindow).Format(time.RFC3339)
 	}
 	{
-		// A retried report finds the incident the first call opened, or
-		// finishes opening it.
-		id, err := s.claimReport(ctx, actor, key, inc.ID)
+		// A retried report finds the open incident the first call opened,
+		// or finishes opening it.
+		id, existing, err := s.claimReport(ctx, actor, key, fingerprint, inc.ID)
 		if err != nil {
 			return incident.Incident{}, err
 		}
 		if id != inc.ID {
-			existing, err := s.Store.GetIncident(ctx, id)
-			switch {
-			case err == nil:
-				inc = existing
-			case incident.ErrorCode(err) == incident.ENotFound:
+			if existing != nil {
+				inc = *existing
+			} else {
 				inc.ID = id // the first call stopped before creating it
-			default:
-				return incident.Incident{}, err
 			}
 		}
 	}
@@ -125,27 +122,47 @@ const reportDedupWindow = 10 * time.Minute
 
 // claimReport claims a report's idempotency key for the incident id, and
 // returns the incident the key is claimed for: id, or the one an earlier
-// call with the same key claimed it for.
-func (s *Service) claimReport(ctx context.Context, actor, key, id string) (string, error) {
+// call with the same key claimed it for, with that incident when it is
+// stored. The claim records the report's fingerprint beside the incident
+// ("<id>#<fingerprint>"): the same key with another report is a conflict
+// naming the header, never an answer with the first incident. A key whose
+// incident has been resolved is claimed afresh for id: the report is a new
+// occurrence, which opens a new incident and pages.
+func (s *Service) claimReport(ctx context.Context, actor, key, fingerprint, id string) (string, *incident.Incident, error) {
 	sum := sha256.Sum256([]byte(actor + "\x00" + key))
 	dedup := "report-key/" + hex.EncodeToString(sum[:])
 	for range 3 {
-		existing, found, err := s.Store.OpenIncidentID(ctx, dedup)
+		value, found, err := s.Store.OpenIncidentID(ctx, dedup)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
+		replacing := ""
 		if found {
-			return existing, nil
+			existing, fp, _ := strings.Cut(value, "#")
+			if fp != "" && fp != fingerprint {
+				return "", nil, &incident.Error{Code: incident.EConflict, Field: "Idempotency-Key",
+					Message: "this Idempotency-Key was used for a different report; send a new key for a new report"}
+			}
+			inc, err := s.Store.GetIncident(ctx, existing)
+			switch {
+			case incident.ErrorCode(err) == incident.ENotFound:
+				return existing, nil, nil // the first call stopped before creating it
+			case err != nil:
+				return "", nil, err
+			case inc.Status != incident.Resolved:
+				return existing, &inc, nil
+			}
+			replacing = value
 		}
-		err = s.Store.ClaimDedupKey(ctx, dedup, id, "")
+		err = s.Store.ClaimDedupKey(ctx, dedup, id+"#"+fingerprint, replacing)
 		if err == nil {
-			return id, nil
+			return id, nil, nil
 		}
 		if incident.ErrorCode(err) != incident.EConflict {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return "", fmt.Errorf("report: idempotency key still contended")
+	return "", nil, fmt.Errorf("report: idempotency key still contended")
 }
 
 // asField names the request field of a validation error.

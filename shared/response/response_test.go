@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/response"
 )
 
@@ -1043,5 +1044,80 @@ func TestEscalateRetryCompletesTheTimeline(t *testing.T) {
 	}
 	if len(entries) != 1 || entries[0].Actor != "oncall@example.com" || !strings.Contains(entries[0].Text, "need database expertise") || !entries[0].At.Equal(t0.Add(time.Minute)) {
 		t.Errorf("escalation entries = %+v, want the first call's, at its time", entries)
+	}
+}
+
+// TestReportAfterItsIncidentWasResolved: the same report sent after its
+// incident was resolved is a new occurrence, not a retry: it opens a new
+// incident and pages (finding M4: it answered the resolved incident and
+// nobody was paged).
+func TestReportAfterItsIncidentWasResolved(t *testing.T) {
+	for _, key := range []string{"", "report-7f3a"} {
+		t.Run("idempotency key "+strconv.Quote(key), func(t *testing.T) {
+			f := newFixture(t)
+			rep := response.Report{Title: "Checkout returns 500", Service: "checkout", Severity: "P1", Category: "high-error-rate",
+				Description: "Customers cannot pay.", IdempotencyKey: key}
+			first, err := f.svc.Report(ctx, "oncall@example.com", rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.advance(time.Minute)
+			f.resolve(t, first.ID)
+			f.clock.advance(time.Minute)
+			n := f.starter.count()
+			again, err := f.svc.Report(ctx, "oncall@example.com", rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.ID == first.ID || again.Status != incident.Triggered {
+				t.Fatalf("report after the resolution = %s (%s), want a new triggered incident", again.ID, again.Status)
+			}
+			wantStarts(t, f.starter.since(n), start{again.ID, 0})
+			if got := f.get(t, first.ID); got.Status != incident.Resolved {
+				t.Errorf("the first incident is %s, want it left resolved", got.Status)
+			}
+			// A retry of the second report finds the second incident.
+			retry, err := f.svc.Report(ctx, "oncall@example.com", rep)
+			if err != nil || retry.ID != again.ID {
+				t.Errorf("retry = %s, %v; want %s", retry.ID, err, again.ID)
+			}
+		})
+	}
+}
+
+// TestReportKeyReusedWithAnotherBody: an Idempotency-Key sent again with a
+// different report is refused, naming the header, and nothing is dropped
+// silently (finding M5: the second report, a P0 for another service, was
+// answered with the first incident).
+func TestReportKeyReusedWithAnotherBody(t *testing.T) {
+	f := newFixture(t)
+	rep := response.Report{Title: "Exports time out", Service: "api", Severity: "P2", Category: "performance",
+		Description: "CSV exports time out", IdempotencyKey: "k-1"}
+	first, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := response.Report{Title: "Database down", Service: "dashboarduz-production-db", Severity: "P0", Category: "database",
+		Description: "Connections refused", IdempotencyKey: "k-1"}
+	n := f.starter.count()
+	_, err = f.svc.Report(ctx, "oncall@example.com", other)
+	e := wantError(t, err, incident.EConflict, "Idempotency-Key")
+	if e != nil && !strings.Contains(e.Message, "different") {
+		t.Errorf("message %q does not say the body differs", e.Message)
+	}
+	wantStarts(t, f.starter.since(n))
+	list, err := f.svc.List(ctx, response.ListRequest{})
+	if err != nil || len(list.Incidents) != 1 || list.Incidents[0].ID != first.ID {
+		t.Errorf("incidents = %v, %v; want only the first", ids(list.Incidents), err)
+	}
+	// Changing only the severity is a different report too.
+	sev := rep
+	sev.Severity = "P1"
+	_, err = f.svc.Report(ctx, "oncall@example.com", sev)
+	wantError(t, err, incident.EConflict, "Idempotency-Key")
+	// The first body with its key is still a retry.
+	again, err := f.svc.Report(ctx, "oncall@example.com", rep)
+	if err != nil || again.ID != first.ID {
+		t.Errorf("retry = %s, %v; want %s", again.ID, err, first.ID)
 	}
 }
