@@ -87,7 +87,7 @@ func TestDevServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if code, v := do(t, "GET", base+"/health", "", nil); code != 200 || v["status"] != "ok" {
+	if code, v := do(t, "GET", base+"/health", "", nil); code != 200 || v["status"] != "ok" || fmt.Sprint(v["checks"]) != "map[table:ok]" {
 		t.Fatalf("health = %d %v", code, v)
 	}
 	if code, v := do(t, "GET", base+"/incidents", "", nil); code != 401 {

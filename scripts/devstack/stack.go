@@ -212,7 +212,8 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 // rebuildAPI builds the API handler with the stack's issuer.
 func (s *Stack) rebuildAPI() error {
-	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock})
+	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock,
+		Dependencies: []api.Dependency{api.TableDependency(s.Store)}})
 	if err != nil {
 		return err
 	}

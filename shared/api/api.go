@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -60,6 +61,12 @@ type Config struct {
 	// Clock dates a webhook whose event carries no occurred_at; nil means
 	// incident.SystemClock.
 	Clock incident.Clock
+	// Dependencies are checked by GET /health, which answers 503 naming
+	// the ones that fail (TableDependency for the table).
+	Dependencies []Dependency
+	// HealthTimeout bounds each dependency check; zero means
+	// DefaultHealthTimeout.
+	HealthTimeout time.Duration
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -75,6 +82,10 @@ type Handler struct {
 	source  WebhookSecretSource
 	clock   incident.Clock
 	mux     *http.ServeMux
+	// deps are GET /health's dependencies, each checked within
+	// healthTimeout.
+	deps          []Dependency
+	healthTimeout time.Duration
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -136,7 +147,11 @@ func New(c Config) (*Handler, error) {
 	if c.Auth == nil {
 		return nil, errors.New("api: Config.Auth is required")
 	}
-	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux()}
+	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
+		deps: c.Dependencies, healthTimeout: c.HealthTimeout}
+	if h.healthTimeout <= 0 {
+		h.healthTimeout = DefaultHealthTimeout
+	}
 	if h.clock == nil {
 		h.clock = incident.SystemClock{}
 	}
@@ -237,10 +252,4 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, rt Route) (a
 		return auth.Identity{}, false
 	}
 	return id, true
-}
-
-// health answers that the function is up.
-func (h *Handler) health(w http.ResponseWriter, _ *http.Request, _ string) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
 }
