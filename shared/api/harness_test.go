@@ -233,7 +233,7 @@ func sampleWindow() incident.MaintenanceWindow {
 
 // newHandler builds the handler under test with the fake authenticator and
 // the webhook secrets given.
-func newHandler(t *testing.T, svc api.Service, secrets ...string) *api.Handler {
+func newHandler(t testing.TB, svc api.Service, secrets ...string) *api.Handler {
 	t.Helper()
 	h, err := api.New(api.Config{
 		Service: svc, Auth: fakeAuth{}, WebhookSecrets: secrets,

@@ -72,11 +72,10 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 	if err := checkJSONContentType(r); err != nil {
 		return err
 	}
-	var p webhookPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		return jsonError(body, &p, err)
+	e, err := decodeWebhook(body)
+	if err != nil {
+		return err
 	}
-	e := p.Event
 	if !handledEvents[e.EventType] {
 		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("event type %q is not acted on", e.EventType)})
 		return nil
@@ -118,6 +117,17 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 	// Whatever the code, a redelivery is the only cure PagerDuty has, so
 	// answer 500 (fail logs the detail).
 	return fmt.Errorf("pagerduty webhook %s (%s) for %s: %w", e.ID, e.EventType, e.Data.IncidentKey, internal{err})
+}
+
+// decodeWebhook reads a v3 webhook body. Fields the API does not read are
+// ignored, not refused: PagerDuty adds fields over time. Any failure is an
+// EInvalid error that says where the body is wrong.
+func decodeWebhook(body []byte) (webhookEvent, error) {
+	var p webhookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return webhookEvent{}, jsonError(body, &p, err)
+	}
+	return p.Event, nil
 }
 
 // internal hides an error's code, so fail answers it as a 500.

@@ -26,7 +26,7 @@ const (
 )
 
 // pagerDutyFixture reads a webhook from events/pagerduty.
-func pagerDutyFixture(t *testing.T, name string) string {
+func pagerDutyFixture(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pagerduty", name))
 	if err != nil {
