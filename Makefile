@@ -57,6 +57,11 @@ test-go:
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/cloudwatch/
+	@# The API's request bodies and the PagerDuty webhook; minimizing a new
+	@# input is bounded too, so a run ends near FUZZTIME.
+	go test -run '^$$' -fuzz '^FuzzDecodeRequestBodies$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
+	go test -run '^$$' -fuzz '^FuzzDecodeWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
+	go test -run '^$$' -fuzz '^FuzzPagerDutyWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
 
 ## build: every function for Lambda (provided.al2023, arm64), stripped
 build: $(addprefix build-,$(FUNCTIONS))

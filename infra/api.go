@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dashboarduz/incident-response/shared/auth"
 )
 
 // ApiRoute is one route of the HTTP API.
@@ -26,6 +28,10 @@ type ApiRoute struct {
 	// Open routes take no token: the health check, and the PagerDuty
 	// webhook, whose signature the handler verifies instead.
 	Open bool
+	// Role is the least role a caller needs; NoRole on open routes. When
+	// roles come from scopes, the route's authorization scopes are those
+	// of this role and every role above it.
+	Role auth.Role
 }
 
 // Key is the route key API Gateway matches, e.g. "GET /incidents/{id}".
@@ -37,17 +43,17 @@ func (r ApiRoute) Key() string { return r.Method + " " + r.Path }
 var ApiRoutes = []ApiRoute{
 	{Method: "GET", Path: "/health", Open: true},
 	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
-	{Method: "POST", Path: "/incidents"},
-	{Method: "GET", Path: "/incidents"},
-	{Method: "GET", Path: "/incidents/{id}"},
-	{Method: "POST", Path: "/incidents/{id}/acknowledge"},
-	{Method: "POST", Path: "/incidents/{id}/updates"},
-	{Method: "POST", Path: "/incidents/{id}/severity"},
-	{Method: "POST", Path: "/incidents/{id}/escalate"},
-	{Method: "POST", Path: "/incidents/{id}/resolve"},
-	{Method: "GET", Path: "/maintenance-windows"},
-	{Method: "POST", Path: "/maintenance-windows"},
-	{Method: "DELETE", Path: "/maintenance-windows/{id}"},
+	{Method: "POST", Path: "/incidents", Role: auth.Responder},
+	{Method: "GET", Path: "/incidents", Role: auth.Viewer},
+	{Method: "GET", Path: "/incidents/{id}", Role: auth.Viewer},
+	{Method: "POST", Path: "/incidents/{id}/acknowledge", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/updates", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/severity", Role: auth.Commander},
+	{Method: "POST", Path: "/incidents/{id}/escalate", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/resolve", Role: auth.Responder},
+	{Method: "GET", Path: "/maintenance-windows", Role: auth.Commander},
+	{Method: "POST", Path: "/maintenance-windows", Role: auth.Commander},
+	{Method: "DELETE", Path: "/maintenance-windows/{id}", Role: auth.Commander},
 }
 
 // Stage throttling: enough for a team's dashboards, scripts and webhook
@@ -57,6 +63,22 @@ const (
 	ApiThrottleBurstLimit = 100
 	ApiThrottleRateLimit  = 50
 )
+
+// RouteThrottle is a route's own rate (requests per second) and burst.
+type RouteThrottle struct {
+	Rate  float64
+	Burst float64
+}
+
+// OpenRouteThrottles are the open routes' own throttles, well below the
+// stage's: anyone on the internet can send to them, and a flood must be
+// refused there (429 on that route) without using up the rate the
+// responders' routes get. The webhook's allows PagerDuty's bursts during a
+// large outage; PagerDuty redelivers a webhook refused with 429.
+var OpenRouteThrottles = map[string]RouteThrottle{
+	"GET /health":              {Rate: 5, Burst: 10},
+	"POST /webhooks/pagerduty": {Rate: 20, Burst: 40},
+}
 
 // ApiAuthorizerName is the JWT authorizer's name.
 const ApiAuthorizerName = "jwt"
@@ -100,6 +122,10 @@ type ApiProps struct {
 	JWTAudience []string
 	// LogRetention is how long the access logs are kept.
 	LogRetention awslogs.RetentionDays
+	// Roles says where the callers' roles come from; the function reads it
+	// from its environment, and when roles are scopes each route's
+	// authorization scopes follow it too.
+	Roles auth.RoleMapping
 }
 
 // Api is the HTTP API in front of the api function: its routes, the JWT
@@ -173,23 +199,38 @@ func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error
 	none := awsapigatewayv2.NewHttpNoneAuthorizer()
 
 	routes := make([]awsapigatewayv2.HttpRoute, 0, len(ApiRoutes))
+	routeSettings := map[string]any{}
+	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
 	for _, r := range ApiRoutes {
-		var auth awsapigatewayv2.IHttpRouteAuthorizer = authorizer
-		if r.Open {
-			auth = none
-		}
-		added := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integration,
-			Authorizer:  auth,
-		})
+			Authorizer:  authorizer,
+		}
+		if r.Open {
+			opts.Authorizer = none
+		} else if props.Roles.UsesScopes() {
+			// API Gateway lets a token through when it carries any one of
+			// the route's scopes: those of every role allowed here.
+			opts.AuthorizationScopes = jsii.Strings(props.Roles.NamesAllowed(r.Role)...)
+		}
+		added := api.AddRoutes(opts)
 		if added == nil || len(*added) != 1 {
 			return nil, fmt.Errorf("api: route %s: want one route, got %v", r.Key(), added)
 		}
-		routes = append(routes, (*added)[0])
+		route := (*added)[0]
+		routes = append(routes, route)
+		if th, ok := OpenRouteThrottles[r.Key()]; ok {
+			routeSettings[r.Key()] = map[string]any{"ThrottlingBurstLimit": th.Burst, "ThrottlingRateLimit": th.Rate}
+			// API Gateway refuses settings for a route it does not have yet.
+			cfnStage.AddDependency(route.Node().DefaultChild().(awscdk.CfnResource))
+		}
 	}
+	cfnStage.AddPropertyOverride(jsii.String("RouteSettings"), routeSettings)
 
+	props.Function.AddEnvironment(jsii.String(auth.EnvRoleClaim), jsii.String(props.Roles.ClaimName()), nil)
+	props.Function.AddEnvironment(jsii.String(auth.EnvRoleNames), jsii.String(props.Roles.NamesJSON()), nil)
 	props.Function.AddEnvironment(jsii.String(EnvStateMachineArn), props.StateMachine.StateMachineArn(), nil)
 	props.StateMachine.GrantStartExecution(props.Function)
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/dashboarduz/incident-response/shared/api"
+	"github.com/dashboarduz/incident-response/shared/auth"
 )
 
 // Real-looking JWT settings, so the API tests do not depend on cdk.json's
@@ -299,20 +302,191 @@ func TestJWTPlaceholders(t *testing.T) {
 	}
 }
 
-// TestApiRoutesMatchTheHandler keeps API Gateway's routes and the api
-// function's handler in step: a route served but not deployed would be
-// unreachable, one deployed but not served would answer 404, and an open
-// route must be open on both sides.
+// TestApiRoutesMatchTheHandler keeps API Gateway's routes, the api
+// function's handler and openapi.yaml in step: a route served but not
+// deployed would be unreachable, one deployed but not served would answer
+// 404, an open route must be open on both sides, and each route needs the
+// same role in all three (the handler enforces it, API Gateway checks its
+// scopes, the document tells clients).
 func TestApiRoutesMatchTheHandler(t *testing.T) {
-	deployed := map[string]bool{}
-	for _, r := range ApiRoutes {
-		deployed[r.Method+" "+r.Path] = r.Open
+	type access struct {
+		open bool
+		role auth.Role
 	}
-	served := map[string]bool{}
+	deployed := map[string]access{}
+	for _, r := range ApiRoutes {
+		deployed[r.Key()] = access{r.Open, r.Role}
+	}
+	served := map[string]access{}
 	for _, r := range api.Routes() {
-		served[r.Method+" "+r.Path] = r.Open
+		served[r.Method+" "+r.Path] = access{r.Open, r.Role}
 	}
 	if !maps.Equal(deployed, served) {
-		t.Errorf("API Gateway routes (route: open) %v\ndiffer from the handler's %v", deployed, served)
+		t.Errorf("API Gateway routes (route: open, role) %v\ndiffer from the handler's %v", deployed, served)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ApiRoutes {
+		op := doc.Paths.Value(r.Path).GetOperation(r.Method)
+		if op == nil {
+			t.Errorf("%s is not in openapi.yaml", r.Key())
+			continue
+		}
+		documented, _ := op.Extensions["x-required-role"].(string)
+		if want := r.Role.String(); !r.Open && documented != want {
+			t.Errorf("%s: openapi.yaml x-required-role %q, API Gateway route %q", r.Key(), documented, want)
+		}
+	}
+}
+
+// TestApiRouteRoles: every protected route names a role; the open ones
+// none.
+func TestApiRouteRoles(t *testing.T) {
+	for _, r := range ApiRoutes {
+		if r.Open != (r.Role == auth.NoRole) {
+			t.Errorf("%s: open %v with role %s", r.Key(), r.Open, r.Role)
+		}
+	}
+}
+
+// routeScopes returns each route's AuthorizationScopes in the template.
+func routeScopes(t *testing.T, s synthesized) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, r := range s.resourcesOfType("AWS::ApiGatewayV2::Route") {
+		p := props(r)
+		var scopes []string
+		for _, v := range list(p["AuthorizationScopes"]) {
+			scopes = append(scopes, v.(string))
+		}
+		out[p["RouteKey"].(string)] = scopes
+	}
+	return out
+}
+
+// TestApiRolesFromGroups: by default roles come from the groups claim,
+// which API Gateway cannot check, so no route has authorization scopes and
+// the function is told the claim and every role's names.
+func TestRouteRolesFromGroups(t *testing.T) {
+	s := synth(t, testJWTContext)
+	for key, scopes := range routeScopes(t, s) {
+		if len(scopes) != 0 {
+			t.Errorf("route %s has authorization scopes %q with roles from groups", key, scopes)
+		}
+	}
+	env := functionEnv(t, s)
+	if env[auth.EnvRoleClaim] != "groups" {
+		t.Errorf("%s = %v, want groups", auth.EnvRoleClaim, env[auth.EnvRoleClaim])
+	}
+	m, err := auth.ParseRoleMapping(fmt.Sprint(env[auth.EnvRoleClaim]), fmt.Sprint(env[auth.EnvRoleNames]))
+	if err != nil {
+		t.Fatalf("the function could not read its role settings: %v", err)
+	}
+	if got := m.NamesOf(auth.Commander); !slices.Equal(got, []string{"incident-commanders"}) {
+		t.Errorf("commander names %q, want the default", got)
+	}
+}
+
+// TestApiRolesFromScopes: with roles from OAuth scopes, API Gateway's
+// authorizer checks them too: each protected route lists the scopes of
+// every role allowed on it (a token needs one of them), the open routes
+// none, and the function reads the same mapping.
+func TestRouteRolesFromScopes(t *testing.T) {
+	ctx := maps.Clone(testJWTContext)
+	ctx[ContextRoleClaim] = "scope"
+	ctx[ContextRoleNames] = map[string]any{"responder": []any{"incident-response/responder", "incident-response/oncall"}}
+	s := synth(t, ctx)
+	m, err := auth.ParseRoleMapping("scope", `{"responder": ["incident-response/responder", "incident-response/oncall"]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := routeScopes(t, s)
+	for _, r := range ApiRoutes {
+		var want []string
+		if !r.Open {
+			want = m.NamesAllowed(r.Role)
+		}
+		if !slices.Equal(got[r.Key()], want) {
+			t.Errorf("route %s: authorization scopes %q, want %q", r.Key(), got[r.Key()], want)
+		}
+	}
+	if scopes := got["POST /incidents/{id}/severity"]; slices.Contains(scopes, "incident-response/oncall") || !slices.Contains(scopes, "incident-response/commander") {
+		t.Errorf("severity route scopes %q: a responder's scope must not pass, a commander's must", scopes)
+	}
+	env := functionEnv(t, s)
+	fm, err := auth.ParseRoleMapping(fmt.Sprint(env[auth.EnvRoleClaim]), fmt.Sprint(env[auth.EnvRoleNames]))
+	if err != nil || fm.ClaimName() != "scope" || !slices.Equal(fm.NamesOf(auth.Responder), m.NamesOf(auth.Responder)) {
+		t.Errorf("function role settings %v, %v: %+v", env[auth.EnvRoleClaim], env[auth.EnvRoleNames], fm)
+	}
+
+	// -c roleNames='{...}' arrives as a string.
+	ctx[ContextRoleNames] = `{"admin": "incident-response/root"}`
+	s = synth(t, ctx)
+	if got := routeScopes(t, s)["GET /incidents"]; !slices.Contains(got, "incident-response/root") {
+		t.Errorf("GET /incidents scopes %q, want the admin scope from the command line", got)
+	}
+}
+
+func TestRouteRoleSettingsRefused(t *testing.T) {
+	for name, extra := range map[string]map[string]any{
+		"a name for two roles": {ContextRoleNames: map[string]any{"viewer": "x", "admin": "x"}},
+		"an unknown role":      {ContextRoleNames: map[string]any{"root": "x"}},
+		"not JSON":             {ContextRoleNames: "{viewer"},
+		"claim not a string":   {ContextRoleClaim: 3.0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := maps.Clone(testJWTContext)
+			maps.Copy(ctx, extra)
+			if _, err := newTestStack(t, ctx, testFunctionsDir); err == nil || !strings.Contains(err.Error(), "role") {
+				t.Errorf("err = %v, want a refusal naming the role setting", err)
+			}
+		})
+	}
+}
+
+// functionEnv returns the api function's environment variables.
+func functionEnv(t *testing.T, s synthesized) map[string]any {
+	t.Helper()
+	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.Api)))
+	return fn["Environment"].(map[string]any)["Variables"].(map[string]any)
+}
+
+// TestApiRouteThrottles: the open routes have throttles of their own, so a
+// flood of unauthenticated requests is refused on those routes and cannot
+// use up what the responders' routes get (finding L14); the authenticated
+// routes keep the stage default. The stage waits for the routes, since
+// API Gateway refuses settings for a route key it does not have yet.
+func TestApiRouteThrottles(t *testing.T) {
+	s := synth(t, testJWTContext)
+	var stage map[string]any
+	var stageRes map[string]any
+	for _, r := range s.resourcesOfType("AWS::ApiGatewayV2::Stage") {
+		stage, stageRes = props(r), r
+	}
+	settings, _ := stage["RouteSettings"].(map[string]any)
+	want := map[string]any{}
+	for _, r := range ApiRoutes {
+		if r.Open {
+			th := OpenRouteThrottles[r.Key()]
+			if th.Rate <= 0 || th.Burst <= 0 || th.Rate >= ApiThrottleRateLimit {
+				t.Errorf("open route %s: throttle %+v, want one of its own below the stage's %d rps", r.Key(), th, ApiThrottleRateLimit)
+			}
+			want[r.Key()] = map[string]any{"ThrottlingBurstLimit": float64(th.Burst), "ThrottlingRateLimit": float64(th.Rate)}
+		}
+	}
+	if canon(settings) != canon(want) {
+		t.Errorf("stage RouteSettings %s, want %s", canon(settings), canon(want))
+	}
+	deps := map[string]bool{}
+	for _, d := range list(stageRes["DependsOn"]) {
+		deps[d.(string)] = true
+	}
+	for id, r := range s.resourcesOfType("AWS::ApiGatewayV2::Route") {
+		key := props(r)["RouteKey"].(string)
+		if _, throttled := want[key]; throttled && !deps[id] {
+			t.Errorf("the stage does not depend on route %s (%s), whose settings it holds", key, id)
+		}
 	}
 }

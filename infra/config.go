@@ -16,6 +16,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -51,6 +52,14 @@ const (
 	// ContextJWTAudience is the audience the tokens must carry: a string,
 	// or a list of strings of which a token must carry one. Required.
 	ContextJWTAudience = "jwtAudience"
+	// ContextRoleClaim is the token claim the callers' roles are read
+	// from: groups (the default), cognito:groups, or scope/scp, in which
+	// case API Gateway's authorizer checks each route's scopes too.
+	ContextRoleClaim = "roleClaim"
+	// ContextRoleNames maps roles to the group or scope names that grant
+	// them: a JSON object in cdk.json, or its text with -c, e.g.
+	// {"responder": ["oncall", "sre"]}; roles left out keep their defaults.
+	ContextRoleNames = "roleNames"
 )
 
 // Defaults for context keys that are not set.
@@ -92,6 +101,9 @@ type Config struct {
 	// EscalationPolicy, when not empty, is the validated policy document
 	// (compact JSON) the functions use instead of the embedded default.
 	EscalationPolicy string
+	// Roles says which claim and names grant the API's roles; the api
+	// function and the routes' authorization scopes both follow it.
+	Roles auth.RoleMapping
 }
 
 // UsesJWTPlaceholder reports whether the JWT settings are cdk.json's
@@ -187,6 +199,10 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 		return Config{}, fmt.Errorf("context %s: required: the audience the API's tokens carry (set it in cdk.json or pass -c %s=...)", ContextJWTAudience, ContextJWTAudience)
 	}
 
+	if cfg.Roles, err = roleMapping(get(ContextRoleClaim), get(ContextRoleNames)); err != nil {
+		return Config{}, err
+	}
+
 	if cfg.UsesJWTPlaceholder() {
 		stack := awscdk.Stack_Of(scope)
 		if !*awscdk.Token_IsUnresolved(stack.Account()) {
@@ -198,6 +214,32 @@ func ConfigFromContext(scope constructs.Construct) (Config, error) {
 			ContextJWTIssuer, ContextJWTAudience)), nil)
 	}
 	return cfg, nil
+}
+
+// roleMapping reads the role settings: the claim as a string, the names
+// as a JSON object (cdk.json) or its text (-c roleNames='{...}').
+func roleMapping(claim, names any) (auth.RoleMapping, error) {
+	c, err := contextString(claim)
+	if err != nil {
+		return auth.RoleMapping{}, fmt.Errorf("context %s: %w", ContextRoleClaim, err)
+	}
+	var doc string
+	switch v := names.(type) {
+	case nil:
+	case string:
+		doc = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return auth.RoleMapping{}, fmt.Errorf("context %s: %w", ContextRoleNames, err)
+		}
+		doc = string(b)
+	}
+	m, err := auth.ParseRoleMapping(c, doc)
+	if err != nil {
+		return auth.RoleMapping{}, fmt.Errorf("context %s/%s: %w", ContextRoleClaim, ContextRoleNames, err)
+	}
+	return m, nil
 }
 
 // loadPolicy reads and validates a policy document and returns it compact,

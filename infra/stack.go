@@ -98,6 +98,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		JWTIssuer:    cfg.JWTIssuer,
 		JWTAudience:  cfg.JWTAudience,
 		LogRetention: cfg.LogRetention,
+		Roles:        cfg.Roles,
 	})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
@@ -115,7 +116,8 @@ func TestFunctions(t *testing.T) {
 		{EscalationPageFunction, logicalID(t, s, fns.EscalationPage), 60,
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
 		{ApiFunction, logicalID(t, s, fns.Api), 25,
-			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn}},
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn,
+				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON())}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := props(s.resource(t, c.id))

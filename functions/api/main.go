@@ -34,13 +34,26 @@ func main() {
 	// subscription to the deployed API exists), and a missing one refuses
 	// webhooks only, never the responders' routes.
 	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
+	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	svc := &response.Service{
-		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
+		Store:   store,
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
 	}
-	h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}, WebhookSecretSource: secrets, Clock: incident.SystemClock{}})
+	// The claim and names roles are read from; the CDK app sets them from
+	// the same settings as the routes' authorization scopes.
+	roles, err := auth.RoleMappingFromEnv()
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
+	h, err := api.New(api.Config{
+		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: secrets, Clock: incident.SystemClock{},
+		// GET /health reads the table, so a health check sees what
+		// responders would.
+		Dependencies: []api.Dependency{api.TableDependency(store)},
+	})
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		panic(err)

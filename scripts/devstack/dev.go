@@ -46,25 +46,40 @@ func loadIssuer(clock incident.Clock) (*auth.LocalIssuer, error) {
 	return auth.LoadOrCreateLocalIssuer(path, LocalIssuer, LocalAudience, clock)
 }
 
-// runToken prints a token the dev server accepts.
+// runToken prints a token the dev server accepts, for the role --role
+// names (responder by default; none makes a token that grants no role).
 func runToken(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(out)
-	email := fs.String("email", Responder.Email, "the caller's `email`, recorded on the timeline")
-	name := fs.String("name", Responder.Name, "the caller's `name`")
+	role := fs.String("role", auth.Responder.String(), "the caller's `role`: viewer, responder, commander, admin, or none")
+	email := fs.String("email", "", "the caller's verified `email`, recorded on the timeline (default <role>@dashboarduz.local)")
+	name := fs.String("name", "", "the caller's `name` (default Local <Role>)")
 	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("token: unexpected arguments %q", fs.Args())
+	}
+	id := auth.Identity{Subject: "devstack-none", Email: "none@dashboarduz.local", EmailVerified: true, Name: "Local Nobody"}
+	if *role != "none" {
+		r, err := auth.ParseRole(*role)
+		if err != nil {
+			return fmt.Errorf("token --role: %w", err)
+		}
+		id = Caller(r)
+	}
+	if *email != "" {
+		id.Email, id.Subject = *email, "devstack:"+*email
+	}
+	if *name != "" {
+		id.Name = *name
 	}
 	iss, err := loadIssuer(incident.SystemClock{})
 	if err != nil {
 		return err
 	}
-	sub := *email
-	if sub == "" {
-		sub = *name
-	}
-	token, err := iss.Token(auth.Identity{Subject: "devstack:" + sub, Email: *email, Name: *name}, *ttl)
+	token, err := iss.Token(id, *ttl)
 	if err != nil {
 		return err
 	}

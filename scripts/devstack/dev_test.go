@@ -46,6 +46,16 @@ func startDev(t *testing.T) (string, string) {
 	return "http://" + addr, strings.TrimSpace(out.String())
 }
 
+// roleToken is what `devstack token --role role` prints.
+func roleToken(t *testing.T, role string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := runToken([]string{"--role", role}, &out); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(out.String())
+}
+
 func do(t *testing.T, method, url, token string, body []byte) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
@@ -77,7 +87,7 @@ func TestDevServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if code, v := do(t, "GET", base+"/health", "", nil); code != 200 || v["status"] != "ok" {
+	if code, v := do(t, "GET", base+"/health", "", nil); code != 200 || v["status"] != "ok" || fmt.Sprint(v["checks"]) != "map[table:ok]" {
 		t.Fatalf("health = %d %v", code, v)
 	}
 	if code, v := do(t, "GET", base+"/incidents", "", nil); code != 401 {
@@ -139,8 +149,21 @@ func TestDevServer(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// A viewer reads but may not acknowledge; a token without a role
+	// reads nothing.
+	viewer, nobody := roleToken(t, "viewer"), roleToken(t, "none")
+	if code, v := do(t, "GET", base+"/incidents/"+id, viewer, nil); code != 200 {
+		t.Errorf("get as viewer = %d %v", code, v)
+	}
+	if code, v := do(t, "POST", base+"/incidents/"+id+"/acknowledge", viewer, []byte(`{}`)); code != 403 {
+		t.Errorf("acknowledge as viewer = %d %v, want 403", code, v)
+	}
+	if code, v := do(t, "GET", base+"/incidents", nobody, nil); code != 403 {
+		t.Errorf("list without a role = %d %v, want 403", code, v)
+	}
+
 	code, v = do(t, "POST", base+"/incidents/"+id+"/acknowledge", token, []byte(`{}`))
-	if code != 200 || v["status"] != "acknowledged" || v["acknowledgedBy"] != "oncall@dashboarduz.example" {
+	if code != 200 || v["status"] != "acknowledged" || v["acknowledgedBy"] != "oncall@dashboarduz.example (devstack:oncall@dashboarduz.example)" {
 		t.Fatalf("acknowledge = %d %v", code, v)
 	}
 	code, v = do(t, "GET", base+"/incidents/"+id, token, nil)

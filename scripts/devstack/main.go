@@ -7,7 +7,7 @@
 //	devstack scenario SCENARIO
 //	devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
 //	devstack dev [--addr 127.0.0.1:8080] [--pagerduty-url URL] [--policy FILE]
-//	devstack token [--email E] [--name N] [--ttl D]
+//	devstack token [--role R] [--email E] [--name N] [--ttl D]
 //
 // Set DEVSTACK_LOG=debug|info|warn to see the handlers' logs on stderr.
 package main
@@ -54,8 +54,9 @@ const usage = `usage:
                                 deliver events as EventBridge would and summarise
   devstack dev [--addr A] [--pagerduty-url URL] [--policy FILE]
                                 serve the API and POST /events on the real clock
-  devstack token [--email E] [--name N] [--ttl D]
-                                print a token the dev server accepts`
+  devstack token [--role R] [--email E] [--name N] [--ttl D]
+                                print a token the dev server accepts for role R:
+                                viewer, responder (default), commander, admin, none`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {

@@ -168,6 +168,15 @@ func TestPagerDutyWebhookAcknowledgesAndResolvesHere(t *testing.T) {
 	if inc := onlyIncident(t, s); inc.Status != incident.Triggered {
 		t.Fatalf("after a forged webhook the incident is %s, want triggered", inc.Status)
 	}
+	// Signed, but naming a level never paged: 404, nothing changes.
+	for _, bogus := range []string{onlyIncident(t, s).ID + "/level-42", incident.PageDedupKey(onlyIncident(t, s).ID, 0, 3)} {
+		if code := postWebhook(t, s, webhookBody(t, "incident.resolved", bogus), DefaultWebhookSecret); code != http.StatusNotFound {
+			t.Fatalf("webhook for %s: %d, want 404", bogus, code)
+		}
+	}
+	if inc := onlyIncident(t, s); inc.Status != incident.Triggered {
+		t.Fatalf("after webhooks for pages never sent the incident is %s, want triggered", inc.Status)
+	}
 	for range 2 { // a redelivery changes nothing
 		if code := postWebhook(t, s, webhookBody(t, "incident.acknowledged", key), DefaultWebhookSecret); code != http.StatusOK {
 			t.Fatalf("webhook: %d, want 200", code)

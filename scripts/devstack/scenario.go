@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -59,8 +60,11 @@ type Step struct {
 	// Call is an API request line such as "POST
 	// /incidents/{incident}/acknowledge"; {incident} stands for the most
 	// recently opened incident. It goes through the API handler with a
-	// valid token for Responder.
+	// valid token for the role As names.
 	Call string `json:"call,omitempty"`
+	// As is the role the call is made with (viewer, responder, commander,
+	// admin); empty means responder.
+	As string `json:"as,omitempty"`
 	// Body is the call's JSON body.
 	Body json.RawMessage `json:"body,omitempty"`
 	// ExpectStatus, when set, is the HTTP status the call must get;
@@ -142,8 +146,11 @@ func LoadScenario(path string) (Scenario, error) {
 			if _, _, err := parseCall(st.Call); err != nil {
 				return Scenario{}, fmt.Errorf("scenario %s: step %d: %w", path, i+1, err)
 			}
-		case len(st.Body) > 0 || st.ExpectStatus != 0:
-			return Scenario{}, fmt.Errorf("scenario %s: step %d: body and expectStatus go with a call", path, i+1)
+			if _, err := st.caller(); err != nil {
+				return Scenario{}, fmt.Errorf("scenario %s: step %d: %w", path, i+1, err)
+			}
+		case len(st.Body) > 0 || st.ExpectStatus != 0 || st.As != "":
+			return Scenario{}, fmt.Errorf("scenario %s: step %d: body, as and expectStatus go with a call", path, i+1)
 		}
 		if time.Duration(st.At) > time.Duration(sc.Until) {
 			return Scenario{}, fmt.Errorf("scenario %s: step %d at %s is after until %s", path, i+1, time.Duration(st.At), time.Duration(sc.Until))
@@ -325,10 +332,26 @@ func parseCall(line string) (method, path string, err error) {
 	return method, path, nil
 }
 
+// caller is the identity a call step is made as.
+func (st Step) caller() (auth.Identity, error) {
+	if st.As == "" {
+		return Responder, nil
+	}
+	r, err := auth.ParseRole(st.As)
+	if err != nil {
+		return auth.Identity{}, fmt.Errorf("as: %w", err)
+	}
+	return Caller(r), nil
+}
+
 // call makes a scenario's API call through the API handler with a valid
-// token, as a responder would.
+// token for the step's role, as a responder would.
 func (s *Stack) call(ctx context.Context, st Step) error {
 	method, path, err := parseCall(st.Call)
+	if err != nil {
+		return err
+	}
+	who, err := st.caller()
 	if err != nil {
 		return err
 	}
@@ -339,7 +362,7 @@ func (s *Stack) call(ctx context.Context, st Step) error {
 		}
 		path = strings.ReplaceAll(path, "{incident}", latest)
 	}
-	token, err := s.Token(Responder, time.Hour)
+	token, err := s.Token(who, time.Hour)
 	if err != nil {
 		return err
 	}

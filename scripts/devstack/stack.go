@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -21,15 +23,20 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
+	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls.
 const (
-	PlanARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
-	PageARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	PlanARN      = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
+	PageARN      = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	TriageARN    = "arn:aws:lambda:us-east-1:000000000000:function:triage"
+	RemediateARN = "arn:aws:lambda:us-east-1:000000000000:function:remediate"
+	NotifyARN    = "arn:aws:lambda:us-east-1:000000000000:function:notify"
 )
 
 // Options configures a local stack.
@@ -65,8 +72,19 @@ const (
 	DefaultWebhookSecret = "devstack-webhook-secret"
 )
 
-// Responder is the identity scenario calls are made as.
-var Responder = auth.Identity{Subject: "devstack-responder", Email: "responder@dashboarduz.local", Name: "Local Responder"}
+// Responder is the identity scenario calls are made as unless a step
+// names another role.
+var Responder = Caller(auth.Responder)
+
+// Caller is the local identity holding role: devstack-<role>, with the
+// verified email <role>@dashboarduz.local.
+func Caller(role auth.Role) auth.Identity {
+	name := role.String()
+	return auth.Identity{
+		Subject: "devstack-" + name, Email: name + "@dashboarduz.local", EmailVerified: true,
+		Name: "Local " + strings.ToUpper(name[:1]) + name[1:], Role: role,
+	}
+}
 
 // Stack is the whole pipeline on one machine: dynalite, the deployed
 // state-machine definition on a virtual clock, the real handlers, and a
@@ -160,15 +178,24 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Clock:     s.Clock,
 	}
 	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
-		statemachine.PlanFunctionArn: PlanARN,
-		statemachine.PageFunctionArn: PageARN,
+		statemachine.PlanFunctionArn:      PlanARN,
+		statemachine.PageFunctionArn:      PageARN,
+		statemachine.TriageFunctionArn:    TriageARN,
+		statemachine.RemediateFunctionArn: RemediateARN,
+		statemachine.NotifyFunctionArn:    NotifyARN,
 	})
 	if err != nil {
 		return nil, err
 	}
+	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
+	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
+	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock}
 	tasks := map[string]sfnlocal.TaskFunc{
-		PlanARN: lambdaFunc(planner.Handle),
-		PageARN: lambdaFunc(pager.Handle),
+		PlanARN:      lambdaFunc(planner.Handle),
+		PageARN:      lambdaFunc(pager.Handle),
+		TriageARN:    lambdaFunc(triager.Handle),
+		RemediateARN: lambdaFunc(remediator.Handle),
+		NotifyARN:    lambdaFunc(notifier.Handle),
 	}
 	if opts.WrapTask != nil {
 		for arn, f := range tasks {
@@ -200,7 +227,8 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 // rebuildAPI builds the API handler with the stack's issuer.
 func (s *Stack) rebuildAPI() error {
-	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock})
+	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock,
+		Dependencies: []api.Dependency{api.TableDependency(s.Store)}})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -60,6 +61,12 @@ type Config struct {
 	// Clock dates a webhook whose event carries no occurred_at; nil means
 	// incident.SystemClock.
 	Clock incident.Clock
+	// Dependencies are checked by GET /health, which answers 503 naming
+	// the ones that fail (TableDependency for the table).
+	Dependencies []Dependency
+	// HealthTimeout bounds each dependency check; zero means
+	// DefaultHealthTimeout.
+	HealthTimeout time.Duration
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -75,6 +82,10 @@ type Handler struct {
 	source  WebhookSecretSource
 	clock   incident.Clock
 	mux     *http.ServeMux
+	// deps are GET /health's dependencies, each checked within
+	// healthTimeout.
+	deps          []Dependency
+	healthTimeout time.Duration
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -84,6 +95,9 @@ type Route struct {
 	Path   string
 	// Open routes are served without a token.
 	Open bool
+	// Role is the least role a caller needs; every role above it may use
+	// the route too. NoRole on open routes only.
+	Role auth.Role
 }
 
 // route is a Route and the method that serves it. actor is empty on open
@@ -97,19 +111,21 @@ type route struct {
 // Routes reports it and the OpenAPI conformance test compares it with
 // openapi.yaml.
 var routes = []route{
-	{Route{http.MethodGet, "/health", true}, (*Handler).health},
-	{Route{http.MethodPost, "/webhooks/pagerduty", true}, (*Handler).pagerDutyWebhook},
-	{Route{http.MethodPost, "/incidents", false}, (*Handler).report},
-	{Route{http.MethodGet, "/incidents", false}, (*Handler).list},
-	{Route{http.MethodGet, "/incidents/{id}", false}, (*Handler).get},
-	{Route{http.MethodPost, "/incidents/{id}/acknowledge", false}, (*Handler).acknowledge},
-	{Route{http.MethodPost, "/incidents/{id}/updates", false}, (*Handler).postUpdate},
-	{Route{http.MethodPost, "/incidents/{id}/severity", false}, (*Handler).changeSeverity},
-	{Route{http.MethodPost, "/incidents/{id}/escalate", false}, (*Handler).escalate},
-	{Route{http.MethodPost, "/incidents/{id}/resolve", false}, (*Handler).resolve},
-	{Route{http.MethodGet, "/maintenance-windows", false}, (*Handler).maintenanceWindows},
-	{Route{http.MethodPost, "/maintenance-windows", false}, (*Handler).scheduleMaintenance},
-	{Route{http.MethodDelete, "/maintenance-windows/{id}", false}, (*Handler).endMaintenance},
+	{Route{http.MethodGet, "/health", true, auth.NoRole}, (*Handler).health},
+	{Route{http.MethodPost, "/webhooks/pagerduty", true, auth.NoRole}, (*Handler).pagerDutyWebhook},
+	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
+	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
+	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
+	{Route{http.MethodPost, "/incidents/{id}/acknowledge", false, auth.Responder}, (*Handler).acknowledge},
+	{Route{http.MethodPost, "/incidents/{id}/updates", false, auth.Responder}, (*Handler).postUpdate},
+	{Route{http.MethodPost, "/incidents/{id}/severity", false, auth.Commander}, (*Handler).changeSeverity},
+	{Route{http.MethodPost, "/incidents/{id}/escalate", false, auth.Responder}, (*Handler).escalate},
+	{Route{http.MethodPost, "/incidents/{id}/resolve", false, auth.Responder}, (*Handler).resolve},
+	// Maintenance windows hold pages: only an incident commander may see,
+	// open or end them.
+	{Route{http.MethodGet, "/maintenance-windows", false, auth.Commander}, (*Handler).maintenanceWindows},
+	{Route{http.MethodPost, "/maintenance-windows", false, auth.Commander}, (*Handler).scheduleMaintenance},
+	{Route{http.MethodDelete, "/maintenance-windows/{id}", false, auth.Commander}, (*Handler).endMaintenance},
 }
 
 // Routes lists every route the handler serves, e.g. for the API Gateway
@@ -131,7 +147,11 @@ func New(c Config) (*Handler, error) {
 	if c.Auth == nil {
 		return nil, errors.New("api: Config.Auth is required")
 	}
-	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux()}
+	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
+		deps: c.Dependencies, healthTimeout: c.HealthTimeout}
+	if h.healthTimeout <= 0 {
+		h.healthTimeout = DefaultHealthTimeout
+	}
 	if h.clock == nil {
 		h.clock = incident.SystemClock{}
 	}
@@ -186,24 +206,14 @@ func (c *statusCapture) Header() http.Header         { return c.header }
 func (c *statusCapture) Write(b []byte) (int, error) { return len(b), nil }
 func (c *statusCapture) WriteHeader(status int)      { c.status = status }
 
-// wrap authenticates the caller of a protected route, then serves it and
-// writes any error it returns.
+// wrap authenticates the caller of a protected route and checks their
+// role, then serves it and writes any error it returns.
 func (h *Handler) wrap(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var actor string
 		if !rt.Open {
-			id, err := h.auth.Authenticate(r)
-			if err == nil && id.Actor() == "" {
-				err = errors.New("token names no subject")
-			}
-			if err != nil {
-				slog.InfoContext(r.Context(), "authentication failed", "method", r.Method, "path", r.URL.Path, "err", err)
-				w.Header().Set("WWW-Authenticate", "Bearer")
-				msg := "missing or invalid bearer token"
-				if incident.ErrorCode(err) == incident.EUnauthorized {
-					msg = incident.ErrorMessage(err)
-				}
-				writeError(w, http.StatusUnauthorized, incident.Errorf(incident.EUnauthorized, "%s", msg))
+			id, ok := h.authorize(w, r, rt.Route)
+			if !ok {
 				return
 			}
 			actor = id.Actor()
@@ -214,8 +224,32 @@ func (h *Handler) wrap(rt route) http.HandlerFunc {
 	}
 }
 
-// health answers that the function is up.
-func (h *Handler) health(w http.ResponseWriter, _ *http.Request, _ string) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+// authorize authenticates the caller and checks that their role allows
+// the route; when it does not, it writes the 401 or 403 and reports false.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, rt Route) (auth.Identity, bool) {
+	id, err := h.auth.Authenticate(r)
+	if err == nil && id.Actor() == "" {
+		err = errors.New("token names no subject")
+	}
+	if err != nil {
+		slog.InfoContext(r.Context(), "authentication failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		msg := "missing or invalid bearer token"
+		if incident.ErrorCode(err) == incident.EUnauthorized {
+			msg = incident.ErrorMessage(err)
+		}
+		writeError(w, http.StatusUnauthorized, incident.Errorf(incident.EUnauthorized, "%s", msg))
+		return auth.Identity{}, false
+	}
+	if !id.Role.Allows(rt.Role) {
+		slog.InfoContext(r.Context(), "forbidden", "method", r.Method, "route", rt.Path, "sub", id.Subject, "role", id.Role.String(), "needs", rt.Role.String())
+		held := "grants no role"
+		if id.Role != auth.NoRole {
+			held = "grants the " + id.Role.String() + " role"
+		}
+		writeError(w, http.StatusForbidden, incident.Errorf(incident.EForbidden,
+			"%s %s needs the %s role or higher; your token %s", r.Method, rt.Path, rt.Role, held))
+		return auth.Identity{}, false
+	}
+	return id, true
 }

@@ -28,7 +28,7 @@ func TestHealth(t *testing.T) {
 	runCases(t, []tc{
 		{name: "success without a token", method: "GET", target: "/health", want: 200,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				if got := strings.TrimSpace(rec.Body.String()); got != `{"status":"ok"}` {
+				if got := strings.TrimSpace(rec.Body.String()); got != `{"status":"ok","checks":{}}` {
 					t.Errorf("body %s", got)
 				}
 			}},

@@ -37,18 +37,19 @@ const (
 	forgedToken   = "forged"
 	// noSubjectToken passes the authenticator but names nobody.
 	noSubjectToken = "no-subject"
-	actor          = "oncall@example.com"
+	actor          = "oncall@example.com (user-1)"
 )
 
-// fakeAuth accepts the two good tokens and refuses anything else.
+// fakeAuth accepts the two good tokens and refuses anything else. The
+// good token is an incident commander's, who may use every route.
 type fakeAuth struct{}
 
 func (fakeAuth) Authenticate(r *http.Request) (auth.Identity, error) {
 	switch r.Header.Get("Authorization") {
 	case "Bearer " + goodToken:
-		return auth.Identity{Subject: "user-1", Email: actor, Name: "Ana Aliyeva"}, nil
+		return auth.Identity{Subject: "user-1", Email: "oncall@example.com", EmailVerified: true, Name: "Ana Aliyeva", Role: auth.Commander}, nil
 	case "Bearer " + nameOnlyToken:
-		return auth.Identity{Subject: "user-2", Name: "Bobur Tashkentov"}, nil
+		return auth.Identity{Subject: "user-2", Name: "Bobur Tashkentov", Role: auth.Responder}, nil
 	case "Bearer " + noSubjectToken:
 		return auth.Identity{}, nil
 	case "":
@@ -232,7 +233,7 @@ func sampleWindow() incident.MaintenanceWindow {
 
 // newHandler builds the handler under test with the fake authenticator and
 // the webhook secrets given.
-func newHandler(t *testing.T, svc api.Service, secrets ...string) *api.Handler {
+func newHandler(t testing.TB, svc api.Service, secrets ...string) *api.Handler {
 	t.Helper()
 	h, err := api.New(api.Config{
 		Service: svc, Auth: fakeAuth{}, WebhookSecrets: secrets,

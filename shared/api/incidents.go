@@ -61,6 +61,15 @@ func firstError(errs ...error) error {
 	return nil
 }
 
+// checkServiceFilter checks a service named in a query: not empty, and
+// text as checkTextField allows in a one-line field.
+func checkServiceFilter(service string) error {
+	if service == "" {
+		return incident.FieldErrorf("service", "service must not be empty when given")
+	}
+	return checkTextField("service", service, false)
+}
+
 // maxIdempotencyKey bounds the Idempotency-Key header of a report.
 const maxIdempotencyKey = 255
 
@@ -116,8 +125,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, _ string) error {
 		req.Severity = q.Get("severity")
 	}
 	if q.Has("service") {
-		if q.Get("service") == "" {
-			return incident.FieldErrorf("service", "service must not be empty when given")
+		if err := checkServiceFilter(q.Get("service")); err != nil {
+			return err
 		}
 		req.Service = q.Get("service")
 	}

@@ -56,7 +56,12 @@ func TestReport(t *testing.T) {
 	}
 	runCases(t, guarded(ok,
 		tc{name: "actor is the name when the token has no email", method: "POST", target: "/incidents", token: nameOnlyToken, body: body,
-			want: 201, wantCall: &call{"Report", "Bobur Tashkentov", "", report}},
+			want: 201, wantCall: &call{"Report", "Bobur Tashkentov (user-2)", "", report}},
+		tc{name: "Idempotency-Key reused with another report", method: "POST", target: "/incidents", token: goodToken, body: body,
+			header: map[string]string{"Idempotency-Key": "k-1"},
+			svcErr: &incident.Error{Code: incident.EConflict, Field: "Idempotency-Key", Message: "this Idempotency-Key was used for a different report"},
+			want:   409, wantCode: incident.EConflict, wantField: "Idempotency-Key", wantMsg: "different report",
+			wantCall: &call{"Report", actor, "", func() response.Report { r := report; r.IdempotencyKey = "k-1"; return r }()}},
 		bad("missing title", `{"service":"api","severity":"P1","category":"other","description":"d"}`, "title", "title is required"),
 		bad("blank title", `{"title":"  ","service":"api","severity":"P1","category":"other","description":"d"}`, "title", "title is required"),
 		bad("missing service", `{"title":"t","severity":"P1","category":"other","description":"d"}`, "service", "service is required"),

@@ -17,8 +17,10 @@ type windowList struct {
 // the query names it: GET /maintenance-windows.
 func (h *Handler) maintenanceWindows(w http.ResponseWriter, r *http.Request, _ string) error {
 	q := r.URL.Query()
-	if q.Has("service") && q.Get("service") == "" {
-		return incident.FieldErrorf("service", "service must not be empty when given")
+	if q.Has("service") {
+		if err := checkServiceFilter(q.Get("service")); err != nil {
+			return err
+		}
 	}
 	ws, err := h.svc.MaintenanceWindows(r.Context(), q.Get("service"))
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/response"
@@ -41,6 +43,35 @@ func TestOpenAPIDocument(t *testing.T) {
 		if open != rt.Open {
 			t.Errorf("%s %s: open in the document %v, in the handler %v", rt.Method, rt.Path, open, rt.Open)
 		}
+		checkDocumentedRole(t, op, rt)
+	}
+	if s := doc.Components.SecuritySchemes["roles"]; s == nil || s.Value.Type != "openIdConnect" {
+		t.Errorf("security scheme roles is not an openIdConnect scheme: %+v", s)
+	}
+}
+
+// checkDocumentedRole holds the document to the handler's route table: a
+// protected operation says the least role it needs as x-required-role and
+// as the one scope of the roles scheme, beside the bearer token, and has a
+// 403 answer; an open one names no role.
+func checkDocumentedRole(t *testing.T, op *openapi3.Operation, rt api.Route) {
+	t.Helper()
+	role, hasRole := op.Extensions["x-required-role"]
+	if rt.Open {
+		if hasRole {
+			t.Errorf("%s %s is open but documents x-required-role %v", rt.Method, rt.Path, role)
+		}
+		return
+	}
+	if role != rt.Role.String() {
+		t.Errorf("%s %s: x-required-role %v, the handler needs %s", rt.Method, rt.Path, role, rt.Role)
+	}
+	want := openapi3.SecurityRequirements{{"bearerAuth": []string{}, "roles": []string{rt.Role.String()}}}
+	if op.Security == nil || !reflect.DeepEqual(*op.Security, want) {
+		t.Errorf("%s %s: security %v, want %v", rt.Method, rt.Path, op.Security, want)
+	}
+	if op.Responses.Value("403") == nil {
+		t.Errorf("%s %s documents no 403", rt.Method, rt.Path)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
@@ -38,6 +39,8 @@ func httpStatus(code string) int {
 		return http.StatusBadRequest
 	case incident.EUnauthorized:
 		return http.StatusUnauthorized
+	case incident.EForbidden:
+		return http.StatusForbidden
 	case incident.ENotFound:
 		return http.StatusNotFound
 	case incident.EConflict:
@@ -149,7 +152,76 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if err := checkJSONContentType(r); err != nil {
 		return err
 	}
-	return decodeStrict(b, dst)
+	if err := decodeStrict(b, dst); err != nil {
+		return err
+	}
+	return checkText(dst)
+}
+
+// multiLineFields are the request fields that hold prose, which may run
+// over several lines and hold tabs. Every other text field (title,
+// service, level, reason, ...) is one line.
+var multiLineFields = map[string]bool{"description": true, "message": true, "rootCause": true, "summary": true}
+
+// checkText checks every string field of the struct dst points to with
+// checkTextField: the one place request text is checked before anything
+// stores it.
+func checkText(dst any) error {
+	v := reflect.ValueOf(dst).Elem()
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		name := jsonName(t.Field(i))
+		if name == "" || v.Field(i).Kind() != reflect.String {
+			continue
+		}
+		if err := checkTextField(name, v.Field(i).String(), multiLineFields[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTextField refuses text that shows differently from what it holds
+// or that forges lines in logs and timelines: NUL and every other C0 or C1
+// control character (TAB and LF are allowed in multi-line fields only; CR
+// nowhere), and the bidirectional overrides and isolates U+202A-U+202E and
+// U+2066-U+2069. "dashboarduz-api\x00" is thus refused rather than stored
+// as a service of its own.
+func checkTextField(field, s string, multiLine bool) error {
+	for i, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			if !multiLine {
+				return incident.FieldErrorf(field, "%s must be one line: it holds %s at byte %d", field, runeName(r), i)
+			}
+		case unicode.IsControl(r):
+			return incident.FieldErrorf(field, "%s holds the control character %s at byte %d; remove it", field, runeName(r), i)
+		case isBidiControl(r):
+			return incident.FieldErrorf(field, "%s holds the bidirectional control %s at byte %d, which makes text display other than it reads; remove it", field, runeName(r), i)
+		}
+	}
+	return nil
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override
+// or isolate.
+func isBidiControl(r rune) bool {
+	return r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+}
+
+// runeName names a character as U+XXXX, with its usual name for the
+// common ones.
+func runeName(r rune) string {
+	switch r {
+	case '\n':
+		return "a line break (U+000A)"
+	case '\t':
+		return "a tab (U+0009)"
+	}
+	return fmt.Sprintf("U+%04X", r)
 }
 
 // decodeStrict decodes one JSON object from b into dst (a pointer to a

@@ -72,17 +72,22 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 	if err := checkJSONContentType(r); err != nil {
 		return err
 	}
-	var p webhookPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		return jsonError(body, &p, err)
+	e, err := decodeWebhook(body)
+	if err != nil {
+		return err
 	}
-	e := p.Event
 	if !handledEvents[e.EventType] {
 		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("event type %q is not acted on", e.EventType)})
 		return nil
 	}
 	if e.Data.IncidentKey == "" {
 		writeJSON(w, http.StatusOK, webhookResult{Ignored: "the PagerDuty incident has no incident_key, so it is not one of our pages"})
+		return nil
+	}
+	if _, _, _, ours := incident.ParsePageDedupKey(e.Data.IncidentKey); !ours {
+		// Another integration's incident on the same PagerDuty service:
+		// answered 200 so that PagerDuty does not redeliver it.
+		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("incident_key %q is not one of our pages", e.Data.IncidentKey)})
 		return nil
 	}
 	ev := response.PagerDutyEvent{
@@ -103,14 +108,26 @@ func (h *Handler) pagerDutyWebhook(w http.ResponseWriter, r *http.Request, _ str
 		writeJSON(w, http.StatusOK, webhookResult{Status: "ok"})
 		return nil
 	case incident.ENotFound:
-		slog.InfoContext(r.Context(), "pagerduty webhook ignored: not one of our pages",
+		// A key shaped as ours that names no incident, or a level the
+		// incident never paged: 404, and nothing changes.
+		slog.WarnContext(r.Context(), "pagerduty webhook names no page of ours",
 			"eventId", e.ID, "eventType", e.EventType, "incidentKey", e.Data.IncidentKey, "err", err)
-		writeJSON(w, http.StatusOK, webhookResult{Ignored: fmt.Sprintf("incident_key %q is not one of our pages: %s", e.Data.IncidentKey, incident.ErrorMessage(err))})
-		return nil
+		return err
 	}
 	// Whatever the code, a redelivery is the only cure PagerDuty has, so
 	// answer 500 (fail logs the detail).
 	return fmt.Errorf("pagerduty webhook %s (%s) for %s: %w", e.ID, e.EventType, e.Data.IncidentKey, internal{err})
+}
+
+// decodeWebhook reads a v3 webhook body. Fields the API does not read are
+// ignored, not refused: PagerDuty adds fields over time. Any failure is an
+// EInvalid error that says where the body is wrong.
+func decodeWebhook(body []byte) (webhookEvent, error) {
+	var p webhookPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return webhookEvent{}, jsonError(body, &p, err)
+	}
+	return p.Event, nil
 }
 
 // internal hides an error's code, so fail answers it as a 500.

@@ -26,7 +26,7 @@ const (
 )
 
 // pagerDutyFixture reads a webhook from events/pagerduty.
-func pagerDutyFixture(t *testing.T, name string) string {
+func pagerDutyFixture(t testing.TB, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pagerduty", name))
 	if err != nil {
@@ -87,6 +87,7 @@ func TestPagerDutyWebhook(t *testing.T) {
 	noAgent := editEvent(t, resolved, func(e map[string]any) { e["agent"] = nil })
 	noKey := editEvent(t, acked, func(e map[string]any) { e["data"].(map[string]any)["incident_key"] = nil })
 	noTime := editEvent(t, acked, func(e map[string]any) { delete(e, "occurred_at") })
+	notOurs := editEvent(t, acked, func(e map[string]any) { e["data"].(map[string]any)["incident_key"] = "Q2HZ1L0F5GKXYZ" })
 
 	runCases(t, []tc{
 		with(webhook("acknowledged", acked, secret, 200), func(c *tc) {
@@ -130,9 +131,12 @@ func TestPagerDutyWebhook(t *testing.T) {
 			e.OccurredAt = openedAt.Add(time.Hour)
 			c.wantCall, c.docRejects = &call{"PagerDutyWebhook", "", "", e}, true
 		}),
-		with(webhook("not one of our incidents", acked, secret, 200), func(c *tc) {
-			c.svcErr = incident.Errorf(incident.ENotFound, "no page has dedup key %s", key)
-			c.wantCall, c.check = ackCall, wantWebhookResult(`incident_key "`+key+`" is not one of our pages`)
+		with(webhook("a key shaped as ours naming no page: 404", acked, secret, 404), func(c *tc) {
+			c.svcErr = incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", incidentID, key)
+			c.wantCall, c.wantCode, c.wantMsg = ackCall, incident.ENotFound, "has no page"
+		}),
+		with(webhook("a key that is not ours at all", notOurs, secret, 200), func(c *tc) {
+			c.check = wantWebhookResult(`incident_key "Q2HZ1L0F5GKXYZ" is not one of our pages`)
 		}),
 		with(webhook("service failure: PagerDuty retries", acked, secret, 500), func(c *tc) {
 			c.svcErr, c.wantCode, c.wantMsg, c.wantCall = errSecret, incident.EInternal, "internal error", ackCall

@@ -93,6 +93,7 @@ type seen struct {
 	identity                                                          auth.Identity
 	identityErr                                                       error
 	cookies                                                           []*http.Cookie
+	cognitoRole                                                       auth.Role
 }
 
 func record(got *seen) func(w http.ResponseWriter, r *http.Request) {
@@ -103,11 +104,12 @@ func record(got *seen) func(w http.ResponseWriter, r *http.Request) {
 		}
 		claims, ok := auth.ClaimsFromContext(r.Context())
 		id, idErr := auth.GatewayAuthenticator{}.Authenticate(r)
+		cognito, _ := auth.GatewayAuthenticator{Roles: auth.RoleMapping{Claim: auth.ClaimCognitoGroups}}.Authenticate(r)
 		*got = seen{
 			method: r.Method, path: r.URL.Path, rawPath: r.URL.RawPath, query: r.URL.RawQuery,
 			host: r.Host, remoteAddr: r.RemoteAddr, proto: r.Proto, requestURI: r.RequestURI,
 			pathID: r.PathValue("id"), header: r.Header.Clone(), body: body, contentLength: r.ContentLength,
-			claims: claims, hasClaims: ok, identity: id, identityErr: idErr, cookies: r.Cookies(),
+			claims: claims, hasClaims: ok, identity: id, identityErr: idErr, cookies: r.Cookies(), cognitoRole: cognito.Role,
 		}
 	}
 }
@@ -141,7 +143,9 @@ func TestGetIncidentFixture(t *testing.T) {
 		{"authorization", got.header.Get("Authorization"), ev.Headers["authorization"]},
 		{"claim sub", got.claims["sub"], "8d7c0a5e-4b1f-4f3e-9a61-2f0c9b7e1d42"},
 		{"claim email", got.claims["email"], "oncall@dashboarduz.example"},
-		{"actor", got.identity.Actor(), "oncall@dashboarduz.example"},
+		{"actor", got.identity.Actor(), "oncall@dashboarduz.example (8d7c0a5e-4b1f-4f3e-9a61-2f0c9b7e1d42)"},
+		{"role from groups, which Cognito does not send", got.identity.Role.String(), "none"},
+		{"role from cognito:groups", got.cognitoRole.String(), "responder"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)

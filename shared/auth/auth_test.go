@@ -362,6 +362,9 @@ func TestGatewayAuthenticator(t *testing.T) {
 		{"no subject", map[string]string{"email": "a@b.example"}, Identity{}, true},
 		{"subject only", map[string]string{"sub": "u1", "iss": testIssuer}, Identity{Subject: "u1"}, false},
 		{"all", map[string]string{"sub": "u1", "email": "a@b.example", "name": "Ada"}, Identity{Subject: "u1", Email: "a@b.example", Name: "Ada"}, false},
+		{"verified email and a role", map[string]string{"sub": "u1", "email": "a@b.example", "email_verified": "true", "groups": "[everyone incident-responders]"},
+			Identity{Subject: "u1", Email: "a@b.example", EmailVerified: true, Role: Responder}, false},
+		{"unknown group: no role", map[string]string{"sub": "u1", "groups": "[incident-superusers]"}, Identity{Subject: "u1"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

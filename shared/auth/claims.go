@@ -27,11 +27,18 @@ func ClaimsFromContext(ctx context.Context) (map[string]string, bool) {
 	return claims, ok && claims != nil
 }
 
-// IdentityFromClaims builds the Identity from a token's claims: sub, and
-// email and name when present. A token without a subject identifies no one
-// and is an EUnauthorized error.
-func IdentityFromClaims(claims map[string]string) (Identity, error) {
-	id := Identity{Subject: claims["sub"], Email: claims["email"], Name: claims["name"]}
+// IdentityFromClaims builds the Identity from a token's claims, as API
+// Gateway hands them on (every value a string): sub; email and name when
+// present; email_verified; and the role the mapping reads from them. A
+// token without a subject identifies no one and is an EUnauthorized error.
+func IdentityFromClaims(claims map[string]string, roles RoleMapping) (Identity, error) {
+	id := Identity{
+		Subject:       claims["sub"],
+		Email:         claims["email"],
+		EmailVerified: claims["email_verified"] == "true",
+		Name:          claims["name"],
+		Role:          roles.RoleOf(claims),
+	}
 	if id.Subject == "" {
 		return Identity{}, incident.Errorf(incident.EUnauthorized, "token has no subject")
 	}
@@ -40,17 +47,21 @@ func IdentityFromClaims(claims map[string]string) (Identity, error) {
 
 // GatewayAuthenticator is the authenticator for the API in AWS. API Gateway's
 // JWT authorizer has already checked the token's signature, issuer,
-// audience and lifetime before the function runs, so it only reads the
-// claims the authorizer passed on.
-type GatewayAuthenticator struct{}
+// audience and lifetime (and, when roles come from scopes, the route's
+// scopes) before the function runs, so it only reads the claims the
+// authorizer passed on.
+type GatewayAuthenticator struct {
+	// Roles maps the claims to a role; the zero value is the default.
+	Roles RoleMapping
+}
 
 // Authenticate returns the caller named by the verified claims in r's
 // context. A request without them did not pass through the authorizer (a
 // route deployed without one) and is refused, never treated as anonymous.
-func (GatewayAuthenticator) Authenticate(r *http.Request) (Identity, error) {
+func (a GatewayAuthenticator) Authenticate(r *http.Request) (Identity, error) {
 	claims, ok := ClaimsFromContext(r.Context())
 	if !ok {
 		return Identity{}, incident.Errorf(incident.EUnauthorized, "request carries no verified token claims")
 	}
-	return IdentityFromClaims(claims)
+	return IdentityFromClaims(claims, a.Roles)
 }

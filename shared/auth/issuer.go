@@ -33,8 +33,9 @@ var signingMethod = jwt.SigningMethodRS256
 // TokenVerifier reads.
 type tokenClaims struct {
 	jwt.RegisteredClaims
-	Email string `json:"email,omitempty"`
-	Name  string `json:"name,omitempty"`
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
+	Name          string `json:"name,omitempty"`
 }
 
 // LocalIssuer signs tokens for the local stack (make dev) in place of the
@@ -47,6 +48,7 @@ type LocalIssuer struct {
 	clock    incident.Clock
 	key      *rsa.PrivateKey
 	keyID    string
+	roles    RoleMapping
 }
 
 // NewLocalIssuer returns an issuer with a freshly generated RSA key that
@@ -106,7 +108,18 @@ func loadLocalIssuer(path, issuer, audience string, clock incident.Clock) (*Loca
 	return newLocalIssuer(issuer, audience, clock, key)
 }
 
-// Token signs a token for id that is valid from now for ttl.
+// WithRoles returns a copy of the issuer that writes roles into its
+// tokens, and reads them from the tokens its Verifier checks, with m.
+func (li *LocalIssuer) WithRoles(m RoleMapping) *LocalIssuer {
+	c := *li
+	c.roles = m
+	return &c
+}
+
+// Token signs a token for id that is valid from now for ttl. id.Role is
+// written as the mapping's first name for it, in the mapping's claim: a
+// list, or a space-separated string for the scope claim, as identity
+// providers send them.
 func (li *LocalIssuer) Token(id Identity, ttl time.Duration) (string, error) {
 	if id.Subject == "" {
 		return "", errors.New("sign token: identity has no subject")
@@ -124,10 +137,23 @@ func (li *LocalIssuer) Token(id Identity, ttl time.Duration) (string, error) {
 			NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
-		Email: id.Email,
-		Name:  id.Name,
+		Email:         id.Email,
+		EmailVerified: id.EmailVerified,
+		Name:          id.Name,
 	}
-	tok := jwt.NewWithClaims(signingMethod, claims)
+	var payload jwt.Claims = claims
+	if id.Role != NoRole {
+		names := li.roles.NamesOf(id.Role)
+		if len(names) == 0 {
+			return "", fmt.Errorf("sign token: role %s has no name", id.Role)
+		}
+		var value any = names[:1]
+		if li.roles.ClaimName() == ClaimScope {
+			value = names[0]
+		}
+		payload = withClaim{claims, li.roles.ClaimName(), value}
+	}
+	tok := jwt.NewWithClaims(signingMethod, payload)
 	tok.Header["kid"] = li.keyID
 	s, err := tok.SignedString(li.key)
 	if err != nil {
@@ -136,10 +162,32 @@ func (li *LocalIssuer) Token(id Identity, ttl time.Duration) (string, error) {
 	return s, nil
 }
 
+// withClaim is a token payload with one claim more than tokenClaims: the
+// role claim, whose name is configured.
+type withClaim struct {
+	tokenClaims
+	name  string
+	value any
+}
+
+// MarshalJSON writes the registered claims and the extra one.
+func (c withClaim) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(c.tokenClaims)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m[c.name] = c.value
+	return json.Marshal(m)
+}
+
 // Verifier returns a TokenVerifier that accepts this issuer's tokens,
 // reading the time from the issuer's clock.
 func (li *LocalIssuer) Verifier() *TokenVerifier {
-	return NewTokenVerifier(li.issuer, li.audience, &li.key.PublicKey, li.clock)
+	return NewTokenVerifier(li.issuer, li.audience, &li.key.PublicKey, li.clock).WithRoles(li.roles)
 }
 
 // PublicKey is the key that verifies the issuer's tokens.

@@ -1,8 +1,12 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +32,7 @@ type TokenVerifier struct {
 	keyID  string
 	key    *rsa.PublicKey
 	parser *jwt.Parser
+	roles  RoleMapping
 }
 
 // NewTokenVerifier returns a verifier for tokens that issuer signed with
@@ -52,6 +57,13 @@ func NewTokenVerifier(issuer, audience string, key *rsa.PublicKey, clock inciden
 	}
 }
 
+// WithRoles returns a copy of the verifier that reads roles with m.
+func (v *TokenVerifier) WithRoles(m RoleMapping) *TokenVerifier {
+	c := *v
+	c.roles = m
+	return &c
+}
+
 // Authenticate returns the caller named by the request's
 // `Authorization: Bearer <jwt>` header. Every failure is an EUnauthorized
 // *incident.Error whose message names the problem and never contains the
@@ -65,7 +77,56 @@ func (v *TokenVerifier) Authenticate(r *http.Request) (Identity, error) {
 	if tok, err := v.parser.ParseWithClaims(raw, &claims, v.keyFor); err != nil {
 		return Identity{}, unauthorized(v.describe(err, tok, &claims))
 	}
-	return IdentityFromClaims(map[string]string{"sub": claims.Subject, "email": claims.Email, "name": claims.Name})
+	flat, err := flatClaims(raw)
+	if err != nil {
+		return Identity{}, unauthorized("token is malformed")
+	}
+	return IdentityFromClaims(flat, v.roles)
+}
+
+// flatClaims decodes the payload of a verified token into the form API
+// Gateway's JWT authorizer hands claims on in: every value a string, a
+// list as "[a b c]", so that the same code reads both.
+func flatClaims(raw string) (map[string]string, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not three segments")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = flatValue(v)
+	}
+	return out, nil
+}
+
+// flatValue is one claim value as API Gateway renders it.
+func flatValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			parts[i] = flatValue(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	case nil:
+		return ""
+	case map[string]any:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return fmt.Sprint(v)
 }
 
 // keyFor is the jwt.Keyfunc: it is only called once the algorithm has

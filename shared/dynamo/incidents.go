@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -60,15 +61,28 @@ type incidentRecord struct {
 	Generation        int                `dynamodbav:"generation"`
 	PlannedGeneration int                `dynamodbav:"plannedGeneration,omitempty"`
 	Notes             []string           `dynamodbav:"notes,omitempty"`
+
+	Announcements       []string          `dynamodbav:"announcements,omitempty"`
+	Triage              *triageMarkRecord `dynamodbav:"triage,omitempty"`
+	Remediations        string            `dynamodbav:"remediations,omitempty"`
+	PostMortemCompleted bool              `dynamodbav:"postMortemCompleted,omitempty"`
+	Reminded            []string          `dynamodbav:"reminded,omitempty"`
+}
+
+// triageMarkRecord marks the episode whose triage report was gathered.
+type triageMarkRecord struct {
+	Episode int    `dynamodbav:"episode"`
+	At      string `dynamodbav:"at"`
 }
 
 // Attribute names the conditional writes on incident items test.
 const (
-	attrVersion    = "version"
-	attrGeneration = "generation"
-	attrEpisode    = "episode"
-	attrPages      = "pages"
-	attrOpening    = "opening"
+	attrVersion       = "version"
+	attrGeneration    = "generation"
+	attrEpisode       = "episode"
+	attrPages         = "pages"
+	attrOpening       = "opening"
+	attrAnnouncements = "announcements"
 )
 
 // escalationRecord is one escalation request inside an incident record.
@@ -125,6 +139,16 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 	}
 	r.Generation, r.PlannedGeneration = inc.Generation, inc.PlannedGeneration
 	r.Notes = inc.Notes
+	r.Announcements, r.PostMortemCompleted, r.Reminded = inc.Announcements, inc.PostMortemCompleted, inc.Reminded
+	if inc.Triage != nil {
+		r.Triage = &triageMarkRecord{Episode: inc.Triage.Episode, At: formatTime(inc.Triage.At)}
+	}
+	if len(inc.Remediations) > 0 {
+		// The remediations are kept as one JSON document: nothing
+		// queries inside them, and their shape grows with the runbook.
+		b, _ := json.Marshal(inc.Remediations)
+		r.Remediations = string(b)
+	}
 	return r
 }
 
@@ -189,6 +213,19 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 	}
 	inc.Generation, inc.PlannedGeneration = r.Generation, r.PlannedGeneration
 	inc.Notes = r.Notes
+	inc.Announcements, inc.PostMortemCompleted, inc.Reminded = r.Announcements, r.PostMortemCompleted, r.Reminded
+	if r.Triage != nil {
+		at, err := parseTime(r.Triage.At)
+		if err != nil {
+			return incident.Incident{}, err
+		}
+		inc.Triage = &incident.TriageMark{Episode: r.Triage.Episode, At: at}
+	}
+	if r.Remediations != "" {
+		if err := json.Unmarshal([]byte(r.Remediations), &inc.Remediations); err != nil {
+			return incident.Incident{}, fmt.Errorf("remediations: %w", err)
+		}
+	}
 	return inc, nil
 }
 

@@ -173,8 +173,10 @@ func (s *Store) ClaimPage(ctx context.Context, id string, p incident.Page, plan 
 // with p.Attempts, so a sender whose claim was taken over records nothing.
 // Any acknowledgement or resolution passed on to PagerDuty before is
 // forgotten, so that it is passed on again after this trigger. A page
-// already settled the same way is not an error (a retried write).
-func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page) error {
+// already settled the same way is not an error (a retried write). The
+// page's timeline entry, announce, is queued to be announced in the same
+// write (see incident.Incident.Announce).
+func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page, announce string) error {
 	if err := checkPage(id, p); err != nil {
 		return err
 	}
@@ -188,15 +190,23 @@ func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page) erro
 	}
 	nm := names(attrPages, attrVersion, "state", "attempts")
 	nm["#k"] = pageKey(p.Episode, p.Level)
+	update := "SET #pages.#k = :page ADD #version :one"
+	values := map[string]types.AttributeValue{
+		":page": rec, ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
+	}
+	if announce != "" {
+		update = "SET #pages.#k = :page, #announcements = list_append(if_not_exists(#announcements, :none), :announce) ADD #version :one"
+		values[":none"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+		values[":announce"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{str(announce)}}
+		nm["#announcements"] = attrAnnouncements
+	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(incidentPK(id), metaSK),
-		UpdateExpression:         aws.String("SET #pages.#k = :page ADD #version :one"),
-		ConditionExpression:      aws.String("#pages.#k.#state = :claimed AND #pages.#k.#attempts = :attempts"),
-		ExpressionAttributeNames: nm,
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":page": rec, ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
-		},
+		TableName:                 aws.String(s.table),
+		Key:                       key(incidentPK(id), metaSK),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String("#pages.#k.#state = :claimed AND #pages.#k.#attempts = :attempts"),
+		ExpressionAttributeNames:  nm,
+		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {
 		return s.settledAlready(ctx, id, p)

@@ -117,7 +117,11 @@ func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Inc
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(incidentPK(id))},
 		ConsistentRead:            aws.Bool(true),
 	}, func(item map[string]types.AttributeValue) error {
-		if sk, _ := item[AttrSK].(*types.AttributeValueMemberS); sk != nil && sk.Value == metaSK {
+		sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+		switch {
+		case sk == nil:
+			return fmt.Errorf("an item of incident %s has no sort key", id)
+		case sk.Value == metaSK:
 			i, opening, err := decodeIncidentItem(item)
 			if err != nil {
 				return err
@@ -127,6 +131,8 @@ func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Inc
 				entries = append(entries, *opening)
 			}
 			return nil
+		case !strings.HasPrefix(sk.Value, timelinePrefix):
+			return nil // the incident's other items, e.g. its triage reports
 		}
 		e, err := decodeEntry(item)
 		if err != nil {

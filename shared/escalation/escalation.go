@@ -84,12 +84,33 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		return p.standDown(ctx, inc, in.Generation, "a newer generation has taken over"), nil
 	}
 	step := incident.Next(inc, p.Policy, now, windows)
+	if in.Error != nil && in.Action.FollowUp() && step.Action.FollowUp() {
+		step = holdFollowUps(ctx, inc, in, step, now)
+	}
 	out := incident.PlannedState(inc, in.Generation, step)
 	if step.Action == incident.ActWait {
 		out.WaitUntil = WaitTimestamp(step.Until)
 	}
 	slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", step.Action, "level", step.Level, "waitUntil", out.WaitUntil, "reason", step.Reason)
 	return out, nil
+}
+
+// followUpRetry is how long follow-ups wait after one failed in a way its
+// task could not record (a crash, a timeout), unless a deadline comes
+// sooner: pages are planned as usual meanwhile.
+const followUpRetry = time.Minute
+
+// holdFollowUps turns a follow-up step into a wait after a follow-up
+// failed, so a failing follow-up is retried once a minute and never holds
+// the escalation back.
+func holdFollowUps(ctx context.Context, inc incident.Incident, in State, step incident.Step, now time.Time) incident.Step {
+	slog.WarnContext(ctx, "follow-up failed", "incidentId", inc.ID, "action", in.Action, "error", in.Error.Error, "cause", in.Error.Cause)
+	until := now.Add(followUpRetry)
+	if !step.Until.IsZero() && step.Until.Before(until) {
+		until = step.Until
+	}
+	return incident.Step{Action: incident.ActWait, Until: until,
+		Reason: fmt.Sprintf("%s failed (%s); follow-ups wait until %s", in.Action, in.Error.Error, until.UTC().Format(time.RFC3339))}
 }
 
 func (p *Planner) standDown(ctx context.Context, inc incident.Incident, generation int, reason string) State {
@@ -123,8 +144,9 @@ func (p *Planner) record(ctx context.Context, inc incident.Incident, generation 
 		}
 		// Decided on each read: a concurrent re-opening changes the episode.
 		for _, b := range breaches {
-			if b.Episode == inc.Episode {
-				changed = inc.RecordBreach(b) || changed
+			if b.Episode == inc.Episode && inc.RecordBreach(b) {
+				inc.Announce(breachEntryID(b))
+				changed = true
 			}
 		}
 		for _, n := range notes {
@@ -162,7 +184,7 @@ func (p *Planner) noteBreach(ctx context.Context, inc incident.Incident, b incid
 		target, within = "resolution target", sp.ResolveWithin.D()
 	}
 	added, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID:    incident.EntryID(b.At, fmt.Sprintf("breach/%s%s", episodeKey(b.Episode), b.Target)),
+		ID:    breachEntryID(b),
 		At:    b.At,
 		Kind:  incident.EntryBreach,
 		Actor: "escalation",
@@ -176,6 +198,11 @@ func (p *Planner) noteBreach(ctx context.Context, inc incident.Incident, b incid
 		metrics.TargetMissed(ctx, inc, b.Target)
 	}
 	return nil
+}
+
+// breachEntryID is the ID of a missed target's timeline entry.
+func breachEntryID(b incident.Breach) string {
+	return incident.EntryID(b.At, fmt.Sprintf("breach/%s%s", episodeKey(b.Episode), b.Target))
 }
 
 // maintenanceEntries are the timeline entries for the start and end of

@@ -17,12 +17,12 @@ type crashStore struct {
 	done bool
 }
 
-func (c *crashStore) SettlePage(ctx context.Context, id string, p incident.Page) error {
+func (c *crashStore) SettlePage(ctx context.Context, id string, p incident.Page, announce string) error {
 	if !c.done {
 		c.done = true
 		return errors.New("simulated crash before the page is settled")
 	}
-	return c.PageStore.SettlePage(ctx, id, p)
+	return c.PageStore.SettlePage(ctx, id, p, announce)
 }
 
 func TestPageSentButNotSettledIsAcknowledgedInPagerDuty(t *testing.T) {

@@ -14,7 +14,7 @@ type PageStore interface {
 	IncidentGetter
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	ClaimPage(ctx context.Context, id string, p incident.Page, plan incident.EscalationState, now time.Time) (incident.Incident, error)
-	SettlePage(ctx context.Context, id string, p incident.Page) error
+	SettlePage(ctx context.Context, id string, p incident.Page, announce string) error
 	ReleasePage(ctx context.Context, id string, p incident.Page, now time.Time) error
 	MarkSynced(ctx context.Context, id string, synced map[[2]int]incident.Status) error
 }
@@ -181,7 +181,7 @@ func (p *Pager) deliver(ctx context.Context, inc incident.Incident, claim incide
 	}
 	sent := claim
 	sent.State, sent.At = incident.PageSent, now
-	if err := p.Store.SettlePage(ctx, inc.ID, sent); err != nil {
+	if err := p.Store.SettlePage(ctx, inc.ID, sent, pageEntryID(sent)); err != nil {
 		return fmt.Errorf("page %s level %d: sent, but %w", inc.ID, claim.Level, err)
 	}
 	if err := p.notePage(ctx, inc.ID, sent, level, reason); err != nil {
@@ -196,7 +196,7 @@ func (p *Pager) deliver(ctx context.Context, inc incident.Incident, claim incide
 // nothing.
 func (p *Pager) notePage(ctx context.Context, incidentID string, page incident.Page, level incident.Level, reason string) error {
 	e := incident.Entry{
-		ID:    incident.EntryID(page.At, pageEntryKey(page)),
+		ID:    pageEntryID(page),
 		At:    page.At,
 		Kind:  incident.EntryPaged,
 		Actor: "escalation",
@@ -287,7 +287,7 @@ func (p *Pager) reject(ctx context.Context, inc incident.Incident, claim inciden
 	p.forgetKeys()
 	rejected := claim
 	rejected.State, rejected.At, rejected.Failure = incident.PageRejected, now, reason
-	if err := p.Store.SettlePage(ctx, inc.ID, rejected); err != nil {
+	if err := p.Store.SettlePage(ctx, inc.ID, rejected, pageEntryID(rejected)); err != nil {
 		return fmt.Errorf("page %s level %d: record rejection: %w", inc.ID, claim.Level, err)
 	}
 	return p.notePage(ctx, inc.ID, rejected, level, "")
@@ -299,10 +299,10 @@ func (p *Pager) forgetKeys() {
 	}
 }
 
-// pageEntryKey keys a page's timeline entry; the first episode keeps the
-// plain form.
-func pageEntryKey(page incident.Page) string {
-	return fmt.Sprintf("page/%s%d", episodeKey(page.Episode), page.Level)
+// pageEntryID is the ID of a page's timeline entry; the first episode
+// keeps the plain form of its key.
+func pageEntryID(page incident.Page) string {
+	return incident.EntryID(page.At, fmt.Sprintf("page/%s%d", episodeKey(page.Episode), page.Level))
 }
 
 // episodeKey is "" for the first episode and "r<n>/" for re-openings.

@@ -12,7 +12,9 @@ const (
 	EConflict     = "conflict"
 	EInvalid      = "invalid"
 	EUnauthorized = "unauthorized"
-	EInternal     = "internal"
+	// EForbidden: the caller is known but their role may not do this.
+	EForbidden = "forbidden"
+	EInternal  = "internal"
 	// EUnavailable: an outside service (PagerDuty, Slack, AWS) did not
 	// take the request but may later (throttled, 5xx, no answer): retry.
 	EUnavailable = "unavailable"

@@ -1,5 +1,7 @@
 package incident
 
+import "slices"
+
 // EscalationState is the escalation state machine's state between its
 // tasks: an execution's input, then each Plan's output, which the Choice
 // routes on and the Page task acts on. One execution runs per generation
@@ -25,16 +27,32 @@ type EscalationState struct {
 	Status   Status   `json:"status,omitempty"`
 	Severity Severity `json:"severity,omitempty"`
 	Episode  int      `json:"episode,omitempty"`
+	// Entries are the timeline entries a notify step announces: those
+	// queued when it was planned.
+	Entries []string `json:"entries,omitempty"`
+	// Error is what a follow-up task failed with, when the state machine
+	// caught its failure and went back to Plan.
+	Error *TaskFailure `json:"error,omitempty"`
+}
+
+// TaskFailure is a task failure as Step Functions catches it.
+type TaskFailure struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause,omitempty"`
 }
 
 // PlannedState is the state that carries step, planned from inc, to the
 // state machine.
 func PlannedState(inc Incident, generation int, step Step) EscalationState {
-	return EscalationState{
+	st := EscalationState{
 		IncidentID: inc.ID, Service: inc.Service, Generation: generation,
 		Action: step.Action, Level: step.Level, LevelName: step.LevelName, Reason: step.Reason,
 		Status: inc.Status, Severity: inc.Severity, Episode: inc.Episode,
 	}
+	if step.Action == ActNotify {
+		st.Entries = slices.Clone(inc.Announcements)
+	}
+	return st
 }
 
 // StartOf is the input of the execution of an incident's current

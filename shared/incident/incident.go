@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -82,6 +83,25 @@ type Incident struct {
 	Reminded []string `json:"-"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
+}
+
+// Clone returns a copy of inc that shares no slice or pointer with it, so
+// a change to one leaves the other as it was.
+func (inc Incident) Clone() Incident {
+	c := inc
+	c.Pages = slices.Clone(inc.Pages)
+	c.Flaps = slices.Clone(inc.Flaps)
+	c.Escalations = slices.Clone(inc.Escalations)
+	c.Breaches = slices.Clone(inc.Breaches)
+	c.Notes = slices.Clone(inc.Notes)
+	c.Announcements = slices.Clone(inc.Announcements)
+	c.Remediations = slices.Clone(inc.Remediations)
+	c.Reminded = slices.Clone(inc.Reminded)
+	if inc.Triage != nil {
+		t := *inc.Triage
+		c.Triage = &t
+	}
+	return c
 }
 
 // EscalationRequest is a responder's request to page a level now ("need

@@ -30,6 +30,10 @@ const (
 	EntryMaintenance      EntryKind = "maintenance"
 	EntryPagerDutySynced  EntryKind = "pagerduty-synced"
 	EntrySyncFailed       EntryKind = "pagerduty-sync-failed"
+	EntryTriage           EntryKind = "triage"
+	EntryRemediation      EntryKind = "remediation"
+	EntryNotifyFailed     EntryKind = "notify-failed"
+	EntryReminder         EntryKind = "post-mortem-reminder"
 )
 
 // Entry is one line of an incident's append-only timeline.

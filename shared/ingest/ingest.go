@@ -207,7 +207,7 @@ func (h *Handler) join(ctx context.Context, current incident.Incident, sig incid
 	if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
 		return err
 	}
-	inc, err := h.noteSignal(ctx, current, sig)
+	inc, err := h.noteSignal(ctx, current, sig, true)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func (h *Handler) noteAndRecord(ctx context.Context, current incident.Incident, 
 	if err := h.note(ctx, current.ID, sig, kind, text); err != nil {
 		return err
 	}
-	_, err := h.noteSignal(ctx, current, sig)
+	_, err := h.noteSignal(ctx, current, sig, kind == incident.EntryRecovered)
 	return err
 }
 
@@ -229,7 +229,9 @@ func (h *Handler) noteAndRecord(ctx context.Context, current incident.Incident, 
 // number of deliveries of the opening event may run it.
 func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig incident.Signal, windows []incident.MaintenanceWindow) error {
 	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s.", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
-	if err := h.Store.CreateIncident(ctx, inc, h.entry(sig, incident.EntryOpened, text)); err != nil && incident.ErrorCode(err) != incident.EConflict {
+	opening := h.entry(sig, incident.EntryOpened, text)
+	inc.Announce(opening.ID)
+	if err := h.Store.CreateIncident(ctx, inc, opening); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
 	if err := h.Starter.StartEscalation(ctx, h.firstState(inc, windows)); err != nil {
@@ -265,13 +267,18 @@ func (h *Handler) entry(sig incident.Signal, kind incident.EntryKind, text strin
 		data[k] = v
 	}
 	return incident.Entry{
-		ID:    incident.EntryID(sig.Time, "event/"+sig.EventID),
+		ID:    eventEntryID(sig),
 		At:    sig.Time,
 		Kind:  kind,
 		Actor: sig.Source,
 		Text:  text,
 		Data:  data,
 	}
+}
+
+// eventEntryID is the ID of a signal's timeline entry.
+func eventEntryID(sig incident.Signal) string {
+	return incident.EntryID(sig.Time, "event/"+sig.EventID)
 }
 
 // note appends the signal's timeline entry.
@@ -284,8 +291,10 @@ func (h *Handler) note(ctx context.Context, incidentID string, sig incident.Sign
 
 // noteSignal records the signal's state on the incident unless a later
 // one is recorded already, and a firing after a recovery as a flap,
-// re-reading on a version conflict. It returns the incident as stored.
-func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal) (incident.Incident, error) {
+// re-reading on a version conflict; with announce, the signal's timeline
+// entry is queued to be announced in the same write. It returns the
+// incident as stored.
+func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig incident.Signal, announce bool) (incident.Incident, error) {
 	stored, err := incident.Update(ctx, h.Store, inc, func(inc *incident.Incident) bool {
 		flap := sig.State == incident.Firing && inc.SignalState == incident.Recovered && sig.Time.After(inc.SignalAt)
 		if !inc.NoteSignal(sig.State, sig.Time) {
@@ -293,6 +302,9 @@ func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig inc
 		}
 		if flap {
 			inc.NoteFlap(h.Policy, sig.Time)
+		}
+		if announce {
+			inc.Announce(eventEntryID(sig))
 		}
 		return true
 	})
@@ -315,6 +327,7 @@ func (h *Handler) reopen(ctx context.Context, inc incident.Incident, sig inciden
 		}
 		inc.NoteSignal(sig.State, sig.Time)
 		inc.Reopen(h.Policy, sig.Time)
+		inc.Announce(eventEntryID(sig))
 		return true
 	})
 	if err != nil {

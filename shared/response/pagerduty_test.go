@@ -10,7 +10,7 @@ import (
 )
 
 func pdEvent(typ, key string) response.PagerDutyEvent {
-	return response.PagerDutyEvent{ID: "evt-" + typ, Type: typ, IncidentKey: key, Agent: "On-Call Engineer", OccurredAt: t0}
+	return response.PagerDutyEvent{ID: "evt-" + typ, Type: typ, IncidentKey: key, Agent: "On-Call Engineer", OccurredAt: t0.Add(30 * time.Second)}
 }
 
 func TestPagerDutyWebhook(t *testing.T) {
@@ -26,7 +26,7 @@ func TestPagerDutyWebhook(t *testing.T) {
 	t.Run("acknowledged, then redelivered", func(t *testing.T) {
 		f := newFixture(t)
 		inc, key := paged(t, f)
-		at := f.clock.Now()
+		at := pdEvent("", "").OccurredAt // recorded as of when it happened in PagerDuty
 		n := f.starter.count()
 		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", key)); err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestPagerDutyWebhook(t *testing.T) {
 	t.Run("resolved, then redelivered", func(t *testing.T) {
 		f := newFixture(t)
 		inc, key := paged(t, f)
-		at := f.clock.Now()
+		at := pdEvent("", "").OccurredAt // recorded as of when it happened in PagerDuty
 		n := f.starter.count()
 		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.resolved", key)); err != nil {
 			t.Fatal(err)
@@ -157,18 +157,51 @@ func TestPagerDutyWebhook(t *testing.T) {
 	}
 
 	// A page can reach PagerDuty and be acknowledged there before it is
-	// recorded on the incident (its Page task stopped after sending): the
-	// key alone says which incident and episode it belongs to.
-	t.Run("a page of this episode not recorded yet", func(t *testing.T) {
+	// recorded on the incident (its Page task stopped after sending): its
+	// claim in the page ledger says it was paged.
+	t.Run("a page of this episode claimed but not recorded yet", func(t *testing.T) {
 		f := newFixture(t)
 		inc, _ := paged(t, f)
-		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", incident.PageDedupKey(inc.ID, 0, 3))); err != nil {
+		key := incident.PageDedupKey(inc.ID, 0, 2)
+		now := f.clock.Now()
+		claim := incident.Page{Level: 2, LevelName: "team-lead", At: now, DedupKey: key, State: incident.PageClaimed, Attempts: 1, LeaseUntil: now.Add(time.Minute)}
+		if _, err := f.store.ClaimPage(ctx, inc.ID, claim, incident.PlannedState(inc, 0, incident.Step{}), now); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.PagerDutyWebhook(ctx, pdEvent("incident.acknowledged", key)); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.get(t, inc.ID); got.Status != incident.Acknowledged {
 			t.Errorf("status = %s, want acknowledged", got.Status)
 		}
 	})
+
+	// Finding M3: a signed webhook acted on any key shaped <id>/level-N;
+	// level-42 resolved a P0. Only a page this episode sent or claimed
+	// counts.
+	for _, c := range []struct{ name, key string }{
+		{"a level not in the policy", "/level-42"},
+		{"a level of the policy never paged", "/level-3"},
+		{"level zero", "/level-0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			inc, _ := paged(t, f)
+			entries := len(f.timeline(t, inc.ID))
+			n := f.starter.count()
+			for _, typ := range []string{"incident.resolved", "incident.acknowledged"} {
+				err := f.svc.PagerDutyWebhook(ctx, pdEvent(typ, inc.ID+c.key))
+				wantError(t, err, incident.ENotFound, "")
+			}
+			if got := f.get(t, inc.ID); got.Version != inc.Version || got.Status != incident.Triggered {
+				t.Errorf("incident = %+v, want it unchanged", got)
+			}
+			if g := len(f.timeline(t, inc.ID)); g != entries {
+				t.Errorf("timeline has %d entries, want %d", g, entries)
+			}
+			wantStarts(t, f.starter.since(n))
+		})
+	}
 
 	t.Run("a page of a later episode than the incident's", func(t *testing.T) {
 		f := newFixture(t)
@@ -212,5 +245,82 @@ func TestPagerDutyRedeliveryCompletesAFailedStart(t *testing.T) {
 	wantStarts(t, f.starter.since(n), start{inc.ID, got.Generation})
 	if got.Status != incident.Acknowledged {
 		t.Errorf("status = %s, want acknowledged", got.Status)
+	}
+}
+
+// TestPagerDutyWebhookTime: an acknowledgement or resolution made in
+// PagerDuty is recorded at the time it happened there (occurred_at), so a
+// delivery retried after the response deadline does not record a breach
+// that did not happen (finding L16); the time is bounded by the episode's
+// start and by now.
+func TestPagerDutyWebhookTime(t *testing.T) {
+	p1Deadline := incident.DefaultPolicy().For(incident.P1).AcknowledgeWithin.D()
+	t.Run("a late delivery after the response deadline", func(t *testing.T) {
+		f := newFixture(t)
+		inc := f.report(t, "api", "P1", "api down")
+		p := page(inc.ID, 0, 1)
+		f.setPages(t, inc.ID, 0, p)
+		acked := inc.OpenedAt.Add(p1Deadline - 2*time.Minute)
+		f.clock.advance(p1Deadline + 20*time.Minute)
+		e := pdEvent("incident.acknowledged", p.DedupKey)
+		e.OccurredAt = acked
+		if err := f.svc.PagerDutyWebhook(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		got := f.get(t, inc.ID)
+		if !got.AcknowledgedAt.Equal(acked) {
+			t.Errorf("acknowledged at %s, want %s (occurred_at)", got.AcknowledgedAt, acked)
+		}
+		for _, b := range incident.DueBreaches(got, f.svc.Policy, f.clock.Now()) {
+			if b.Target == incident.TargetResponse {
+				t.Errorf("a response breach is due after an acknowledgement in time: %+v", b)
+			}
+		}
+		if e := f.last(t, inc.ID); !e.At.Equal(acked) {
+			t.Errorf("timeline entry at %s, want %s", e.At, acked)
+		}
+	})
+	t.Run("resolved late", func(t *testing.T) {
+		f := newFixture(t)
+		inc := f.report(t, "api", "P1", "api down")
+		p := page(inc.ID, 0, 1)
+		f.setPages(t, inc.ID, 0, p)
+		resolved := inc.OpenedAt.Add(3 * time.Minute)
+		f.clock.advance(5 * time.Hour)
+		e := pdEvent("incident.resolved", p.DedupKey)
+		e.OccurredAt = resolved
+		if err := f.svc.PagerDutyWebhook(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		got := f.get(t, inc.ID)
+		if !got.ResolvedAt.Equal(resolved) || len(incident.DueBreaches(got, f.svc.Policy, f.clock.Now())) != 0 {
+			t.Errorf("resolved at %s with breaches %v, want %s and none", got.ResolvedAt, incident.DueBreaches(got, f.svc.Policy, f.clock.Now()), resolved)
+		}
+	})
+	for _, c := range []struct {
+		name string
+		at   func(opened, now time.Time) time.Time
+		want func(opened, now time.Time) time.Time
+	}{
+		{"in the future beyond the skew: now", func(_, now time.Time) time.Time { return now.Add(time.Hour) }, func(_, now time.Time) time.Time { return now }},
+		{"slightly in the future: now", func(_, now time.Time) time.Time { return now.Add(5 * time.Second) }, func(_, now time.Time) time.Time { return now }},
+		{"before the incident opened: its opening", func(opened, _ time.Time) time.Time { return opened.Add(-time.Hour) }, func(opened, _ time.Time) time.Time { return opened }},
+		{"missing: now", func(time.Time, time.Time) time.Time { return time.Time{} }, func(_, now time.Time) time.Time { return now }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			inc := f.report(t, "api", "P1", "api down")
+			p := page(inc.ID, 0, 1)
+			f.setPages(t, inc.ID, 0, p)
+			now := f.clock.advance(10 * time.Minute)
+			e := pdEvent("incident.acknowledged", p.DedupKey)
+			e.OccurredAt = c.at(inc.OpenedAt, now)
+			if err := f.svc.PagerDutyWebhook(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := f.get(t, inc.ID).AcknowledgedAt, c.want(inc.OpenedAt, now); !got.Equal(want) {
+				t.Errorf("acknowledged at %s, want %s", got, want)
+			}
+		})
 	}
 }

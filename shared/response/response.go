@@ -78,29 +78,26 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	inc := incident.Open(sig)
 	inc.Title = r.Title
 	inc.Description = r.Description
+	sum := sha256.Sum256([]byte(strings.Join([]string{r.Service, r.Title, r.Severity, r.Category, r.Description}, "\x00")))
+	fingerprint := hex.EncodeToString(sum[:])
 	key := r.IdempotencyKey
 	if key == "" {
 		// Without a key, the same report from the same caller within the
 		// same ten minutes is a retry or a double submission.
-		sum := sha256.Sum256([]byte(strings.Join([]string{r.Service, r.Title, r.Severity, r.Category, r.Description}, "\x00")))
-		key = "same-report/" + hex.EncodeToString(sum[:]) + "/" + now.Truncate(reportDedupWindow).Format(time.RFC3339)
+		key = "same-report/" + fingerprint + "/" + now.Truncate(reportDedupWindow).Format(time.RFC3339)
 	}
 	{
-		// A retried report finds the incident the first call opened, or
-		// finishes opening it.
-		id, err := s.claimReport(ctx, actor, key, inc.ID)
+		// A retried report finds the open incident the first call opened,
+		// or finishes opening it.
+		id, existing, err := s.claimReport(ctx, actor, key, fingerprint, inc.ID)
 		if err != nil {
 			return incident.Incident{}, err
 		}
 		if id != inc.ID {
-			existing, err := s.Store.GetIncident(ctx, id)
-			switch {
-			case err == nil:
-				inc = existing
-			case incident.ErrorCode(err) == incident.ENotFound:
+			if existing != nil {
+				inc = *existing
+			} else {
 				inc.ID = id // the first call stopped before creating it
-			default:
-				return incident.Incident{}, err
 			}
 		}
 	}
@@ -109,6 +106,7 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 		Text: fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
 		Data: map[string]string{"description": inc.Description},
 	}
+	inc.Announce(reported.ID)
 	if err := s.Store.CreateIncident(ctx, inc, reported); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return incident.Incident{}, fmt.Errorf("report: %w", err)
 	}
@@ -124,27 +122,47 @@ const reportDedupWindow = 10 * time.Minute
 
 // claimReport claims a report's idempotency key for the incident id, and
 // returns the incident the key is claimed for: id, or the one an earlier
-// call with the same key claimed it for.
-func (s *Service) claimReport(ctx context.Context, actor, key, id string) (string, error) {
+// call with the same key claimed it for, with that incident when it is
+// stored. The claim records the report's fingerprint beside the incident
+// ("<id>#<fingerprint>"): the same key with another report is a conflict
+// naming the header, never an answer with the first incident. A key whose
+// incident has been resolved is claimed afresh for id: the report is a new
+// occurrence, which opens a new incident and pages.
+func (s *Service) claimReport(ctx context.Context, actor, key, fingerprint, id string) (string, *incident.Incident, error) {
 	sum := sha256.Sum256([]byte(actor + "\x00" + key))
 	dedup := "report-key/" + hex.EncodeToString(sum[:])
 	for range 3 {
-		existing, found, err := s.Store.OpenIncidentID(ctx, dedup)
+		value, found, err := s.Store.OpenIncidentID(ctx, dedup)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
+		replacing := ""
 		if found {
-			return existing, nil
+			existing, fp, _ := strings.Cut(value, "#")
+			if fp != "" && fp != fingerprint {
+				return "", nil, &incident.Error{Code: incident.EConflict, Field: "Idempotency-Key",
+					Message: "this Idempotency-Key was used for a different report; send a new key for a new report"}
+			}
+			inc, err := s.Store.GetIncident(ctx, existing)
+			switch {
+			case incident.ErrorCode(err) == incident.ENotFound:
+				return existing, nil, nil // the first call stopped before creating it
+			case err != nil:
+				return "", nil, err
+			case inc.Status != incident.Resolved:
+				return existing, &inc, nil
+			}
+			replacing = value
 		}
-		err = s.Store.ClaimDedupKey(ctx, dedup, id, "")
+		err = s.Store.ClaimDedupKey(ctx, dedup, id+"#"+fingerprint, replacing)
 		if err == nil {
-			return id, nil
+			return id, nil, nil
 		}
 		if incident.ErrorCode(err) != incident.EConflict {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return "", fmt.Errorf("report: idempotency key still contended")
+	return "", nil, fmt.Errorf("report: idempotency key still contended")
 }
 
 // asField names the request field of a validation error.
@@ -240,7 +258,12 @@ func (s *Service) change(ctx context.Context, id string, op func(*incident.Incid
 
 // Acknowledge records that actor has taken the incident on.
 func (s *Service) Acknowledge(ctx context.Context, actor, id string, a Acknowledgement) (incident.Incident, error) {
-	now := s.Clock.Now()
+	return s.acknowledgeAt(ctx, actor, id, a, s.Clock.Now())
+}
+
+// acknowledgeAt acknowledges as of time now: the clock's, or the time a
+// PagerDuty webhook says the acknowledgement happened there.
+func (s *Service) acknowledgeAt(ctx context.Context, actor, id string, a Acknowledgement, now time.Time) (incident.Incident, error) {
 	note := func(inc incident.Incident) error {
 		if inc.AcknowledgedAt.IsZero() {
 			return nil
@@ -251,7 +274,13 @@ func (s *Service) Acknowledge(ctx context.Context, actor, id string, a Acknowled
 		}
 		return s.noteAt(ctx, inc, inc.AcknowledgedAt, inc.AcknowledgedBy, incident.EntryAcknowledged, fmt.Sprintf("acknowledged/%d", inc.Episode), text, nil)
 	}
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Acknowledge(actor, now) }, note, note)
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+		if err := inc.Acknowledge(actor, now); err != nil {
+			return err
+		}
+		announce(inc, inc.AcknowledgedAt, fmt.Sprintf("acknowledged/%d", inc.Episode))
+		return nil
+	}, note, note)
 	if err != nil {
 		return incident.Incident{}, err
 	}
@@ -281,7 +310,11 @@ func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpda
 	}
 	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
 		acknowledging = inc.AcknowledgedAt.IsZero()
-		return inc.UpdateStatus(st, actor, now)
+		if err := inc.UpdateStatus(st, actor, now); err != nil {
+			return err
+		}
+		announce(inc, now, "update/"+actor)
+		return nil
 	}, note, nil)
 	if err != nil {
 		return incident.Incident{}, err
@@ -317,7 +350,11 @@ func (s *Service) ChangeSeverity(ctx context.Context, actor, id string, c Severi
 	}
 	return s.change(ctx, id, func(inc *incident.Incident) error {
 		from = inc.Severity
-		return inc.ChangeSeverity(sev)
+		if err := inc.ChangeSeverity(sev); err != nil {
+			return err
+		}
+		announce(inc, now, "severity/"+string(sev))
+		return nil
 	}, note, nil)
 }
 
@@ -341,8 +378,11 @@ func (s *Service) Escalate(ctx context.Context, actor, id string, e Escalation) 
 	}
 	return s.change(ctx, id, func(inc *incident.Incident) error {
 		var err error
-		req, err = inc.RequestEscalation(s.Policy, e.Level, actor, e.Reason, now)
-		return err
+		if req, err = inc.RequestEscalation(s.Policy, e.Level, actor, e.Reason, now); err != nil {
+			return err
+		}
+		announce(inc, req.At, fmt.Sprintf("escalate/%d/%d", req.Episode, req.Level))
+		return nil
 	}, note, heal)
 }
 
@@ -360,10 +400,14 @@ func (s *Service) noteEscalation(ctx context.Context, inc incident.Incident, req
 // Resolve closes the incident with its root cause; the escalation tells
 // PagerDuty that every page is resolved.
 func (s *Service) Resolve(ctx context.Context, actor, id string, r Resolution) (incident.Incident, error) {
+	return s.resolveAt(ctx, actor, id, r, s.Clock.Now())
+}
+
+// resolveAt resolves as of time now (see acknowledgeAt).
+func (s *Service) resolveAt(ctx context.Context, actor, id string, r Resolution, now time.Time) (incident.Incident, error) {
 	if strings.TrimSpace(r.RootCause) == "" {
 		return incident.Incident{}, incident.FieldErrorf("rootCause", "rootCause is required to resolve an incident")
 	}
-	now := s.Clock.Now()
 	note := func(inc incident.Incident) error {
 		if inc.Status != incident.Resolved {
 			return nil
@@ -374,7 +418,13 @@ func (s *Service) Resolve(ctx context.Context, actor, id string, r Resolution) (
 		}
 		return s.noteAt(ctx, inc, inc.ResolvedAt, inc.ResolvedBy, incident.EntryResolved, fmt.Sprintf("resolved/%d", inc.Episode), text, map[string]string{"rootCause": inc.RootCause})
 	}
-	inc, err := s.change(ctx, id, func(inc *incident.Incident) error { return inc.Resolve(actor, r.RootCause, r.Summary, now) }, note, note)
+	inc, err := s.change(ctx, id, func(inc *incident.Incident) error {
+		if err := inc.Resolve(actor, r.RootCause, r.Summary, now); err != nil {
+			return err
+		}
+		announce(inc, inc.ResolvedAt, fmt.Sprintf("resolved/%d", inc.Episode))
+		return nil
+	}, note, note)
 	if err != nil {
 		return incident.Incident{}, err
 	}
@@ -453,14 +503,18 @@ func (s *Service) EndMaintenance(ctx context.Context, actor, id string) (inciden
 // PagerDuty to the incident one of its pages belongs to. PagerDuty's
 // incident_key is the page's dedup key. Events about a page of an earlier
 // episode, or that the incident has already seen, change nothing; a key
-// that is not one of ours is ENotFound.
+// that is not one of ours, or that names a level of the current episode
+// that was never paged (not recorded on the incident, not claimed in the
+// page ledger), is ENotFound and changes nothing. The change is recorded
+// at the time it happened in PagerDuty (OccurredAt), bounded by the
+// episode's start and now, so a late redelivery records no false breach.
 func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error {
 	if e.Type != "incident.acknowledged" && e.Type != "incident.resolved" {
 		return incident.Errorf(incident.EInvalid, "PagerDuty event type %q is not handled", e.Type)
 	}
 	// The key names the incident and the episode of the page, recorded on
 	// the incident or not yet (its Page task stopped after sending).
-	id, episode, _, ok := incident.ParsePageDedupKey(e.IncidentKey)
+	id, episode, level, ok := incident.ParsePageDedupKey(e.IncidentKey)
 	if !ok {
 		return incident.Errorf(incident.ENotFound, "PagerDuty incident key %q is not a page of this system", e.IncidentKey)
 	}
@@ -479,20 +533,67 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return nil
 	}
+	paged, err := s.paged(ctx, inc, level)
+	if err != nil {
+		return err
+	}
+	if !paged {
+		slog.WarnContext(ctx, "pagerduty webhook for a page never sent", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
+		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
+	}
+	at := webhookTime(e.OccurredAt, inc.Started(), s.Clock.Now())
 	// A redelivery, or PagerDuty echoing what this system told it, goes
 	// through the operation too: its conflict restarts the current
 	// generation and completes the timeline entry of a call cut short.
 	var opErr error
 	if e.Type == "incident.acknowledged" {
-		_, opErr = s.Acknowledge(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"})
+		_, opErr = s.acknowledgeAt(ctx, actor, id, Acknowledgement{Message: "acknowledged in PagerDuty"}, at)
 	} else {
-		_, opErr = s.Resolve(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor})
+		_, opErr = s.resolveAt(ctx, actor, id, Resolution{RootCause: "not recorded: resolved in PagerDuty", Summary: "resolved in PagerDuty by " + actor}, at)
 	}
 	if incident.ErrorCode(opErr) == incident.EConflict {
 		// Acknowledged or resolved here meanwhile: nothing left to do.
 		return nil
 	}
 	return opErr
+}
+
+// paged reports whether the current episode of inc paged level: a level
+// of the policy whose page is in the page ledger, sent or rejected, or
+// claimed (being sent, or sent by a Page task that stopped before it
+// recorded the outcome).
+func (s *Service) paged(_ context.Context, inc incident.Incident, level int) (bool, error) {
+	if _, ok := s.Policy.Level(level); !ok {
+		return false, nil
+	}
+	_, ok := inc.LedgerEntry(inc.Episode, level)
+	return ok, nil
+}
+
+// webhookSkew is how far in the future a webhook's occurred_at may be,
+// for PagerDuty's clock and ours to disagree, before it is not believed.
+const webhookSkew = 30 * time.Second
+
+// webhookTime is when a change made in PagerDuty is recorded: when it
+// occurred there, but never before the episode started, nor after now (a
+// time in the future, within the skew or beyond, or none at all, is now).
+func webhookTime(occurred, started, now time.Time) time.Time {
+	switch {
+	case occurred.IsZero() || occurred.After(now):
+		if occurred.After(now.Add(webhookSkew)) {
+			slog.Warn("pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
+		}
+		return now
+	case occurred.Before(started):
+		return started
+	}
+	return occurred
+}
+
+// announce queues the timeline entry noteAt writes for an operation at
+// time at with key, in the same write as the operation's change.
+func announce(inc *incident.Incident, at time.Time, key string) {
+	inc.Announce(incident.EntryID(at, "api/"+key))
 }
 
 // noteAt appends a timeline entry for an operation at time at. Its ID

@@ -16,8 +16,11 @@ var Definition string
 
 // Placeholder names in Definition.
 const (
-	PlanFunctionArn = "PlanFunctionArn"
-	PageFunctionArn = "PageFunctionArn"
+	PlanFunctionArn      = "PlanFunctionArn"
+	PageFunctionArn      = "PageFunctionArn"
+	TriageFunctionArn    = "TriageFunctionArn"
+	RemediateFunctionArn = "RemediateFunctionArn"
+	NotifyFunctionArn    = "NotifyFunctionArn"
 )
 
 var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
