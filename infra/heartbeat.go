@@ -85,7 +85,9 @@ func NewHeartbeat(scope constructs.Construct, id string, props *HeartbeatProps) 
 		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
 		EvaluationPeriods:  jsii.Number(HeartbeatPeriods),
 		DatapointsToAlarm:  jsii.Number(HeartbeatMissedPeriods),
-		// The point of a dead man's switch: silence is the alarm.
+		// The point of a dead man's switch: silence is the alarm. A new
+		// alarm has no data at all, so it may fire once on the first
+		// deploy, before the first beats.
 		TreatMissingData: awscloudwatch.TreatMissingData_BREACHING,
 	})
 	return &Heartbeat{Construct: c, Schedule: rule, Missing: missing}
