@@ -28,6 +28,8 @@ const (
 var testJWTContext = map[string]any{
 	ContextJWTIssuer:   testJWTIssuer,
 	ContextJWTAudience: []any{testAudience1, testAudience2},
+	// A real operator contact too, so that no placeholder is left.
+	ContextOperatorEmail: "oncall@example.com",
 }
 
 // wantRoutes is the API's contract (see the architecture notes): route key

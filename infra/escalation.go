@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -33,11 +34,22 @@ type Escalation struct {
 	StateMachine awsstepfunctions.StateMachine
 	// Failures alarms when an execution fails.
 	Failures awscloudwatch.Alarm
+	// TimedOut alarms when an execution times out.
+	TimedOut awscloudwatch.Alarm
+	// Aborted alarms when an execution is stopped.
+	Aborted awscloudwatch.Alarm
 }
 
 // EscalationFailuresAlarmSuffix ends the name of the alarm on failed
 // executions; shared/incident/classify.json matches it.
 const EscalationFailuresAlarmSuffix = "-escalation-failures"
+
+// Suffixes of the alarms on timed-out and aborted executions;
+// shared/incident/classify.json matches them.
+const (
+	EscalationTimeoutsAlarmSuffix = "-escalation-timeouts"
+	EscalationAbortedAlarmSuffix  = "-escalation-aborted"
+)
 
 // NewEscalation creates the state machine from statemachine.Definition, the
 // one definition the local executor also runs, with its placeholders bound
@@ -74,11 +86,27 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 	failures := selfAlarm(c, "Failures", EscalationFailuresAlarmSuffix,
 		"An escalation execution failed: an incident may not be paged. Look at the failed execution, fix the cause, and page by hand if needed.",
 		"Sum", sm.MetricFailed)
+	// The definition sets no execution timeout, so a timed-out execution
+	// means someone set one: either way the escalation stopped, at P0.
+	timedOut := selfAlarm(c, "TimedOut", EscalationTimeoutsAlarmSuffix,
+		"An escalation execution timed out: its incident is no longer escalated. Look at the execution, then page by hand if needed.",
+		"Sum", sm.MetricTimedOut)
+	// An execution is aborted when someone stops it, in the console or the
+	// API: usually on purpose, but its incident is no longer escalated, so
+	// someone must look (P1).
+	aborted := selfAlarm(c, "Aborted", EscalationAbortedAlarmSuffix,
+		"An escalation execution was stopped: its incident is no longer escalated. Check that it was meant, and page by hand if needed.",
+		"Sum", sm.MetricAborted)
 	// A definition from a string grants nothing by itself: allow exactly the
 	// two functions it calls.
-	props.Plan.GrantInvoke(sm)
-	props.Page.GrantInvoke(sm)
-	return &Escalation{Construct: c, StateMachine: sm, Failures: failures}, nil
+	// Not GrantInvoke, which adds <function ARN>:* for every version and
+	// alias: the definition calls the unqualified ARNs, so exactly those.
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      sm,
+		Actions:      jsii.Strings("lambda:InvokeFunction"),
+		ResourceArns: &[]*string{props.Plan.FunctionArn(), props.Page.FunctionArn()},
+	})
+	return &Escalation{Construct: c, StateMachine: sm, Failures: failures, TimedOut: timedOut, Aborted: aborted}, nil
 }
 
 // MissingSubstitutionError reports definition placeholders that have no value.

@@ -26,10 +26,12 @@ const (
 	EscalationPlanFunction = "escalation-plan"
 	EscalationPageFunction = "escalation-page"
 	ApiFunction            = "api"
+	HeartbeatFunction      = "heartbeat"
+	FireDrillFunction      = "fire-drill"
 )
 
 // FunctionNames lists every function the stack deploys.
-var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction}
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction, HeartbeatFunction, FireDrillFunction}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -54,6 +56,14 @@ const (
 	// PagerDuty v3 webhook signing secret(s) (api). Imported by name like
 	// the routing keys, so it is a partial ARN too.
 	EnvPagerDutyWebhookSecretArn = "PAGERDUTY_WEBHOOK_SECRET_ARN"
+	// EnvFireDrillMaxAgeDays is how many days may pass without a passing
+	// fire drill (heartbeat, only when the drill is scheduled).
+	EnvFireDrillMaxAgeDays = "FIRE_DRILL_MAX_AGE_DAYS"
+	// EnvFireDrillAlarmName and EnvFireDrillAlarmArn name the drill's
+	// alarm (fire-drill): the one it raises, and the dedup key of its
+	// incidents.
+	EnvFireDrillAlarmName = "FIRE_DRILL_ALARM_NAME"
+	EnvFireDrillAlarmArn  = "FIRE_DRILL_ALARM_ARN"
 )
 
 // Function settings.
@@ -65,6 +75,13 @@ const (
 	// apiTimeoutSeconds stays under API Gateway's 29 s integration timeout,
 	// so the function never works on after the caller got a 503.
 	apiTimeoutSeconds = 25
+	// heartbeatTimeoutSeconds: a beat is three quick calls; one that
+	// takes longer is a failed beat.
+	heartbeatTimeoutSeconds = 30
+	// fireDrillTimeoutSeconds is above drill.MaxDuration (10 minutes with
+	// the default hop limits), so a drill ends and records itself before
+	// Lambda stops it.
+	fireDrillTimeoutSeconds = 720
 )
 
 // MissingFunctionError reports a function whose built bootstrap is not in
@@ -129,6 +146,13 @@ var tableActions = map[string][]string{
 	// incident's partition and the services with windows (Query on the
 	// table).
 	ApiFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+	// shared/heartbeat.Table.Beat (UpdateItem) and, for the fire-drill
+	// watch, shared/drill.Table.LatestDrill (Query on the table only).
+	HeartbeatFunction: {"dynamodb:UpdateItem", "dynamodb:Query"},
+	// shared/drill.Incidents (GetItem), resolving through
+	// shared/response (GetItem, PutItem) and shared/drill.Table's
+	// RecordDrill (PutItem).
+	FireDrillFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 
 // indexActions are the table actions that read an index too.
@@ -162,6 +186,9 @@ type FunctionsProps struct {
 	// WebhookSecret is the secret with the PagerDuty webhook signing
 	// secret(s); only the api function reads it.
 	WebhookSecret awssecretsmanager.ISecret
+	// ReservedConcurrency maps a function to its reserved concurrency;
+	// empty means none (see WatchConfig).
+	ReservedConcurrency map[string]int
 }
 
 // Functions is the Lambda functions built from functions/<name>.
@@ -175,6 +202,10 @@ type Functions struct {
 	EscalationPage awslambda.Function
 	// Api serves the HTTP API and the PagerDuty webhook.
 	Api awslambda.Function
+	// Heartbeat is the dead man's switch, on a schedule.
+	Heartbeat awslambda.Function
+	// FireDrill runs the monthly fire drill, on a schedule.
+	FireDrill awslambda.Function
 	// PagesRejected alarms when escalation-page logs that PagerDuty
 	// rejected a page or a level has no routing key.
 	PagesRejected awscloudwatch.Alarm
@@ -199,7 +230,9 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		if props.EscalationPolicy != "" {
 			env[EnvEscalationPolicy] = jsii.String(props.EscalationPolicy)
 		}
+		role := functionRole(c, cid, name, logs)
 		fp := &awslambda.FunctionProps{
+			Role:                  role,
 			Description:           jsii.String(description),
 			Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(props.Dir, name)), nil),
 			Handler:               jsii.String(bootstrapFile),
@@ -211,6 +244,9 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			LogGroup:              logs,
 			LoggingFormat:         awslambda.LoggingFormat_JSON,
 			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		}
+		if n, ok := props.ReservedConcurrency[name]; ok {
+			fp.ReservedConcurrentExecutions = jsii.Number(n)
 		}
 		if extra != nil {
 			extra(fp)
@@ -295,8 +331,62 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		ResourceArns: jsii.Strings(*props.WebhookSecret.SecretArn() + secretSuffixPattern),
 	})
 
-	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api, PagesRejected: rejected}, nil
+	// Scheduled, so invoked asynchronously: a failed beat or drill is not
+	// retried (the next beat comes in minutes; a repeated drill would raise
+	// its alarm again), and each runs one at a time.
+	scheduled := func(fp *awslambda.FunctionProps) {
+		fp.RetryAttempts = jsii.Number(0)
+		if len(props.ReservedConcurrency) > 0 {
+			fp.ReservedConcurrentExecutions = jsii.Number(singletonConcurrency)
+		}
+	}
+	heartbeat := newFn("Heartbeat", HeartbeatFunction,
+		"The dead man's switch: proves every few minutes that an alarm still plans a page, and watches the fire drill.",
+		heartbeatTimeoutSeconds,
+		map[string]*string{EnvTableName: tableName},
+		scheduled)
+	drill := newFn("FireDrill", FireDrillFunction,
+		"The monthly fire drill: raises a test alarm and follows it to a page on the test routing key, then resolves it.",
+		fireDrillTimeoutSeconds,
+		map[string]*string{EnvTableName: tableName},
+		scheduled)
+
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api,
+		Heartbeat: heartbeat, FireDrill: drill, PagesRejected: rejected}, nil
 }
+
+// ByName returns every function by its name (FunctionNames).
+func (f *Functions) ByName() map[string]awslambda.Function {
+	return map[string]awslambda.Function{
+		AlarmIngestFunction:    f.AlarmIngest,
+		EscalationPlanFunction: f.EscalationPlan,
+		EscalationPageFunction: f.EscalationPage,
+		ApiFunction:            f.Api,
+		HeartbeatFunction:      f.Heartbeat,
+		FireDrillFunction:      f.FireDrill,
+	}
+}
+
+// functionRole is a function's execution role. Instead of the managed
+// AWSLambdaBasicExecutionRole, which may write to any log group, it may
+// only write to the function's own: the log group exists before the
+// function, so no logs:CreateLogGroup either.
+func functionRole(scope constructs.Construct, cid, name string, logs awslogs.ILogGroup) awsiam.Role {
+	role := awsiam.NewRole(scope, jsii.String(cid+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("The " + name + " function's execution role."),
+	})
+	// The log group's ARN ends in :*, which covers its log streams.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(functionLogActions...),
+		Resources: jsii.Strings(*logs.LogGroupArn()),
+	}))
+	return role
+}
+
+// functionLogActions are what a function needs to write its logs to an
+// existing log group.
+var functionLogActions = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 
 // secretSuffixPattern matches the six random characters Secrets Manager
 // appends to a secret's name in its ARN; a secret imported by name needs

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -12,37 +13,55 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dashboarduz/incident-response/shared/drill"
 	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/heartbeat"
+	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/response"
 )
 
 // TestTableGrantsMatchStoreCode checks tableActions against the code: the
-// store interface each function's handler takes names the Store methods it
-// may call, and shared/dynamo's source says which DynamoDB operations each
-// of those methods calls, directly or through another Store method. A new
-// operation in the code without a grant would fail in AWS only, with
-// AccessDenied; a grant the code no longer needs is privilege to drop.
+// store interfaces each function's handler takes name the methods it may
+// call, and the source of the table adapters implementing them
+// (shared/dynamo's Store; the drill's and the heartbeat's own Table) says
+// which DynamoDB operations each of those methods calls, directly or
+// through another method. A new operation in the code without a grant
+// would fail in AWS only, with AccessDenied; a grant the code no longer
+// needs is privilege to drop.
 func TestTableGrantsMatchStoreCode(t *testing.T) {
-	ops := storeOperations(t)
+	store := clientOperations(t, "dynamo", "Store", "client")
+	if !store["queryAll"]["Query"] {
+		t.Fatalf("queryAll's paginator was not read as a Query: %v", store["queryAll"])
+	}
+	drills := clientOperations(t, "drill", "Table", "API")
+	beats := clientOperations(t, "heartbeat", "Table", "API")
+	type uses struct {
+		iface reflect.Type
+		ops   map[string]map[string]bool // method -> operations of its implementation
+	}
 	for _, c := range []struct {
-		fn    string
-		store reflect.Type
+		fn   string
+		uses []uses
 	}{
-		{AlarmIngestFunction, reflect.TypeFor[ingest.Store]()},
-		{EscalationPlanFunction, reflect.TypeFor[escalation.PlanStore]()},
-		{EscalationPageFunction, reflect.TypeFor[escalation.PageStore]()},
-		{ApiFunction, reflect.TypeFor[response.Store]()},
+		{AlarmIngestFunction, []uses{{reflect.TypeFor[ingest.Store](), store}}},
+		{EscalationPlanFunction, []uses{{reflect.TypeFor[escalation.PlanStore](), store}}},
+		{EscalationPageFunction, []uses{{reflect.TypeFor[escalation.PageStore](), store}}},
+		{ApiFunction, []uses{{reflect.TypeFor[response.Store](), store}}},
+		{HeartbeatFunction, []uses{{reflect.TypeFor[heartbeat.Store](), beats}, {reflect.TypeFor[heartbeat.Drills](), drills}}},
+		{FireDrillFunction, []uses{{reflect.TypeFor[drill.Incidents](), store}, {reflect.TypeFor[resolveStore](), store}, {reflect.TypeFor[drill.Log](), drills}}},
 	} {
 		want := map[string]bool{}
-		for i := range c.store.NumMethod() {
-			m := c.store.Method(i).Name
-			called, ok := ops[m]
-			if !ok {
-				t.Errorf("%s: %s.%s is not a method of shared/dynamo's Store", c.fn, c.store, m)
-			}
-			for op := range called {
-				want["dynamodb:"+op] = true
+		for _, u := range c.uses {
+			for i := range u.iface.NumMethod() {
+				m := u.iface.Method(i).Name
+				called, ok := u.ops[m]
+				if !ok {
+					t.Errorf("%s: %s.%s is not a method of its table adapter", c.fn, u.iface, m)
+				}
+				for op := range called {
+					want["dynamodb:"+op] = true
+				}
 			}
 		}
 		got := slices.Sorted(slices.Values(tableActions[c.fn]))
@@ -50,18 +69,31 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 			t.Errorf("%s is granted %v on the table; its store's methods call %v", c.fn, got, w)
 		}
 	}
+	if len(tableActions) != len(FunctionNames) {
+		t.Errorf("tableActions covers %d functions, want all %d", len(tableActions), len(FunctionNames))
+	}
 }
 
-// storeOperations returns, for each method of shared/dynamo's *Store, the
-// operations it calls on its DynamoDB client (s.client.X), including those
-// of the Store methods it calls (s.m()), read from the package's source.
-func storeOperations(t *testing.T) map[string]map[string]bool {
+// resolveStore is what the fire drill's resolver, shared/response's
+// Service.Resolve, calls on its store: the incident (incident.Update) and
+// the timeline entry.
+type resolveStore interface {
+	incident.Updater
+	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
+}
+
+// clientOperations returns, for each method of shared/<pkg>'s *<typ>, the
+// operations it calls on its DynamoDB client (the field named field:
+// x.client.Operation(...), or dynamodb.NewOperationPaginator(x.client, ...)),
+// including those of the methods of *<typ> it calls, read from the
+// package's source.
+func clientOperations(t *testing.T, pkg, typ, field string) map[string]map[string]bool {
 	t.Helper()
 	root, err := FindRepoRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(root, "shared", "dynamo")
+	dir := filepath.Join(root, "shared", pkg)
 	fset := token.NewFileSet()
 	direct := map[string]map[string]bool{}  // method -> client operations
 	callees := map[string]map[string]bool{} // method -> Store methods
@@ -86,7 +118,7 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 			if !ok {
 				continue
 			}
-			if id, ok := star.X.(*ast.Ident); !ok || id.Name != "Store" {
+			if id, ok := star.X.(*ast.Ident); !ok || id.Name != typ {
 				continue
 			}
 			recv, m := fd.Recv.List[0].Names[0].Name, fd.Name.Name
@@ -105,11 +137,11 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 					if x.Name == recv {
 						callees[m][sel.Sel.Name] = true
 					}
-					if op, ok := strings.CutSuffix(strings.TrimPrefix(sel.Sel.Name, "New"), "Paginator"); ok && x.Name == "dynamodb" && len(call.Args) > 0 && isClient(call.Args[0], recv) {
+					if op, ok := strings.CutSuffix(strings.TrimPrefix(sel.Sel.Name, "New"), "Paginator"); ok && x.Name == "dynamodb" && len(call.Args) > 0 && isClient(call.Args[0], recv, field) {
 						direct[m][op] = true
 					}
 				case *ast.SelectorExpr: // s.client.Operation(...)
-					if id, ok := x.X.(*ast.Ident); ok && id.Name == recv && x.Sel.Name == "client" {
+					if id, ok := x.X.(*ast.Ident); ok && id.Name == recv && x.Sel.Name == field {
 						direct[m][sel.Sel.Name] = true
 					}
 				}
@@ -118,10 +150,7 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 		}
 	}
 	if len(direct) == 0 {
-		t.Fatalf("no methods of *Store found in %s", dir)
-	}
-	if !direct["queryAll"]["Query"] {
-		t.Fatalf("queryAll's paginator was not read as a Query: %v", direct["queryAll"])
+		t.Fatalf("no methods of *%s found in %s", typ, dir)
 	}
 	all := map[string]map[string]bool{}
 	for m := range direct {
@@ -143,10 +172,10 @@ func storeOperations(t *testing.T) map[string]map[string]bool {
 	return all
 }
 
-// isClient reports whether e is recv.client.
-func isClient(e ast.Expr, recv string) bool {
+// isClient reports whether e is recv.<field>.
+func isClient(e ast.Expr, recv, field string) bool {
 	sel, ok := e.(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != "client" {
+	if !ok || sel.Sel.Name != field {
 		return false
 	}
 	id, ok := sel.X.(*ast.Ident)

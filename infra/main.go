@@ -16,10 +16,16 @@
 // dashboarduz/incident-response/pagerduty-routing-keys),
 // pagerDutyWebhookSecretName (default
 // dashboarduz/incident-response/pagerduty-webhook-secret), pagerDutyEventsUrl,
-// incidentUrlBase, operatorEmail (all three optional), and the HTTP API's
-// jwtIssuer and jwtAudience (required; cdk.json holds placeholders that
-// synthesize with a warning but fail for a stack bound to an account, as
-// `cdk deploy` synthesizes it).
+// incidentUrlBase (both optional), the HTTP API's jwtIssuer and
+// jwtAudience (required), the operator contact, operatorEmail and/or
+// operatorPagerDutySecretName (at least one required; see WatchConfig),
+// reservedConcurrency, fireDrillSchedule and fireDrillMaxAgeDays. cdk.json
+// holds placeholders for the required settings that synthesize with a
+// warning but fail for a stack bound to an account, as `cdk deploy`
+// synthesizes it.
+//
+// The app runs cdk-nag's AwsSolutions checks on the stack (ApplyNagChecks):
+// an unsuppressed finding fails synthesis.
 package main
 
 import (
@@ -60,6 +66,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	ApplyNagChecks(app)
 	_, err = NewIncidentResponseStack(app, StackID, &IncidentResponseStackProps{
 		StackProps:   awscdk.StackProps{Env: EnvFromEnvironment()},
 		FunctionsDir: FunctionsDir(root, os.Getenv("FUNCTIONS_DIR")),

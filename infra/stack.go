@@ -37,6 +37,12 @@ type IncidentResponseStack struct {
 	OperatorAlerts *OperatorAlerts
 	// Api is the HTTP API and the PagerDuty webhook.
 	Api *Api
+	// FunctionAlarms watch every function's errors and throttles.
+	FunctionAlarms *FunctionAlarms
+	// Heartbeat is the dead man's switch.
+	Heartbeat *Heartbeat
+	// FireDrill is the scheduled disaster-recovery drill.
+	FireDrill *FireDrill
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -53,6 +59,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	stack := awscdk.NewStack(scope, jsii.String(id), &sprops)
 
 	cfg, err := ConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
+	watch, err := WatchConfigFromContext(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +84,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		IncidentURLBase:       cfg.IncidentURLBase,
 		EscalationPolicy:      cfg.EscalationPolicy,
 		WebhookSecret:         webhookSecret,
+		ReservedConcurrency:   watch.ReservedConcurrency,
 	})
 	if err != nil {
 		return nil, err
@@ -104,9 +115,31 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		return nil, err
 	}
 
+	heartbeat := NewHeartbeat(stack, "Heartbeat", &HeartbeatProps{
+		Function:     fns.Heartbeat,
+		StateMachine: esc.StateMachine,
+	})
+	drill := NewFireDrill(stack, "FireDrill", &FireDrillProps{
+		Function:     fns.FireDrill,
+		Heartbeat:    fns.Heartbeat,
+		StateMachine: esc.StateMachine,
+		Schedule:     watch.FireDrillSchedule,
+		MaxAgeDays:   watch.FireDrillMaxAgeDays,
+	})
+	fnAlarms := NewFunctionAlarms(stack, "FunctionAlarms", &FunctionAlarmsProps{Functions: fns.ByName()})
+
+	alarms := []awscloudwatch.Alarm{esc.Failures, esc.TimedOut, esc.Aborted, fns.PagesRejected, deadLetters.NotEmpty, heartbeat.Missing}
+	if drill.Failing != nil {
+		alarms = append(alarms, drill.Failing)
+	}
+	for _, name := range FunctionNames {
+		a := fnAlarms.ByFunction[name]
+		alarms = append(alarms, a.Errors, a.Throttles)
+	}
 	alerts := NewOperatorAlerts(stack, "OperatorAlerts", &OperatorAlertsProps{
-		Email:  cfg.OperatorEmail,
-		Alarms: []awscloudwatch.Alarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
+		Email:               watch.OperatorEmail,
+		PagerDutySecretName: watch.OperatorPagerDutySecretName,
+		Alarms:              alarms,
 	})
 
 	if _, err := NewDashboard(stack, "Dashboard", &DashboardProps{
@@ -128,8 +161,9 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
 	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty.")
 	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
+	output("FireDrillFunctionName", fns.FireDrill.FunctionName(), "Invoke it to run a fire drill now; its result is its answer.")
 
-	return &IncidentResponseStack{
+	out := &IncidentResponseStack{
 		Stack:          stack,
 		Storage:        storage,
 		DeadLetters:    deadLetters,
@@ -138,5 +172,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Ingest:         ingest,
 		OperatorAlerts: alerts,
 		Api:            api,
-	}, nil
+		FunctionAlarms: fnAlarms,
+		Heartbeat:      heartbeat,
+		FireDrill:      drill,
+	}
+	suppressNagFindings(out)
+	return out, nil
 }

@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/jsii-runtime-go"
 
@@ -32,13 +31,17 @@ func TestResourceCounts(t *testing.T) {
 	}{
 		{"AWS::DynamoDB::Table", 1},
 		{"AWS::StepFunctions::StateMachine", 1},
-		{"AWS::Events::Rule", 1},
+		{"AWS::Events::Rule", 3}, // alarm state changes, the heartbeat's and the fire drill's schedules
 		{"AWS::SQS::Queue", 1},
-		{"AWS::CloudWatch::Alarm", 3},
-		{"AWS::Logs::LogGroup", 6}, // four functions, the state machine, the API's access logs
+		// Failed, timed-out and aborted executions, rejected pages, dead
+		// letters, the heartbeat, the fire drill's own alarm and its
+		// failing drills, and each function's errors and throttles.
+		{"AWS::CloudWatch::Alarm", 8 + 2*float64(len(FunctionNames))},
+		{"AWS::Logs::LogGroup", 8}, // six functions, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
-		{"AWS::SNS::Subscription", 0},      // only with operatorEmail
+		{"AWS::SNS::Subscription", 1},      // cdk.json's placeholder operatorEmail
+		{"AWS::IAM::Role", 7},              // one per function, the state machine's
 		{"AWS::SecretsManager::Secret", 0}, // imported, never created
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Stage", 1},
@@ -51,7 +54,7 @@ func TestResourceCounts(t *testing.T) {
 	// Count by runtime: a custom resource would add a Lambda of its own.
 	check(t, "provided.al2023 functions", func() {
 		s.tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"),
-			map[string]any{"Runtime": "provided.al2023"}, jsii.Number(4))
+			map[string]any{"Runtime": "provided.al2023"}, jsii.Number(float64(len(FunctionNames))))
 	})
 }
 
@@ -118,6 +121,12 @@ func TestFunctions(t *testing.T) {
 		{ApiFunction, logicalID(t, s, fns.Api), 25,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn,
 				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON())}},
+		{HeartbeatFunction, logicalID(t, s, fns.Heartbeat), 30,
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "FIRE_DRILL_MAX_AGE_DAYS": `"35"`}},
+		{FireDrillFunction, logicalID(t, s, fns.FireDrill), 720,
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef,
+				"FIRE_DRILL_ALARM_NAME": canon(ref(logicalID(t, s, s.stack.FireDrill.Alarm))),
+				"FIRE_DRILL_ALARM_ARN":  canon(getAtt(logicalID(t, s, s.stack.FireDrill.Alarm), "Arn"))}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := props(s.resource(t, c.id))
@@ -184,9 +193,19 @@ func TestIngestFunctionAsync(t *testing.T) {
 			"SourceAccount": ref("AWS::AccountId"),
 		})
 	})
-	// Only the ingest function takes async events.
-	if got := len(s.resourcesOfType("AWS::Lambda::EventInvokeConfig")); got != 1 {
-		t.Errorf("%d EventInvokeConfigs, want 1", got)
+	// Only the ingest function takes async events, besides the two
+	// scheduled functions, which are never retried: the next beat comes
+	// in minutes, and a repeated drill would raise its alarm again.
+	if got := len(s.resourcesOfType("AWS::Lambda::EventInvokeConfig")); got != 3 {
+		t.Errorf("%d EventInvokeConfigs, want 3", got)
+	}
+	for _, fn := range []string{logicalID(t, s, s.stack.Functions.Heartbeat), logicalID(t, s, s.stack.Functions.FireDrill)} {
+		check(t, "no retries for "+fn, func() {
+			s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
+				"FunctionName":         ref(fn),
+				"MaximumRetryAttempts": 0,
+			})
+		})
 	}
 }
 
@@ -384,11 +403,21 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	planID := logicalID(t, s, st.Functions.EscalationPlan)
 	pageID := logicalID(t, s, st.Functions.EscalationPage)
 	apiID := logicalID(t, s, st.Functions.Api)
+	heartbeatID := logicalID(t, s, st.Functions.Heartbeat)
+	drillID := logicalID(t, s, st.Functions.FireDrill)
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
 	queueID := logicalID(t, s, st.DeadLetters.Queue)
+	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
 	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
-	fnRoles := []string{ingestRole, planRole, pageRole, apiRole}
+	heartbeatRole, drillRole := roleOf(heartbeatID), roleOf(drillID)
+	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole}
+	// Each function's own log group, by its role.
+	logGroupOf := map[string]any{}
+	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID} {
+		lg := props(s.resource(t, fn))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
+		logGroupOf[roleOf(fn)] = getAtt(lg, "Arn")
+	}
 	smRole := props(s.resource(t, smID))["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 
 	set := func(vs ...any) map[string]bool {
@@ -416,8 +445,18 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		case strings.HasPrefix(action, "secretsmanager:"):
 			return set(secretArn, webhookSecretArn), true
 		case action == "lambda:InvokeFunction":
-			plan, page := getAtt(planID, "Arn"), getAtt(pageID, "Arn")
-			return set(plan, page, join(plan, ":*"), join(page, ":*")), true
+			// The unqualified ARNs the definition calls; no versions.
+			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn")), true
+		case action == "states:DescribeStateMachine", action == "states:ListExecutions":
+			return set(ref(smID)), true
+		case action == "cloudwatch:SetAlarmState":
+			return set(getAtt(drillAlarmID, "Arn")), true
+		case slices.Contains(functionLogActions, action):
+			all := []any{}
+			for _, lg := range logGroupOf {
+				all = append(all, lg)
+			}
+			return set(all...), true
 		case action == "sqs:SendMessage":
 			return set(getAtt(queueID, "Arn")), true
 		case slices.Contains(logDeliveryActions, action):
@@ -470,6 +509,13 @@ func TestIAMLeastPrivilege(t *testing.T) {
 					if a == "lambda:InvokeFunction" {
 						invokable[canon(res)] = true
 					}
+					if slices.Contains(functionLogActions, a) {
+						for _, role := range roles {
+							if canon(res) != canon(logGroupOf[role]) {
+								t.Errorf("%s: role %s may %s on %s, want only its own log group %s", where, role, a, canon(res), canon(logGroupOf[role]))
+							}
+						}
+					}
 					for _, role := range roles {
 						if grantsOf[role] == nil {
 							grantsOf[role] = map[string]map[string]bool{}
@@ -503,16 +549,21 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		action string
 		roles  []string
 	}{
-		{"states:StartExecution", []string{ingestRole, apiRole}},
+		{"states:StartExecution", []string{ingestRole, apiRole, drillRole}},
+		{"states:DescribeStateMachine", []string{heartbeatRole}},
+		{"states:ListExecutions", []string{drillRole}},
+		{"cloudwatch:SetAlarmState", []string{drillRole}},
 		{"secretsmanager:GetSecretValue", []string{pageRole, apiRole}},
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
-		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole}},
-		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole}},
+		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
+		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole}},
 		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole}},
-		{"dynamodb:Query", []string{apiRole}},
+		{"dynamodb:Query", []string{apiRole, heartbeatRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
+		{"logs:PutLogEvents", fnRoles},
+		{"logs:CreateLogStream", fnRoles},
 	} {
 		var got []string
 		for role, actions := range actionsOf {
@@ -536,6 +587,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{EscalationPlanFunction, planRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 		{ApiFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+		{HeartbeatFunction, heartbeatRole, []string{"dynamodb:Query", "dynamodb:UpdateItem"}},
+		{FireDrillFunction, drillRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {
@@ -562,6 +615,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	// The api function: exactly these actions on exactly these resources.
 	wantAPI := map[string]map[string]bool{
 		"dynamodb:BatchGetItem":         set(tableArn),
+		"logs:CreateLogStream":          set(logGroupOf[apiRole]),
+		"logs:PutLogEvents":             set(logGroupOf[apiRole]),
 		"dynamodb:GetItem":              set(tableArn),
 		"dynamodb:PutItem":              set(tableArn),
 		"dynamodb:UpdateItem":           set(tableArn),
@@ -768,10 +823,23 @@ func TestOperatorAlerts(t *testing.T) {
 	s := synth(t, map[string]any{ContextOperatorEmail: "oncall@example.com"})
 	topic := logicalID(t, s, s.stack.OperatorAlerts.Topic)
 	ref := []any{map[string]any{"Ref": topic}}
-	for _, a := range []awscloudwatch.Alarm{s.stack.Escalation.Failures, s.stack.Functions.PagesRejected, s.stack.DeadLetters.NotEmpty} {
-		p := props(s.resource(t, logicalID(t, s, a)))
+	// Every alarm of the stack's own notifies the operator, out of band,
+	// but the fire drill's synthetic one, which is no problem at all.
+	drillAlarm := logicalID(t, s, s.stack.FireDrill.Alarm)
+	alarms := s.resourcesOfType("AWS::CloudWatch::Alarm")
+	if len(alarms) < 8 {
+		t.Fatalf("%d alarms in the template", len(alarms))
+	}
+	for id, a := range alarms {
+		p := props(a)
+		if id == drillAlarm {
+			if p["AlarmActions"] != nil || p["OKActions"] != nil {
+				t.Errorf("the fire drill's alarm notifies %v / %v: a drill must not alert anyone", p["AlarmActions"], p["OKActions"])
+			}
+			continue
+		}
 		if !reflect.DeepEqual(p["AlarmActions"], ref) || !reflect.DeepEqual(p["OKActions"], ref) {
-			t.Errorf("alarm %v: actions %v / %v, want the operator-alerts topic", p["AlarmName"], p["AlarmActions"], p["OKActions"])
+			t.Errorf("alarm %v: actions %v / %v, want the operator-alerts topic", canon(p["AlarmName"]), p["AlarmActions"], p["OKActions"])
 		}
 	}
 	check(t, "email subscription", func() {
@@ -781,4 +849,7 @@ func TestOperatorAlerts(t *testing.T) {
 			"TopicArn": map[string]any{"Ref": topic},
 		})
 	})
+	if got := len(s.resourcesOfType("AWS::SNS::Subscription")); got != 1 {
+		t.Errorf("%d subscriptions, want the email's alone", got)
+	}
 }

@@ -1,16 +1,20 @@
 // Command routing-keys stores the PagerDuty routing keys of the escalation
 // levels in the Secrets Manager secret the escalation-page function reads,
 // and, with --webhook-secret, the signing secret of the PagerDuty v3 webhook
-// subscription in the secret the api function reads, creating each secret
+// subscription in the secret the api function reads, and, with
+// --operator-pagerduty-url, the integration URL the operator-alerts topic
+// calls (the stack's operatorPagerDutySecretName), creating each secret
 // if it does not exist. It uses the AWS credentials and region of the
 // environment, as the AWS CLI does.
 //
-//	go run ./scripts/routing-keys [--secret NAME] [--policy FILE] on-call=KEY team-lead=KEY engineering-manager=KEY cto=KEY
+//	go run ./scripts/routing-keys [--secret NAME] [--policy FILE] on-call=KEY team-lead=KEY engineering-manager=KEY cto=KEY [fire-drill=KEY]
 //	go run ./scripts/routing-keys [--webhook-secret-name NAME] --webhook-secret SECRET
+//	go run ./scripts/routing-keys [--operator-pagerduty-secret-name NAME] --operator-pagerduty-url URL
 //
 // Every level of the escalation policy needs a key; each key is the 32
 // character integration key of a PagerDuty service's Events API v2
-// integration.
+// integration. fire-drill=KEY is the test service the monthly fire drill
+// pages instead of the real levels.
 package main
 
 import (
@@ -19,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 
@@ -27,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/dashboarduz/incident-response/shared/drill"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 )
@@ -44,17 +50,28 @@ func main() {
 // DefaultWebhookSecretName is the stack's default pagerDutyWebhookSecretName.
 const DefaultWebhookSecretName = "dashboarduz/incident-response/pagerduty-webhook-secret"
 
+// DefaultOperatorSecretName is where --operator-pagerduty-url stores the
+// URL; pass it to the stack as operatorPagerDutySecretName.
+const DefaultOperatorSecretName = "dashboarduz/incident-response/operator-pagerduty-url"
+
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("routing-keys", flag.ContinueOnError)
 	name := fs.String("secret", DefaultSecretName, "the routing-key secret's `name` (the stack's routingKeysSecretName)")
 	policyFile := fs.String("policy", "", "the escalation policy `file` whose levels need keys (default: the runbook's)")
 	webhookName := fs.String("webhook-secret-name", DefaultWebhookSecretName, "the webhook secret's `name` (the stack's pagerDutyWebhookSecretName)")
 	webhook := fs.String("webhook-secret", "", "the PagerDuty v3 webhook subscription's signing `secret`")
+	operatorName := fs.String("operator-pagerduty-secret-name", DefaultOperatorSecretName, "the operator URL secret's `name` (the stack's operatorPagerDutySecretName)")
+	operatorURL := fs.String("operator-pagerduty-url", "", "the integration `URL` of the operator's PagerDuty service's Amazon CloudWatch integration")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 && *webhook == "" {
-		return errors.New("give level=KEY for every level, --webhook-secret, or both")
+	if fs.NArg() == 0 && *webhook == "" && *operatorURL == "" {
+		return errors.New("give level=KEY for every level, --webhook-secret, --operator-pagerduty-url, or several")
+	}
+	if *operatorURL != "" {
+		if err := CheckOperatorURL(*operatorURL); err != nil {
+			return err
+		}
 	}
 	policy := incident.DefaultPolicy()
 	if *policyFile != "" {
@@ -97,6 +114,12 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("Stored the PagerDuty webhook signing secret in secret %s.\n", *webhookName)
 	}
+	if *operatorURL != "" {
+		if err := store(ctx, client, *operatorName, "The PagerDuty integration URL the operator-alerts topic of the Dashboarduz incident response calls.", *operatorURL); err != nil {
+			return err
+		}
+		fmt.Printf("Stored the operator's PagerDuty integration URL in secret %s; deploy with -c operatorPagerDutySecretName=%s.\n", *operatorName, *operatorName)
+	}
 	return nil
 }
 
@@ -115,7 +138,8 @@ func store(ctx context.Context, client *secretsmanager.Client, name, description
 }
 
 // ParseKeys reads level=KEY arguments and checks that every level of the
-// policy has a 32-character key and that no unknown level is given.
+// policy has a 32-character key and that no unknown level is given. The
+// fire drill's test key (drill.RoutingKeyName) may be given too.
 func ParseKeys(args []string, p incident.Policy) (map[string]string, error) {
 	keys := map[string]string{}
 	for _, a := range args {
@@ -123,8 +147,8 @@ func ParseKeys(args []string, p incident.Policy) (map[string]string, error) {
 		if !ok || level == "" {
 			return nil, fmt.Errorf("argument %q is not level=KEY", a)
 		}
-		if p.LevelNumber(level) == 0 {
-			return nil, fmt.Errorf("%q is not an escalation level (levels: %s)", level, levelNames(p))
+		if p.LevelNumber(level) == 0 && level != drill.RoutingKeyName {
+			return nil, fmt.Errorf("%q is not an escalation level (levels: %s; and %s for the fire drill)", level, levelNames(p), drill.RoutingKeyName)
 		}
 		if len(key) != secrets.RoutingKeyLength {
 			return nil, fmt.Errorf("the routing key for %s has %d characters; PagerDuty routing keys have %d", level, len(key), secrets.RoutingKeyLength)
@@ -143,4 +167,28 @@ func levelNames(p incident.Policy) string {
 		names = append(names, l.Name)
 	}
 	return strings.Join(names, ", ")
+}
+
+// CheckOperatorURL accepts the integration URL of a PagerDuty service's
+// "Amazon CloudWatch" integration, such as
+// https://events.pagerduty.com/integration/<key>/enqueue (or the EU
+// service region's events.eu.pagerduty.com): SNS calls it over HTTPS. The
+// error never quotes the URL, which holds the integration key.
+func CheckOperatorURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return errors.New("--operator-pagerduty-url must be an https URL, the integration URL of a PagerDuty service's Amazon CloudWatch integration")
+	}
+	if !strings.HasSuffix(u.Hostname(), ".pagerduty.com") || !strings.HasPrefix(u.Path, "/integration/") {
+		return fmt.Errorf("--operator-pagerduty-url on %s%s... is not a PagerDuty integration URL (https://events.pagerduty.com/integration/<key>/enqueue)", u.Host, firstSegment(u.Path))
+	}
+	return nil
+}
+
+// firstSegment is the first element of a URL path, which never holds a key.
+func firstSegment(p string) string {
+	if i := strings.Index(strings.TrimPrefix(p, "/"), "/"); i >= 0 {
+		return p[:i+1]
+	}
+	return ""
 }

@@ -235,7 +235,7 @@ func (e *PageBlockedError) Error() string { return e.Reason }
 // page). The errors the state machine tells apart go back as their named
 // types, unwrapped, so their type names reach the Retry rules.
 func (p *Pager) send(ctx context.Context, inc incident.Incident, claim incident.Page, level incident.Level, now time.Time) error {
-	key, err := p.Keys.RoutingKey(ctx, level.Name)
+	key, err := p.Keys.RoutingKey(ctx, inc.RoutingKeyName(level.Name))
 	if err == nil {
 		_, err = p.PagerDuty.Trigger(ctx, key, inc, claim.Level, level)
 	}

@@ -59,7 +59,7 @@ func (p *Pager) sync(ctx context.Context, in State) error {
 // timeline entry that says so. A failure retrying may cure is recorded on
 // the timeline and returned as the error the state machine retries on.
 func (p *Pager) tell(ctx context.Context, inc incident.Incident, pg incident.Page, st incident.Status, now time.Time) (incident.Entry, error) {
-	key, err := p.Keys.RoutingKey(ctx, pg.LevelName)
+	key, err := p.Keys.RoutingKey(ctx, inc.RoutingKeyName(pg.LevelName))
 	if err == nil {
 		if st == incident.Resolved {
 			err = p.PagerDuty.Resolve(ctx, key, pg.DedupKey)

@@ -24,6 +24,46 @@ func TestDefaultClassificationRules(t *testing.T) {
 			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-pages-rejected"},
 		},
 		{
+			name:  "this system's timed-out escalations page at P0",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-escalation-timeouts", Namespace: "AWS/States", MetricName: "ExecutionsTimedOut"},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-escalation-timeouts"},
+		},
+		{
+			name:  "this system's aborted escalations are P1",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-escalation-aborted", Namespace: "AWS/States", MetricName: "ExecutionsAborted"},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-escalation-aborted"},
+		},
+		{
+			name:  "this system's missing heartbeat pages at P0",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-heartbeat-missing", Namespace: "Dashboarduz/IncidentResponse", MetricName: "Heartbeat", Dimensions: map[string]string{"FunctionName": "DashboarduzIncidentResponse-Heartbeat1A2B"}},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-heartbeat"},
+		},
+		{
+			name:  "this system's function errors are P1",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-escalation-page-function-errors", Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: map[string]string{"FunctionName": "DashboarduzIncidentResponse-FunctionsEscalationPage1A2B"}},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-function-errors"},
+		},
+		{
+			name:  "this system's function throttles are P1",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-alarm-ingest-function-throttles", Namespace: "AWS/Lambda", MetricName: "Throttles", Dimensions: map[string]string{"FunctionName": "DashboarduzIncidentResponse-FunctionsAlarmIngest1A2B"}},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-function-throttles"},
+		},
+		{
+			name:  "a product's Lambda errors alarm is not this system's",
+			facts: AlarmFacts{Name: "checkout-function-errors", Namespace: "AWS/Lambda", MetricName: "Invocations", Dimensions: map[string]string{"FunctionName": "checkout"}},
+			want:  Classification{Service: "checkout-function-errors", Category: Other, Severity: P2, Rule: DefaultRuleName},
+		},
+		{
+			name:  "a failing fire drill is P1",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-fire-drill-failing", Namespace: "Dashboarduz/IncidentResponse", MetricName: "FireDrillFailing"},
+			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-fire-drill-failing"},
+		},
+		{
+			name:  "the fire drill's own alarm is an incident of the test service",
+			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-fire-drill", Namespace: "Dashboarduz/IncidentResponse", MetricName: "FireDrillSignal"},
+			want:  Classification{Service: "fire-drill", Category: Other, Severity: P3, Rule: "fire-drill"},
+		},
+		{
 			name:  "target-tracking alarms are not incidents",
 			facts: AlarmFacts{Name: "TargetTracking-service/dashboarduz-production/dashboarduz-worker-AlarmLow-0b1c2d3e", Namespace: "AWS/ECS", MetricName: "CPUUtilization", Dimensions: map[string]string{"ServiceName": "dashboarduz-worker"}},
 			want:  Classification{Service: "dashboarduz-worker", Category: Other, Severity: P3, Rule: "autoscaling-target-tracking", Ignore: true},
@@ -284,6 +324,13 @@ func TestDefaultRulesAllReachable(t *testing.T) {
 	for _, f := range []AlarmFacts{
 		{Name: "x-escalation-failures"},
 		{Name: "x-pages-rejected"},
+		{Name: "x-escalation-timeouts"},
+		{Name: "x-heartbeat-missing"},
+		{Name: "x-escalation-aborted"},
+		{Name: "x-function-errors", Namespace: "AWS/Lambda", MetricName: "Errors"},
+		{Name: "x-function-throttles", Namespace: "AWS/Lambda", MetricName: "Throttles"},
+		{Name: "x-fire-drill-failing"},
+		{Name: "x-fire-drill"},
 		{Name: "TargetTracking-service/dashboarduz-production/dashboarduz-worker-AlarmLow-0b1c"},
 		{Name: "TargetTracking-table/incidents/index/byStatus-AlarmHigh-0b1c"},
 		{Name: "x-ingest-dead-letters"},

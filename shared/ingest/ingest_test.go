@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -568,7 +569,7 @@ func TestNewIncidentStartsWithItsFirstPagePlanned(t *testing.T) {
 		IncidentID: res.IncidentID, Service: "dashboarduz-api", Action: incident.ActPage, Level: 1, LevelName: "on-call",
 		Reason: "a new incident pages the first level at once", Status: incident.Triggered, Severity: incident.P0,
 	}
-	if len(st.states) != 1 || st.states[0] != want {
+	if len(st.states) != 1 || !reflect.DeepEqual(st.states[0], want) {
 		t.Fatalf("started %+v, want %+v", st.states, want)
 	}
 
@@ -581,7 +582,7 @@ func TestNewIncidentStartsWithItsFirstPagePlanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last := st.states[len(st.states)-1]; last != incident.StartOf(incident.Incident{ID: res.IncidentID, Service: "dashboarduz-worker"}) {
+	if last := st.states[len(st.states)-1]; !reflect.DeepEqual(last, incident.StartOf(incident.Incident{ID: res.IncidentID, Service: "dashboarduz-worker"})) {
 		t.Fatalf("started %+v under maintenance, want a plain start", last)
 	}
 }
