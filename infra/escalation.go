@@ -20,8 +20,11 @@ import (
 type EscalationProps struct {
 	// Plan is the function behind the definition's Plan state.
 	Plan awslambda.IFunction
-	// Page is the function behind the definition's Page state.
+	// Page is the function behind the definition's Page and Sync states.
 	Page awslambda.IFunction
+	// Triage, Remediate and Notify are the functions behind the
+	// follow-up states.
+	Triage, Remediate, Notify awslambda.IFunction
 	// LogRetention is how long the state machine's logs are kept.
 	LogRetention awslogs.RetentionDays
 }
@@ -56,8 +59,11 @@ const (
 // to the functions' ARNs. It fails when a placeholder has no value.
 func NewEscalation(scope constructs.Construct, id string, props *EscalationProps) (*Escalation, error) {
 	subs, err := DefinitionSubstitutions(statemachine.Placeholders(), map[string]*string{
-		statemachine.PlanFunctionArn: props.Plan.FunctionArn(),
-		statemachine.PageFunctionArn: props.Page.FunctionArn(),
+		statemachine.PlanFunctionArn:      props.Plan.FunctionArn(),
+		statemachine.PageFunctionArn:      props.Page.FunctionArn(),
+		statemachine.TriageFunctionArn:    props.Triage.FunctionArn(),
+		statemachine.RemediateFunctionArn: props.Remediate.FunctionArn(),
+		statemachine.NotifyFunctionArn:    props.Notify.FunctionArn(),
 	})
 	if err != nil {
 		return nil, err
@@ -98,13 +104,13 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 		"An escalation execution was stopped: its incident is no longer escalated. Check that it was meant, and page by hand if needed.",
 		"Sum", sm.MetricAborted)
 	// A definition from a string grants nothing by itself: allow exactly the
-	// two functions it calls.
+	// functions it calls.
 	// Not GrantInvoke, which adds <function ARN>:* for every version and
 	// alias: the definition calls the unqualified ARNs, so exactly those.
 	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
 		Grantee:      sm,
 		Actions:      jsii.Strings("lambda:InvokeFunction"),
-		ResourceArns: &[]*string{props.Plan.FunctionArn(), props.Page.FunctionArn()},
+		ResourceArns: &[]*string{props.Plan.FunctionArn(), props.Page.FunctionArn(), props.Triage.FunctionArn(), props.Remediate.FunctionArn(), props.Notify.FunctionArn()},
 	})
 	return &Escalation{Construct: c, StateMachine: sm, Failures: failures, TimedOut: timedOut, Aborted: aborted}, nil
 }

@@ -28,10 +28,14 @@ const (
 	ApiFunction            = "api"
 	HeartbeatFunction      = "heartbeat"
 	FireDrillFunction      = "fire-drill"
+	TriageFunction         = "triage"
+	RemediateFunction      = "remediate"
+	NotifyFunction         = "notify"
 )
 
 // FunctionNames lists every function the stack deploys.
-var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction, HeartbeatFunction, FireDrillFunction}
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction, HeartbeatFunction, FireDrillFunction,
+	TriageFunction, RemediateFunction, NotifyFunction}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -153,6 +157,16 @@ var tableActions = map[string][]string{
 	// shared/response (GetItem, PutItem) and shared/drill.Table's
 	// RecordDrill (PutItem).
 	FireDrillFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/triage.Store: the incident (GetItem, UpdateItem for its
+	// mark), the report and its timeline entry (PutItem).
+	TriageFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/remediation.Store: the incident and its remediations
+	// (GetItem, UpdateItem), their timeline entries (PutItem).
+	RemediateFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/comms.Store: the incident with the entries to announce
+	// (BatchGetItem), what was announced (GetItem, UpdateItem), failures
+	// on the timeline (PutItem).
+	NotifyFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 
 // indexActions are the table actions that read an index too.
@@ -206,6 +220,13 @@ type Functions struct {
 	Heartbeat awslambda.Function
 	// FireDrill runs the monthly fire drill, on a schedule.
 	FireDrill awslambda.Function
+	// Triage gathers an incident's triage report (a follow-up task).
+	Triage awslambda.Function
+	// Remediate runs the runbook's remediations (a follow-up task).
+	Remediate awslambda.Function
+	// Notify announces timeline entries in Slack and by email (a
+	// follow-up task).
+	Notify awslambda.Function
 	// PagesRejected alarms when escalation-page logs that PagerDuty
 	// rejected a page or a level has no routing key.
 	PagesRejected awscloudwatch.Alarm
@@ -351,8 +372,15 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		map[string]*string{EnvTableName: tableName},
 		scheduled)
 
+	followUp := func(cid, name, description string) awslambda.Function {
+		return newFn(cid, name, description, escalationTimeoutSeconds, map[string]*string{EnvTableName: tableName}, nil)
+	}
+	triage := followUp("Triage", TriageFunction, "Gathers an incident's triage report once its first page is out.")
+	remediate := followUp("Remediate", RemediateFunction, "Runs the runbook's remediations of an incident under their guard rails.")
+	notify := followUp("Notify", NotifyFunction, "Announces an incident's timeline in Slack and by email, and reminds of its post-mortem.")
+
 	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api,
-		Heartbeat: heartbeat, FireDrill: drill, PagesRejected: rejected}, nil
+		Heartbeat: heartbeat, FireDrill: drill, Triage: triage, Remediate: remediate, Notify: notify, PagesRejected: rejected}, nil
 }
 
 // ByName returns every function by its name (FunctionNames).
@@ -364,6 +392,9 @@ func (f *Functions) ByName() map[string]awslambda.Function {
 		ApiFunction:            f.Api,
 		HeartbeatFunction:      f.Heartbeat,
 		FireDrillFunction:      f.FireDrill,
+		TriageFunction:         f.Triage,
+		RemediateFunction:      f.Remediate,
+		NotifyFunction:         f.Notify,
 	}
 }
 

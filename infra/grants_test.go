@@ -13,12 +13,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/drill"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/heartbeat"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
+	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
 // TestTableGrantsMatchStoreCode checks tableActions against the code: the
@@ -50,6 +53,9 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		{ApiFunction, []uses{{reflect.TypeFor[response.Store](), store}}},
 		{HeartbeatFunction, []uses{{reflect.TypeFor[heartbeat.Store](), beats}, {reflect.TypeFor[heartbeat.Drills](), drills}}},
 		{FireDrillFunction, []uses{{reflect.TypeFor[drill.Incidents](), store}, {reflect.TypeFor[resolveStore](), store}, {reflect.TypeFor[drill.Log](), drills}}},
+		{TriageFunction, []uses{{reflect.TypeFor[triage.Store](), store}}},
+		{RemediateFunction, []uses{{reflect.TypeFor[remediation.Store](), store}}},
+		{NotifyFunction, []uses{{reflect.TypeFor[comms.Store](), store}}},
 	} {
 		want := map[string]bool{}
 		for _, u := range c.uses {

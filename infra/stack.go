@@ -92,6 +92,9 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	esc, err := NewEscalation(stack, "Escalation", &EscalationProps{
 		Plan:         fns.EscalationPlan,
 		Page:         fns.EscalationPage,
+		Triage:       fns.Triage,
+		Remediate:    fns.Remediate,
+		Notify:       fns.Notify,
 		LogRetention: cfg.LogRetention,
 	})
 	if err != nil {

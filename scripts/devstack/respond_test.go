@@ -20,6 +20,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
+	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
 // callAPI makes a scenario call at the stack's current time and runs what
@@ -117,9 +118,19 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 	if execs := s.Exec.Executions(); len(execs) < 3 {
 		t.Errorf("%d executions, want one per generation (open, acknowledge, resolve)", len(execs))
 	}
+	// The resolution's generation stays to remind of the post-mortem;
+	// the older ones have stood down.
+	for _, x := range s.Exec.Executions() {
+		if want := sfnlocal.Succeeded; x.Status != want && x.Name != stepfunctions.ExecutionName(inc.ID, 2) {
+			t.Errorf("execution %s: %s, want %s", x.Name, x.Status, want)
+		}
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(3*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	for _, x := range s.Exec.Executions() {
 		if x.Status != sfnlocal.Succeeded {
-			t.Errorf("execution %s: %s, want succeeded", x.Name, x.Status)
+			t.Errorf("execution %s after the post-mortem reminders: %s, want succeeded", x.Name, x.Status)
 		}
 	}
 }

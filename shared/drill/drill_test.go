@@ -91,7 +91,11 @@ func (w *world) tick() {
 	if w.pagedAt.IsZero() && w.due(w.escalatedAt, w.pageAfter) {
 		w.pagedAt = w.now
 		inc := w.incidents[w.pointer]
-		inc.RecordPage(incident.Page{Level: 1, LevelName: "on-call", At: w.now, DedupKey: w.pointer + "/level-1", Failure: w.pageFailure})
+		state := incident.PageSent
+		if w.pageFailure != "" {
+			state = incident.PageRejected
+		}
+		inc.RecordPage(incident.Page{Level: 1, LevelName: "on-call", At: w.now, DedupKey: w.pointer + "/level-1", State: state, Failure: w.pageFailure})
 		w.incidents[w.pointer] = inc
 	}
 	for id, inc := range w.incidents {

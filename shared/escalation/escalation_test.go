@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -17,6 +18,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/secrets"
+	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
 // TestMain keeps the logs out of the output unless -v is given,
@@ -80,13 +82,33 @@ func newFixture(t *testing.T, sev incident.Severity) *fixture {
 	return f
 }
 
+// plan plans the next step of the escalation itself: follow-ups due
+// first (triage with no sources, announcements with no channels) are run
+// by their real tasks on the way, as the state machine would.
 func (f *fixture) plan(t *testing.T) escalation.State {
 	t.Helper()
-	st, err := f.planner.Handle(context.Background(), escalation.State{IncidentID: f.inc.ID})
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	triager := &triage.Handler{Store: f.store, Clock: f.clock}
+	notifier := &comms.Handler{Store: f.store, Clock: f.clock}
+	for range 10 {
+		st, err := f.planner.Handle(ctx, escalation.State{IncidentID: f.inc.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch st.Action {
+		case incident.ActTriage:
+			_, err = triager.Handle(ctx, st)
+		case incident.ActNotify:
+			_, err = notifier.Handle(ctx, st)
+		default:
+			return st
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	return st
+	t.Fatal("the follow-ups never ran out")
+	return escalation.State{}
 }
 
 func (f *fixture) get(t *testing.T) incident.Incident {
@@ -141,7 +163,7 @@ func TestPlanThenPage(t *testing.T) {
 	for _, e := range es {
 		texts = append(texts, e.Text)
 	}
-	if len(es) != 4 || !strings.Contains(texts[2], "Missed the P0 response time") || !strings.Contains(texts[3], "Team Lead (level 2, team-lead)") {
+	if len(es) != 5 || !strings.Contains(texts[2], "Triage") || !strings.Contains(texts[3], "Missed the P0 response time") || !strings.Contains(texts[4], "Team Lead (level 2, team-lead)") {
 		t.Errorf("timeline = %q", texts)
 	}
 }

@@ -55,8 +55,8 @@ func p0Outage() DraftInput {
 		RootCause:  "Release 2026.03.01-0240 lowered the database pool to 5 connections; under the nightly export load every request waited for a connection and timed out.",
 		Resolution: "Rolled back to the previous task definition; the error rate fell to zero within two minutes.",
 		Pages: []incident.Page{
-			{Level: 1, LevelName: "on-call", At: t0, DedupKey: "inc-20260301-030000-c0f8ae04e8/level-1", Synced: incident.Resolved},
-			{Level: 2, LevelName: "team-lead", At: t0.Add(5 * time.Minute), DedupKey: "inc-20260301-030000-c0f8ae04e8/level-2", Synced: incident.Resolved},
+			{Level: 1, LevelName: "on-call", At: t0, DedupKey: "inc-20260301-030000-c0f8ae04e8/level-1", State: incident.PageSent, Synced: incident.Resolved},
+			{Level: 2, LevelName: "team-lead", At: t0.Add(5 * time.Minute), DedupKey: "inc-20260301-030000-c0f8ae04e8/level-2", State: incident.PageSent, Synced: incident.Resolved},
 		},
 		Breaches: []incident.Breach{{Target: incident.TargetResponse, At: t0.Add(5 * time.Minute)}},
 	}
@@ -91,7 +91,7 @@ func p2Report() DraftInput {
 		Description: "CSV exports over 10k rows time out", OpenedAt: start,
 		ResolvedAt: start.Add(90 * time.Minute), ResolvedBy: bob,
 		RootCause: "A stuck job held the export queue's only worker.",
-		Pages:     []incident.Page{{Level: 1, LevelName: "on-call", At: start, Failure: "no routing key for on-call"}},
+		Pages:     []incident.Page{{Level: 1, LevelName: "on-call", At: start, State: incident.PageRejected, Failure: "no routing key for on-call"}},
 	}
 	tl := []incident.Entry{
 		entry(start, incident.EntryReported, "carol@customer.example", "api/report", "Reported: CSV exports over 10k rows time out"),

@@ -33,14 +33,21 @@ func (*IncidentNotFoundError) Error() string { return "incident not found" }
 // escalation loads the real definition with plan and page as its tasks.
 func escalation(t *testing.T, clock *VirtualClock, plan, page TaskFunc) *Executor {
 	t.Helper()
+	const followUpARN = "arn:aws:lambda:us-east-1:000000000000:function:follow-up"
 	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
-		statemachine.PlanFunctionArn: planARN,
-		statemachine.PageFunctionArn: pageARN,
+		statemachine.PlanFunctionArn:      planARN,
+		statemachine.PageFunctionArn:      pageARN,
+		statemachine.TriageFunctionArn:    followUpARN,
+		statemachine.RemediateFunctionArn: followUpARN,
+		statemachine.NotifyFunctionArn:    followUpARN,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(def, map[string]TaskFunc{planARN: plan, pageARN: page}, clock)
+	// The follow-ups are not what these tests are about: they return
+	// their input, as the real tasks do.
+	followUp := func(_ context.Context, in json.RawMessage) (json.RawMessage, error) { return in, nil }
+	e, err := New(def, map[string]TaskFunc{planARN: plan, pageARN: page, followUpARN: followUp}, clock)
 	if err != nil {
 		t.Fatalf("New with the real definition: %v", err)
 	}
@@ -288,7 +295,7 @@ func TestEscalationFailures(t *testing.T) {
 		wantPlans int
 	}{
 		{"incident missing is not retried", []reply{{err: &IncidentNotFoundError{}}}, "IncidentNotFound", 1},
-		{"unknown action", []reply{planStep("remediate", "")}, "UnknownAction", 1},
+		{"unknown action", []reply{planStep("escalate-sideways", "")}, "UnknownAction", 1},
 		{"wait without a timestamp", []reply{planStep("wait", "")}, ErrRuntime, 1},
 	}
 	for _, tt := range tests {
