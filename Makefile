@@ -83,9 +83,13 @@ bootstrap: tools build
 deploy: tools build
 	$(NODE_BIN)/cdk deploy -o cdk.out $(CDK_DEPLOY_FLAGS)
 
-## bench: every benchmark, with memory statistics
-bench: tools
-	go test -run '^$$' -bench . -benchmem ./...
+## bench: the local stack measured end to end (alarm-to-page latency, a
+## storm, DynamoDB calls, state transitions, allocations, AWS cost), printed
+## and written to build/bench.json; then the go test benchmarks.
+## BENCH_FLAGS passes flags, e.g. BENCH_FLAGS=--redeliveries=false
+bench: tools build/devstack
+	build/devstack bench $(BENCH_FLAGS)
+	go test -run '^$$' -bench . -benchmem ./shared/... ./scripts/...
 
 clean:
 	rm -rf build cdk.out .devstack
