@@ -84,18 +84,18 @@ func TestEventsAPIRefusesAddressesOffThisMachine(t *testing.T) {
 }
 
 // trigger posts a trigger whose summary names token.
-func trigger(t *testing.T, url, token string) {
-	t.Helper()
+func trigger(url, token string) error {
 	body := fmt.Sprintf(`{"routing_key":"%s","event_action":"trigger","dedup_key":"%s","payload":{"summary":"P0 api - %s","source":"api","severity":"critical"}}`,
 		strings.Repeat("k", 32), token, token)
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("trigger answered %s", resp.Status)
+		return fmt.Errorf("trigger answered %s", resp.Status)
 	}
+	return nil
 }
 
 func TestEventsAPIStampsEachPageByItsAlarm(t *testing.T) {
@@ -107,15 +107,21 @@ func TestEventsAPIStampsEachPageByItsAlarm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	before := time.Now()
-	go trigger(t, api.URL, Token("x", 1))
+	sent := make(chan error, 1)
+	go func() { sent <- trigger(api.URL, Token("x", 1)) }()
 	at, err := api.WaitFirst(ctx, Token("x", 1))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
 	if at.Before(before) {
 		t.Errorf("page stamped %s, before it was sent at %s", at, before)
 	}
-	trigger(t, api.URL, Token("x", 1))
+	if err := trigger(api.URL, Token("x", 1)); err != nil {
+		t.Fatal(err)
+	}
 	if n := api.Pages(Token("x", 1)); n != 2 {
 		t.Errorf("%d pages, want 2", n)
 	}

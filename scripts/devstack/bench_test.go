@@ -27,9 +27,11 @@ func alarmTemplate(t *testing.T) *bench.Devstack {
 	return d
 }
 
-func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
+// playPipeline plays n incidents, uncounted and counted, and returns the
+// steps by name as runBench merges them, and the uncounted run.
+func playPipeline(t *testing.T, n int) (map[string]bench.Step, pipelineRun) {
+	t.Helper()
 	ctx := context.Background()
-	const n = 2
 	runs := map[bool]pipelineRun{}
 	for _, counted := range []bool{false, true} {
 		p, err := newProbe(ctx, endpoint, counted)
@@ -43,9 +45,8 @@ func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
 		}
 		runs[counted] = run
 	}
-	steps := mergeRuns(runs[true].steps, runs[false].steps)
 	byName := map[string]bench.Step{}
-	for _, s := range steps {
+	for _, s := range mergeRuns(runs[true].steps, runs[false].steps) {
 		byName[s.Name] = s
 	}
 	for _, name := range append(lifecycleSteps, stepDuplicate, stepRedelivery) {
@@ -53,6 +54,12 @@ func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
 			t.Errorf("no step %q", name)
 		}
 	}
+	return byName, runs[false]
+}
+
+func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
+	const n = 2
+	byName, plain := playPipeline(t, n)
 	ingest, first := byName[stepIngest], byName[stepFirstPage]
 	if ingest.Invocations[fnIngest] != 1 || ingest.DynamoDBCalls < 1 || ingest.WriteUnits < 1 {
 		t.Errorf("ingest of a new alarm: %+v, want one invocation that reads and writes", ingest)
@@ -68,13 +75,13 @@ func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
 	}
 	// The uncounted run's durations are kept; its DynamoDB figures come
 	// from the counted one.
-	if runs[false].steps[0].DynamoDBCalls != 0 {
+	if plain.steps[0].DynamoDBCalls != 0 {
 		t.Error("the uncounted run counted DynamoDB calls")
 	}
 	if ingest.BilledMs[fnIngest] < 1 {
 		t.Errorf("ingest billed %v ms, want at least 1", ingest.BilledMs)
 	}
-	if a := runs[false].allocations; a.Alarms != n || a.AllocsPerAlarm < 1 || a.BytesPerAlarm < 1 {
+	if a := plain.allocations; a.Alarms != n || a.AllocsPerAlarm < 1 || a.BytesPerAlarm < 1 {
 		t.Errorf("allocations %+v", a)
 	}
 }
