@@ -4,13 +4,14 @@ package stepfunctions
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // StartExecutionAPI is the part of the Step Functions client the Starter
@@ -31,28 +32,19 @@ func NewStarter(api StartExecutionAPI, stateMachineARN string) *Starter {
 }
 
 // Input is the escalation execution's input.
-type Input struct {
-	IncidentID string `json:"incidentId"`
-	Generation int    `json:"generation,omitempty"`
-}
+type Input = statemachine.Input
 
 // ExecutionInput returns the JSON input of the execution for an incident's
-// generation. Every start of one generation sends the same bytes, which is
-// what makes a repeated StartExecution for a running execution succeed
-// without starting a second one.
+// generation: statemachine.ExecutionInput, which the local executor uses
+// too.
 func ExecutionInput(incidentID string, generation int) []byte {
-	b, _ := json.Marshal(Input{IncidentID: incidentID, Generation: generation})
-	return b
+	return statemachine.ExecutionInput(incidentID, generation)
 }
 
-// ExecutionName names the execution of an incident's generation: the
-// incident ID for the first, "<id>-g<n>" after. Execution names are unique
-// per state machine, so each generation starts at most once.
+// ExecutionName names the execution of an incident's generation:
+// statemachine.ExecutionName.
 func ExecutionName(incidentID string, generation int) string {
-	if generation == 0 {
-		return incidentID
-	}
-	return fmt.Sprintf("%s-g%d", incidentID, generation)
+	return statemachine.ExecutionName(incidentID, generation)
 }
 
 // StartEscalation starts the execution of an incident's generation.

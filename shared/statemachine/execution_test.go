@@ -1,0 +1,20 @@
+package statemachine
+
+import "testing"
+
+func TestExecutionNameAndInputPerGeneration(t *testing.T) {
+	for _, c := range []struct {
+		generation int
+		name, in   string
+	}{
+		{0, "inc-1", `{"incidentId":"inc-1"}`},
+		{3, "inc-1-g3", `{"incidentId":"inc-1","generation":3}`},
+	} {
+		if got := ExecutionName("inc-1", c.generation); got != c.name {
+			t.Errorf("generation %d: name %q, want %q", c.generation, got, c.name)
+		}
+		if got := string(ExecutionInput("inc-1", c.generation)); got != c.in {
+			t.Errorf("generation %d: input %s, want %s", c.generation, got, c.in)
+		}
+	}
+}
