@@ -48,7 +48,10 @@ func newTable(t *testing.T, withUnits bool) (*dynamodb.Client, *dynamodb.Client,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dynamodb.NewTableExistsWaiter(plain).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+	// dynalite answers CREATING first; the waiter's default first delay
+	// would be 20 s.
+	waiter := dynamodb.NewTableExistsWaiter(plain, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 50 * time.Millisecond })
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
