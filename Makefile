@@ -1,42 +1,56 @@
 # Entry points: make demo, make test, make dev, make build, make synth,
 # make bootstrap, make deploy, make bench.
-# The npm tools (dynalite, asl-validator, the AWS CDK CLI) come from
-# scripts/package-lock.json and are installed on demand by `make tools`.
+# The npm tools come from two lock files, installed on demand: dynalite
+# (local mode and the tests) from scripts/package-lock.json, asl-validator
+# and the AWS CDK CLI (the CDK app) from scripts/cdk/package-lock.json, so
+# make demo and make dev install only dynalite.
 
 SHELL := /bin/bash
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := build/functions
 MAX_FUNCTION_BYTES := 15728640
-NODE_BIN := scripts/node_modules/.bin
-TOOLS_STAMP := scripts/node_modules/.installed
+NODE_BIN := scripts/cdk/node_modules/.bin
+LOCAL_TOOLS_STAMP := scripts/node_modules/.installed
+CDK_TOOLS_STAMP := scripts/cdk/node_modules/.installed
 GO_LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 10s
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all demo dev test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools clean
+.PHONY: all demo dev test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools local-tools cdk-tools local-mode clean
 
 all: test
 
-## tools: install the npm tools from the lock file (needs Node.js and npm)
-tools: $(TOOLS_STAMP)
+## tools: install the npm tools from the lock files (needs Node.js and npm)
+tools: local-tools cdk-tools
 
-$(TOOLS_STAMP): scripts/package.json scripts/package-lock.json
+## local-tools: dynalite only, what local mode needs
+local-tools: $(LOCAL_TOOLS_STAMP)
+
+## cdk-tools: the AWS CDK CLI and asl-validator
+cdk-tools: $(CDK_TOOLS_STAMP)
+
+# npm packages ship Go files (the CDK CLI's templates); a go.mod in each
+# node_modules keeps them out of this module's ./... patterns.
+%/node_modules/.installed: %/package.json %/package-lock.json
 	@command -v node >/dev/null || { echo "Node.js is required (dynalite, asl-validator, the CDK CLI): install Node.js 20 or later" >&2; exit 1; }
-	cd scripts && npm ci --no-audit --no-fund
-	@# npm packages ship Go files (the CDK CLI's templates); a go.mod keeps
-	@# them out of this module's ./... patterns.
-	@printf 'module example.invalid/node_modules\n' > scripts/node_modules/go.mod
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@printf 'module example.invalid/node_modules\n' > $*/node_modules/go.mod
 	@touch $@
 
+# local-mode installs dynalite while the devstack binary builds: npm waits
+# on the network, go build on the CPU.
+local-mode:
+	@$(MAKE) --no-print-directory -j2 local-tools build/devstack
+
 ## demo: play the night-time P0 outage through the whole local pipeline
-demo: tools build/devstack
+demo: local-mode
 	build/devstack demo
 
 ## dev: the API on http://127.0.0.1:8080 against dynalite, escalations on the
 ## real clock, EventBridge events at POST /events; DEV_FLAGS passes flags,
 ## e.g. DEV_FLAGS=--pagerduty-url=https://events.pagerduty.com/v2/enqueue
-dev: tools build/devstack
+dev: local-mode
 	build/devstack dev $(DEV_FLAGS)
 
 build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.json' -o -name '*.yaml') go.mod go.sum
@@ -46,7 +60,7 @@ build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.js
 test: tools fmt-check vet test-go fuzz
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './scripts/node_modules/*')); \
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -75,22 +89,27 @@ build-%:
 
 ## synth: the CloudFormation template in cdk.out/, offline, no AWS credentials
 ## needed; CDK_DEPLOY_FLAGS passes the same settings as deploy
-synth: tools build
+synth: cdk-tools build
 	$(NODE_BIN)/cdk synth --quiet -o cdk.out $(CDK_DEPLOY_FLAGS)
 	@ls cdk.out/*.template.json
 
 ## bootstrap: prepare the AWS account and region for CDK deployments (once)
-bootstrap: tools build
+bootstrap: cdk-tools build
 	$(NODE_BIN)/cdk bootstrap
 
 ## deploy: build, synthesize and deploy to the AWS account of your current
 ## credentials; CDK_DEPLOY_FLAGS passes more CLI flags, e.g. -c key=value
-deploy: tools build
+deploy: cdk-tools build
 	$(NODE_BIN)/cdk deploy -o cdk.out $(CDK_DEPLOY_FLAGS)
 
-## bench: every benchmark, with memory statistics
-bench: tools
-	go test -run '^$$' -bench . -benchmem ./...
+## bench: the local stack measured end to end (alarm-to-page latency, a
+## storm, DynamoDB calls, state transitions, allocations, AWS cost), printed
+## and written to build/bench.json; then the go test benchmarks.
+## BENCH_FLAGS passes flags, e.g. BENCH_FLAGS=--redeliveries=false
+bench: local-mode
+	build/devstack bench $(BENCH_FLAGS)
+	@# The handlers log to stderr in the benchmarks; only the results show.
+	set -o pipefail; go test -run '^$$' -bench . -benchmem ./shared/... ./scripts/... 2>&1 | grep -Ev '^[0-9/]+ [0-9:.]+ (DEBUG|INFO|WARN) '
 
 clean:
 	rm -rf build cdk.out .devstack

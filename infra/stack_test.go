@@ -709,7 +709,7 @@ func TestDeployedDefinition(t *testing.T) {
 	}
 }
 
-// runASLValidator runs scripts/node_modules/.bin/asl-validator on path. A
+// runASLValidator runs scripts/cdk/node_modules/.bin/asl-validator on path. A
 // missing validator or node fails the test: CI relies on this check.
 func runASLValidator(t *testing.T, path string) ([]byte, error) {
 	t.Helper()
@@ -717,7 +717,7 @@ func runASLValidator(t *testing.T, path string) ([]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	validator := filepath.Join(root, "scripts", "node_modules", ".bin", "asl-validator")
+	validator := filepath.Join(root, "scripts", "cdk", "node_modules", ".bin", "asl-validator")
 	if _, err := os.Stat(validator); err != nil {
 		t.Fatalf("asl-validator not installed (%v): run `make tools`", err)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
@@ -97,6 +99,11 @@ type DevOptions struct {
 	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
 	// dynalite.
 	DynamoEndpoint string
+	// Table is the table to use there, created when missing; empty picks
+	// a fresh one.
+	Table string
+	// DynamoAPIOptions go on the DynamoDB client's middleware stack.
+	DynamoAPIOptions []func(*middleware.Stack) error
 }
 
 // runDev serves the API and the events endpoint on the real clock until
@@ -107,10 +114,12 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (loopback only)")
 	pdURL := fs.String("pagerduty-url", os.Getenv("PAGERDUTY_EVENTS_URL"), "PagerDuty Events API v2 `URL` to page (default: the built-in recorder)")
 	policyFile := fs.String("policy", "", "escalation policy `file` (default: the embedded runbook policy)")
+	ddbEndpoint := fs.String("dynamodb-endpoint", "", "an existing DynamoDB `URL`, e.g. DynamoDB Local's (default: start dynalite)")
+	table := fs.String("table", "", "the DynamoDB table `name`, created when missing (default: a fresh one)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, Tick: 250 * time.Millisecond}
+	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, Tick: 250 * time.Millisecond, DynamoEndpoint: *ddbEndpoint, Table: *table}
 	if *policyFile != "" {
 		b, err := os.ReadFile(*policyFile)
 		if err != nil {
@@ -138,7 +147,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
 	}
 	now := time.Now().UTC()
-	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy, DynamoEndpoint: opts.DynamoEndpoint})
+	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy,
+		DynamoEndpoint: opts.DynamoEndpoint, Table: opts.Table, DynamoAPIOptions: opts.DynamoAPIOptions})
 	if err != nil {
 		return err
 	}
@@ -161,7 +171,11 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if opts.PagerDutyURL != "" {
 		pd = opts.PagerDutyURL
 	}
-	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nPagerDuty Events API: %s\nPress Ctrl-C to stop.\n", ln.Addr(), ln.Addr(), pd)
+	ddb := "dynalite, in memory"
+	if opts.DynamoEndpoint != "" {
+		ddb = opts.DynamoEndpoint
+	}
+	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n", ln.Addr(), ln.Addr(), pd, ddb, s.Table)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -7,7 +7,9 @@
 //	devstack scenario SCENARIO
 //	devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
 //	devstack dev [--addr 127.0.0.1:8080] [--pagerduty-url URL] [--policy FILE]
+//	             [--dynamodb-endpoint URL] [--table NAME]
 //	devstack token [--role R] [--email E] [--name N] [--ttl D]
+//	devstack bench [--target devstack|alertmanager=URL] [--out FILE]
 //
 // Set DEVSTACK_LOG=debug|info|warn to see the handlers' logs on stderr.
 package main
@@ -53,10 +55,13 @@ const usage = `usage:
   devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
                                 deliver events as EventBridge would and summarise
   devstack dev [--addr A] [--pagerduty-url URL] [--policy FILE]
+               [--dynamodb-endpoint URL] [--table NAME]
                                 serve the API and POST /events on the real clock
   devstack token [--role R] [--email E] [--name N] [--ttl D]
                                 print a token the dev server accepts for role R:
-                                viewer, responder (default), commander, admin, none`
+                                viewer, responder (default), commander, admin, none
+  devstack bench [--target devstack|alertmanager=URL] [--out FILE]
+                                measure latency, a storm, DynamoDB calls and cost`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -80,6 +85,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return runDev(ctx, args[1:], out)
 	case "token":
 		return runToken(args[1:], out)
+	case "bench":
+		return runBench(ctx, args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, usage)
 		return nil

@@ -20,7 +20,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // callAPI makes a scenario call at the stack's current time and runs what
@@ -121,7 +121,7 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 	// The resolution's generation stays to remind of the post-mortem;
 	// the older ones have stood down.
 	for _, x := range s.Exec.Executions() {
-		if want := sfnlocal.Succeeded; x.Status != want && x.Name != stepfunctions.ExecutionName(inc.ID, 2) {
+		if want := sfnlocal.Succeeded; x.Status != want && x.Name != statemachine.ExecutionName(inc.ID, 2) {
 			t.Errorf("execution %s: %s, want %s", x.Name, x.Status, want)
 		}
 	}

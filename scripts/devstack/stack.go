@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/comms"
@@ -44,8 +46,12 @@ type Options struct {
 	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
 	// dynalite.
 	DynamoEndpoint string
-	// Table is the table name; empty picks a fresh one.
+	// Table is the table name; empty picks a fresh one. A missing table
+	// is created, an existing one used as it is.
 	Table string
+	// DynamoAPIOptions go on the DynamoDB client's middleware stack, e.g.
+	// the request counter of shared/local/dynamocount.
+	DynamoAPIOptions []func(*middleware.Stack) error
 	// Start is the virtual clock's starting time.
 	Start time.Time
 	// Policy is the escalation policy; nil means the embedded default.
@@ -90,8 +96,10 @@ func Caller(role auth.Role) auth.Identity {
 // state-machine definition on a virtual clock, the real handlers, and a
 // PagerDuty Events API recorder.
 type Stack struct {
-	Clock    *sfnlocal.VirtualClock
-	Store    *dynamo.Store
+	Clock *sfnlocal.VirtualClock
+	Store *dynamo.Store
+	// Table is the name of the stack's DynamoDB table.
+	Table    string
 	Exec     *sfnlocal.Executor
 	Recorder *pagerdutylocal.Recorder
 	Ingest   *ingest.Handler
@@ -145,11 +153,14 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if table == "" {
 		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
 	}
-	client := dynamo.LocalClient(endpoint)
-	if err := dynamo.CreateTable(ctx, client, table); err != nil {
-		return nil, fmt.Errorf("create table %s: %w", table, err)
+	client, err := newDynamoClient(endpoint, opts.DynamoAPIOptions)
+	if err != nil {
+		return nil, err
 	}
-	s.Store = dynamo.New(client, table)
+	if err := ensureTable(ctx, client, table); err != nil {
+		return nil, fmt.Errorf("table %s: %w", table, err)
+	}
+	s.Store, s.Table = dynamo.New(client, table), table
 
 	s.Recorder = pagerdutylocal.New(s.Clock)
 	pd, err := pagerdutylocal.Start(s.Recorder)

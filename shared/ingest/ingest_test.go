@@ -17,7 +17,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // starts records the escalations a handler started.
@@ -31,7 +31,7 @@ type starts struct {
 func (s *starts) StartEscalation(_ context.Context, st incident.EscalationState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ids = append(s.ids, stepfunctions.ExecutionName(st.IncidentID, st.Generation))
+	s.ids = append(s.ids, statemachine.ExecutionName(st.IncidentID, st.Generation))
 	s.states = append(s.states, st)
 	return s.err
 }

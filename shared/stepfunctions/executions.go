@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // ListExecutionsAPI is the part of the Step Functions client Executions
@@ -33,7 +35,7 @@ type Executions struct {
 // EscalationStarted reports whether the execution of an incident's
 // generation has started (it may have finished since).
 func (e *Executions) EscalationStarted(ctx context.Context, incidentID string, generation int) (bool, error) {
-	name := ExecutionName(incidentID, generation)
+	name := statemachine.ExecutionName(incidentID, generation)
 	in := &sfn.ListExecutionsInput{StateMachineArn: aws.String(e.StateMachineARN), MaxResults: 100}
 	p := sfn.NewListExecutionsPaginator(e.API, in)
 	for page := 0; page < executionPages && p.HasMorePages(); page++ {

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/stepfunctions"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // Starter adapts an Executor to handlers that start one escalation per
@@ -16,12 +16,12 @@ type Starter struct {
 }
 
 // StartEscalation starts the execution named by
-// stepfunctions.ExecutionName with stepfunctions.ExecutionInput, byte for
+// statemachine.ExecutionName with statemachine.ExecutionInput, byte for
 // byte what the stepfunctions.Starter sends. As with it, a start of an
 // execution that exists already, running or finished, is not an error: an
 // earlier start already escalated this generation.
 func (s Starter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
-	err := s.Executor.Start(ctx, stepfunctions.ExecutionName(st.IncidentID, st.Generation), stepfunctions.ExecutionInput(st))
+	err := s.Executor.Start(ctx, statemachine.ExecutionName(st.IncidentID, st.Generation), statemachine.ExecutionInput(st))
 	var exists *ExecutionAlreadyExistsError
 	if errors.As(err, &exists) {
 		return nil

@@ -1,0 +1,31 @@
+package statemachine
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+)
+
+// ExecutionInput returns the JSON input of an execution: the escalation
+// state it starts from. Every start of one generation with the same state
+// sends the same bytes, which is what makes a repeated StartExecution for
+// a running execution succeed without starting a second one. It lives
+// here, with the definition and free of the AWS SDK, because the Step
+// Functions adapter and the local executor must agree on it byte for
+// byte, and the local stack then does not compile the Step Functions
+// client.
+func ExecutionInput(st incident.EscalationState) []byte {
+	b, _ := json.Marshal(st)
+	return b
+}
+
+// ExecutionName names the execution of an incident's generation: the
+// incident ID for the first, "<id>-g<n>" after. Execution names are unique
+// per state machine, so each generation starts at most once.
+func ExecutionName(incidentID string, generation int) string {
+	if generation == 0 {
+		return incidentID
+	}
+	return fmt.Sprintf("%s-g%d", incidentID, generation)
+}
