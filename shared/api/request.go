@@ -161,7 +161,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 // multiLineFields are the request fields that hold prose, which may run
 // over several lines and hold tabs. Every other text field (title,
 // service, level, reason, ...) is one line.
-var multiLineFields = map[string]bool{"description": true, "message": true, "rootCause": true, "summary": true}
+var multiLineFields = map[string]bool{"description": true, "message": true, "rootCause": true, "summary": true, "actions": true}
 
 // checkText checks every string field of the struct dst points to with
 // checkTextField: the one place request text is checked before anything

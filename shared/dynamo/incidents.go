@@ -46,6 +46,7 @@ type incidentRecord struct {
 	Version        int64                 `dynamodbav:"version"`
 
 	Description       string             `dynamodbav:"description,omitempty"`
+	PublicTitle       string             `dynamodbav:"publicTitle,omitempty"`
 	AcknowledgedBy    string             `dynamodbav:"acknowledgedBy,omitempty"`
 	ResolvedBy        string             `dynamodbav:"resolvedBy,omitempty"`
 	RootCause         string             `dynamodbav:"rootCause,omitempty"`
@@ -126,6 +127,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 		Version:        inc.Version,
 	}
 	r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution = inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution
+	r.PublicTitle = inc.PublicTitle
 	r.Episode, r.EpisodeStart = inc.Episode, formatTime(inc.EpisodeStart)
 	for _, t := range inc.Flaps {
 		r.Flaps = append(r.Flaps, formatTime(t))
@@ -188,6 +190,7 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		return incident.Incident{}, err
 	}
 	inc.Description, inc.AcknowledgedBy, inc.ResolvedBy, inc.RootCause, inc.Resolution = r.Description, r.AcknowledgedBy, r.ResolvedBy, r.RootCause, r.Resolution
+	inc.PublicTitle = r.PublicTitle
 	inc.Episode = r.Episode
 	for _, s := range r.Flaps {
 		t, err := parseTime(s)

@@ -34,7 +34,10 @@ type Incident struct {
 	// included; SignalAt is the latest one's time.
 	Signals int `json:"signals,omitempty"`
 	// Description is a reporter's own account (incidents from user reports).
-	Description    string `json:"description,omitempty"`
+	Description string `json:"description,omitempty"`
+	// PublicTitle is what the public status page calls the incident; an
+	// incident without one is not shown there.
+	PublicTitle    string `json:"publicTitle,omitempty"`
 	AcknowledgedBy string `json:"acknowledgedBy,omitempty"`
 	ResolvedBy     string `json:"resolvedBy,omitempty"`
 	RootCause      string `json:"rootCause,omitempty"`

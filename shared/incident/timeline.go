@@ -36,6 +36,14 @@ const (
 	EntryReminder         EntryKind = "post-mortem-reminder"
 )
 
+// Keys of a status update entry's Data beside status, message and eta.
+const (
+	// DataActions holds what is being done.
+	DataActions = "actions"
+	// DataPublic is "true" on an update the public may see.
+	DataPublic = "public"
+)
+
 // Entry is one line of an incident's append-only timeline.
 type Entry struct {
 	// ID orders the timeline and makes appends idempotent: appending an

@@ -23,9 +23,19 @@ type Report struct {
 // where the response stands, what is known and, optionally, when it is
 // expected to be resolved.
 type StatusUpdate struct {
-	Status  string     `json:"status"`
-	Message string     `json:"message"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	// Actions says what is being done (the runbook's "Actions: [What
+	// we're doing]").
+	Actions string     `json:"actions,omitempty"`
 	ETA     *time.Time `json:"eta,omitempty"`
+	// Public puts the update on the public status page and in the
+	// stakeholder email; updates are internal unless they say so.
+	Public bool `json:"public,omitempty"`
+	// PublicTitle, when set, is the title the public sees for the
+	// incident from now on; an incident without one is not on the status
+	// page.
+	PublicTitle string `json:"publicTitle,omitempty"`
 }
 
 // SeverityChange changes an incident's severity (POST

@@ -302,9 +302,16 @@ func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpda
 	note := func(inc incident.Incident) error {
 		data := map[string]string{"status": string(st), "message": u.Message}
 		text := fmt.Sprintf("INCIDENT UPDATE: %s\nStatus: %s\nUpdate: %s", inc.ID, titleCase(string(st)), u.Message)
+		if u.Actions != "" {
+			data[incident.DataActions] = u.Actions
+			text += "\nActions: " + u.Actions
+		}
 		if u.ETA != nil {
 			data["eta"] = u.ETA.UTC().Format(time.RFC3339)
 			text += "\nETA: " + data["eta"]
+		}
+		if u.Public {
+			data[incident.DataPublic] = "true"
 		}
 		return s.noteAt(ctx, inc, now, actor, incident.EntryStatusUpdate, "update/"+actor, text, data)
 	}
@@ -312,6 +319,9 @@ func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpda
 		acknowledging = inc.AcknowledgedAt.IsZero()
 		if err := inc.UpdateStatus(st, actor, now); err != nil {
 			return err
+		}
+		if t := strings.TrimSpace(u.PublicTitle); t != "" {
+			inc.PublicTitle = t
 		}
 		announce(inc, now, "update/"+actor)
 		return nil
