@@ -28,7 +28,7 @@ var testJWTContext = map[string]any{
 }
 
 // wantRoutes is the API's contract (see the architecture notes): route key
-// and whether it is open. ApiRoutes must list exactly these.
+// and whether it is open. APIRoutes must list exactly these.
 var wantRoutes = map[string]bool{
 	"GET /health":                      true,
 	"POST /webhooks/pagerduty":         true,
@@ -45,24 +45,24 @@ var wantRoutes = map[string]bool{
 	"DELETE /maintenance-windows/{id}": false,
 }
 
-func TestApiRoutesVariable(t *testing.T) {
+func TestAPIRoutesVariable(t *testing.T) {
 	got := map[string]bool{}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		if _, dup := got[r.Key()]; dup {
-			t.Errorf("ApiRoutes lists %s twice", r.Key())
+			t.Errorf("APIRoutes lists %s twice", r.Key())
 		}
 		got[r.Key()] = r.Open
 	}
 	if !maps.Equal(got, wantRoutes) {
-		t.Errorf("ApiRoutes = %v\nwant %v", got, wantRoutes)
+		t.Errorf("APIRoutes = %v\nwant %v", got, wantRoutes)
 	}
 }
 
 func TestApi(t *testing.T) {
 	s := synth(t, testJWTContext)
-	a := s.stack.Api
-	apiID := logicalID(t, s, a.HttpApi)
-	fnID := logicalID(t, s, s.stack.Functions.Api)
+	a := s.stack.API
+	apiID := logicalID(t, s, a.HTTPAPI)
+	fnID := logicalID(t, s, s.stack.Functions.API)
 	authorizerID := ""
 	for id := range s.resourcesOfType("AWS::ApiGatewayV2::Authorizer") {
 		authorizerID = id
@@ -78,7 +78,7 @@ func TestApi(t *testing.T) {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), assertions.Match_ObjectEquals(&map[string]any{
 			"ApiId":          ref(apiID),
 			"AuthorizerType": "JWT",
-			"Name":           ApiAuthorizerName,
+			"Name":           APIAuthorizerName,
 			"IdentitySource": []any{"$request.header.Authorization"},
 			"JwtConfiguration": map[string]any{
 				"Issuer":   testJWTIssuer,
@@ -164,22 +164,22 @@ func TestApi(t *testing.T) {
 	}
 }
 
-func TestApiStage(t *testing.T) {
+func TestAPIStage(t *testing.T) {
 	s := synth(t, testJWTContext)
 	stages := s.resourcesOfType("AWS::ApiGatewayV2::Stage")
 	if len(stages) != 1 {
 		t.Fatalf("%d stages, want 1", len(stages))
 	}
-	logs := logicalID(t, s, s.stack.Api.AccessLogs)
+	logs := logicalID(t, s, s.stack.API.AccessLogs)
 	for _, r := range stages {
 		p := props(r)
 		for field, want := range map[string]any{
-			"ApiId":      ref(logicalID(t, s, s.stack.Api.HttpApi)),
+			"ApiId":      ref(logicalID(t, s, s.stack.API.HTTPAPI)),
 			"StageName":  "$default",
 			"AutoDeploy": true,
 			"DefaultRouteSettings": map[string]any{
-				"ThrottlingBurstLimit": float64(ApiThrottleBurstLimit),
-				"ThrottlingRateLimit":  float64(ApiThrottleRateLimit),
+				"ThrottlingBurstLimit": float64(APIThrottleBurstLimit),
+				"ThrottlingRateLimit":  float64(APIThrottleRateLimit),
 			},
 		} {
 			if got := canon(p[field]); got != canon(want) {
@@ -214,7 +214,7 @@ func TestApiStage(t *testing.T) {
 	}
 }
 
-func TestApiContextSettings(t *testing.T) {
+func TestAPIContextSettings(t *testing.T) {
 	const secretName = "team/other-webhook-secret"
 	ctx := maps.Clone(testJWTContext)
 	ctx[ContextPagerDutyWebhookSecretName] = secretName
@@ -226,7 +226,7 @@ func TestApiContextSettings(t *testing.T) {
 			"JwtConfiguration": map[string]any{"Issuer": testJWTIssuer, "Audience": []any{"only-audience"}},
 		})
 	})
-	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.Api)))
+	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.API)))
 	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if got := canon(env[EnvPagerDutyWebhookSecretArn]); !strings.HasSuffix(got, `":secret:`+secretName+`"]]}`) {
 		t.Errorf("%s = %s, want the ARN of %s", EnvPagerDutyWebhookSecretArn, got, secretName)
@@ -299,13 +299,13 @@ func TestJWTPlaceholders(t *testing.T) {
 	}
 }
 
-// TestApiRoutesMatchTheHandler keeps API Gateway's routes and the api
+// TestAPIRoutesMatchTheHandler keeps API Gateway's routes and the api
 // function's handler in step: a route served but not deployed would be
 // unreachable, one deployed but not served would answer 404, and an open
 // route must be open on both sides.
-func TestApiRoutesMatchTheHandler(t *testing.T) {
+func TestAPIRoutesMatchTheHandler(t *testing.T) {
 	deployed := map[string]bool{}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		deployed[r.Method+" "+r.Path] = r.Open
 	}
 	served := map[string]bool{}

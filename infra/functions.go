@@ -25,11 +25,11 @@ const (
 	AlarmIngestFunction    = "alarm-ingest"
 	EscalationPlanFunction = "escalation-plan"
 	EscalationPageFunction = "escalation-page"
-	ApiFunction            = "api"
+	APIFunction            = "api"
 )
 
 // FunctionNames lists every function the stack deploys.
-var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction}
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, APIFunction}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -126,7 +126,7 @@ var tableActions = map[string][]string{
 	// PutItem, UpdateItem), the incident list (Query on the indexes) and
 	// an incident's timeline and the maintenance windows (Query on the
 	// table).
-	ApiFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+	APIFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 
 // indexActions are the table actions that read an index too.
@@ -134,7 +134,7 @@ var indexActions = []string{"dynamodb:Query"}
 
 // indexReaders are the functions whose queries read the indexes (the
 // incident list); the others query only the table itself.
-var indexReaders = []string{ApiFunction}
+var indexReaders = []string{APIFunction}
 
 // FunctionsProps configures Functions.
 type FunctionsProps struct {
@@ -171,8 +171,8 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
-	// Api serves the HTTP API and the PagerDuty webhook.
-	Api awslambda.Function
+	// API serves the HTTP API and the PagerDuty webhook.
+	API awslambda.Function
 	// PagesRejected alarms when escalation-page logs that PagerDuty
 	// rejected a page or a level has no routing key.
 	PagesRejected awscloudwatch.Alarm
@@ -276,7 +276,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	props.RoutingKeys.GrantRead(page, nil)
 	rejected := newPagesRejectedAlarm(c, page.LogGroup())
 
-	api := newFn("Api", ApiFunction,
+	api := newFn("Api", APIFunction,
 		"Serves the incident-response HTTP API and receives PagerDuty webhooks.",
 		apiTimeoutSeconds,
 		map[string]*string{
@@ -293,7 +293,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		ResourceArns: jsii.Strings(*props.WebhookSecret.SecretArn() + secretSuffixPattern),
 	})
 
-	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api, PagesRejected: rejected}, nil
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, API: api, PagesRejected: rejected}, nil
 }
 
 // secretSuffixPattern matches the six random characters Secrets Manager

@@ -32,7 +32,7 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		{AlarmIngestFunction, reflect.TypeFor[ingest.Store]()},
 		{EscalationPlanFunction, reflect.TypeFor[escalation.PlanStore]()},
 		{EscalationPageFunction, reflect.TypeFor[escalation.PageStore]()},
-		{ApiFunction, reflect.TypeFor[response.Store]()},
+		{APIFunction, reflect.TypeFor[response.Store]()},
 	} {
 		want := map[string]bool{}
 		for i := range c.store.NumMethod() {

@@ -32,8 +32,8 @@ type IncidentResponseStack struct {
 	Ingest *Ingest
 	// OperatorAlerts carries the stack's own alarms out of band.
 	OperatorAlerts *OperatorAlerts
-	// Api is the HTTP API and the PagerDuty webhook.
-	Api *Api
+	// API is the HTTP API and the PagerDuty webhook.
+	API *API
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -89,8 +89,8 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		StateMachine:    esc.StateMachine,
 	})
 
-	api, err := NewApi(stack, "Api", &ApiProps{
-		Function:     fns.Api,
+	api, err := NewAPI(stack, "Api", &APIProps{
+		Function:     fns.API,
 		StateMachine: esc.StateMachine,
 		JWTIssuer:    cfg.JWTIssuer,
 		JWTAudience:  cfg.JWTAudience,
@@ -123,6 +123,6 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Escalation:     esc,
 		Ingest:         ingest,
 		OperatorAlerts: alerts,
-		Api:            api,
+		API:            api,
 	}, nil
 }

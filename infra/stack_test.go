@@ -114,7 +114,7 @@ func TestFunctions(t *testing.T) {
 			map[string]string{"TABLE_NAME": tableRef}},
 		{EscalationPageFunction, logicalID(t, s, fns.EscalationPage), 60,
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
-		{ApiFunction, logicalID(t, s, fns.Api), 25,
+		{APIFunction, logicalID(t, s, fns.API), 25,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -355,7 +355,7 @@ func TestOutputs(t *testing.T) {
 		"StateMachineArn":    ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
 		"IngestFunctionName": ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
 		"DeadLetterQueueUrl": ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
-		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.Api.HttpApi)), ".execute-api.", ref("AWS::Region"), ".",
+		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".",
 			ref("AWS::URLSuffix"), "/"),
 	} {
 		check(t, "output "+name, func() { s.tmpl.HasOutput(jsii.String(name), map[string]any{"Value": value}) })
@@ -381,7 +381,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	ingestID := logicalID(t, s, st.Functions.AlarmIngest)
 	planID := logicalID(t, s, st.Functions.EscalationPlan)
 	pageID := logicalID(t, s, st.Functions.EscalationPage)
-	apiID := logicalID(t, s, st.Functions.Api)
+	apiID := logicalID(t, s, st.Functions.API)
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
 	queueID := logicalID(t, s, st.DeadLetters.Queue)
@@ -532,7 +532,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{AlarmIngestFunction, ingestRole, []string{"dynamodb:GetItem", "dynamodb:PutItem"}},
 		{EscalationPlanFunction, planRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
 		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{ApiFunction, apiRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+		{APIFunction, apiRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {

@@ -300,10 +300,10 @@ func eventsOf(body []byte) ([]devEvent, error) {
 	dec := json.NewDecoder(bytes.NewReader(entriesRaw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&entries); err != nil {
-		return nil, fmt.Errorf("Entries: %v", err)
+		return nil, fmt.Errorf("field Entries: %v", err)
 	}
 	if len(entries) == 0 || len(entries) > 10 {
-		return nil, fmt.Errorf("Entries holds %d events; PutEvents takes 1 to 10", len(entries))
+		return nil, fmt.Errorf("field Entries holds %d events; PutEvents takes 1 to 10", len(entries))
 	}
 	out := make([]devEvent, len(entries))
 	for i, e := range entries {
@@ -321,17 +321,17 @@ func eventsOf(body []byte) ([]devEvent, error) {
 func envelope(e PutEventsEntry) ([]byte, error) {
 	switch {
 	case e.Source == "":
-		return nil, errors.New("Source is required")
+		return nil, errors.New("field Source is required")
 	case e.DetailType == "":
-		return nil, errors.New("DetailType is required")
+		return nil, errors.New("field DetailType is required")
 	case !json.Valid([]byte(e.Detail)) || !strings.HasPrefix(strings.TrimSpace(e.Detail), "{"):
-		return nil, errors.New("Detail must be a JSON object in a string")
+		return nil, errors.New("field Detail must be a JSON object in a string")
 	}
 	at := time.Now().UTC()
 	if e.Time != "" {
 		t, err := time.Parse(time.RFC3339, e.Time)
 		if err != nil {
-			return nil, fmt.Errorf("Time %q is not RFC 3339", e.Time)
+			return nil, fmt.Errorf("field Time %q is not RFC 3339", e.Time)
 		}
 		at = t.UTC()
 	}

@@ -14,16 +14,16 @@ import (
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
-	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
-	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
-	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls.

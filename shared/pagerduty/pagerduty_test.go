@@ -13,8 +13,8 @@ import (
 	pd "github.com/PagerDuty/go-pagerduty"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
+	"github.com/dashboarduz/incident-response/shared/pagerduty"
 )
 
 const routingKey = "R02Q7HZKTEAMLEAD0000000000000042" // 32 characters, as PagerDuty issues them
