@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -77,8 +76,6 @@ type DevOptions struct {
 	Addr         string
 	PagerDutyURL string
 	Policy       *incident.Policy
-	// Tick is how often the escalation runs what is due.
-	Tick time.Duration
 	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
 	// dynalite.
 	DynamoEndpoint string
@@ -95,7 +92,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, Tick: 250 * time.Millisecond}
+	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL}
 	if *policyFile != "" {
 		b, err := os.ReadFile(*policyFile)
 		if err != nil {
@@ -113,7 +110,10 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 // Dev runs the local stack on the real clock and serves it on opts.Addr:
 // POST /events takes EventBridge events, GET /dev/pagerduty lists what the
 // built-in recorder received, and every other path is the incident API.
-// ready, when not nil, receives the listening address.
+// Escalations run in real time, each in its own goroutine from the moment
+// its incident opens, as Step Functions runs them: POST /events answers
+// once its events are ingested, and waits for no escalation. ready, when
+// not nil, receives the listening address.
 func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- string) error {
 	host, _, err := net.SplitHostPort(opts.Addr)
 	if err != nil {
@@ -122,8 +122,7 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
 	}
-	now := time.Now().UTC()
-	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy, DynamoEndpoint: opts.DynamoEndpoint})
+	s, err := NewStack(ctx, Options{RealTime: true, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy, DynamoEndpoint: opts.DynamoEndpoint})
 	if err != nil {
 		return err
 	}
@@ -139,9 +138,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		return err
 	}
 	srv := &http.Server{Handler: s.DevHandler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() { errc <- s.runRealClock(ctx, opts.Tick) }()
 	pd := "the built-in recorder (GET /dev/pagerduty)"
 	if opts.PagerDutyURL != "" {
 		pd = opts.PagerDutyURL
@@ -163,23 +161,6 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		err = nil
 	}
 	return err
-}
-
-// runRealClock keeps the virtual clock on the wall clock and runs every
-// execution step that is due, until ctx ends.
-func (s *Stack) runRealClock(ctx context.Context, tick time.Duration) error {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if err := s.Exec.RunUntil(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
-				slog.Error("run escalations", "error", err)
-			}
-		}
-	}
 }
 
 // maxEventsBody is PutEvents' limit on a request's size.
@@ -273,9 +254,6 @@ func (s *Stack) serveEvents(w http.ResponseWriter, r *http.Request) {
 			er.ErrorCode, er.ErrorMessage = "InternalFailure", err.Error()
 		}
 		resp.Entries = append(resp.Entries, er)
-	}
-	if err := s.Exec.RunReady(r.Context()); err != nil {
-		slog.Error("run escalations", "error", err)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

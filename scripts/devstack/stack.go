@@ -26,10 +26,12 @@ import (
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
-// Local pseudo-ARNs of the functions the state machine calls.
+// Local pseudo-ARNs of the functions the state machine calls, and of the
+// state machine ($$.StateMachine.Id in its context object).
 const (
-	PlanARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
-	PageARN = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	PlanARN         = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
+	PageARN         = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	StateMachineARN = "arn:aws:states:us-east-1:000000000000:stateMachine:escalation"
 )
 
 // Options configures a local stack.
@@ -41,6 +43,13 @@ type Options struct {
 	Table string
 	// Start is the virtual clock's starting time.
 	Start time.Time
+	// RealTime runs the stack on the wall clock, as the dev server does:
+	// every handler reads the wall clock, and each escalation runs by
+	// itself from the moment it starts, sleeping through its waits
+	// (sfnlocal.NewRealTime). Start is ignored. Without it the stack runs
+	// on the virtual clock, and escalations run in Exec.RunReady and
+	// Exec.RunUntil, as scenarios and replays do.
+	RealTime bool
 	// Policy is the escalation policy; nil means the embedded default.
 	Policy *incident.Policy
 	// Issuer signs and checks the API's tokens; nil makes a fresh key.
@@ -72,7 +81,11 @@ var Responder = auth.Identity{Subject: "devstack-responder", Email: "responder@d
 // state-machine definition on a virtual clock, the real handlers, and a
 // PagerDuty Events API recorder.
 type Stack struct {
-	Clock    *sfnlocal.VirtualClock
+	// Clock is what every handler and the executor read: Virtual, or the
+	// wall clock in real time.
+	Clock incident.Clock
+	// Virtual is the virtual clock; nil in real time.
+	Virtual  *sfnlocal.VirtualClock
 	Store    *dynamo.Store
 	Exec     *sfnlocal.Executor
 	Recorder *pagerdutylocal.Recorder
@@ -108,7 +121,12 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Start.IsZero() {
 		opts.Start = time.Now().UTC().Truncate(time.Second)
 	}
-	s.Clock = sfnlocal.NewVirtualClock(opts.Start)
+	if opts.RealTime {
+		s.Clock = incident.SystemClock{}
+	} else {
+		s.Virtual = sfnlocal.NewVirtualClock(opts.Start)
+		s.Clock = s.Virtual
+	}
 	s.Policy = incident.DefaultPolicy()
 	if opts.Policy != nil {
 		s.Policy = *opts.Policy
@@ -175,10 +193,16 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 			tasks[arn] = opts.WrapTask(arn, f)
 		}
 	}
-	s.Exec, err = sfnlocal.New(def, tasks, s.Clock)
+	if opts.RealTime {
+		s.Exec, err = sfnlocal.NewRealTime(def, tasks, sfnlocal.WithStateMachineARN(StateMachineARN))
+	} else {
+		s.Exec, err = sfnlocal.New(def, tasks, s.Virtual, sfnlocal.WithStateMachineARN(StateMachineARN))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
+	// Closed first: its goroutines use the store and PagerDuty.
+	s.closers = append(s.closers, s.Exec.Close)
 	starter := sfnlocal.Starter{Executor: s.Exec}
 	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
