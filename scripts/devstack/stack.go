@@ -131,78 +131,16 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Policy != nil {
 		s.Policy = *opts.Policy
 	}
-
-	endpoint := opts.DynamoEndpoint
-	if endpoint == "" {
-		srv, err := dynalite.Start(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, srv.Stop)
-		endpoint = srv.Endpoint
+	if err := s.startStore(ctx, opts); err != nil {
+		return nil, err
 	}
-	table := opts.Table
-	if table == "" {
-		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
-	}
-	client := dynamo.LocalClient(endpoint)
-	if err := dynamo.CreateTable(ctx, client, table); err != nil {
-		return nil, fmt.Errorf("create table %s: %w", table, err)
-	}
-	s.Store = dynamo.New(client, table)
-
-	s.Recorder = pagerdutylocal.New(s.Clock)
-	pd, err := pagerdutylocal.Start(s.Recorder)
+	pdURL, err := s.startPagerDuty(opts)
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, pd.Close)
-	pdURL := pd.URL
-	if opts.PagerDutyURL != "" {
-		pdURL = opts.PagerDutyURL
-	}
-
-	keys := secrets.StaticRoutingKeys{}
-	for _, l := range s.Policy.Levels {
-		keys[l.Name] = RoutingKey(l.Name)
-	}
-	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
+	if err := s.startExecutor(opts, pdURL); err != nil {
 		return nil, err
 	}
-	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
-	pager := &escalation.Pager{
-		Store:     s.Store,
-		Keys:      keys,
-		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(pdURL), pagerduty.Options{Source: "dashboarduz-incident-response", Clock: s.Clock}),
-		Policy:    s.Policy,
-		Clock:     s.Clock,
-	}
-	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
-		statemachine.PlanFunctionArn: PlanARN,
-		statemachine.PageFunctionArn: PageARN,
-	})
-	if err != nil {
-		return nil, err
-	}
-	tasks := map[string]sfnlocal.TaskFunc{
-		PlanARN: lambdaFunc(planner.Handle),
-		PageARN: lambdaFunc(pager.Handle),
-	}
-	if opts.WrapTask != nil {
-		for arn, f := range tasks {
-			tasks[arn] = opts.WrapTask(arn, f)
-		}
-	}
-	if opts.RealTime {
-		s.Exec, err = sfnlocal.NewRealTime(def, tasks, sfnlocal.WithStateMachineARN(StateMachineARN))
-	} else {
-		s.Exec, err = sfnlocal.New(def, tasks, s.Virtual, sfnlocal.WithStateMachineARN(StateMachineARN))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load the state machine definition: %w", err)
-	}
-	// Closed first: its goroutines use the store and PagerDuty.
-	s.closers = append(s.closers, s.Exec.Close)
 	starter := sfnlocal.Starter{Executor: s.Exec}
 	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
@@ -220,6 +158,93 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// startStore starts dynalite unless opts names an endpoint, and creates
+// the table.
+func (s *Stack) startStore(ctx context.Context, opts Options) error {
+	endpoint := opts.DynamoEndpoint
+	if endpoint == "" {
+		srv, err := dynalite.Start(ctx)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, srv.Stop)
+		endpoint = srv.Endpoint
+	}
+	table := opts.Table
+	if table == "" {
+		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
+	}
+	client := dynamo.LocalClient(endpoint)
+	if err := dynamo.CreateTable(ctx, client, table); err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	s.Store = dynamo.New(client, table)
+	return nil
+}
+
+// startPagerDuty starts the PagerDuty recorder and returns the Events API
+// URL to page: the recorder's, unless opts names another.
+func (s *Stack) startPagerDuty(opts Options) (string, error) {
+	s.Recorder = pagerdutylocal.New(s.Clock)
+	pd, err := pagerdutylocal.Start(s.Recorder)
+	if err != nil {
+		return "", err
+	}
+	s.closers = append(s.closers, pd.Close)
+	if opts.PagerDutyURL != "" {
+		return opts.PagerDutyURL, nil
+	}
+	return pd.URL, nil
+}
+
+// startExecutor loads the deployed definition on the local executor, on
+// the virtual clock or in real time, with the escalation functions as its
+// tasks, paging pdURL.
+func (s *Stack) startExecutor(opts Options, pdURL string) error {
+	keys := secrets.StaticRoutingKeys{}
+	for _, l := range s.Policy.Levels {
+		keys[l.Name] = RoutingKey(l.Name)
+	}
+	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
+		return err
+	}
+	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
+	pager := &escalation.Pager{
+		Store:     s.Store,
+		Keys:      keys,
+		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(pdURL), pagerduty.Options{Source: "dashboarduz-incident-response", Clock: s.Clock}),
+		Policy:    s.Policy,
+		Clock:     s.Clock,
+	}
+	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
+		statemachine.PlanFunctionArn: PlanARN,
+		statemachine.PageFunctionArn: PageARN,
+	})
+	if err != nil {
+		return err
+	}
+	tasks := map[string]sfnlocal.TaskFunc{
+		PlanARN: lambdaFunc(planner.Handle),
+		PageARN: lambdaFunc(pager.Handle),
+	}
+	if opts.WrapTask != nil {
+		for arn, f := range tasks {
+			tasks[arn] = opts.WrapTask(arn, f)
+		}
+	}
+	if opts.RealTime {
+		s.Exec, err = sfnlocal.NewRealTime(def, tasks, sfnlocal.WithStateMachineARN(StateMachineARN))
+	} else {
+		s.Exec, err = sfnlocal.New(def, tasks, s.Virtual, sfnlocal.WithStateMachineARN(StateMachineARN))
+	}
+	if err != nil {
+		return fmt.Errorf("load the state machine definition: %w", err)
+	}
+	// Closed before the store and the recorder: its goroutines use them.
+	s.closers = append(s.closers, s.Exec.Close)
+	return nil
 }
 
 // rebuildAPI builds the API handler with the stack's issuer.
