@@ -318,6 +318,11 @@ func TestRealTimeClose(t *testing.T) {
 	if err := e.Start(ctx, "late", nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Start after Close = %v, want ErrClosed", err)
 	}
+	// The worker is due again (its task to be attempted), but nothing runs
+	// it any more: RunReady must not wait for it.
+	if err := e.RunReady(ctx); err != nil {
+		t.Errorf("RunReady after Close = %v", err)
+	}
 }
 
 // TestCloseStopsRunReady checks that Close ends a RunReady on the virtual

@@ -86,7 +86,8 @@ func (e *Executor) settle(ctx context.Context) error {
 	})
 	defer stop()
 	if e.virtual == nil {
-		for ctx.Err() == nil && (e.busy > 0 || e.dueSleeper()) {
+		// After Close no sleeper wakes again, so only busy ones count.
+		for ctx.Err() == nil && (e.busy > 0 || (!e.closed && e.dueSleeper())) {
 			e.changed.Wait()
 		}
 		return ctx.Err()
