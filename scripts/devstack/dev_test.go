@@ -34,21 +34,24 @@ func startDevWith(t *testing.T, opts DevOptions) (string, string) {
 	t.Setenv("DEVSTACK_KEY_FILE", filepath.Join(t.TempDir(), "key.pem"))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	var devErr error
 	go func() {
-		done <- Dev(ctx, opts, io.Discard, ready)
+		defer close(stopped)
+		devErr = Dev(ctx, opts, io.Discard, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev server: %v", err)
+		<-stopped
+		if devErr != nil {
+			t.Errorf("dev server: %v", devErr)
 		}
 	})
 	var addr string
 	select {
 	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("dev server did not start: %v", err)
+	case <-stopped:
+		t.Fatalf("dev server did not start: %v", devErr)
 	case <-time.After(30 * time.Second):
 		t.Fatal("dev server did not start within 30 s")
 	}

@@ -242,8 +242,14 @@ func (s *Stack) startExecutor(opts Options, pdURL string) error {
 	if err != nil {
 		return fmt.Errorf("load the state machine definition: %w", err)
 	}
-	// Closed before the store and the recorder: its goroutines use them.
-	s.closers = append(s.closers, s.Exec.Close)
+	// Shut down before the store and the recorder, whose clients its
+	// goroutines are, and gracefully: a DynamoDB request cut off half way
+	// would be lost work, and it makes dynalite exit.
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.Exec.Shutdown(ctx)
+	})
 	return nil
 }
 

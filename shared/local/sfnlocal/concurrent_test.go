@@ -325,6 +325,90 @@ func TestRealTimeClose(t *testing.T) {
 	}
 }
 
+// TestRealTimeShutdown checks that Shutdown lets a task call in progress
+// finish with its context intact, stops the execution before its next
+// step, and stops a sleeping execution at once.
+func TestRealTimeShutdown(t *testing.T) {
+	running := make(chan struct{})
+	release := make(chan struct{})
+	taskErr := make(chan error, 1)
+	task := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		close(running)
+		<-release
+		taskErr <- ctx.Err()
+		return json.RawMessage(`{}`), nil
+	}
+	def := `{"StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Variable":"$.sleep","IsPresent":true,"Next":"W"}],"Default":"T"},
+		"W":{"Type":"Wait","Seconds":3600,"End":true},
+		"T":{"Type":"Task","Resource":"` + fnARN + `","Next":"After"},
+		"After":{"Type":"Pass","End":true}}}`
+	e, err := NewRealTime(def, map[string]TaskFunc{fnARN: task})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.Start(ctx, "sleeper", json.RawMessage(`{"sleep":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx, "worker", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	waitFor(t, 10*time.Second, func() bool {
+		x, _ := e.Execution("sleeper")
+		return x.State == "W" && x.Wake.After(time.Now())
+	})
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		shut <- e.Shutdown(ctx)
+	}()
+	waitFor(t, 10*time.Second, func() bool { return errors.Is(e.Start(ctx, "late", nil), ErrClosed) })
+	close(release)
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	if err := <-taskErr; err != nil {
+		t.Errorf("the task's context ended (%v); Shutdown should let it finish", err)
+	}
+	x, _ := e.Execution("worker")
+	if last := x.History[len(x.History)-1]; x.Status != Running || last.Type != StateExited || last.State != "T" {
+		t.Errorf("worker after Shutdown: %s, last event %v; want RUNNING, T exited and After not entered", x.Status, last)
+	}
+	if x, _ := e.Execution("sleeper"); x.Status != Running || x.State != "W" {
+		t.Errorf("sleeper after Shutdown: %s in %q, want RUNNING in W", x.Status, x.State)
+	}
+}
+
+// TestShutdownGivesUp checks that Shutdown cancels a task that outlasts its
+// context, and says so.
+func TestShutdownGivesUp(t *testing.T) {
+	running := make(chan struct{})
+	task := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		close(running)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	e, err := NewRealTime(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnARN+`","End":true}}}`, map[string]TaskFunc{fnARN: task})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background(), "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-running
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want context.DeadlineExceeded", err)
+	}
+	if x, _ := e.Execution("x"); x.Status != Running || x.State != "T" {
+		t.Errorf("x after Shutdown: %s in %q, want RUNNING in T", x.Status, x.State)
+	}
+}
+
 // TestCloseStopsRunReady checks that Close ends a RunReady on the virtual
 // clock whose task is running.
 func TestCloseStopsRunReady(t *testing.T) {

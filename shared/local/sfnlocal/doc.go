@@ -45,7 +45,9 @@
 //
 // NewRealTime makes an executor on the wall clock, for a local server: a
 // started execution begins at once in its own goroutine, its Waits and
-// backoffs sleep, and Close stops every goroutine and waits for them.
+// backoffs sleep. Shutdown stops it between steps, letting task calls in
+// progress finish (a write cut off half way helps nobody); Close cancels
+// them. Both wait for every goroutine.
 //
 // Errors are named as Step Functions names them for a Go Lambda function:
 // the Go type name of the returned error (see ErrorType), with the Lambda

@@ -65,7 +65,7 @@ func (wallClock) Now() time.Time { return time.Now().UTC() }
 // time, and RunUntil moves the clock through every wake-up in order. One
 // made by NewRealTime runs on the wall clock by itself: a started
 // execution begins at once in its own goroutine and its Wait states and
-// retry backoffs sleep; Close stops it.
+// retry backoffs sleep; Shutdown stops it gracefully, Close at once.
 type Executor struct {
 	m        *machine
 	clock    clock
@@ -73,10 +73,14 @@ type Executor struct {
 	maxSteps int
 	arn      string
 
-	// base ends with Close, and with it every driver's context.
-	base context.Context
-	stop context.CancelFunc
-	wg   sync.WaitGroup // every driver goroutine
+	// stopping is closed by Shutdown: no step starts after it.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// base ends when Shutdown gives up waiting (at once for Close), and
+	// with it every driver's context, a task call's included.
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every driver goroutine
 
 	mu      sync.Mutex
 	changed *sync.Cond // a driver stopped running steps, or an execution started
@@ -138,7 +142,8 @@ func newExecutor(definition string, tasks map[string]TaskFunc, c clock, opts []O
 		return nil, fmt.Errorf("local executor: state machine ARN %q is not of the form arn:aws:states:REGION:ACCOUNT:stateMachine:NAME", e.arn)
 	}
 	e.changed = sync.NewCond(&e.mu)
-	e.base, e.stop = context.WithCancel(context.Background())
+	e.stopping = make(chan struct{})
+	e.base, e.cancel = context.WithCancel(context.Background())
 	return e, nil
 }
 
@@ -188,8 +193,8 @@ type execution struct {
 // Functions for Standard workflows it is idempotent: starting a name that
 // is running with the same input (byte for byte) returns nil; with a
 // different input, or when the execution with that name has finished, it
-// returns an *ExecutionAlreadyExistsError. After Close it returns
-// ErrClosed.
+// returns an *ExecutionAlreadyExistsError. After Shutdown or Close it
+// returns ErrClosed.
 func (e *Executor) Start(ctx context.Context, name string, input json.RawMessage) error {
 	if err := validName(name); err != nil {
 		return err
@@ -261,17 +266,51 @@ func validName(name string) error {
 	return nil
 }
 
-// Close stops the executor: Start refuses new executions, every goroutine
-// running an execution is told to stop (a task call in progress sees its
-// context cancelled, a Wait stops sleeping), and Close returns when all
-// have returned. Executions that had not finished stay RUNNING, as in a
-// stopped process. Close is for the real-time executor; on the virtual
-// clock it ends a RunReady under way the same way.
-func (e *Executor) Close() error {
+// Shutdown stops the executor gracefully: Start refuses new executions,
+// no step starts any more, executions asleep in a Wait or a backoff stop
+// at once, and Shutdown waits for the task calls in progress to return,
+// so that none is cut off half way (a DynamoDB write, say). If ctx ends
+// first, their contexts are cancelled, and Shutdown waits for them and
+// returns ctx's error. Executions that had not finished stay RUNNING, as
+// in a stopped process. On the virtual clock it ends a RunReady under way
+// the same way.
+func (e *Executor) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
-	e.stop()
-	e.wg.Wait()
+	e.stopOnce.Do(func() { close(e.stopping) })
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait() // no driver starts once closed is set
+		close(done)
+	}()
+	defer e.cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		e.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close is Shutdown without the grace: task calls in progress see their
+// contexts cancelled at once. It returns when every goroutine has
+// returned.
+func (e *Executor) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = e.Shutdown(ctx) // ctx has ended: the error says only that
 	return nil
+}
+
+// isStopping reports whether Shutdown has been called.
+func (e *Executor) isStopping() bool {
+	select {
+	case <-e.stopping:
+		return true
+	default:
+		return false
+	}
 }

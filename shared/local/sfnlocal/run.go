@@ -190,11 +190,11 @@ func (e *Executor) live(ctx context.Context, x *execution) {
 		x.mu.Lock()
 		running, wake := x.status == Running, x.wake
 		x.mu.Unlock()
-		if !running || ctx.Err() != nil {
+		if !running || ctx.Err() != nil || e.isStopping() {
 			return
 		}
 		e.setBusy(x, false)
-		if !sleepUntil(ctx, e.clock, wake) {
+		if !sleepUntil(ctx, e.stopping, e.clock, wake) {
 			return
 		}
 		e.setBusy(x, true)
@@ -202,8 +202,8 @@ func (e *Executor) live(ctx context.Context, x *execution) {
 }
 
 // sleepUntil sleeps until c reads t or later; it reports false when ctx
-// ended first.
-func sleepUntil(ctx context.Context, c clock, t time.Time) bool {
+// ended or stop was closed first.
+func sleepUntil(ctx context.Context, stop <-chan struct{}, c clock, t time.Time) bool {
 	for {
 		d := t.Sub(c.Now())
 		if d <= 0 {
@@ -214,20 +214,24 @@ func sleepUntil(ctx context.Context, c clock, t time.Time) bool {
 		case <-ctx.Done():
 			timer.Stop()
 			return false
+		case <-stop:
+			timer.Stop()
+			return false
 		case <-timer.C:
 		}
 	}
 }
 
 // runSteps runs x's steps while they are due, in order, until x finishes,
-// waits for a later time, or ctx ends. The caller is x's only driver.
+// waits for a later time, ctx ends or the executor stops. The caller is x's
+// only driver.
 // x.mu is held except while a task function runs. More than the
 // transition limit of steps without waiting fails x.
 func (e *Executor) runSteps(ctx context.Context, x *execution) {
 	steps := 0
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for x.status == Running && !x.wake.After(e.clock.Now()) && ctx.Err() == nil {
+	for x.status == Running && !x.wake.After(e.clock.Now()) && ctx.Err() == nil && !e.isStopping() {
 		if x.kind != atWaitDone {
 			steps++
 			if steps > e.maxSteps {
