@@ -41,7 +41,9 @@
 // execution due at the clock's time, concurrently, until each has finished
 // or waits, and never moves the clock; RunUntil moves the clock through
 // every wake-up time in order. Task functions run in no virtual time at
-// all, so a run's outcome does not depend on how fast its tasks are.
+// all, so the times in a history do not depend on how fast tasks are;
+// executions due at the same time interleave as they would in AWS, so
+// their tasks must be safe to run concurrently, as Lambda functions are.
 //
 // NewRealTime makes an executor on the wall clock, for a local server: a
 // started execution begins at once in its own goroutine, its Waits and
