@@ -14,10 +14,11 @@ LOCAL_TOOLS_STAMP := scripts/node_modules/.installed
 CDK_TOOLS_STAMP := scripts/cdk/node_modules/.installed
 GO_LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 10s
+MAX_COMPLEXITY := 20
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all demo dev test test-go fuzz vet fmt-check build synth bootstrap deploy bench tools local-tools cdk-tools local-mode clean
+.PHONY: all demo dev test lint test-go fuzz build synth bootstrap deploy bench tools local-tools cdk-tools local-mode clean
 
 all: test
 
@@ -56,15 +57,20 @@ dev: local-mode
 build/devstack: $(shell find scripts/devstack shared -name '*.go' -o -name '*.json' -o -name '*.yaml') go.mod go.sum
 	go build -o $@ ./scripts/devstack
 
-## test: vet, format check, every Go test (dynalite-backed storage and ingest, the CDK template, asl-validator), a short fuzz run
-test: tools fmt-check vet test-go fuzz
+## test: lint, every Go test (dynalite-backed storage and ingest, the CDK template, asl-validator), a short fuzz run
+test: tools lint test-go fuzz
 
-fmt-check:
+## lint: gofmt, go vet, staticcheck (with staticcheck.conf), a go mod tidy
+## check and the cyclomatic-complexity gate: no function over MAX_COMPLEXITY
+## outside tests; staticcheck and gocyclo are Go tools of go.mod
+lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
-
-vet:
 	go vet ./...
+	go tool staticcheck ./...
+	@go mod tidy -diff >/dev/null 2>&1 || { echo "go mod tidy would change go.mod or go.sum:"; go mod tidy -diff; exit 1; }
+	@out=$$(go tool gocyclo -over $(MAX_COMPLEXITY) -ignore '_test\.go$$|(^|/)node_modules/' .); \
+	if [ -n "$$out" ]; then echo "cyclomatic complexity over $(MAX_COMPLEXITY) (split these functions):"; echo "$$out"; exit 1; fi
 
 test-go:
 	go test -count=1 ./...

@@ -19,8 +19,8 @@ import (
 	"github.com/dashboarduz/incident-response/shared/auth"
 )
 
-// ApiRoute is one route of the HTTP API.
-type ApiRoute struct {
+// APIRoute is one route of the HTTP API.
+type APIRoute struct {
 	// Method is the HTTP method, e.g. GET.
 	Method string
 	// Path is the route's path, with {name} for a path parameter.
@@ -35,12 +35,12 @@ type ApiRoute struct {
 }
 
 // Key is the route key API Gateway matches, e.g. "GET /incidents/{id}".
-func (r ApiRoute) Key() string { return r.Method + " " + r.Path }
+func (r APIRoute) Key() string { return r.Method + " " + r.Path }
 
-// ApiRoutes is every route of the HTTP API, all served by the api function;
+// APIRoutes is every route of the HTTP API, all served by the api function;
 // every route that is not Open needs a valid JWT. The handler's own route
 // table must list the same routes.
-var ApiRoutes = []ApiRoute{
+var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/health", Open: true},
 	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
 	{Method: "POST", Path: "/incidents", Role: auth.Responder},
@@ -60,8 +60,8 @@ var ApiRoutes = []ApiRoute{
 // bursts during a large outage, low enough that a runaway client cannot
 // run up the function's concurrency.
 const (
-	ApiThrottleBurstLimit = 100
-	ApiThrottleRateLimit  = 50
+	APIThrottleBurstLimit = 100
+	APIThrottleRateLimit  = 50
 )
 
 // RouteThrottle is a route's own rate (requests per second) and burst.
@@ -80,8 +80,8 @@ var OpenRouteThrottles = map[string]RouteThrottle{
 	"POST /webhooks/pagerduty": {Rate: 20, Burst: 40},
 }
 
-// ApiAuthorizerName is the JWT authorizer's name.
-const ApiAuthorizerName = "jwt"
+// APIAuthorizerName is the JWT authorizer's name.
+const APIAuthorizerName = "jwt"
 
 // apiAccessLogFormat is one JSON record per request. It names the caller
 // by the token's subject, never by the token itself.
@@ -109,8 +109,8 @@ var apiAccessLogFormat = func() string {
 	return string(b)
 }()
 
-// ApiProps configures Api.
-type ApiProps struct {
+// APIProps configures API.
+type APIProps struct {
 	// Function is the api function behind every route.
 	Function awslambda.Function
 	// StateMachine is the escalation the function starts when an incident
@@ -128,27 +128,27 @@ type ApiProps struct {
 	Roles auth.RoleMapping
 }
 
-// Api is the HTTP API in front of the api function: its routes, the JWT
+// API is the HTTP API in front of the api function: its routes, the JWT
 // authorizer, the $default stage with its access logs and throttling, and
 // the function's right to start escalations.
-type Api struct {
+type API struct {
 	constructs.Construct
-	// HttpApi is the API Gateway HTTP API.
-	HttpApi awsapigatewayv2.HttpApi
+	// HTTPAPI is the API Gateway HTTP API.
+	HTTPAPI awsapigatewayv2.HttpApi
 	// Stage is the auto-deployed $default stage.
 	Stage awsapigatewayv2.HttpStage
 	// Authorizer checks the JWT on every route that is not open.
 	Authorizer awsapigatewayv2authorizers.HttpJwtAuthorizer
 	// AccessLogs receives one JSON record per request.
 	AccessLogs awslogs.LogGroup
-	// Routes are the routes of ApiRoutes, in that order.
+	// Routes are the routes of APIRoutes, in that order.
 	Routes []awsapigatewayv2.HttpRoute
 }
 
-// NewApi creates the HTTP API with ApiRoutes, all proxied (payload format
+// NewApi creates the HTTP API with APIRoutes, all proxied (payload format
 // 2.0) to props.Function, and gives the function the state machine's ARN
 // and the right to start it. It fails when the JWT settings are missing.
-func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error) {
+func NewAPI(scope constructs.Construct, id string, props *APIProps) (*API, error) {
 	if props.JWTIssuer == "" {
 		return nil, errors.New("api: no JWT issuer")
 	}
@@ -172,8 +172,8 @@ func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error
 		StageName:  jsii.String("$default"),
 		AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{
-			BurstLimit: jsii.Number(ApiThrottleBurstLimit),
-			RateLimit:  jsii.Number(ApiThrottleRateLimit),
+			BurstLimit: jsii.Number(APIThrottleBurstLimit),
+			RateLimit:  jsii.Number(APIThrottleRateLimit),
 		},
 		AccessLogSettings: &accessLogSettings{
 			destination: awsapigatewayv2.NewLogGroupLogDestination(logs),
@@ -183,7 +183,7 @@ func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error
 
 	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(props.JWTIssuer),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
-			AuthorizerName: jsii.String(ApiAuthorizerName),
+			AuthorizerName: jsii.String(APIAuthorizerName),
 			JwtAudience:    jsii.Strings(props.JWTAudience...),
 			IdentitySource: jsii.Strings("$request.header.Authorization"),
 		})
@@ -198,10 +198,10 @@ func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error
 	// PagerDuty or the health check.
 	none := awsapigatewayv2.NewHttpNoneAuthorizer()
 
-	routes := make([]awsapigatewayv2.HttpRoute, 0, len(ApiRoutes))
+	routes := make([]awsapigatewayv2.HttpRoute, 0, len(APIRoutes))
 	routeSettings := map[string]any{}
 	cfnStage := stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		opts := &awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(r.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
@@ -234,7 +234,7 @@ func NewApi(scope constructs.Construct, id string, props *ApiProps) (*Api, error
 	props.Function.AddEnvironment(jsii.String(EnvStateMachineArn), props.StateMachine.StateMachineArn(), nil)
 	props.StateMachine.GrantStartExecution(props.Function)
 
-	return &Api{Construct: c, HttpApi: api, Stage: stage, Authorizer: authorizer, AccessLogs: logs, Routes: routes}, nil
+	return &API{Construct: c, HTTPAPI: api, Stage: stage, Authorizer: authorizer, AccessLogs: logs, Routes: routes}, nil
 }
 
 // accessLogSettings implements awsapigatewayv2.IAccessLogSettings, which

@@ -33,7 +33,7 @@ var testJWTContext = map[string]any{
 }
 
 // wantRoutes is the API's contract (see the architecture notes): route key
-// and whether it is open. ApiRoutes must list exactly these.
+// and whether it is open. APIRoutes must list exactly these.
 var wantRoutes = map[string]bool{
 	"GET /health":                      true,
 	"POST /webhooks/pagerduty":         true,
@@ -50,24 +50,24 @@ var wantRoutes = map[string]bool{
 	"DELETE /maintenance-windows/{id}": false,
 }
 
-func TestApiRoutesVariable(t *testing.T) {
+func TestAPIRoutesVariable(t *testing.T) {
 	got := map[string]bool{}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		if _, dup := got[r.Key()]; dup {
-			t.Errorf("ApiRoutes lists %s twice", r.Key())
+			t.Errorf("APIRoutes lists %s twice", r.Key())
 		}
 		got[r.Key()] = r.Open
 	}
 	if !maps.Equal(got, wantRoutes) {
-		t.Errorf("ApiRoutes = %v\nwant %v", got, wantRoutes)
+		t.Errorf("APIRoutes = %v\nwant %v", got, wantRoutes)
 	}
 }
 
-func TestApi(t *testing.T) {
+func TestAPI(t *testing.T) {
 	s := synth(t, testJWTContext)
-	a := s.stack.Api
-	apiID := logicalID(t, s, a.HttpApi)
-	fnID := logicalID(t, s, s.stack.Functions.Api)
+	a := s.stack.API
+	apiID := logicalID(t, s, a.HTTPAPI)
+	fnID := logicalID(t, s, s.stack.Functions.API)
 	authorizerID := ""
 	for id := range s.resourcesOfType("AWS::ApiGatewayV2::Authorizer") {
 		authorizerID = id
@@ -83,7 +83,7 @@ func TestApi(t *testing.T) {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), assertions.Match_ObjectEquals(&map[string]any{
 			"ApiId":          ref(apiID),
 			"AuthorizerType": "JWT",
-			"Name":           ApiAuthorizerName,
+			"Name":           APIAuthorizerName,
 			"IdentitySource": []any{"$request.header.Authorization"},
 			"JwtConfiguration": map[string]any{
 				"Issuer":   testJWTIssuer,
@@ -169,22 +169,22 @@ func TestApi(t *testing.T) {
 	}
 }
 
-func TestApiStage(t *testing.T) {
+func TestAPIStage(t *testing.T) {
 	s := synth(t, testJWTContext)
 	stages := s.resourcesOfType("AWS::ApiGatewayV2::Stage")
 	if len(stages) != 1 {
 		t.Fatalf("%d stages, want 1", len(stages))
 	}
-	logs := logicalID(t, s, s.stack.Api.AccessLogs)
+	logs := logicalID(t, s, s.stack.API.AccessLogs)
 	for _, r := range stages {
 		p := props(r)
 		for field, want := range map[string]any{
-			"ApiId":      ref(logicalID(t, s, s.stack.Api.HttpApi)),
+			"ApiId":      ref(logicalID(t, s, s.stack.API.HTTPAPI)),
 			"StageName":  "$default",
 			"AutoDeploy": true,
 			"DefaultRouteSettings": map[string]any{
-				"ThrottlingBurstLimit": float64(ApiThrottleBurstLimit),
-				"ThrottlingRateLimit":  float64(ApiThrottleRateLimit),
+				"ThrottlingBurstLimit": float64(APIThrottleBurstLimit),
+				"ThrottlingRateLimit":  float64(APIThrottleRateLimit),
 			},
 		} {
 			if got := canon(p[field]); got != canon(want) {
@@ -219,7 +219,7 @@ func TestApiStage(t *testing.T) {
 	}
 }
 
-func TestApiContextSettings(t *testing.T) {
+func TestAPIContextSettings(t *testing.T) {
 	const secretName = "team/other-webhook-secret"
 	ctx := maps.Clone(testJWTContext)
 	ctx[ContextPagerDutyWebhookSecretName] = secretName
@@ -231,7 +231,7 @@ func TestApiContextSettings(t *testing.T) {
 			"JwtConfiguration": map[string]any{"Issuer": testJWTIssuer, "Audience": []any{"only-audience"}},
 		})
 	})
-	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.Api)))
+	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.API)))
 	env := fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if got := canon(env[EnvPagerDutyWebhookSecretArn]); !strings.HasSuffix(got, `":secret:`+secretName+`"]]}`) {
 		t.Errorf("%s = %s, want the ARN of %s", EnvPagerDutyWebhookSecretArn, got, secretName)
@@ -304,19 +304,19 @@ func TestJWTPlaceholders(t *testing.T) {
 	}
 }
 
-// TestApiRoutesMatchTheHandler keeps API Gateway's routes, the api
+// TestAPIRoutesMatchTheHandler keeps API Gateway's routes, the api
 // function's handler and openapi.yaml in step: a route served but not
 // deployed would be unreachable, one deployed but not served would answer
 // 404, an open route must be open on both sides, and each route needs the
 // same role in all three (the handler enforces it, API Gateway checks its
 // scopes, the document tells clients).
-func TestApiRoutesMatchTheHandler(t *testing.T) {
+func TestAPIRoutesMatchTheHandler(t *testing.T) {
 	type access struct {
 		open bool
 		role auth.Role
 	}
 	deployed := map[string]access{}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		deployed[r.Key()] = access{r.Open, r.Role}
 	}
 	served := map[string]access{}
@@ -330,7 +330,7 @@ func TestApiRoutesMatchTheHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		op := doc.Paths.Value(r.Path).GetOperation(r.Method)
 		if op == nil {
 			t.Errorf("%s is not in openapi.yaml", r.Key())
@@ -343,10 +343,10 @@ func TestApiRoutesMatchTheHandler(t *testing.T) {
 	}
 }
 
-// TestApiRouteRoles: every protected route names a role; the open ones
+// TestAPIRouteRoles: every protected route names a role; the open ones
 // none.
-func TestApiRouteRoles(t *testing.T) {
-	for _, r := range ApiRoutes {
+func TestAPIRouteRoles(t *testing.T) {
+	for _, r := range APIRoutes {
 		if r.Open != (r.Role == auth.NoRole) {
 			t.Errorf("%s: open %v with role %s", r.Key(), r.Open, r.Role)
 		}
@@ -368,7 +368,7 @@ func routeScopes(t *testing.T, s synthesized) map[string][]string {
 	return out
 }
 
-// TestApiRolesFromGroups: by default roles come from the groups claim,
+// TestAPIRolesFromGroups: by default roles come from the groups claim,
 // which API Gateway cannot check, so no route has authorization scopes and
 // the function is told the claim and every role's names.
 func TestRouteRolesFromGroups(t *testing.T) {
@@ -391,7 +391,7 @@ func TestRouteRolesFromGroups(t *testing.T) {
 	}
 }
 
-// TestApiRolesFromScopes: with roles from OAuth scopes, API Gateway's
+// TestAPIRolesFromScopes: with roles from OAuth scopes, API Gateway's
 // authorizer checks them too: each protected route lists the scopes of
 // every role allowed on it (a token needs one of them), the open routes
 // none, and the function reads the same mapping.
@@ -405,7 +405,7 @@ func TestRouteRolesFromScopes(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := routeScopes(t, s)
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		var want []string
 		if !r.Open {
 			want = m.NamesAllowed(r.Role)
@@ -451,16 +451,16 @@ func TestRouteRoleSettingsRefused(t *testing.T) {
 // functionEnv returns the api function's environment variables.
 func functionEnv(t *testing.T, s synthesized) map[string]any {
 	t.Helper()
-	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.Api)))
+	fn := props(s.resource(t, logicalID(t, s, s.stack.Functions.API)))
 	return fn["Environment"].(map[string]any)["Variables"].(map[string]any)
 }
 
-// TestApiRouteThrottles: the open routes have throttles of their own, so a
+// TestAPIRouteThrottles: the open routes have throttles of their own, so a
 // flood of unauthenticated requests is refused on those routes and cannot
 // use up what the responders' routes get (finding L14); the authenticated
 // routes keep the stage default. The stage waits for the routes, since
 // API Gateway refuses settings for a route key it does not have yet.
-func TestApiRouteThrottles(t *testing.T) {
+func TestAPIRouteThrottles(t *testing.T) {
 	s := synth(t, testJWTContext)
 	var stage map[string]any
 	var stageRes map[string]any
@@ -469,11 +469,11 @@ func TestApiRouteThrottles(t *testing.T) {
 	}
 	settings, _ := stage["RouteSettings"].(map[string]any)
 	want := map[string]any{}
-	for _, r := range ApiRoutes {
+	for _, r := range APIRoutes {
 		if r.Open {
 			th := OpenRouteThrottles[r.Key()]
-			if th.Rate <= 0 || th.Burst <= 0 || th.Rate >= ApiThrottleRateLimit {
-				t.Errorf("open route %s: throttle %+v, want one of its own below the stage's %d rps", r.Key(), th, ApiThrottleRateLimit)
+			if th.Rate <= 0 || th.Burst <= 0 || th.Rate >= APIThrottleRateLimit {
+				t.Errorf("open route %s: throttle %+v, want one of its own below the stage's %d rps", r.Key(), th, APIThrottleRateLimit)
 			}
 			want[r.Key()] = map[string]any{"ThrottlingBurstLimit": float64(th.Burst), "ThrottlingRateLimit": float64(th.Rate)}
 		}

@@ -154,7 +154,7 @@ func TestDashboard(t *testing.T) {
 	// The system's own health, each metric bound to the stack's resources.
 	fns := s.stack.Functions
 	var wantErrors, wantThrottles []string
-	for _, fn := range []string{logicalID(t, s, fns.AlarmIngest), logicalID(t, s, fns.Api), logicalID(t, s, fns.EscalationPage), logicalID(t, s, fns.EscalationPlan)} {
+	for _, fn := range []string{logicalID(t, s, fns.AlarmIngest), logicalID(t, s, fns.API), logicalID(t, s, fns.EscalationPage), logicalID(t, s, fns.EscalationPlan)} {
 		wantErrors = append(wantErrors, "AWS/Lambda Errors FunctionName=@"+fn)
 		wantThrottles = append(wantThrottles, "AWS/Lambda Throttles FunctionName=@"+fn)
 	}

@@ -25,7 +25,7 @@ const (
 	AlarmIngestFunction    = "alarm-ingest"
 	EscalationPlanFunction = "escalation-plan"
 	EscalationPageFunction = "escalation-page"
-	ApiFunction            = "api"
+	APIFunction            = "api"
 	HeartbeatFunction      = "heartbeat"
 	FireDrillFunction      = "fire-drill"
 	TriageFunction         = "triage"
@@ -34,7 +34,7 @@ const (
 )
 
 // FunctionNames lists every function the stack deploys.
-var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, ApiFunction, HeartbeatFunction, FireDrillFunction,
+var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, APIFunction, HeartbeatFunction, FireDrillFunction,
 	TriageFunction, RemediateFunction, NotifyFunction}
 
 // Environment variables the stack sets on the functions.
@@ -149,7 +149,7 @@ var tableActions = map[string][]string{
 	// UpdateItem), the incident list (Query on the indexes) and an
 	// incident's partition and the services with windows (Query on the
 	// table).
-	ApiFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+	APIFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 	// shared/heartbeat.Table.Beat (UpdateItem) and, for the fire-drill
 	// watch, shared/drill.Table.LatestDrill (Query on the table only).
 	HeartbeatFunction: {"dynamodb:UpdateItem", "dynamodb:Query"},
@@ -174,7 +174,7 @@ var indexActions = []string{"dynamodb:Query"}
 
 // indexReaders are the functions whose queries read the indexes (the
 // incident list); the others query only the table itself.
-var indexReaders = []string{ApiFunction}
+var indexReaders = []string{APIFunction}
 
 // FunctionsProps configures Functions.
 type FunctionsProps struct {
@@ -214,8 +214,8 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
-	// Api serves the HTTP API and the PagerDuty webhook.
-	Api awslambda.Function
+	// API serves the HTTP API and the PagerDuty webhook.
+	API awslambda.Function
 	// Heartbeat is the dead man's switch, on a schedule.
 	Heartbeat awslambda.Function
 	// FireDrill runs the monthly fire drill, on a schedule.
@@ -335,7 +335,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	props.RoutingKeys.GrantRead(page, nil)
 	rejected := newPagesRejectedAlarm(c, page.LogGroup())
 
-	api := newFn("Api", ApiFunction,
+	api := newFn("Api", APIFunction,
 		"Serves the incident-response HTTP API and receives PagerDuty webhooks.",
 		apiTimeoutSeconds,
 		map[string]*string{
@@ -379,7 +379,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	remediate := followUp("Remediate", RemediateFunction, "Runs the runbook's remediations of an incident under their guard rails.")
 	notify := followUp("Notify", NotifyFunction, "Announces an incident's timeline in Slack and by email, and reminds of its post-mortem.")
 
-	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, Api: api,
+	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, API: api,
 		Heartbeat: heartbeat, FireDrill: drill, Triage: triage, Remediate: remediate, Notify: notify, PagesRejected: rejected}, nil
 }
 
@@ -389,7 +389,7 @@ func (f *Functions) ByName() map[string]awslambda.Function {
 		AlarmIngestFunction:    f.AlarmIngest,
 		EscalationPlanFunction: f.EscalationPlan,
 		EscalationPageFunction: f.EscalationPage,
-		ApiFunction:            f.Api,
+		APIFunction:            f.API,
 		HeartbeatFunction:      f.Heartbeat,
 		FireDrillFunction:      f.FireDrill,
 		TriageFunction:         f.Triage,

@@ -50,7 +50,7 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		{AlarmIngestFunction, []uses{{reflect.TypeFor[ingest.Store](), store}}},
 		{EscalationPlanFunction, []uses{{reflect.TypeFor[escalation.PlanStore](), store}}},
 		{EscalationPageFunction, []uses{{reflect.TypeFor[escalation.PageStore](), store}}},
-		{ApiFunction, []uses{{reflect.TypeFor[response.Store](), store}}},
+		{APIFunction, []uses{{reflect.TypeFor[response.Store](), store}}},
 		{HeartbeatFunction, []uses{{reflect.TypeFor[heartbeat.Store](), beats}, {reflect.TypeFor[heartbeat.Drills](), drills}}},
 		{FireDrillFunction, []uses{{reflect.TypeFor[drill.Incidents](), store}, {reflect.TypeFor[resolveStore](), store}, {reflect.TypeFor[drill.Log](), drills}}},
 		{TriageFunction, []uses{{reflect.TypeFor[triage.Store](), store}}},

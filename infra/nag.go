@@ -66,7 +66,7 @@ func suppressNagFindings(s *IncidentResponseStack) {
 	)
 	// Only the routes known to be open on purpose: a route opened later
 	// shows up as a finding to be reviewed, not suppressed with them.
-	for _, r := range s.Api.Routes {
+	for _, r := range s.API.Routes {
 		cfn, ok := r.Node().DefaultChild().(awsapigatewayv2.CfnRoute)
 		if !ok || cfn.RouteKey() == nil {
 			continue

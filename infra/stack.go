@@ -35,8 +35,8 @@ type IncidentResponseStack struct {
 	Ingest *Ingest
 	// OperatorAlerts carries the stack's own alarms out of band.
 	OperatorAlerts *OperatorAlerts
-	// Api is the HTTP API and the PagerDuty webhook.
-	Api *Api
+	// API is the HTTP API and the PagerDuty webhook.
+	API *API
 	// FunctionAlarms watch every function's errors and throttles.
 	FunctionAlarms *FunctionAlarms
 	// Heartbeat is the dead man's switch.
@@ -106,8 +106,8 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		StateMachine:    esc.StateMachine,
 	})
 
-	api, err := NewApi(stack, "Api", &ApiProps{
-		Function:     fns.Api,
+	api, err := NewAPI(stack, "Api", &APIProps{
+		Function:     fns.API,
 		StateMachine: esc.StateMachine,
 		JWTIssuer:    cfg.JWTIssuer,
 		JWTAudience:  cfg.JWTAudience,
@@ -148,7 +148,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if _, err := NewDashboard(stack, "Dashboard", &DashboardProps{
 		Namespace:    metrics.Namespace,
 		Policy:       cfg.EscalationPolicy,
-		Functions:    map[string]awslambda.IFunction{AlarmIngestFunction: fns.AlarmIngest, EscalationPlanFunction: fns.EscalationPlan, EscalationPageFunction: fns.EscalationPage, ApiFunction: fns.Api},
+		Functions:    map[string]awslambda.IFunction{AlarmIngestFunction: fns.AlarmIngest, EscalationPlanFunction: fns.EscalationPlan, EscalationPageFunction: fns.EscalationPage, APIFunction: fns.API},
 		StateMachine: esc.StateMachine,
 		Alarms:       []awscloudwatch.IAlarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
 	}); err != nil {
@@ -174,7 +174,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Escalation:     esc,
 		Ingest:         ingest,
 		OperatorAlerts: alerts,
-		Api:            api,
+		API:            api,
 		FunctionAlarms: fnAlarms,
 		Heartbeat:      heartbeat,
 		FireDrill:      drill,

@@ -118,7 +118,7 @@ func TestFunctions(t *testing.T) {
 			map[string]string{"TABLE_NAME": tableRef}},
 		{EscalationPageFunction, logicalID(t, s, fns.EscalationPage), 60,
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
-		{ApiFunction, logicalID(t, s, fns.Api), 25,
+		{APIFunction, logicalID(t, s, fns.API), 25,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn,
 				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON())}},
 		{HeartbeatFunction, logicalID(t, s, fns.Heartbeat), 30,
@@ -376,7 +376,7 @@ func TestOutputs(t *testing.T) {
 		"StateMachineArn":    ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
 		"IngestFunctionName": ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
 		"DeadLetterQueueUrl": ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
-		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.Api.HttpApi)), ".execute-api.", ref("AWS::Region"), ".",
+		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".",
 			ref("AWS::URLSuffix"), "/"),
 	} {
 		check(t, "output "+name, func() { s.tmpl.HasOutput(jsii.String(name), map[string]any{"Value": value}) })
@@ -402,7 +402,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	ingestID := logicalID(t, s, st.Functions.AlarmIngest)
 	planID := logicalID(t, s, st.Functions.EscalationPlan)
 	pageID := logicalID(t, s, st.Functions.EscalationPage)
-	apiID := logicalID(t, s, st.Functions.Api)
+	apiID := logicalID(t, s, st.Functions.API)
 	heartbeatID := logicalID(t, s, st.Functions.Heartbeat)
 	drillID := logicalID(t, s, st.Functions.FireDrill)
 	smID := logicalID(t, s, st.Escalation.StateMachine)
@@ -586,7 +586,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{AlarmIngestFunction, ingestRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 		{EscalationPlanFunction, planRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{ApiFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+		{APIFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 		{HeartbeatFunction, heartbeatRole, []string{"dynamodb:Query", "dynamodb:UpdateItem"}},
 		{FireDrillFunction, drillRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 	} {

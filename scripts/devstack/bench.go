@@ -181,7 +181,7 @@ func benchDevServer(ctx context.Context, endpoint string, api *bench.EventsAPI, 
 	ready, done := make(chan string, 1), make(chan error, 1)
 	go func() {
 		done <- Dev(devCtx, DevOptions{
-			Addr: "127.0.0.1:0", PagerDutyURL: api.URL, Tick: 250 * time.Millisecond,
+			Addr: "127.0.0.1:0", PagerDutyURL: api.URL,
 			DynamoEndpoint: endpoint, DynamoAPIOptions: []func(*middleware.Stack) error{counter.Middleware},
 		}, io.Discard, ready)
 	}()

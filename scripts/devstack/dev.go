@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -94,8 +93,6 @@ type DevOptions struct {
 	Addr         string
 	PagerDutyURL string
 	Policy       *incident.Policy
-	// Tick is how often the escalation runs what is due.
-	Tick time.Duration
 	// DynamoEndpoint is an already running DynamoDB endpoint; empty starts
 	// dynalite.
 	DynamoEndpoint string
@@ -119,7 +116,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, Tick: 250 * time.Millisecond, DynamoEndpoint: *ddbEndpoint, Table: *table}
+	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, DynamoEndpoint: *ddbEndpoint, Table: *table}
 	if *policyFile != "" {
 		b, err := os.ReadFile(*policyFile)
 		if err != nil {
@@ -137,7 +134,10 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 // Dev runs the local stack on the real clock and serves it on opts.Addr:
 // POST /events takes EventBridge events, GET /dev/pagerduty lists what the
 // built-in recorder received, and every other path is the incident API.
-// ready, when not nil, receives the listening address.
+// Escalations run in real time, each in its own goroutine from the moment
+// its incident opens, as Step Functions runs them: POST /events answers
+// once its events are ingested, and waits for no escalation. ready, when
+// not nil, receives the listening address.
 func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- string) error {
 	host, _, err := net.SplitHostPort(opts.Addr)
 	if err != nil {
@@ -146,8 +146,7 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
 	}
-	now := time.Now().UTC()
-	s, err := NewStack(ctx, Options{Start: now, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy,
+	s, err := NewStack(ctx, Options{RealTime: true, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy,
 		DynamoEndpoint: opts.DynamoEndpoint, Table: opts.Table, DynamoAPIOptions: opts.DynamoAPIOptions})
 	if err != nil {
 		return err
@@ -164,9 +163,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		return err
 	}
 	srv := &http.Server{Handler: s.DevHandler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
+	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() { errc <- s.runRealClock(ctx, opts.Tick) }()
 	pd := "the built-in recorder (GET /dev/pagerduty)"
 	if opts.PagerDutyURL != "" {
 		pd = opts.PagerDutyURL
@@ -192,23 +190,6 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 		err = nil
 	}
 	return err
-}
-
-// runRealClock keeps the virtual clock on the wall clock and runs every
-// execution step that is due, until ctx ends.
-func (s *Stack) runRealClock(ctx context.Context, tick time.Duration) error {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			if err := s.Exec.RunUntil(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
-				slog.Error("run escalations", "error", err)
-			}
-		}
-	}
 }
 
 // maxEventsBody is PutEvents' limit on a request's size.
@@ -303,9 +284,6 @@ func (s *Stack) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Entries = append(resp.Entries, er)
 	}
-	if err := s.Exec.RunReady(r.Context()); err != nil {
-		slog.Error("run escalations", "error", err)
-	}
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -329,10 +307,10 @@ func eventsOf(body []byte) ([]devEvent, error) {
 	dec := json.NewDecoder(bytes.NewReader(entriesRaw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&entries); err != nil {
-		return nil, fmt.Errorf("Entries: %v", err)
+		return nil, fmt.Errorf("field Entries: %v", err)
 	}
 	if len(entries) == 0 || len(entries) > 10 {
-		return nil, fmt.Errorf("Entries holds %d events; PutEvents takes 1 to 10", len(entries))
+		return nil, fmt.Errorf("field Entries holds %d events; PutEvents takes 1 to 10", len(entries))
 	}
 	out := make([]devEvent, len(entries))
 	for i, e := range entries {
@@ -350,17 +328,17 @@ func eventsOf(body []byte) ([]devEvent, error) {
 func envelope(e PutEventsEntry) ([]byte, error) {
 	switch {
 	case e.Source == "":
-		return nil, errors.New("Source is required")
+		return nil, errors.New("field Source is required")
 	case e.DetailType == "":
-		return nil, errors.New("DetailType is required")
+		return nil, errors.New("field DetailType is required")
 	case !json.Valid([]byte(e.Detail)) || !strings.HasPrefix(strings.TrimSpace(e.Detail), "{"):
-		return nil, errors.New("Detail must be a JSON object in a string")
+		return nil, errors.New("field Detail must be a JSON object in a string")
 	}
 	at := time.Now().UTC()
 	if e.Time != "" {
 		t, err := time.Parse(time.RFC3339, e.Time)
 		if err != nil {
-			return nil, fmt.Errorf("Time %q is not RFC 3339", e.Time)
+			return nil, fmt.Errorf("field Time %q is not RFC 3339", e.Time)
 		}
 		at = t.UTC()
 	}

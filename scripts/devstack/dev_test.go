@@ -7,35 +7,51 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
 // startDev runs the dev server on a free loopback port until the test ends
 // and returns its base URL and a valid token.
 func startDev(t *testing.T) (string, string) {
 	t.Helper()
+	return startDevWith(t, DevOptions{})
+}
+
+// startDevWith is startDev with options; Addr and DynamoEndpoint are set
+// here.
+func startDevWith(t *testing.T, opts DevOptions) (string, string) {
+	t.Helper()
+	opts.Addr, opts.DynamoEndpoint = "127.0.0.1:0", endpoint
 	t.Setenv("DEVSTACK_KEY_FILE", filepath.Join(t.TempDir(), "key.pem"))
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
-	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	var devErr error
 	go func() {
-		done <- Dev(ctx, DevOptions{Addr: "127.0.0.1:0", Tick: 20 * time.Millisecond, DynamoEndpoint: endpoint}, io.Discard, ready)
+		defer close(stopped)
+		devErr = Dev(ctx, opts, io.Discard, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev server: %v", err)
+		<-stopped
+		if devErr != nil {
+			t.Errorf("dev server: %v", devErr)
 		}
 	})
 	var addr string
 	select {
 	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("dev server did not start: %v", err)
+	case <-stopped:
+		t.Fatalf("dev server did not start: %v", devErr)
 	case <-time.After(30 * time.Second):
 		t.Fatal("dev server did not start within 30 s")
 	}
@@ -183,5 +199,67 @@ func TestDevServerListensOnLoopbackOnly(t *testing.T) {
 	err := Dev(context.Background(), DevOptions{Addr: "0.0.0.0:8080", DynamoEndpoint: endpoint}, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("err = %v, want a refusal naming loopback", err)
+	}
+}
+
+// TestDevEventsDoNotWaitForEscalations holds the first page at PagerDuty
+// and checks that POST /events still answers, for another alarm too: the
+// escalations run on their own, as Step Functions runs them.
+func TestDevEventsDoNotWaitForEscalations(t *testing.T) {
+	rec := pagerdutylocal.New(incident.SystemClock{})
+	arrived := make(chan struct{}, 100)
+	release := make(chan struct{})
+	pd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		rec.ServeHTTP(w, r)
+	}))
+	t.Cleanup(pd.Close)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	base, _ := startDevWith(t, DevOptions{PagerDutyURL: pd.URL})
+
+	alarm, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	post := func(name string) {
+		t.Helper()
+		var ev map[string]any
+		if err := json.Unmarshal(alarm, &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev["detail"].(map[string]any)["alarmName"] = name
+		ev["resources"] = []string{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name}
+		body, _ := json.Marshal(ev)
+		resp, err := client.Post(base+"/events?at=now", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST /events for %s while a page is held: %v", name, err)
+		}
+		defer resp.Body.Close()
+		var v struct{ Entries []EventResult }
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 200 || len(v.Entries) != 1 || v.Entries[0].Route != incident.RouteOpen {
+			t.Fatalf("POST /events for %s = %d %+v (%v), want one opened incident", name, resp.StatusCode, v, err)
+		}
+	}
+	post("first-alarm")
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first alarm's page did not reach PagerDuty within 10 s")
+	}
+	post("second-alarm") // answered while the first page is held
+	once.Do(func() { close(release) })
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.Triggers() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pages within 10 s, want 2", rec.Triggers())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

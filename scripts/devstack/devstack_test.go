@@ -27,7 +27,11 @@ func TestMain(m *testing.M) {
 	}
 	endpoint = srv.Endpoint
 	code := m.Run()
-	srv.Stop()
+	if err := srv.Stop(); err != nil {
+		// dynalite died under the tests: say why, and fail.
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 

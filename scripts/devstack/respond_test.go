@@ -315,7 +315,7 @@ func BenchmarkAPI(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		s.Clock.Set(s.Clock.Now().Add(time.Second))
+		s.Virtual.Set(s.Clock.Now().Add(time.Second))
 		out := serve("POST", "/incidents", fmt.Sprintf(`{"title":"Exports time out %d","service":"dashboarduz-api","severity":"P2","category":"performance","description":"CSV exports time out"}`, i), http.StatusCreated)
 		var inc struct{ ID string }
 		if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.ID == "" {

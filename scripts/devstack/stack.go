@@ -32,13 +32,15 @@ import (
 	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
-// Local pseudo-ARNs of the functions the state machine calls.
+// Local pseudo-ARNs of the functions the state machine calls, and of the
+// state machine ($$.StateMachine.Id in its context object).
 const (
-	PlanARN      = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
-	PageARN      = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
-	TriageARN    = "arn:aws:lambda:us-east-1:000000000000:function:triage"
-	RemediateARN = "arn:aws:lambda:us-east-1:000000000000:function:remediate"
-	NotifyARN    = "arn:aws:lambda:us-east-1:000000000000:function:notify"
+	PlanARN         = "arn:aws:lambda:us-east-1:000000000000:function:escalation-plan"
+	PageARN         = "arn:aws:lambda:us-east-1:000000000000:function:escalation-page"
+	TriageARN       = "arn:aws:lambda:us-east-1:000000000000:function:triage"
+	RemediateARN    = "arn:aws:lambda:us-east-1:000000000000:function:remediate"
+	NotifyARN       = "arn:aws:lambda:us-east-1:000000000000:function:notify"
+	StateMachineARN = "arn:aws:states:us-east-1:000000000000:stateMachine:escalation"
 )
 
 // Options configures a local stack.
@@ -54,6 +56,13 @@ type Options struct {
 	DynamoAPIOptions []func(*middleware.Stack) error
 	// Start is the virtual clock's starting time.
 	Start time.Time
+	// RealTime runs the stack on the wall clock, as the dev server does:
+	// every handler reads the wall clock, and each escalation runs by
+	// itself from the moment it starts, sleeping through its waits
+	// (sfnlocal.NewRealTime). Start is ignored. Without it the stack runs
+	// on the virtual clock, and escalations run in Exec.RunReady and
+	// Exec.RunUntil, as scenarios and replays do.
+	RealTime bool
 	// Policy is the escalation policy; nil means the embedded default.
 	Policy *incident.Policy
 	// Issuer signs and checks the API's tokens; nil makes a fresh key.
@@ -96,8 +105,12 @@ func Caller(role auth.Role) auth.Identity {
 // state-machine definition on a virtual clock, the real handlers, and a
 // PagerDuty Events API recorder.
 type Stack struct {
-	Clock *sfnlocal.VirtualClock
-	Store *dynamo.Store
+	// Clock is what every handler and the executor read: Virtual, or the
+	// wall clock in real time.
+	Clock incident.Clock
+	// Virtual is the virtual clock; nil in real time.
+	Virtual *sfnlocal.VirtualClock
+	Store   *dynamo.Store
 	// Table is the name of the stack's DynamoDB table.
 	Table    string
 	Exec     *sfnlocal.Executor
@@ -134,88 +147,25 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Start.IsZero() {
 		opts.Start = time.Now().UTC().Truncate(time.Second)
 	}
-	s.Clock = sfnlocal.NewVirtualClock(opts.Start)
+	if opts.RealTime {
+		s.Clock = incident.SystemClock{}
+	} else {
+		s.Virtual = sfnlocal.NewVirtualClock(opts.Start)
+		s.Clock = s.Virtual
+	}
 	s.Policy = incident.DefaultPolicy()
 	if opts.Policy != nil {
 		s.Policy = *opts.Policy
 	}
-
-	endpoint := opts.DynamoEndpoint
-	if endpoint == "" {
-		srv, err := dynalite.Start(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, srv.Stop)
-		endpoint = srv.Endpoint
+	if err := s.startStore(ctx, opts); err != nil {
+		return nil, err
 	}
-	table := opts.Table
-	if table == "" {
-		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
-	}
-	client, err := newDynamoClient(endpoint, opts.DynamoAPIOptions)
+	pdURL, err := s.startPagerDuty(opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureTable(ctx, client, table); err != nil {
-		return nil, fmt.Errorf("table %s: %w", table, err)
-	}
-	s.Store, s.Table = dynamo.New(client, table), table
-
-	s.Recorder = pagerdutylocal.New(s.Clock)
-	pd, err := pagerdutylocal.Start(s.Recorder)
-	if err != nil {
+	if err := s.startExecutor(opts, pdURL); err != nil {
 		return nil, err
-	}
-	s.closers = append(s.closers, pd.Close)
-	pdURL := pd.URL
-	if opts.PagerDutyURL != "" {
-		pdURL = opts.PagerDutyURL
-	}
-
-	keys := secrets.StaticRoutingKeys{}
-	for _, l := range s.Policy.Levels {
-		keys[l.Name] = RoutingKey(l.Name)
-	}
-	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
-		return nil, err
-	}
-	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
-	pager := &escalation.Pager{
-		Store:     s.Store,
-		Keys:      keys,
-		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(pdURL), pagerduty.Options{Source: "dashboarduz-incident-response", Clock: s.Clock}),
-		Policy:    s.Policy,
-		Clock:     s.Clock,
-	}
-	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
-		statemachine.PlanFunctionArn:      PlanARN,
-		statemachine.PageFunctionArn:      PageARN,
-		statemachine.TriageFunctionArn:    TriageARN,
-		statemachine.RemediateFunctionArn: RemediateARN,
-		statemachine.NotifyFunctionArn:    NotifyARN,
-	})
-	if err != nil {
-		return nil, err
-	}
-	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
-	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
-	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock}
-	tasks := map[string]sfnlocal.TaskFunc{
-		PlanARN:      lambdaFunc(planner.Handle),
-		PageARN:      lambdaFunc(pager.Handle),
-		TriageARN:    lambdaFunc(triager.Handle),
-		RemediateARN: lambdaFunc(remediator.Handle),
-		NotifyARN:    lambdaFunc(notifier.Handle),
-	}
-	if opts.WrapTask != nil {
-		for arn, f := range tasks {
-			tasks[arn] = opts.WrapTask(arn, f)
-		}
-	}
-	s.Exec, err = sfnlocal.New(def, tasks, s.Clock)
-	if err != nil {
-		return nil, fmt.Errorf("load the state machine definition: %w", err)
 	}
 	starter := sfnlocal.Starter{Executor: s.Exec}
 	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy, Clock: s.Clock}
@@ -234,6 +184,120 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// startStore starts dynalite unless opts names an endpoint, and creates
+// the table unless it exists.
+func (s *Stack) startStore(ctx context.Context, opts Options) error {
+	endpoint := opts.DynamoEndpoint
+	if endpoint == "" {
+		srv, err := dynalite.Start(ctx)
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, srv.Stop)
+		endpoint = srv.Endpoint
+	}
+	table := opts.Table
+	if table == "" {
+		table = fmt.Sprintf("incidents-%d", time.Now().UnixNano())
+	}
+	client, err := newDynamoClient(endpoint, opts.DynamoAPIOptions)
+	if err != nil {
+		return err
+	}
+	if err := ensureTable(ctx, client, table); err != nil {
+		return fmt.Errorf("table %s: %w", table, err)
+	}
+	s.Store, s.Table = dynamo.New(client, table), table
+	return nil
+}
+
+// startPagerDuty starts the PagerDuty recorder and returns the Events API
+// URL to page: the recorder's, unless opts names another.
+func (s *Stack) startPagerDuty(opts Options) (string, error) {
+	s.Recorder = pagerdutylocal.New(s.Clock)
+	pd, err := pagerdutylocal.Start(s.Recorder)
+	if err != nil {
+		return "", err
+	}
+	s.closers = append(s.closers, pd.Close)
+	if opts.PagerDutyURL != "" {
+		return opts.PagerDutyURL, nil
+	}
+	return pd.URL, nil
+}
+
+// startExecutor loads the deployed definition on the local executor, on
+// the virtual clock or in real time, with the functions it calls as its
+// tasks, paging pdURL.
+func (s *Stack) startExecutor(opts Options, pdURL string) error {
+	def, err := statemachine.Substitute(statemachine.Definition, map[string]string{
+		statemachine.PlanFunctionArn:      PlanARN,
+		statemachine.PageFunctionArn:      PageARN,
+		statemachine.TriageFunctionArn:    TriageARN,
+		statemachine.RemediateFunctionArn: RemediateARN,
+		statemachine.NotifyFunctionArn:    NotifyARN,
+	})
+	if err != nil {
+		return err
+	}
+	tasks, err := s.tasks(pdURL)
+	if err != nil {
+		return err
+	}
+	if opts.WrapTask != nil {
+		for arn, f := range tasks {
+			tasks[arn] = opts.WrapTask(arn, f)
+		}
+	}
+	if opts.RealTime {
+		s.Exec, err = sfnlocal.NewRealTime(def, tasks, sfnlocal.WithStateMachineARN(StateMachineARN))
+	} else {
+		s.Exec, err = sfnlocal.New(def, tasks, s.Virtual, sfnlocal.WithStateMachineARN(StateMachineARN))
+	}
+	if err != nil {
+		return fmt.Errorf("load the state machine definition: %w", err)
+	}
+	// Shut down before the store and the recorder, whose clients its
+	// goroutines are, and gracefully: a DynamoDB request cut off half way
+	// would be lost work, and it makes dynalite exit.
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.Exec.Shutdown(ctx)
+	})
+	return nil
+}
+
+// tasks are the functions the state machine calls, by their local ARNs,
+// with the stack's store and clock, paging pdURL.
+func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
+	keys := secrets.StaticRoutingKeys{}
+	for _, l := range s.Policy.Levels {
+		keys[l.Name] = RoutingKey(l.Name)
+	}
+	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
+		return nil, err
+	}
+	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
+	pager := &escalation.Pager{
+		Store:     s.Store,
+		Keys:      keys,
+		PagerDuty: pagerduty.New(pagerduty.NewEventsClient(pdURL), pagerduty.Options{Source: "dashboarduz-incident-response", Clock: s.Clock}),
+		Policy:    s.Policy,
+		Clock:     s.Clock,
+	}
+	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
+	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
+	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock}
+	return map[string]sfnlocal.TaskFunc{
+		PlanARN:      lambdaFunc(planner.Handle),
+		PageARN:      lambdaFunc(pager.Handle),
+		TriageARN:    lambdaFunc(triager.Handle),
+		RemediateARN: lambdaFunc(remediator.Handle),
+		NotifyARN:    lambdaFunc(notifier.Handle),
+	}, nil
 }
 
 // rebuildAPI builds the API handler with the stack's issuer.

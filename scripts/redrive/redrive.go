@@ -228,7 +228,7 @@ func (r *Redriver) handle(ctx context.Context, m Message, sum *Summary) {
 		Payload:        []byte(m.Body),
 	})
 	if err == nil && out.StatusCode != 202 {
-		err = fmt.Errorf("Lambda answered %d, not 202 Accepted", out.StatusCode)
+		err = fmt.Errorf("the invoke was answered %d, not 202 Accepted", out.StatusCode)
 	}
 	if err != nil {
 		sum.Failed++

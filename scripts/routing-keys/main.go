@@ -73,26 +73,13 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	policy := incident.DefaultPolicy()
-	if *policyFile != "" {
-		b, err := os.ReadFile(*policyFile)
-		if err != nil {
-			return err
-		}
-		if policy, err = incident.ParsePolicy(b); err != nil {
-			return err
-		}
-	}
-	var keys map[string]string
-	if fs.NArg() > 0 {
-		var err error
-		if keys, err = ParseKeys(fs.Args(), policy); err != nil {
-			return err
-		}
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	keys, err := levelKeys(*policyFile, fs.Args())
 	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
+		return err
+	}
+	cfg, lerr := config.LoadDefaultConfig(ctx)
+	if lerr != nil {
+		return fmt.Errorf("load AWS config: %w", lerr)
 	}
 	client := secretsmanager.NewFromConfig(cfg)
 	if keys != nil {
@@ -121,6 +108,25 @@ func run(ctx context.Context, args []string) error {
 		fmt.Printf("Stored the operator's PagerDuty integration URL in secret %s; deploy with -c operatorPagerDutySecretName=%s.\n", *operatorName, *operatorName)
 	}
 	return nil
+}
+
+// levelKeys reads the level=KEY arguments against the policy in
+// policyFile (the runbook's when empty); nil when there are none.
+func levelKeys(policyFile string, args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	policy := incident.DefaultPolicy()
+	if policyFile != "" {
+		b, err := os.ReadFile(policyFile)
+		if err != nil {
+			return nil, err
+		}
+		if policy, err = incident.ParsePolicy(b); err != nil {
+			return nil, err
+		}
+	}
+	return ParseKeys(args, policy)
 }
 
 // store puts value in the named secret, creating the secret if it does not

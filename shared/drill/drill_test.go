@@ -39,13 +39,13 @@ type world struct {
 	// getErrors is how many GetIncident calls fail before one succeeds.
 	getErrors int
 
-	raisedAt, storedAt, escalatedAt, pagedAt, resolvedAt time.Time
-	raises                                               int
-	pointer                                              string
-	incidents                                            map[string]incident.Incident
-	executions                                           map[string]bool
-	resolved                                             []string
-	records                                              []Record
+	raisedAt, storedAt, escalatedAt, pagedAt time.Time
+	raises                                   int
+	pointer                                  string
+	incidents                                map[string]incident.Incident
+	executions                               map[string]bool
+	resolved                                 []string
+	records                                  []Record
 	// cancel, when set, is called by the sleep that reaches cancelAt.
 	cancel   func()
 	cancelAt time.Time

@@ -154,6 +154,36 @@ func (c *Config) complete() error {
 
 // complete validates one check and fills in its defaults.
 func (c *Check) complete() error {
+	c.defaults()
+	for _, check := range []func() error{c.checkTarget, c.checkTimes, c.checkIncident, c.checkThresholds, c.parseConditions} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// defaults fills in what a check may leave out.
+func (c *Check) defaults() {
+	if c.Method == "" {
+		c.Method = DefaultMethod
+	}
+	if c.Timeout == 0 {
+		c.Timeout = incident.Duration(DefaultTimeout)
+	}
+	if c.Interval == 0 {
+		c.Interval = incident.Duration(DefaultInterval)
+	}
+	if c.FailureThreshold == 0 {
+		c.FailureThreshold = DefaultFailureThreshold
+	}
+	if c.SuccessThreshold == 0 {
+		c.SuccessThreshold = DefaultSuccessThreshold
+	}
+}
+
+// checkTarget checks the check's name, URL and method.
+func (c *Check) checkTarget() error {
 	if !checkName.MatchString(c.Name) {
 		return fmt.Errorf("name %q must be 1 to 100 letters, digits, '.', '_' or '-'", c.Name)
 	}
@@ -161,24 +191,25 @@ func (c *Check) complete() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("url %q is not an absolute http or https URL", c.URL)
 	}
-	if c.Method == "" {
-		c.Method = DefaultMethod
-	}
 	if c.Method != "GET" && c.Method != "HEAD" && c.Method != "POST" {
 		return fmt.Errorf("method %q is not GET, HEAD or POST", c.Method)
 	}
-	if c.Timeout == 0 {
-		c.Timeout = incident.Duration(DefaultTimeout)
-	}
+	return nil
+}
+
+// checkTimes checks the timeout and the interval.
+func (c *Check) checkTimes() error {
 	if c.Timeout < 0 || c.Timeout.D() > MaxTimeout {
 		return fmt.Errorf("timeout %s is not between 0 and %s", c.Timeout.D(), MaxTimeout)
-	}
-	if c.Interval == 0 {
-		c.Interval = incident.Duration(DefaultInterval)
 	}
 	if c.Interval < 0 {
 		return fmt.Errorf("interval %s is negative", c.Interval.D())
 	}
+	return nil
+}
+
+// checkIncident checks what an incident of the check is about.
+func (c *Check) checkIncident() error {
 	if c.Service == "" {
 		return fmt.Errorf("service is missing")
 	}
@@ -188,15 +219,19 @@ func (c *Check) complete() error {
 	if _, err := incident.ParseSeverity(string(c.Severity)); err != nil {
 		return fmt.Errorf("%s", incident.ErrorMessage(err))
 	}
-	if c.FailureThreshold == 0 {
-		c.FailureThreshold = DefaultFailureThreshold
-	}
-	if c.SuccessThreshold == 0 {
-		c.SuccessThreshold = DefaultSuccessThreshold
-	}
+	return nil
+}
+
+// checkThresholds checks the failure and success thresholds.
+func (c *Check) checkThresholds() error {
 	if c.FailureThreshold < 1 || c.FailureThreshold > maxThreshold || c.SuccessThreshold < 1 || c.SuccessThreshold > maxThreshold {
 		return fmt.Errorf("failureThreshold and successThreshold must be from 1 to %d", maxThreshold)
 	}
+	return nil
+}
+
+// parseConditions parses the check's conditions once.
+func (c *Check) parseConditions() error {
 	if len(c.Conditions) == 0 {
 		return fmt.Errorf("there are no conditions")
 	}

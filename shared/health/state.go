@@ -58,6 +58,33 @@ type State struct {
 // Every signal has the DedupKey health-check:<name> and an EventID naming
 // the check, the state and the result's time, unique per transition.
 func Step(prev State, r Result, c Check, p FlapPolicy) (State, *incident.Signal) {
+	s, changed := count(prev, r, c, p)
+	switch {
+	case !s.Flapping && changed && len(s.Transitions) >= p.Threshold:
+		s.Flapping, s.FlappingSince, s.Firing = true, r.At, true
+		sig := signal(c, r, s, incident.Firing)
+		sig.Reason = fmt.Sprintf("The check is flapping: it changed between failing and passing %d times within %s. It is reported as one ongoing incident until it has been stable for %s. Latest: %s",
+			len(s.Transitions), p.Window.D(), p.Window.D(), latest(r))
+		return s, &sig
+	case s.Flapping:
+		return calmDown(s, r, c, p)
+	case changed && s.Failing && !s.Firing:
+		s.Firing = true
+		sig := signal(c, r, s, incident.Firing)
+		return s, &sig
+	case changed && !s.Failing && s.Firing:
+		s.Firing = false
+		sig := signal(c, r, s, incident.Recovered)
+		return s, &sig
+	}
+	return s, nil
+}
+
+// count adds a result to the state: the results kept, the consecutive
+// counts, whether the check is failing by its thresholds, and the
+// transitions within the flap window. It reports whether the verdict
+// changed.
+func count(prev State, r Result, c Check, p FlapPolicy) (State, bool) {
 	s := prev
 	s.Check = c.Name
 	s.LastResults = append(append([]Result(nil), prev.LastResults...), r)
@@ -82,36 +109,24 @@ func Step(prev State, r Result, c Check, p FlapPolicy) (State, *incident.Signal)
 	if changed {
 		s.Transitions = append(s.Transitions, r.At)
 	}
+	return s, changed
+}
 
-	switch {
-	case !s.Flapping && changed && len(s.Transitions) >= p.Threshold:
-		s.Flapping, s.FlappingSince, s.Firing = true, r.At, true
-		sig := signal(c, r, s, incident.Firing)
-		sig.Reason = fmt.Sprintf("The check is flapping: it changed between failing and passing %d times within %s. It is reported as one ongoing incident until it has been stable for %s. Latest: %s",
-			len(s.Transitions), p.Window.D(), p.Window.D(), latest(r))
-		return s, &sig
-	case s.Flapping:
-		if len(s.Transitions) > 0 {
-			return s, nil
-		}
-		s.Flapping, s.FlappingSince = false, time.Time{}
-		if s.Failing || !s.Firing {
-			return s, nil
-		}
-		s.Firing = false
-		sig := signal(c, r, s, incident.Recovered)
-		sig.Reason = fmt.Sprintf("The check has been stable for %s after flapping and passes: %s", p.Window.D(), latest(r))
-		return s, &sig
-	case changed && s.Failing && !s.Firing:
-		s.Firing = true
-		sig := signal(c, r, s, incident.Firing)
-		return s, &sig
-	case changed && !s.Failing && s.Firing:
-		s.Firing = false
-		sig := signal(c, r, s, incident.Recovered)
-		return s, &sig
+// calmDown ends a flapping spell once the verdict has not changed for a
+// whole window: a pass then recovers the check, a failure leaves it
+// firing.
+func calmDown(s State, r Result, c Check, p FlapPolicy) (State, *incident.Signal) {
+	if len(s.Transitions) > 0 {
+		return s, nil
 	}
-	return s, nil
+	s.Flapping, s.FlappingSince = false, time.Time{}
+	if s.Failing || !s.Firing {
+		return s, nil
+	}
+	s.Firing = false
+	sig := signal(c, r, s, incident.Recovered)
+	sig.Reason = fmt.Sprintf("The check has been stable for %s after flapping and passes: %s", p.Window.D(), latest(r))
+	return s, &sig
 }
 
 // recent keeps the times within window before now.

@@ -158,6 +158,7 @@ func (r ClassificationRules) Validate() error {
 	return nil
 }
 
+// validate checks the rule's classification and its condition.
 func (rule ClassificationRule) validate() error {
 	if !rule.Ignore || rule.Category != "" {
 		if _, err := ParseCategory(string(rule.Category)); err != nil {
@@ -169,7 +170,12 @@ func (rule ClassificationRule) validate() error {
 			return err
 		}
 	}
-	m := rule.Match
+	return rule.Match.validate()
+}
+
+// validate checks that the condition has at least one field and that every
+// pattern and name in it is valid.
+func (m AlarmMatch) validate() error {
 	if len(m.AlarmNames) == 0 && len(m.Namespaces) == 0 && len(m.MetricNames) == 0 && len(m.Dimensions) == 0 && len(m.Tags) == 0 {
 		return Errorf(EInvalid, "match has no condition, so it would match every alarm")
 	}

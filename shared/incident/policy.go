@@ -106,72 +106,99 @@ func ParsePolicy(data []byte) (Policy, error) {
 // exists, and every deadline can be reached: a timed level that a lower
 // or earlier rule already covers would never page anyone.
 func (p Policy) Validate() error {
-	bad := func(format string, args ...any) error {
-		return Errorf(EInvalid, "escalation policy: "+format, args...)
-	}
-	if len(p.Levels) == 0 {
-		return bad("no levels")
-	}
-	seen := map[string]bool{}
-	for i, l := range p.Levels {
-		if l.Name == "" {
-			return bad("level %d has no name", i+1)
-		}
-		if seen[l.Name] {
-			return bad("level %q appears twice", l.Name)
-		}
-		seen[l.Name] = true
+	if err := p.validateLevels(); err != nil {
+		return err
 	}
 	for _, s := range Severities {
 		sp, ok := p.Severities[s]
 		if !ok {
-			return bad("severity %s is not covered", s)
+			return policyError("severity %s is not covered", s)
 		}
-		if sp.AcknowledgeWithin.D() <= 0 {
-			return bad("severity %s: acknowledgeWithin must be positive", s)
-		}
-		if sp.ResolveWithin.D() <= 0 {
-			return bad("severity %s: resolveWithin must be positive", s)
-		}
-		if p.LevelNumber(sp.HighestLevel) == 0 {
-			return bad("severity %s: highestLevel %q is not a level", s, sp.HighestLevel)
-		}
-		var prev TimedLevel
-		for i, u := range sp.Unresolved {
-			n := p.LevelNumber(u.Level)
-			switch {
-			case n == 0:
-				return bad("severity %s: unresolved rule %d: level %q is not a level", s, i+1, u.Level)
-			case u.After.D() <= 0:
-				return bad("severity %s: unresolved rule %d: after must be positive", s, i+1)
-			case n == 1:
-				return bad("severity %s: unresolved rule %d pages %s, which every incident pages first; it would never be reached", s, i+1, u.Level)
-			case i > 0 && u.After.D() < prev.After.D():
-				return bad("severity %s: unresolved rules must be in order of time; rule %d comes before rule %d", s, i+1, i)
-			case i > 0 && n <= p.LevelNumber(prev.Level):
-				return bad("severity %s: unresolved rule %d pages %s after rule %d already paged %s; it would never be reached", s, i+1, u.Level, i, prev.Level)
-			}
-			prev = u
+		if err := p.validateSeverity(s, sp); err != nil {
+			return err
 		}
 	}
 	for s := range p.Severities {
 		if _, err := ParseSeverity(string(s)); err != nil {
-			return bad("%v", err)
+			return policyError("%v", err)
 		}
 	}
 	for i, c := range p.Immediate {
 		if _, err := ParseCategory(string(c.Category)); err != nil {
-			return bad("immediate rule %d: %v", i+1, err)
+			return policyError("immediate rule %d: %v", i+1, err)
 		}
 		if p.LevelNumber(c.Level) == 0 {
-			return bad("immediate rule %d: level %q is not a level", i+1, c.Level)
+			return policyError("immediate rule %d: level %q is not a level", i+1, c.Level)
 		}
 	}
 	if p.ReopenWithin.D() < 0 {
-		return bad("reopenWithin must not be negative")
+		return policyError("reopenWithin must not be negative")
 	}
 	if p.Flapping.Threshold < 1 || p.Flapping.Window.D() <= 0 {
-		return bad("flapping needs a threshold of at least 1 and a positive window")
+		return policyError("flapping needs a threshold of at least 1 and a positive window")
+	}
+	return nil
+}
+
+// policyError is an invalid policy, said with format and args.
+func policyError(format string, args ...any) error {
+	return Errorf(EInvalid, "escalation policy: "+format, args...)
+}
+
+// validateLevels checks that there are levels, each named once.
+func (p Policy) validateLevels() error {
+	if len(p.Levels) == 0 {
+		return policyError("no levels")
+	}
+	seen := map[string]bool{}
+	for i, l := range p.Levels {
+		if l.Name == "" {
+			return policyError("level %d has no name", i+1)
+		}
+		if seen[l.Name] {
+			return policyError("level %q appears twice", l.Name)
+		}
+		seen[l.Name] = true
+	}
+	return nil
+}
+
+// validateSeverity checks one severity's targets and levels.
+func (p Policy) validateSeverity(s Severity, sp SeverityPolicy) error {
+	switch {
+	case sp.AcknowledgeWithin.D() <= 0:
+		return policyError("severity %s: acknowledgeWithin must be positive", s)
+	case sp.ResolveWithin.D() <= 0:
+		return policyError("severity %s: resolveWithin must be positive", s)
+	case p.LevelNumber(sp.HighestLevel) == 0:
+		return policyError("severity %s: highestLevel %q is not a level", s, sp.HighestLevel)
+	}
+	var prev TimedLevel
+	for i, u := range sp.Unresolved {
+		if err := p.validateUnresolved(s, i, u, prev); err != nil {
+			return err
+		}
+		prev = u
+	}
+	return nil
+}
+
+// validateUnresolved checks the severity's unresolved rule i (0-based),
+// u, against the rule before it, prev: each must page a higher level,
+// later, or it would never be reached.
+func (p Policy) validateUnresolved(s Severity, i int, u, prev TimedLevel) error {
+	n := p.LevelNumber(u.Level)
+	switch {
+	case n == 0:
+		return policyError("severity %s: unresolved rule %d: level %q is not a level", s, i+1, u.Level)
+	case u.After.D() <= 0:
+		return policyError("severity %s: unresolved rule %d: after must be positive", s, i+1)
+	case n == 1:
+		return policyError("severity %s: unresolved rule %d pages %s, which every incident pages first; it would never be reached", s, i+1, u.Level)
+	case i > 0 && u.After.D() < prev.After.D():
+		return policyError("severity %s: unresolved rules must be in order of time; rule %d comes before rule %d", s, i+1, i)
+	case i > 0 && n <= p.LevelNumber(prev.Level):
+		return policyError("severity %s: unresolved rule %d pages %s after rule %d already paged %s; it would never be reached", s, i+1, u.Level, i, prev.Level)
 	}
 	return nil
 }

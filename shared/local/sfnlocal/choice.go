@@ -3,7 +3,7 @@ package sfnlocal
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -70,134 +70,145 @@ type choiceRule struct {
 	next     string // top-level rules only
 }
 
+// comparisons are the comparison operators of a Choice rule as written,
+// one field each, typed by its operand, so decoding checks the operand;
+// the operators table gives each its meaning.
+type comparisons struct {
+	StringEquals, StringLessThan, StringGreaterThan, StringLessThanEquals, StringGreaterThanEquals *string
+
+	NumericEquals, NumericLessThan, NumericGreaterThan, NumericLessThanEquals, NumericGreaterThanEquals *number
+
+	TimestampEquals, TimestampLessThan, TimestampGreaterThan, TimestampLessThanEquals, TimestampGreaterThanEquals *timestampDef
+
+	BooleanEquals *bool
+
+	StringEqualsPath, StringLessThanPath, StringGreaterThanPath, StringLessThanEqualsPath, StringGreaterThanEqualsPath                *pathDef
+	NumericEqualsPath, NumericLessThanPath, NumericGreaterThanPath, NumericLessThanEqualsPath, NumericGreaterThanEqualsPath           *pathDef
+	TimestampEqualsPath, TimestampLessThanPath, TimestampGreaterThanPath, TimestampLessThanEqualsPath, TimestampGreaterThanEqualsPath *pathDef
+	BooleanEqualsPath                                                                                                                 *pathDef
+
+	IsPresent, IsNull, IsString, IsNumeric, IsBoolean, IsTimestamp *bool
+}
+
+// choiceRuleDef is a Choice rule as written.
+type choiceRuleDef struct {
+	Comment  *string           `json:"Comment"`
+	Next     *string           `json:"Next"`
+	Variable *pathDef          `json:"Variable"`
+	And      []json.RawMessage `json:"And"`
+	Or       []json.RawMessage `json:"Or"`
+	Not      json.RawMessage   `json:"Not"`
+	// StringMatches is refused: its wildcard rules are not implemented.
+	StringMatches json.RawMessage `json:"StringMatches"`
+	comparisons
+}
+
 // parseChoiceRule validates a rule; top says whether it is a top-level rule
 // (which must have Next) or nested in And/Or/Not (which must not).
-func parseChoiceRule(v any, field string, top bool) (*choiceRule, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, ferr(field, "must be an object")
+func parseChoiceRule(raw json.RawMessage, field string, top bool) (*choiceRule, error) {
+	fields, err := objectFields(raw)
+	if err != nil {
+		return nil, ferr(field, "must be a JSON object")
+	}
+	var d choiceRuleDef
+	if err := decodeFields(fields, field, &d, "not a supported field"); err != nil {
+		return nil, err
+	}
+	if d.StringMatches != nil {
+		return nil, ferr(field+".StringMatches", "is not supported")
 	}
 	r := &choiceRule{}
-	if n, ok := m["Next"]; ok {
-		if !top {
-			return nil, ferr(field+".Next", "a nested rule must not have Next")
-		}
-		s, ok := n.(string)
-		if !ok || s == "" {
-			return nil, ferr(field+".Next", "must be a state name")
-		}
-		r.next = s
-	} else if top {
-		return nil, ferr(field, "a top-level rule needs Next")
+	if err := d.applyNext(r, field, top); err != nil {
+		return nil, err
 	}
 	var ops []string
-	for k := range m {
-		switch k {
-		case "Next", "Comment", "Variable":
-		case "And", "Or", "Not":
-			ops = append(ops, k)
-		case "StringMatches":
-			return nil, ferr(field+".StringMatches", "is not supported")
-		default:
-			if _, ok := operators[k]; !ok {
-				return nil, ferr(field+"."+k, "not a supported field")
-			}
+	for _, k := range sortedKeys(fields) {
+		if _, isOp := operators[k]; isOp || k == "And" || k == "Or" || k == "Not" {
 			ops = append(ops, k)
 		}
 	}
-	sort.Strings(ops)
 	if len(ops) != 1 {
 		return nil, ferr(field, "must have exactly one comparison operator, And, Or or Not; it has %v", ops)
 	}
-	name := ops[0]
-	switch name {
-	case "And", "Or":
-		if _, ok := m["Variable"]; ok {
-			return nil, ferr(field+".Variable", "not allowed with %s", name)
-		}
-		list, ok := m[name].([]any)
-		if !ok || len(list) == 0 {
-			return nil, ferr(field+"."+name, "must be a non-empty array of rules")
-		}
-		for i, sub := range list {
-			sr, err := parseChoiceRule(sub, fmt.Sprintf("%s.%s[%d]", field, name, i), false)
-			if err != nil {
-				return nil, err
-			}
-			if name == "And" {
-				r.and = append(r.and, sr)
-			} else {
-				r.or = append(r.or, sr)
-			}
-		}
-		return r, nil
-	case "Not":
-		if _, ok := m["Variable"]; ok {
-			return nil, ferr(field+".Variable", "not allowed with Not")
-		}
-		sr, err := parseChoiceRule(m["Not"], field+".Not", false)
+	switch name := ops[0]; name {
+	case "And", "Or", "Not":
+		return r, d.applyCompound(r, field, name)
+	default:
+		return r, d.applyComparison(r, field, name)
+	}
+}
+
+// applyNext checks the rule's Next, which top-level rules need and nested
+// ones must not have.
+func (d *choiceRuleDef) applyNext(r *choiceRule, field string, top bool) error {
+	switch {
+	case d.Next != nil && !top:
+		return ferr(field+".Next", "a nested rule must not have Next")
+	case d.Next != nil && *d.Next == "":
+		return ferr(field+".Next", "must be a state name")
+	case d.Next != nil:
+		r.next = *d.Next
+	case top:
+		return ferr(field, "a top-level rule needs Next")
+	}
+	return nil
+}
+
+// applyCompound parses the rules of And, Or or Not (name).
+func (d *choiceRuleDef) applyCompound(r *choiceRule, field, name string) error {
+	if d.Variable != nil {
+		return ferr(field+".Variable", "not allowed with %s", name)
+	}
+	if name == "Not" {
+		sub, err := parseChoiceRule(d.Not, field+".Not", false)
+		r.not = sub
+		return err
+	}
+	list := d.And
+	if name == "Or" {
+		list = d.Or
+	}
+	if len(list) == 0 {
+		return ferr(field+"."+name, "must be a non-empty array of rules")
+	}
+	for i, raw := range list {
+		sub, err := parseChoiceRule(raw, fmt.Sprintf("%s.%s[%d]", field, name, i), false)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		r.not = sr
-		return r, nil
+		if name == "And" {
+			r.and = append(r.and, sub)
+		} else {
+			r.or = append(r.or, sub)
+		}
 	}
-	vs, ok := m["Variable"].(string)
-	if !ok {
-		return nil, ferr(field+".Variable", "a comparison needs a Variable path")
+	return nil
+}
+
+// applyComparison sets the comparison operator name and its operand,
+// decoded into its field of comparisons.
+func (d *choiceRuleDef) applyComparison(r *choiceRule, field, name string) error {
+	if d.Variable == nil {
+		return ferr(field+".Variable", "a comparison needs a Variable path")
 	}
-	vp, err := parseRefPath(vs)
-	if err != nil {
-		return nil, ferr(field+".Variable", "%v", err)
-	}
-	r.variable, r.opName, r.op = vp, name, operators[name]
-	operand := m[name]
-	opField := field + "." + name
-	if r.op.fromPath {
-		s, ok := operand.(string)
-		if !ok {
-			return nil, ferr(opField, "must be a path string")
-		}
-		if r.path, err = parseRefPath(s); err != nil {
-			return nil, ferr(opField, "%v", err)
-		}
-		return r, nil
-	}
-	switch r.op.kind {
-	case kindString:
-		s, ok := operand.(string)
-		if !ok {
-			return nil, ferr(opField, "must be a string")
-		}
-		r.value = s
-	case kindNumber:
-		n, ok := operand.(json.Number)
-		if !ok {
-			return nil, ferr(opField, "must be a number")
-		}
-		f, err := n.Float64()
+	r.variable, r.opName, r.op = d.Variable.p, name, operators[name]
+	switch x := reflect.ValueOf(d.comparisons).FieldByName(name).Interface().(type) {
+	case *string:
+		r.value = *x
+	case *bool:
+		r.value = *x
+	case *timestampDef:
+		r.value = x.t
+	case *pathDef:
+		r.path = x.p
+	case *number:
+		f, err := json.Number(*x).Float64()
 		if err != nil {
-			return nil, ferr(opField, "%v", err)
+			return ferr(field+"."+name, "%v", err)
 		}
 		r.value = f
-	case kindBool, kindTest:
-		b, ok := operand.(bool)
-		if !ok {
-			return nil, ferr(opField, "must be true or false")
-		}
-		r.value = b
-	case kindTimestamp:
-		s, ok := operand.(string)
-		if !ok {
-			return nil, ferr(opField, "must be a timestamp string")
-		}
-		t, err := parseTimestamp(s)
-		if err != nil {
-			return nil, ferr(opField, "%v", err)
-		}
-		r.value = t
 	}
-	return r, nil
+	return nil
 }
 
 // parseTimestamp reads a timestamp the way Step Functions requires it:
@@ -242,6 +253,11 @@ func (r *choiceRule) eval(input any) (bool, error) {
 		ok, err := r.not.eval(input)
 		return !ok, err
 	}
+	return r.evalComparison(input)
+}
+
+// evalComparison evaluates a comparison or type test.
+func (r *choiceRule) evalComparison(input any) (bool, error) {
 	v, present := r.variable.get(input)
 	if r.opName == "IsPresent" {
 		return present == r.value.(bool), nil
@@ -250,24 +266,7 @@ func (r *choiceRule) eval(input any) (bool, error) {
 		return false, &choiceError{fmt.Sprintf("Invalid path '%s': The choice state's condition path references an invalid value.", r.variable.text)}
 	}
 	if r.op.kind == kindTest {
-		var is bool
-		switch r.opName {
-		case "IsNull":
-			is = v == nil
-		case "IsString":
-			_, is = v.(string)
-		case "IsNumeric":
-			_, is = v.(json.Number)
-		case "IsBoolean":
-			_, is = v.(bool)
-		case "IsTimestamp":
-			s, ok := v.(string)
-			if ok {
-				_, err := parseTimestamp(s)
-				is = err == nil
-			}
-		}
-		return is == r.value.(bool), nil
+		return isKind(r.opName, v) == r.value.(bool), nil
 	}
 	want := r.value
 	if r.op.fromPath {
@@ -275,8 +274,7 @@ func (r *choiceRule) eval(input any) (bool, error) {
 		if !ok {
 			return false, &choiceError{fmt.Sprintf("Invalid path '%s': The choice state's %s path references an invalid value.", r.path.text, r.opName)}
 		}
-		var ok2 bool
-		if want, ok2 = operandOf(r.op.kind, pv); !ok2 {
+		if want, ok = operandOf(r.op.kind, pv); !ok {
 			return false, nil
 		}
 	}
@@ -286,6 +284,31 @@ func (r *choiceRule) eval(input any) (bool, error) {
 		return false, nil
 	}
 	return compare(r.op, got, want), nil
+}
+
+// isKind answers a type test (IsNull, IsString ...) about v.
+func isKind(test string, v any) bool {
+	switch test {
+	case "IsNull":
+		return v == nil
+	case "IsString":
+		_, is := v.(string)
+		return is
+	case "IsNumeric":
+		_, is := v.(json.Number)
+		return is
+	case "IsBoolean":
+		_, is := v.(bool)
+		return is
+	case "IsTimestamp":
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		_, err := parseTimestamp(s)
+		return err == nil
+	}
+	return false
 }
 
 // operandOf converts a JSON value to the operator's operand type.

@@ -19,17 +19,6 @@ const (
 	typeFail    = "Fail"
 )
 
-// allowedFields lists the fields each supported state type may have.
-var allowedFields = map[string][]string{
-	typeTask: {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath", "ResultPath",
-		"Parameters", "ResultSelector", "Resource", "Retry", "Catch", "TimeoutSeconds", "HeartbeatSeconds"},
-	typeChoice:  {"Type", "Comment", "QueryLanguage", "InputPath", "OutputPath", "Choices", "Default"},
-	typeWait:    {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
-	typePass:    {"Type", "Comment", "QueryLanguage", "Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result"},
-	typeSucceed: {"Type", "Comment", "QueryLanguage", "InputPath", "OutputPath"},
-	typeFail:    {"Type", "Comment", "QueryLanguage", "Error", "Cause"},
-}
-
 // machine is a parsed, validated definition.
 type machine struct {
 	startAt string
@@ -124,43 +113,30 @@ func defErr(st, field, format string, args ...any) error {
 	return &DefinitionError{State: st, Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+// machineDef is the top level of a definition as written.
+type machineDef struct {
+	Comment       *string                    `json:"Comment"`
+	Version       *string                    `json:"Version"`
+	QueryLanguage *string                    `json:"QueryLanguage"`
+	StartAt       *string                    `json:"StartAt"`
+	States        map[string]json.RawMessage `json:"States"`
+}
+
 // parseMachine parses and validates def, resolving Task resources in tasks.
 func parseMachine(def string, tasks map[string]TaskFunc) (*machine, error) {
-	root, err := decodeJSON([]byte(def))
-	if err != nil {
+	if _, err := decodeJSON([]byte(def)); err != nil {
 		return nil, defErr("", "", "not valid JSON: %v", err)
 	}
-	top, ok := root.(map[string]any)
-	if !ok {
-		return nil, defErr("", "", "must be a JSON object")
+	var d machineDef
+	if err := decodeObject(json.RawMessage(def), "", &d, "not supported by the local executor"); err != nil {
+		return nil, inState("", err)
 	}
-	for _, k := range sortedKeys(top) {
-		v := top[k]
-		switch k {
-		case "StartAt", "States", "Comment":
-		case "Version":
-			if v != "1.0" {
-				return nil, defErr("", "Version", "only \"1.0\" is supported, got %v", v)
-			}
-		case "QueryLanguage":
-			if v != "JSONPath" {
-				return nil, defErr("", "QueryLanguage", "only JSONPath is supported, got %v", v)
-			}
-		default:
-			return nil, defErr("", k, "not supported by the local executor")
-		}
+	if err := d.check(); err != nil {
+		return nil, inState("", err)
 	}
-	m := &machine{states: map[string]*state{}}
-	if m.startAt, ok = top["StartAt"].(string); !ok || m.startAt == "" {
-		return nil, defErr("", "StartAt", "must name a state")
-	}
-	states, ok := top["States"].(map[string]any)
-	if !ok || len(states) == 0 {
-		return nil, defErr("", "States", "must be a non-empty object")
-	}
-	names := sortedKeys(states)
-	for _, n := range names {
-		st, err := parseState(n, states[n], tasks)
+	m := &machine{startAt: *d.StartAt, states: map[string]*state{}}
+	for _, n := range sortedKeys(d.States) {
+		st, err := parseState(n, d.States[n], tasks)
 		if err != nil {
 			return nil, err
 		}
@@ -169,18 +145,44 @@ func parseMachine(def string, tasks map[string]TaskFunc) (*machine, error) {
 	if _, ok := m.states[m.startAt]; !ok {
 		return nil, defErr("", "StartAt", "no state named %q", m.startAt)
 	}
-	// Every transition must lead to a state, and every state must be
-	// reachable: Step Functions refuses a definition otherwise.
-	for _, n := range names {
-		st := m.states[n]
-		tr := st.transitions()
+	if err := m.checkTransitions(); err != nil {
+		return nil, err
+	}
+	return m, m.checkReachable()
+}
+
+// check validates the top-level fields.
+func (d *machineDef) check() error {
+	switch {
+	case d.Version != nil && *d.Version != "1.0":
+		return ferr("Version", "only \"1.0\" is supported, got %v", *d.Version)
+	case d.QueryLanguage != nil && *d.QueryLanguage != "JSONPath":
+		return ferr("QueryLanguage", "only JSONPath is supported, got %v", *d.QueryLanguage)
+	case d.StartAt == nil || *d.StartAt == "":
+		return ferr("StartAt", "must name a state")
+	case len(d.States) == 0:
+		return ferr("States", "must be a non-empty object")
+	}
+	return nil
+}
+
+// checkTransitions checks that every transition leads to a state, as Step
+// Functions does.
+func (m *machine) checkTransitions() error {
+	for _, n := range sortedKeys(m.states) {
+		tr := m.states[n].transitions()
 		for _, field := range sortedKeys(tr) {
-			next := tr[field]
-			if _, ok := m.states[next]; !ok {
-				return nil, defErr(n, field, "no state named %q", next)
+			if _, ok := m.states[tr[field]]; !ok {
+				return defErr(n, field, "no state named %q", tr[field])
 			}
 		}
 	}
+	return nil
+}
+
+// checkReachable checks that every state is reachable from StartAt, as Step
+// Functions does.
+func (m *machine) checkReachable() error {
 	reached := map[string]bool{}
 	var walk func(string)
 	walk = func(n string) {
@@ -193,12 +195,12 @@ func parseMachine(def string, tasks map[string]TaskFunc) (*machine, error) {
 		}
 	}
 	walk(m.startAt)
-	for _, n := range names {
+	for _, n := range sortedKeys(m.states) {
 		if !reached[n] {
-			return nil, defErr(n, "", "the state is not reachable from StartAt")
+			return defErr(n, "", "the state is not reachable from StartAt")
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // transitions maps each field that names a next state to that state.
@@ -219,394 +221,466 @@ func (s *state) transitions() map[string]string {
 	return t
 }
 
+// stateDef is a state as written, one struct per state type; apply
+// validates its fields and sets them on the parsed state.
+type stateDef interface {
+	apply(s *state, tasks map[string]TaskFunc) error
+}
+
+// stateDefs makes an empty stateDef for each supported state type; a type
+// missing here (Parallel, Map) is refused.
+var stateDefs = map[string]func() stateDef{
+	typeTask:    func() stateDef { return &taskStateDef{} },
+	typeChoice:  func() stateDef { return &choiceStateDef{} },
+	typeWait:    func() stateDef { return &waitStateDef{} },
+	typePass:    func() stateDef { return &passStateDef{} },
+	typeSucceed: func() stateDef { return &succeedStateDef{} },
+	typeFail:    func() stateDef { return &failStateDef{} },
+}
+
 // parseState parses one state and checks every field it has.
-func parseState(name string, v any, tasks map[string]TaskFunc) (*state, error) {
+func parseState(name string, raw json.RawMessage, tasks map[string]TaskFunc) (*state, error) {
 	if name == "" || len([]rune(name)) > 80 {
 		return nil, defErr(name, "", "a state name must have 1 to 80 characters")
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
+	fields, err := objectFields(raw)
+	if err != nil {
 		return nil, defErr(name, "", "must be a JSON object")
 	}
-	typ, ok := m["Type"].(string)
-	if !ok {
+	var typ string
+	if err := json.Unmarshal(fields["Type"], &typ); err != nil || typ == "" {
 		return nil, defErr(name, "Type", "a state needs a Type")
 	}
-	allowed, ok := allowedFields[typ]
+	newDef, ok := stateDefs[typ]
 	if !ok {
 		return nil, defErr(name, "Type", "state type %q is not supported by the local executor", typ)
 	}
-	for _, k := range sortedKeys(m) {
-		if !contains(allowed, k) {
-			return nil, defErr(name, k, "not supported in a %s state by the local executor", typ)
-		}
-	}
-	if q, ok := m["QueryLanguage"]; ok && q != "JSONPath" {
-		return nil, defErr(name, "QueryLanguage", "only JSONPath is supported, got %v", q)
-	}
-	if c, ok := m["Comment"]; ok {
-		if _, ok := c.(string); !ok {
-			return nil, defErr(name, "Comment", "must be a string")
-		}
+	d := newDef()
+	if err := decodeFields(fields, "", d, "not supported in a "+typ+" state by the local executor"); err != nil {
+		return nil, inState(name, err)
 	}
 	s := &state{name: name, typ: typ}
-
-	// Next / End: Task, Wait and Pass need exactly one of them.
-	_, hasNext := m["Next"]
-	_, hasEnd := m["End"]
-	if contains(allowed, "Next") {
-		switch {
-		case hasNext && hasEnd:
-			return nil, defErr(name, "End", "a state has Next or End, not both")
-		case hasNext:
-			if s.next, ok = m["Next"].(string); !ok || s.next == "" {
-				return nil, defErr(name, "Next", "must name a state")
-			}
-		case hasEnd:
-			if m["End"] != true {
-				return nil, defErr(name, "End", "must be true")
-			}
-			s.end = true
-		default:
-			return nil, defErr(name, "", "a %s state needs Next or End", typ)
-		}
-	}
-
-	var err error
-	if s.inputPath, err = parsePathField(name, m, "InputPath", false); err != nil {
-		return nil, err
-	}
-	if s.outputPath, err = parsePathField(name, m, "OutputPath", false); err != nil {
-		return nil, err
-	}
-	if s.resultPath, err = parsePathField(name, m, "ResultPath", true); err != nil {
-		return nil, err
-	}
-	for _, f := range []string{"Parameters", "ResultSelector"} {
-		pv, ok := m[f]
-		if !ok {
-			continue
-		}
-		t, err := parseTemplate(pv, f)
-		if err != nil {
-			return nil, inState(name, err)
-		}
-		if f == "Parameters" {
-			s.parameters = t
-		} else {
-			s.resultSelector = t
-		}
-	}
-	s.result, s.hasResult = m["Result"]
-
-	switch typ {
-	case typeTask:
-		err = s.parseTask(m, tasks)
-	case typeChoice:
-		err = s.parseChoice(m)
-	case typeWait:
-		err = s.parseWait(m)
-	case typeFail:
-		for _, f := range []string{"Error", "Cause"} {
-			if v, ok := m[f]; ok {
-				str, ok := v.(string)
-				if !ok {
-					return nil, defErr(name, f, "must be a string")
-				}
-				if f == "Error" {
-					s.errorName = str
-				} else {
-					s.cause = str
-				}
-			}
-		}
-	}
-	if err != nil {
-		return nil, err
+	if err := d.apply(s, tasks); err != nil {
+		return nil, inState(name, err)
 	}
 	return s, nil
 }
 
-// parsePathField reads InputPath, OutputPath or ResultPath.
-func parsePathField(st string, m map[string]any, field string, isResult bool) (pathField, error) {
-	v, ok := m[field]
-	if !ok {
-		return pathField{}, nil
-	}
-	if v == nil {
-		return pathField{null: true}, nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		return pathField{}, defErr(st, field, "must be a path string or null")
-	}
-	p, err := parseRefPath(s)
-	if err != nil {
-		return pathField{}, defErr(st, field, "%v", err)
-	}
-	if isResult && p.hasIndex() {
-		return pathField{}, defErr(st, field, "path %q: array indexes are not supported in a ResultPath", s)
-	}
-	return pathField{path: p}, nil
+// baseDef holds the fields every state may have.
+type baseDef struct {
+	Type          string  `json:"Type"`
+	Comment       *string `json:"Comment"`
+	QueryLanguage *string `json:"QueryLanguage"`
 }
 
-func (s *state) parseTask(m map[string]any, tasks map[string]TaskFunc) error {
-	var ok bool
-	if s.resource, ok = m["Resource"].(string); !ok || s.resource == "" {
-		return defErr(s.name, "Resource", "a Task needs a Resource")
+func (d *baseDef) apply(*state) error {
+	if d.QueryLanguage != nil && *d.QueryLanguage != "JSONPath" {
+		return ferr("QueryLanguage", "only JSONPath is supported, got %v", *d.QueryLanguage)
 	}
-	if s.task, ok = tasks[s.resource]; !ok || s.task == nil {
-		return defErr(s.name, "Resource", "no task function for %q", s.resource)
-	}
-	var err error
-	if s.timeoutSeconds, err = intField(s.name, m, "TimeoutSeconds", 1, 99999999); err != nil {
+	return nil
+}
+
+// ioDef holds InputPath and OutputPath, which every state but Fail may have.
+type ioDef struct {
+	InputPath  pathOrNull `json:"InputPath"`
+	OutputPath pathOrNull `json:"OutputPath"`
+}
+
+func (d *ioDef) apply(s *state) (err error) {
+	if s.inputPath, err = d.InputPath.parse("InputPath", false); err != nil {
 		return err
 	}
-	if s.heartbeatSeconds, err = intField(s.name, m, "HeartbeatSeconds", 1, 99999999); err != nil {
+	s.outputPath, err = d.OutputPath.parse("OutputPath", false)
+	return err
+}
+
+// flowDef holds Next and End, of which Task, Wait and Pass need exactly one.
+type flowDef struct {
+	Next *string `json:"Next"`
+	End  *bool   `json:"End"`
+}
+
+func (d *flowDef) apply(s *state) error {
+	switch {
+	case d.Next != nil && d.End != nil:
+		return ferr("End", "a state has Next or End, not both")
+	case d.Next != nil && *d.Next == "":
+		return ferr("Next", "must name a state")
+	case d.Next != nil:
+		s.next = *d.Next
+	case d.End != nil && !*d.End:
+		return ferr("End", "must be true")
+	case d.End != nil:
+		s.end = true
+	default:
+		return ferr("", "a %s state needs Next or End", s.typ)
+	}
+	return nil
+}
+
+// resultDef holds ResultPath and Parameters, which Task and Pass may have.
+type resultDef struct {
+	ResultPath pathOrNull     `json:"ResultPath"`
+	Parameters map[string]any `json:"Parameters"`
+}
+
+func (d *resultDef) apply(s *state) (err error) {
+	if s.resultPath, err = d.ResultPath.parse("ResultPath", true); err != nil {
+		return err
+	}
+	if d.Parameters != nil {
+		s.parameters, err = parseTemplate(d.Parameters, "Parameters", true)
+	}
+	return err
+}
+
+// applyAll runs the appliers in order and stops at the first error.
+func applyAll(s *state, appliers ...func(*state) error) error {
+	for _, a := range appliers {
+		if err := a(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parse validates a path field; isResult says it is a ResultPath, which
+// takes names only.
+func (p pathOrNull) parse(field string, isResult bool) (pathField, error) {
+	switch {
+	case !p.set:
+		return pathField{}, nil
+	case p.null:
+		return pathField{null: true}, nil
+	}
+	rp, err := parseRefPath(p.text)
+	if err != nil {
+		return pathField{}, ferr(field, "%v", err)
+	}
+	if isResult && rp.hasIndex() {
+		return pathField{}, ferr(field, "path %q: array indexes are not supported in a ResultPath", p.text)
+	}
+	return pathField{path: rp}, nil
+}
+
+// taskStateDef is a Task state as written.
+type taskStateDef struct {
+	baseDef
+	ioDef
+	flowDef
+	resultDef
+	ResultSelector   map[string]any    `json:"ResultSelector"`
+	Resource         *string           `json:"Resource"`
+	Retry            []json.RawMessage `json:"Retry"`
+	Catch            []json.RawMessage `json:"Catch"`
+	TimeoutSeconds   *number           `json:"TimeoutSeconds"`
+	HeartbeatSeconds *number           `json:"HeartbeatSeconds"`
+}
+
+func (d *taskStateDef) apply(s *state, tasks map[string]TaskFunc) (err error) {
+	if err := applyAll(s, d.baseDef.apply, d.ioDef.apply, d.flowDef.apply, d.resultDef.apply); err != nil {
+		return err
+	}
+	if d.ResultSelector != nil {
+		if s.resultSelector, err = parseTemplate(d.ResultSelector, "ResultSelector", false); err != nil {
+			return err
+		}
+	}
+	if d.Resource == nil || *d.Resource == "" {
+		return ferr("Resource", "a Task needs a Resource")
+	}
+	s.resource = *d.Resource
+	if s.task = tasks[s.resource]; s.task == nil {
+		return ferr("Resource", "no task function for %q", s.resource)
+	}
+	if err := d.applyTimeouts(s); err != nil {
+		return err
+	}
+	if s.retry, err = parseRetriers(d.Retry); err != nil {
+		return err
+	}
+	s.catch, err = parseCatchers(d.Catch)
+	return err
+}
+
+// applyTimeouts checks TimeoutSeconds and HeartbeatSeconds.
+func (d *taskStateDef) applyTimeouts(s *state) (err error) {
+	if s.timeoutSeconds, err = intIn(d.TimeoutSeconds, "TimeoutSeconds", 1, 99999999); err != nil {
+		return err
+	}
+	if s.heartbeatSeconds, err = intIn(d.HeartbeatSeconds, "HeartbeatSeconds", 1, 99999999); err != nil {
 		return err
 	}
 	if s.heartbeatSeconds > 0 && s.timeoutSeconds > 0 && s.heartbeatSeconds >= s.timeoutSeconds {
-		return defErr(s.name, "HeartbeatSeconds", "must be smaller than TimeoutSeconds")
-	}
-	if v, ok := m["Retry"]; ok {
-		list, ok := v.([]any)
-		if !ok {
-			return defErr(s.name, "Retry", "must be an array")
-		}
-		for i, rv := range list {
-			r, err := parseRetrier(s.name, fmt.Sprintf("Retry[%d]", i), rv, i == len(list)-1)
-			if err != nil {
-				return err
-			}
-			s.retry = append(s.retry, r)
-		}
-	}
-	if v, ok := m["Catch"]; ok {
-		list, ok := v.([]any)
-		if !ok {
-			return defErr(s.name, "Catch", "must be an array")
-		}
-		for i, cv := range list {
-			c, err := parseCatcher(s.name, fmt.Sprintf("Catch[%d]", i), cv, i == len(list)-1)
-			if err != nil {
-				return err
-			}
-			s.catch = append(s.catch, c)
-		}
+		return ferr("HeartbeatSeconds", "must be smaller than TimeoutSeconds")
 	}
 	return nil
 }
 
-// parseErrorEquals checks an ErrorEquals list: States.ALL must be alone and
-// in the last retrier or catcher.
-func parseErrorEquals(st, field string, v any, last bool) ([]string, error) {
-	list, ok := v.([]any)
-	if !ok || len(list) == 0 {
-		return nil, defErr(st, field, "must be a non-empty array of error names")
-	}
-	var names []string
-	for _, e := range list {
-		s, ok := e.(string)
-		if !ok || s == "" {
-			return nil, defErr(st, field, "error names must be non-empty strings")
-		}
-		if s == ErrAll && (len(list) > 1 || !last) {
-			return nil, defErr(st, field, "States.ALL must appear alone, in the last entry")
-		}
-		names = append(names, s)
-	}
-	return names, nil
+// passStateDef is a Pass state as written.
+type passStateDef struct {
+	baseDef
+	ioDef
+	flowDef
+	resultDef
+	Result value `json:"Result"`
 }
 
-func parseRetrier(st, field string, v any, last bool) (retrier, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return retrier{}, defErr(st, field, "must be an object")
-	}
-	r := retrier{interval: 1, maxAttempts: 3, backoffRate: 2}
-	for _, k := range sortedKeys(m) {
-		val := m[k]
-		f := field + "." + k
-		switch k {
-		case "Comment":
-		case "ErrorEquals":
-			names, err := parseErrorEquals(st, f, val, last)
-			if err != nil {
-				return retrier{}, err
-			}
-			r.errorEquals = names
-		case "IntervalSeconds":
-			n, err := intValue(st, f, val, 1, 99999999)
-			if err != nil {
-				return retrier{}, err
-			}
-			r.interval = float64(n)
-		case "MaxAttempts":
-			n, err := intValue(st, f, val, 0, 99999999)
-			if err != nil {
-				return retrier{}, err
-			}
-			r.maxAttempts = n
-		case "MaxDelaySeconds":
-			n, err := intValue(st, f, val, 1, 31622400)
-			if err != nil {
-				return retrier{}, err
-			}
-			r.maxDelay = float64(n)
-		case "BackoffRate":
-			num, ok := val.(json.Number)
-			if !ok {
-				return retrier{}, defErr(st, f, "must be a number")
-			}
-			x, err := num.Float64()
-			if err != nil || x < 1 {
-				return retrier{}, defErr(st, f, "must be a number of at least 1.0")
-			}
-			r.backoffRate = x
-		case "JitterStrategy":
-			switch val {
-			case "NONE":
-			case "FULL":
-				return retrier{}, defErr(st, f, "FULL is not supported: local runs must be deterministic")
-			default:
-				return retrier{}, defErr(st, f, "must be NONE (FULL is not supported locally)")
-			}
-		default:
-			return retrier{}, defErr(st, f, "not supported in a retrier")
-		}
-	}
-	if r.errorEquals == nil {
-		return retrier{}, defErr(st, field+".ErrorEquals", "a retrier needs ErrorEquals")
-	}
-	return r, nil
+func (d *passStateDef) apply(s *state, _ map[string]TaskFunc) error {
+	s.result, s.hasResult = d.Result.v, d.Result.set
+	return applyAll(s, d.baseDef.apply, d.ioDef.apply, d.flowDef.apply, d.resultDef.apply)
 }
 
-func parseCatcher(st, field string, v any, last bool) (catcher, error) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return catcher{}, defErr(st, field, "must be an object")
-	}
-	var c catcher
-	for _, k := range sortedKeys(m) {
-		val := m[k]
-		f := field + "." + k
-		switch k {
-		case "Comment":
-		case "ErrorEquals":
-			names, err := parseErrorEquals(st, f, val, last)
-			if err != nil {
-				return catcher{}, err
-			}
-			c.errorEquals = names
-		case "Next":
-			if c.next, ok = val.(string); !ok || c.next == "" {
-				return catcher{}, defErr(st, f, "must name a state")
-			}
-		case "ResultPath":
-			pf, err := parsePathField(st, m, k, true)
-			if err != nil {
-				return catcher{}, defErr(st, f, "%s", err.(*DefinitionError).Reason)
-			}
-			c.resultPath = pf
-		default:
-			return catcher{}, defErr(st, f, "not supported in a catcher")
-		}
-	}
-	if c.errorEquals == nil {
-		return catcher{}, defErr(st, field+".ErrorEquals", "a catcher needs ErrorEquals")
-	}
-	if c.next == "" {
-		return catcher{}, defErr(st, field+".Next", "a catcher needs Next")
-	}
-	return c, nil
+// waitStateDef is a Wait state as written: exactly one of its four times.
+type waitStateDef struct {
+	baseDef
+	ioDef
+	flowDef
+	Seconds       *number       `json:"Seconds"`
+	SecondsPath   *pathDef      `json:"SecondsPath"`
+	Timestamp     *timestampDef `json:"Timestamp"`
+	TimestampPath *pathDef      `json:"TimestampPath"`
 }
 
-func (s *state) parseChoice(m map[string]any) error {
-	list, ok := m["Choices"].([]any)
-	if !ok || len(list) == 0 {
-		return defErr(s.name, "Choices", "must be a non-empty array of rules")
+func (d *waitStateDef) apply(s *state, _ map[string]TaskFunc) error {
+	if err := applyAll(s, d.baseDef.apply, d.ioDef.apply, d.flowDef.apply); err != nil {
+		return err
 	}
-	for i, rv := range list {
-		field := fmt.Sprintf("Choices[%d]", i)
-		r, err := parseChoiceRule(rv, field, true)
-		if err != nil {
-			return inState(s.name, err)
-		}
-		s.choices = append(s.choices, r)
-	}
-	if d, ok := m["Default"]; ok {
-		if s.defaultNext, ok = d.(string); !ok || s.defaultNext == "" {
-			return defErr(s.name, "Default", "must name a state")
-		}
-	}
-	return nil
-}
-
-func (s *state) parseWait(m map[string]any) error {
 	var set []string
-	for _, f := range []string{"Seconds", "SecondsPath", "Timestamp", "TimestampPath"} {
-		if _, ok := m[f]; ok {
-			set = append(set, f)
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"Seconds", d.Seconds != nil}, {"SecondsPath", d.SecondsPath != nil}, {"Timestamp", d.Timestamp != nil}, {"TimestampPath", d.TimestampPath != nil}} {
+		if f.set {
+			set = append(set, f.name)
 		}
 	}
 	if len(set) != 1 {
-		return defErr(s.name, "", "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath; it has %v", set)
+		return ferr("", "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath; it has %v", set)
 	}
-	switch f := set[0]; f {
-	case "Seconds":
-		n, err := intField(s.name, m, f, 0, 99999999)
+	switch {
+	case d.Seconds != nil:
+		n, err := intIn(d.Seconds, "Seconds", 0, 99999999)
 		if err != nil {
 			return err
 		}
 		s.seconds = &n
-	case "Timestamp":
-		str, ok := m[f].(string)
-		if !ok {
-			return defErr(s.name, f, "must be a timestamp string")
-		}
-		t, err := parseTimestamp(str)
-		if err != nil {
-			return defErr(s.name, f, "%v", err)
-		}
-		s.timestamp = &t
+	case d.Timestamp != nil:
+		s.timestamp = &d.Timestamp.t
+	case d.SecondsPath != nil:
+		s.secondsPath = d.SecondsPath.p
 	default:
-		str, ok := m[f].(string)
-		if !ok {
-			return defErr(s.name, f, "must be a path string")
-		}
-		p, err := parseRefPath(str)
+		s.timestampPath = d.TimestampPath.p
+	}
+	return nil
+}
+
+// succeedStateDef is a Succeed state as written.
+type succeedStateDef struct {
+	baseDef
+	ioDef
+}
+
+func (d *succeedStateDef) apply(s *state, _ map[string]TaskFunc) error {
+	return applyAll(s, d.baseDef.apply, d.ioDef.apply)
+}
+
+// failStateDef is a Fail state as written.
+type failStateDef struct {
+	baseDef
+	Error *string `json:"Error"`
+	Cause *string `json:"Cause"`
+}
+
+func (d *failStateDef) apply(s *state, _ map[string]TaskFunc) error {
+	if d.Error != nil {
+		s.errorName = *d.Error
+	}
+	if d.Cause != nil {
+		s.cause = *d.Cause
+	}
+	return d.baseDef.apply(s)
+}
+
+// choiceStateDef is a Choice state as written.
+type choiceStateDef struct {
+	baseDef
+	ioDef
+	Choices []json.RawMessage `json:"Choices"`
+	Default *string           `json:"Default"`
+}
+
+func (d *choiceStateDef) apply(s *state, _ map[string]TaskFunc) error {
+	if err := applyAll(s, d.baseDef.apply, d.ioDef.apply); err != nil {
+		return err
+	}
+	if len(d.Choices) == 0 {
+		return ferr("Choices", "must be a non-empty array of rules")
+	}
+	for i, raw := range d.Choices {
+		r, err := parseChoiceRule(raw, fmt.Sprintf("Choices[%d]", i), true)
 		if err != nil {
-			return defErr(s.name, f, "%v", err)
+			return err
 		}
-		if f == "SecondsPath" {
-			s.secondsPath = p
-		} else {
-			s.timestampPath = p
+		s.choices = append(s.choices, r)
+	}
+	if d.Default != nil {
+		if *d.Default == "" {
+			return ferr("Default", "must name a state")
+		}
+		s.defaultNext = *d.Default
+	}
+	return nil
+}
+
+// retrierDef is one Retry entry as written.
+type retrierDef struct {
+	Comment         *string    `json:"Comment"`
+	ErrorEquals     errorNames `json:"ErrorEquals"`
+	IntervalSeconds *number    `json:"IntervalSeconds"`
+	MaxAttempts     *number    `json:"MaxAttempts"`
+	MaxDelaySeconds *number    `json:"MaxDelaySeconds"`
+	BackoffRate     *number    `json:"BackoffRate"`
+	JitterStrategy  *string    `json:"JitterStrategy"`
+}
+
+// parseRetriers parses a Task's Retry list.
+func parseRetriers(list []json.RawMessage) ([]retrier, error) {
+	var out []retrier
+	for i, raw := range list {
+		r, err := parseRetrier(raw, fmt.Sprintf("Retry[%d]", i), i == len(list)-1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// parseRetrier parses one retrier; last says it is the last in its list.
+func parseRetrier(raw json.RawMessage, at string, last bool) (retrier, error) {
+	var d retrierDef
+	if err := decodeObject(raw, at, &d, "not supported in a retrier"); err != nil {
+		return retrier{}, err
+	}
+	if err := checkErrorEquals(d.ErrorEquals, at, "a retrier", last); err != nil {
+		return retrier{}, err
+	}
+	r := retrier{errorEquals: d.ErrorEquals, interval: 1, maxAttempts: 3, backoffRate: 2}
+	if err := d.applyNumbers(&r, at); err != nil {
+		return retrier{}, err
+	}
+	if d.JitterStrategy != nil {
+		switch *d.JitterStrategy {
+		case "NONE":
+		case "FULL":
+			return retrier{}, ferr(at+".JitterStrategy", "FULL is not supported: local runs must be deterministic")
+		default:
+			return retrier{}, ferr(at+".JitterStrategy", "must be NONE (FULL is not supported locally)")
+		}
+	}
+	return r, nil
+}
+
+// applyNumbers checks the retrier's numbers and sets those present on r.
+func (d *retrierDef) applyNumbers(r *retrier, at string) error {
+	ints := []struct {
+		n      *number
+		field  string
+		lo, hi int64
+		set    func(int64)
+	}{
+		{d.IntervalSeconds, "IntervalSeconds", 1, 99999999, func(n int64) { r.interval = float64(n) }},
+		{d.MaxAttempts, "MaxAttempts", 0, 99999999, func(n int64) { r.maxAttempts = n }},
+		{d.MaxDelaySeconds, "MaxDelaySeconds", 1, 31622400, func(n int64) { r.maxDelay = float64(n) }},
+	}
+	for _, f := range ints {
+		if f.n == nil {
+			continue
+		}
+		n, err := intIn(f.n, at+"."+f.field, f.lo, f.hi)
+		if err != nil {
+			return err
+		}
+		f.set(n)
+	}
+	if d.BackoffRate != nil {
+		x, err := json.Number(*d.BackoffRate).Float64()
+		if err != nil || x < 1 {
+			return ferr(at+".BackoffRate", "must be a number of at least 1.0")
+		}
+		r.backoffRate = x
+	}
+	return nil
+}
+
+// catcherDef is one Catch entry as written.
+type catcherDef struct {
+	Comment     *string    `json:"Comment"`
+	ErrorEquals errorNames `json:"ErrorEquals"`
+	Next        *string    `json:"Next"`
+	ResultPath  pathOrNull `json:"ResultPath"`
+}
+
+// parseCatchers parses a Task's Catch list.
+func parseCatchers(list []json.RawMessage) ([]catcher, error) {
+	var out []catcher
+	for i, raw := range list {
+		c, err := parseCatcher(raw, fmt.Sprintf("Catch[%d]", i), i == len(list)-1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// parseCatcher parses one catcher; last says it is the last in its list.
+func parseCatcher(raw json.RawMessage, at string, last bool) (catcher, error) {
+	var d catcherDef
+	if err := decodeObject(raw, at, &d, "not supported in a catcher"); err != nil {
+		return catcher{}, err
+	}
+	if err := checkErrorEquals(d.ErrorEquals, at, "a catcher", last); err != nil {
+		return catcher{}, err
+	}
+	switch {
+	case d.Next == nil:
+		return catcher{}, ferr(at+".Next", "a catcher needs Next")
+	case *d.Next == "":
+		return catcher{}, ferr(at+".Next", "must name a state")
+	}
+	rp, err := d.ResultPath.parse(at+".ResultPath", true)
+	if err != nil {
+		return catcher{}, err
+	}
+	return catcher{errorEquals: d.ErrorEquals, next: *d.Next, resultPath: rp}, nil
+}
+
+// checkErrorEquals checks a retrier's or catcher's ErrorEquals: present,
+// and States.ALL alone and in the last entry.
+func checkErrorEquals(names errorNames, at, what string, last bool) error {
+	if names == nil {
+		return ferr(at+".ErrorEquals", "%s needs ErrorEquals", what)
+	}
+	for _, n := range names {
+		if n == ErrAll && (len(names) > 1 || !last) {
+			return ferr(at+".ErrorEquals", "States.ALL must appear alone, in the last entry")
 		}
 	}
 	return nil
 }
 
-// intField reads an optional integer field within [lo, hi]; absent gives 0.
-func intField(st string, m map[string]any, field string, lo, hi int64) (int64, error) {
-	v, ok := m[field]
-	if !ok {
+// intIn reads an optional integer within [lo, hi]; absent gives 0.
+func intIn(n *number, field string, lo, hi int64) (int64, error) {
+	if n == nil {
 		return 0, nil
 	}
-	return intValue(st, field, v, lo, hi)
-}
-
-// intValue reads an integer within [lo, hi]; field is for the error.
-func intValue(st, field string, v any, lo, hi int64) (int64, error) {
-	num, ok := v.(json.Number)
-	if !ok {
-		return 0, defErr(st, field, "must be an integer")
+	v, err := strconv.ParseInt(string(*n), 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, ferr(field, "must be an integer from %d to %d, got %s", lo, hi, *n)
 	}
-	n, err := strconv.ParseInt(num.String(), 10, 64)
-	if err != nil || n < lo || n > hi {
-		return 0, defErr(st, field, "must be an integer from %d to %d, got %s", lo, hi, num)
-	}
-	return n, nil
+	return v, nil
 }
 
 // sortedKeys returns m's keys in order, so errors come out deterministically.
@@ -617,13 +691,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

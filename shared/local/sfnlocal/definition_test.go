@@ -2,6 +2,7 @@ package sfnlocal
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,32 @@ func TestNewRejects(t *testing.T) {
 		{"recursive descent", `{"StartAt":"S","States":{"S":{"Type":"Pass","InputPath":"$..a","End":true}}}`, "S", "InputPath", "recursive"},
 		{"ResultPath index", `{"StartAt":"S","States":{"S":{"Type":"Pass","ResultPath":"$.a[0]","End":true}}}`, "S", "ResultPath", "indexes"},
 		{"path without $", `{"StartAt":"S","States":{"S":{"Type":"Pass","InputPath":"a.b","End":true}}}`, "S", "InputPath", "begin with $"},
-		{"context object path", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"n.$":"$$.Execution.Name"},"End":true}}}`, "S", "Parameters.n.$", "context object"},
+		{"context object field not supplied", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"n.$":"$$.Task.Token"},"End":true}}}`, "S", "Parameters.n.$", "supplies only"},
+		{"context object path below a leaf", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"n.$":"$$.Execution.Name.x"},"End":true}}}`, "S", "Parameters.n.$", "supplies only"},
+		{"whole context object", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"n.$":"$$"},"End":true}}}`, "S", "Parameters.n.$", "supplies only"},
+		{"context object path in InputPath", `{"StartAt":"S","States":{"S":{"Type":"Pass","InputPath":"$$.Execution.Input","End":true}}}`, "S", "InputPath", "context object"},
+		{"context object path in ResultSelector", `{"StartAt":"S","States":{"S":{` + task + `,"ResultSelector":{"n.$":"$$.Execution.Name"},"End":true}}}`, "S", "ResultSelector.n.$", "Parameters only"},
+		{"context object path in a Choice", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$$.Execution.Name","IsPresent":true,"Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].Variable", "context object"},
+		{"keys are case-sensitive", `{"StartAt":"S","States":{"S":{"Type":"Pass","end":true}}}`, "S", "end", "not supported"},
+		{"null is not a value of Next", `{"StartAt":"S","States":{"S":{"Type":"Pass","Next":null,"End":true}}}`, "S", "Next", "must be a string"},
+		{"MaxAttempts as a string", `{"StartAt":"S","States":{"S":{` + task + `,"Retry":[{"ErrorEquals":["X"],"MaxAttempts":"3"}],"End":true}}}`, "S", "Retry[0].MaxAttempts", "number"},
+		{"retrier not an object", `{"StartAt":"S","States":{"S":{` + task + `,"Retry":[{"ErrorEquals":["X"]},3],"End":true}}}`, "S", "Retry[1]", "object"},
+		{"retrier without ErrorEquals", `{"StartAt":"S","States":{"S":{` + task + `,"Retry":[{"MaxAttempts":1}],"End":true}}}`, "S", "Retry[0].ErrorEquals", "needs ErrorEquals"},
+		{"empty ErrorEquals", `{"StartAt":"S","States":{"S":{` + task + `,"Catch":[{"ErrorEquals":[],"Next":"S"}],"End":true}}}`, "S", "Catch[0].ErrorEquals", "non-empty"},
+		{"catcher ResultPath index", `{"StartAt":"S","States":{"S":{` + task + `,"Catch":[{"ErrorEquals":["X"],"ResultPath":"$.e[0]","Next":"S"}],"End":true}}}`, "S", "Catch[0].ResultPath", "indexes"},
+		{"Wait SecondsPath not a path", `{"StartAt":"S","States":{"S":{"Type":"Wait","SecondsPath":5,"End":true}}}`, "S", "SecondsPath", "path string"},
+		{"Wait Seconds null", `{"StartAt":"S","States":{"S":{"Type":"Wait","Seconds":null,"End":true}}}`, "S", "Seconds", "number"},
+		{"Choice timestamp operand", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.t","TimestampEquals":"2025-01-01 00:00:00Z","Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].TimestampEquals", "RFC 3339"},
+		{"Choice And empty", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"And":[],"Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].And", "non-empty"},
+		{"Choice And with Variable", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$.a","And":[{"Variable":"$.a","IsNull":true}],"Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].Variable", "not allowed"},
+		{"Choice nested rule error", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Or":[{"Variable":"$.a","IsNull":true},{"Variable":"$.a","BooleanEquals":"yes"}],"Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].Or[1].BooleanEquals", "true or false"},
+		{"Choice comparison without Variable", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"IsNull":true,"Next":"S"}]},"S":{"Type":"Succeed"}}}`, "C", "Choices[0].Variable", "needs a Variable"},
+		{"Choices empty", `{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[]}}}`, "C", "Choices", "non-empty"},
+		{"Version", `{"Version":"2.0","StartAt":"S","States":{"S":{"Type":"Succeed"}}}`, "", "Version", "1.0"},
+		{"States empty", `{"StartAt":"S","States":{}}`, "", "States", "non-empty"},
+		{"state not an object", `{"StartAt":"S","States":{"S":[]}}`, "S", "", "object"},
+		{"Fail Cause not a string", `{"StartAt":"S","States":{"S":{"Type":"Fail","Cause":1}}}`, "S", "Cause", "string"},
+		{"state QueryLanguage", `{"StartAt":"S","States":{"S":{"Type":"Succeed","QueryLanguage":"JSONata"}}}`, "S", "QueryLanguage", "JSONPath"},
 		{"intrinsic function", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"n.$":"States.Format('x{}', $.a)"},"End":true}}}`, "S", "Parameters.n.$", "intrinsic"},
 		{"dynamic key in an array", `{"StartAt":"S","States":{"S":{"Type":"Pass","Parameters":{"l":[{"n.$":"$.a"}]},"End":true}}}`, "S", "Parameters.l", "inside an array"},
 		{"nested template error", `{"StartAt":"S","States":{"S":{` + task + `,"ResultSelector":{"o":{"n.$":"$.a[1:2]"}},"End":true}}}`, "S", "ResultSelector.o.n.$", "slices"},
@@ -110,6 +136,38 @@ func TestErrorMessages(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestComparisonsMatchOperators checks that the comparisons struct, which
+// decodes a Choice rule's operator, has a field for each operator in the
+// operators table and no other, typed by the operator's operand.
+func TestComparisonsMatchOperators(t *testing.T) {
+	typ := reflect.TypeFor[comparisons]()
+	fields := map[string]bool{}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		fields[f.Name] = true
+		op, ok := operators[f.Name]
+		if !ok {
+			t.Errorf("comparisons.%s is not in the operators table", f.Name)
+			continue
+		}
+		want := map[operandKind]reflect.Type{
+			kindString: reflect.TypeFor[*string](), kindNumber: reflect.TypeFor[*number](),
+			kindBool: reflect.TypeFor[*bool](), kindTimestamp: reflect.TypeFor[*timestampDef](), kindTest: reflect.TypeFor[*bool](),
+		}[op.kind]
+		if op.fromPath {
+			want = reflect.TypeFor[*pathDef]()
+		}
+		if f.Type != want {
+			t.Errorf("comparisons.%s is a %s, want %s", f.Name, f.Type, want)
+		}
+	}
+	for name := range operators {
+		if !fields[name] {
+			t.Errorf("operator %s has no field in comparisons", name)
 		}
 	}
 }

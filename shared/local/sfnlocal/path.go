@@ -29,60 +29,84 @@ func parseRefPath(s string) (*refPath, error) {
 		return nil, fmt.Errorf("path %q must begin with $", s)
 	}
 	if strings.HasPrefix(s, "$$") {
-		return nil, fmt.Errorf("path %q: context object paths ($$) are not supported", s)
+		return nil, fmt.Errorf("path %q: context object paths ($$) are not supported here", s)
 	}
+	return parseSegments(s, 1)
+}
+
+// parseSegments parses the steps of path s from rune from on: .name,
+// ['name'] and [n].
+func parseSegments(s string, from int) (*refPath, error) {
 	p := &refPath{text: s}
 	rs := []rune(s)
-	for i := 1; i < len(rs); {
+	for i := from; i < len(rs); {
+		var seg segment
+		var err error
 		switch rs[i] {
 		case '.':
-			j := i + 1
-			for j < len(rs) && rs[j] != '.' && rs[j] != '[' {
-				if !nameRune(rs[j]) {
-					return nil, fmt.Errorf("path %q: %q is not supported in a field name (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[j])
-				}
-				j++
-			}
-			if j == i+1 {
-				return nil, fmt.Errorf("path %q: empty field name or recursive descent (..) is not supported", s)
-			}
-			p.segs = append(p.segs, segment{name: string(rs[i+1 : j])})
-			i = j
+			seg, i, err = dotName(s, rs, i)
 		case '[':
-			if i+1 < len(rs) && (rs[i+1] == '\'' || rs[i+1] == '"') {
-				q := rs[i+1]
-				j := i + 2
-				for j < len(rs) && rs[j] != q {
-					if rs[j] == '\\' {
-						return nil, fmt.Errorf("path %q: escapes in bracketed names are not supported", s)
-					}
-					j++
-				}
-				if j+1 >= len(rs) || rs[j+1] != ']' {
-					return nil, fmt.Errorf("path %q: unterminated bracketed name", s)
-				}
-				p.segs = append(p.segs, segment{name: string(rs[i+2 : j])})
-				i = j + 2
-				continue
-			}
-			j := i + 1
-			for j < len(rs) && rs[j] >= '0' && rs[j] <= '9' {
-				j++
-			}
-			if j == i+1 || j >= len(rs) || rs[j] != ']' {
-				return nil, fmt.Errorf("path %q: only ['name'] and [n] are supported in brackets (no wildcards, filters or slices)", s)
-			}
-			n, err := strconv.Atoi(string(rs[i+1 : j]))
-			if err != nil {
-				return nil, fmt.Errorf("path %q: bad index: %v", s, err)
-			}
-			p.segs = append(p.segs, segment{index: n, isIndex: true})
-			i = j + 1
+			seg, i, err = bracket(s, rs, i)
 		default:
-			return nil, fmt.Errorf("path %q: unexpected %q (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[i])
+			err = fmt.Errorf("path %q: unexpected %q (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[i])
 		}
+		if err != nil {
+			return nil, err
+		}
+		p.segs = append(p.segs, seg)
 	}
 	return p, nil
+}
+
+// dotName reads the .name step at rs[i] and returns where the next begins.
+func dotName(s string, rs []rune, i int) (segment, int, error) {
+	j := i + 1
+	for j < len(rs) && rs[j] != '.' && rs[j] != '[' {
+		if !nameRune(rs[j]) {
+			return segment{}, 0, fmt.Errorf("path %q: %q is not supported in a field name (only reference paths: $, $.a.b, $['a'], $.a[0])", s, rs[j])
+		}
+		j++
+	}
+	if j == i+1 {
+		return segment{}, 0, fmt.Errorf("path %q: empty field name or recursive descent (..) is not supported", s)
+	}
+	return segment{name: string(rs[i+1 : j])}, j, nil
+}
+
+// bracket reads the ['name'] or [n] step at rs[i] and returns where the
+// next begins.
+func bracket(s string, rs []rune, i int) (segment, int, error) {
+	if i+1 < len(rs) && (rs[i+1] == '\'' || rs[i+1] == '"') {
+		return quotedName(s, rs, i)
+	}
+	j := i + 1
+	for j < len(rs) && rs[j] >= '0' && rs[j] <= '9' {
+		j++
+	}
+	if j == i+1 || j >= len(rs) || rs[j] != ']' {
+		return segment{}, 0, fmt.Errorf("path %q: only ['name'] and [n] are supported in brackets (no wildcards, filters or slices)", s)
+	}
+	n, err := strconv.Atoi(string(rs[i+1 : j]))
+	if err != nil {
+		return segment{}, 0, fmt.Errorf("path %q: bad index: %v", s, err)
+	}
+	return segment{index: n, isIndex: true}, j + 1, nil
+}
+
+// quotedName reads the ['name'] (or ["name"]) step at rs[i].
+func quotedName(s string, rs []rune, i int) (segment, int, error) {
+	q := rs[i+1]
+	j := i + 2
+	for j < len(rs) && rs[j] != q {
+		if rs[j] == '\\' {
+			return segment{}, 0, fmt.Errorf("path %q: escapes in bracketed names are not supported", s)
+		}
+		j++
+	}
+	if j+1 >= len(rs) || rs[j+1] != ']' {
+		return segment{}, 0, fmt.Errorf("path %q: unterminated bracketed name", s)
+	}
+	return segment{name: string(rs[i+2 : j])}, j + 2, nil
 }
 
 // nameRune reports whether r may appear in a dot-notation field name.
