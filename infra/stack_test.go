@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/jsii-runtime-go"
 
@@ -37,11 +38,11 @@ func TestResourceCounts(t *testing.T) {
 		// letters, the heartbeat, the fire drill's own alarm and its
 		// failing drills, and each function's errors and throttles.
 		{"AWS::CloudWatch::Alarm", 8 + 2*float64(len(FunctionNames))},
-		{"AWS::Logs::LogGroup", 8}, // six functions, the state machine, the API's access logs
+		{"AWS::Logs::LogGroup", 11}, // nine functions, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
 		{"AWS::SNS::Subscription", 1},      // cdk.json's placeholder operatorEmail
-		{"AWS::IAM::Role", 7},              // one per function, the state machine's
+		{"AWS::IAM::Role", 10},             // one per function, the state machine's
 		{"AWS::SecretsManager::Secret", 0}, // imported, never created
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Stage", 1},
@@ -405,16 +406,20 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	apiID := logicalID(t, s, st.Functions.API)
 	heartbeatID := logicalID(t, s, st.Functions.Heartbeat)
 	drillID := logicalID(t, s, st.Functions.FireDrill)
+	triageID := logicalID(t, s, st.Functions.Triage)
+	remediateID := logicalID(t, s, st.Functions.Remediate)
+	notifyID := logicalID(t, s, st.Functions.Notify)
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
 	queueID := logicalID(t, s, st.DeadLetters.Queue)
 	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
 	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
 	heartbeatRole, drillRole := roleOf(heartbeatID), roleOf(drillID)
-	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole}
+	triageRole, remediateRole, notifyRole := roleOf(triageID), roleOf(remediateID), roleOf(notifyID)
+	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}
 	// Each function's own log group, by its role.
 	logGroupOf := map[string]any{}
-	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID} {
+	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID, triageID, remediateID, notifyID} {
 		lg := props(s.resource(t, fn))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
 		logGroupOf[roleOf(fn)] = getAtt(lg, "Arn")
 	}
@@ -446,7 +451,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			return set(secretArn, webhookSecretArn), true
 		case action == "lambda:InvokeFunction":
 			// The unqualified ARNs the definition calls; no versions.
-			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn")), true
+			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn"), getAtt(triageID, "Arn"), getAtt(remediateID, "Arn"), getAtt(notifyID, "Arn")), true
 		case action == "states:DescribeStateMachine", action == "states:ListExecutions":
 			return set(ref(smID)), true
 		case action == "cloudwatch:SetAlarmState":
@@ -556,10 +561,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"secretsmanager:GetSecretValue", []string{pageRole, apiRole}},
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
-		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
-		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole}},
-		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole}},
+		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole, notifyRole}},
 		{"dynamodb:Query", []string{apiRole, heartbeatRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
@@ -589,6 +594,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{APIFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 		{HeartbeatFunction, heartbeatRole, []string{"dynamodb:Query", "dynamodb:UpdateItem"}},
 		{FireDrillFunction, drillRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{TriageFunction, triageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{RemediateFunction, remediateRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{NotifyFunction, notifyRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {
@@ -645,10 +653,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 
 	for a := range actionsOf[smRole] {
 		if a != "lambda:InvokeFunction" && !slices.Contains(logDeliveryActions, a) {
-			t.Errorf("state machine role has %s; it may only invoke the two functions and deliver its logs", a)
+			t.Errorf("state machine role has %s; it may only invoke its functions and deliver its logs", a)
 		}
 	}
-	for _, fn := range []string{planID, pageID} {
+	for _, fn := range []string{planID, pageID, triageID, remediateID, notifyID} {
 		if !invokable[canon(getAtt(fn, "Arn"))] {
 			t.Errorf("state machine may not invoke %s", fn)
 		}
@@ -667,13 +675,19 @@ func TestDeployedDefinition(t *testing.T) {
 		t.Errorf("deployed definition differs from statemachine.Definition: one definition, never a copy")
 	}
 
-	fakeARN := map[string]string{
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPlan), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPage), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:page",
-	}
-	wantFn := map[string]string{
-		statemachine.PlanFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		statemachine.PageFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:page",
+	fns := s.stack.Functions
+	fakeARN := map[string]string{}
+	wantFn := map[string]string{}
+	for placeholder, fn := range map[string]awslambda.Function{
+		statemachine.PlanFunctionArn:      fns.EscalationPlan,
+		statemachine.PageFunctionArn:      fns.EscalationPage,
+		statemachine.TriageFunctionArn:    fns.Triage,
+		statemachine.RemediateFunctionArn: fns.Remediate,
+		statemachine.NotifyFunctionArn:    fns.Notify,
+	} {
+		arn := "arn:aws:lambda:us-east-1:123456789012:function:" + strings.ToLower(strings.TrimSuffix(placeholder, "FunctionArn"))
+		fakeARN[canon(getAtt(logicalID(t, s, fn), "Arn"))] = arn
+		wantFn[placeholder] = arn
 	}
 	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
 	values := map[string]string{}
