@@ -74,6 +74,7 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	sm := awsstepfunctions.NewStateMachine(c, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        EscalationStateMachineName(awscdk.Stack_Of(c)),
 		Comment:                 jsii.String("Escalates one incident per execution: Plan, then page or wait, until done."),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(statemachine.Definition)),
@@ -113,6 +114,25 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 		ResourceArns: &[]*string{props.Plan.FunctionArn(), props.Page.FunctionArn(), props.Triage.FunctionArn(), props.Remediate.FunctionArn(), props.Notify.FunctionArn()},
 	})
 	return &Escalation{Construct: c, StateMachine: sm, Failures: failures, TimedOut: timedOut, Aborted: aborted}, nil
+}
+
+// EscalationStateMachineName is the state machine's name: the stack's,
+// then -escalation. It is fixed so that the Plan function, which the
+// definition calls, can know the state machine's ARN (to hand a long
+// execution over to a fresh one) without a reference that would make the
+// two depend on each other.
+func EscalationStateMachineName(stack awscdk.Stack) *string {
+	return jsii.String(*stack.StackName() + "-escalation")
+}
+
+// EscalationStateMachineArn is the state machine's ARN, built from its name.
+func EscalationStateMachineArn(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("states"),
+		Resource:     jsii.String("stateMachine"),
+		ResourceName: EscalationStateMachineName(stack),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
 }
 
 // MissingSubstitutionError reports definition placeholders that have no value.

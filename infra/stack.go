@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -100,6 +101,16 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if err != nil {
 		return nil, err
 	}
+	// The Plan function hands executions grown too long over to fresh
+	// ones: the state machine's ARN by its name, since the state machine
+	// already refers to the function.
+	smArn := EscalationStateMachineArn(stack)
+	fns.EscalationPlan.AddEnvironment(jsii.String(EnvStateMachineArn), smArn, nil)
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      fns.EscalationPlan,
+		Actions:      jsii.Strings("states:StartExecution"),
+		ResourceArns: &[]*string{smArn},
+	})
 	ingest := NewIngest(stack, "Ingest", &IngestProps{
 		Function:        fns.AlarmIngest,
 		DeadLetterQueue: deadLetters.Queue,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -399,5 +400,45 @@ func BenchmarkPipeline(b *testing.B) {
 	b.StopTimer()
 	if got := s.Recorder.Triggers(); got < b.N {
 		b.Fatalf("%d pages for %d alarms", got, b.N)
+	}
+}
+
+// TestLongEscalationHandsOverToFreshExecutions: a P0 nobody acknowledges
+// through a long PagerDuty outage keeps planning; past the plans one
+// execution may make it hands over to a fresh one of the same generation,
+// so none outgrows Step Functions' history, and every level is still
+// paged once.
+func TestLongEscalationHandsOverToFreshExecutions(t *testing.T) {
+	ctx := context.Background()
+	s, err := NewStack(ctx, Options{DynamoEndpoint: endpoint, Start: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), HandoverAfter: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	start := s.Clock.Now()
+	s.Recorder.FailNext(20, pagerdutylocal.Failure{Status: 503})
+	if _, err := s.Deliver(ctx, AtTime(readFixture(t, "cloudwatch/api-5xx-alarm.json"), start)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exec.RunUntil(ctx, start.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	incs, _ := s.Incidents(ctx)
+	var names []string
+	for _, x := range s.Exec.Executions() {
+		names = append(names, x.Name)
+		if x.Status == "FAILED" {
+			t.Errorf("execution %s failed: %s %s", x.Name, x.Error, x.Cause)
+		}
+	}
+	if !slices.Contains(names, incs[0].ID+"-h1") || !slices.Contains(names, incs[0].ID+"-h2") {
+		t.Errorf("executions %v, want hand-overs %s-h1, -h2 ...", names, incs[0].ID)
+	}
+	levels := map[string]int{}
+	for _, a := range s.Recorder.AllAlerts() {
+		levels[a.DedupKey]++
+	}
+	if len(levels) != 4 || s.Recorder.Triggers()-20 > len(levels) {
+		t.Errorf("alerts %v after %d triggers (20 failed), want each of the four levels once", levels, s.Recorder.Triggers())
 	}
 }

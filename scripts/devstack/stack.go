@@ -73,6 +73,10 @@ type Options struct {
 	// WebhookSecret signs PagerDuty webhooks sent to the local API; empty
 	// means DefaultWebhookSecret.
 	WebhookSecret string
+	// HandoverAfter, when positive, is how many plans an execution makes
+	// before it hands over to a fresh one (escalation.DefaultHandoverAfter
+	// otherwise): tests make it small.
+	HandoverAfter int
 	// WrapTask, when set, wraps the task function of each Lambda the state
 	// machine calls (by its ARN): fault injection for tests, such as a
 	// function that crashes after doing its work.
@@ -124,6 +128,7 @@ type Stack struct {
 	Issuer  *auth.LocalIssuer
 
 	webhookSecret string
+	handoverAfter int
 
 	closers []func() error
 }
@@ -157,6 +162,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Policy != nil {
 		s.Policy = *opts.Policy
 	}
+	s.handoverAfter = opts.HandoverAfter
 	if err := s.startStore(ctx, opts); err != nil {
 		return nil, err
 	}
@@ -280,7 +286,7 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
 		return nil, err
 	}
-	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock}
+	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock, Starter: lateStarter{s}, HandoverAfter: s.handoverAfter}
 	pager := &escalation.Pager{
 		Store:     s.Store,
 		Keys:      keys,
@@ -298,6 +304,15 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 		RemediateARN: lambdaFunc(remediator.Handle),
 		NotifyARN:    lambdaFunc(notifier.Handle),
 	}, nil
+}
+
+// lateStarter starts executions on the stack's executor, which is made
+// after the tasks that start them.
+type lateStarter struct{ s *Stack }
+
+// StartEscalation starts an execution on the stack's executor.
+func (l lateStarter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
+	return sfnlocal.Starter{Executor: l.s.Exec}.StartEscalation(ctx, st)
 }
 
 // rebuildAPI builds the API handler with the stack's issuer.

@@ -51,11 +51,29 @@ type PlanStore interface {
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 }
 
+// Starter starts an escalation execution; starting one that exists is
+// not an error.
+type Starter interface {
+	StartEscalation(ctx context.Context, st incident.EscalationState) error
+}
+
+// DefaultHandoverAfter is how many plans an execution makes before it
+// hands over to a fresh one. A round of the loop (Plan, the Choice, a
+// task or a wait) adds about a dozen events to an execution's history,
+// which Step Functions bounds at 25,000.
+const DefaultHandoverAfter = 1000
+
 // Planner is the Plan task.
 type Planner struct {
 	Store  PlanStore
 	Policy incident.Policy
 	Clock  incident.Clock
+	// Starter starts the execution that takes over from one grown too
+	// long.
+	Starter Starter
+	// HandoverAfter is how many plans an execution makes before it hands
+	// over; zero means DefaultHandoverAfter.
+	HandoverAfter int
 }
 
 // Handle reads the incident and its service's maintenance windows,
@@ -83,11 +101,15 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		// A newer generation planned while this one was writing.
 		return p.standDown(ctx, inc, in.Generation, "a newer generation has taken over"), nil
 	}
+	if in.Loops >= p.handoverAfter() {
+		return p.handOver(ctx, inc, in)
+	}
 	step := incident.Next(inc, p.Policy, now, windows)
 	if in.Error != nil && in.Action.FollowUp() && step.Action.FollowUp() {
 		step = holdFollowUps(ctx, inc, in, step, now)
 	}
 	out := incident.PlannedState(inc, in.Generation, step)
+	out.Loops, out.Handover = in.Loops+1, in.Handover
 	if step.Action == incident.ActWait {
 		out.WaitUntil = WaitTimestamp(step.Until)
 	}
@@ -111,6 +133,28 @@ func holdFollowUps(ctx context.Context, inc incident.Incident, in State, step in
 	}
 	return incident.Step{Action: incident.ActWait, Until: until,
 		Reason: fmt.Sprintf("%s failed (%s); follow-ups wait until %s", in.Action, in.Error.Error, until.UTC().Format(time.RFC3339))}
+}
+
+func (p *Planner) handoverAfter() int {
+	if p.HandoverAfter > 0 {
+		return p.HandoverAfter
+	}
+	return DefaultHandoverAfter
+}
+
+// handOver starts a fresh execution of the same generation, which plans
+// from where this one stands, and ends this one: the escalation goes on
+// without either execution outgrowing its history. A hand-over started
+// before (a retried Plan) is not started twice.
+func (p *Planner) handOver(ctx context.Context, inc incident.Incident, in State) (State, error) {
+	next := incident.EscalationState{IncidentID: inc.ID, Service: inc.Service, Generation: in.Generation, Handover: in.Handover + 1}
+	if p.Starter == nil {
+		return State{}, fmt.Errorf("plan %s: %d plans call for a hand-over, and the planner cannot start executions", inc.ID, in.Loops)
+	}
+	if err := p.Starter.StartEscalation(ctx, next); err != nil {
+		return State{}, fmt.Errorf("plan %s: hand over: %w", inc.ID, err)
+	}
+	return p.standDown(ctx, inc, in.Generation, fmt.Sprintf("after %d plans, execution %d of generation %d hands over to a fresh one", in.Loops, in.Handover, in.Generation)), nil
 }
 
 func (p *Planner) standDown(ctx context.Context, inc incident.Incident, generation int, reason string) State {

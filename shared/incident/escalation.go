@@ -30,6 +30,13 @@ type EscalationState struct {
 	// Entries are the timeline entries a notify step announces: those
 	// queued when it was planned.
 	Entries []string `json:"entries,omitempty"`
+	// Loops counts the plans this execution has made; past a bound it
+	// hands over to a fresh execution, so no execution outgrows Step
+	// Functions' history of 25,000 events.
+	Loops int `json:"loops,omitempty"`
+	// Handover numbers the executions of one generation: 0 for the first,
+	// k for the k-th that took over from an execution grown too long.
+	Handover int `json:"handover,omitempty"`
 	// Error is what a follow-up task failed with, when the state machine
 	// caught its failure and went back to Plan.
 	Error *TaskFailure `json:"error,omitempty"`

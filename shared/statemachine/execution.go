@@ -29,3 +29,14 @@ func ExecutionName(incidentID string, generation int) string {
 	}
 	return fmt.Sprintf("%s-g%d", incidentID, generation)
 }
+
+// ExecutionNameOf names the execution that runs from st: its generation's
+// (ExecutionName), with "-h<k>" for the k-th execution that took over from
+// one grown too long, so each hand-over starts at most once too.
+func ExecutionNameOf(st incident.EscalationState) string {
+	name := ExecutionName(st.IncidentID, st.Generation)
+	if st.Handover > 0 {
+		name += fmt.Sprintf("-h%d", st.Handover)
+	}
+	return name
+}

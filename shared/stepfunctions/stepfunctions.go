@@ -39,7 +39,7 @@ func NewStarter(api StartExecutionAPI, stateMachineARN string) *Starter {
 func (s *Starter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
 	_, err := s.api.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(s.stateMachineARN),
-		Name:            aws.String(statemachine.ExecutionName(st.IncidentID, st.Generation)),
+		Name:            aws.String(statemachine.ExecutionNameOf(st)),
 		Input:           aws.String(string(statemachine.ExecutionInput(st))),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists

@@ -21,7 +21,7 @@ type Starter struct {
 // execution that exists already, running or finished, is not an error: an
 // earlier start already escalated this generation.
 func (s Starter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
-	err := s.Executor.Start(ctx, statemachine.ExecutionName(st.IncidentID, st.Generation), statemachine.ExecutionInput(st))
+	err := s.Executor.Start(ctx, statemachine.ExecutionNameOf(st), statemachine.ExecutionInput(st))
 	var exists *ExecutionAlreadyExistsError
 	if errors.As(err, &exists) {
 		return nil
