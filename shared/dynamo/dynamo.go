@@ -39,6 +39,7 @@ package dynamo
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -102,14 +103,36 @@ type API interface {
 type Store struct {
 	client API
 	table  string
+	// cursorKey signs listing cursors (see WithCursorKey).
+	cursorKey []byte
 	// queryLimit, when positive, caps the items of every Query page so that
 	// tests can prove pagination without writing megabytes.
 	queryLimit int32
 }
 
+// Option changes how New builds a Store.
+type Option func(*Store)
+
+// WithCursorKey sets the key that signs listing cursors. Every instance
+// serving one API must share it, or a cursor made by one is refused by
+// another; without it each Store makes a random key of its own.
+func WithCursorKey(key []byte) Option {
+	return func(s *Store) { s.cursorKey = key }
+}
+
 // New returns a Store on the named table.
-func New(client API, table string) *Store {
-	return &Store{client: client, table: table}
+func New(client API, table string, opts ...Option) *Store {
+	s := &Store{client: client, table: table}
+	for _, o := range opts {
+		o(s)
+	}
+	if len(s.cursorKey) == 0 {
+		s.cursorKey = make([]byte, 32)
+		if _, err := rand.Read(s.cursorKey); err != nil {
+			panic(fmt.Sprintf("dynamo: no random cursor key: %v", err))
+		}
+	}
+	return s
 }
 
 // Key prefixes and fixed sort keys.

@@ -3,6 +3,8 @@ package dynamo
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -21,69 +23,112 @@ import (
 // the byService index when Service is set (Status then filters), else the
 // byStatus index when Status is set, else the byOpenedAt index, which holds
 // every incident. Severity filters whichever index is read. A page holds
-// Limit incidents unless the listing ends first, however many the filters
-// drop; next is empty after the last page, and a page may be empty when the
-// previous one ended exactly at the end. The indexes are eventually
-// consistent: a write may take a moment to show up here. An unknown status
-// or severity, a negative limit or a cursor this listing did not produce
-// are EInvalid, with Field naming the filter at fault.
+// Limit incidents unless the listing ends first; when filters drop most of
+// what is read, one call reads at most MaxListExamined items and may then
+// return fewer (even none) with a next cursor: follow it. next is empty
+// after the last page. Cursors are signed with the store's cursor key, so
+// a cursor this store did not make (or made for another listing) is
+// refused. The indexes are eventually consistent: a write may take a
+// moment to show up here. An unknown status or severity, a negative limit
+// or a bad cursor are EInvalid, with Field naming the filter at fault.
 func (s *Store) ListIncidents(ctx context.Context, f incident.ListFilter) (incidents []incident.Incident, next string, err error) {
-	if f.Status != "" {
-		if _, err := incident.ParseStatus(string(f.Status)); err != nil {
-			return nil, "", incident.FieldErrorf("status", "%s", incident.ErrorMessage(err))
-		}
-	}
-	if f.Severity != "" {
-		if _, err := incident.ParseSeverity(string(f.Severity)); err != nil {
-			return nil, "", incident.FieldErrorf("severity", "%s", incident.ErrorMessage(err))
-		}
-	}
-	limit := f.Limit
-	switch {
-	case limit < 0:
-		return nil, "", incident.FieldErrorf("limit", "limit %d is negative", limit)
-	case limit == 0:
-		limit = incident.DefaultListLimit
-	case limit > incident.MaxListLimit:
-		limit = incident.MaxListLimit
-	}
-	in, partAttr, partValue := s.listQuery(f)
-	start, err := decodeCursor(f.Cursor, partAttr, partValue)
+	limit, err := checkListFilter(f)
 	if err != nil {
 		return nil, "", err
 	}
+	in, partAttr, partValue := s.listQuery(f)
+	start, err := s.decodeCursor(f.Cursor, partAttr, partValue)
+	if err != nil {
+		return nil, "", err
+	}
+	filtered := in.FilterExpression != nil
+	examined := 0
 	for {
-		page := limit - int32(len(incidents))
-		if s.queryLimit > 0 && s.queryLimit < page {
-			page = s.queryLimit
-		}
-		in.Limit = aws.Int32(page)
+		in.Limit = aws.Int32(s.readSize(limit-int32(len(incidents)), filtered))
 		in.ExclusiveStartKey = start
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
 			return nil, "", fmt.Errorf("list incidents: %w", err)
 		}
-		for _, item := range out.Items {
+		examined += int(out.ScannedCount)
+		start = out.LastEvaluatedKey
+		for i, item := range out.Items {
 			inc, err := decodeIncident(item)
 			if err != nil {
 				return nil, "", fmt.Errorf("list incidents: decode: %w", err)
 			}
 			incidents = append(incidents, inc)
+			if int32(len(incidents)) == limit && (i < len(out.Items)-1 || len(start) == 0) {
+				// The page is full before the read ended: the next one
+				// starts after this incident.
+				start = keyOf(item, partAttr)
+				break
+			}
 		}
-		start = out.LastEvaluatedKey
-		// Each query reads at most as many items as incidents are still
-		// missing, and a filter only drops items it has read, so the page
-		// never overflows and the last evaluated key is exactly where the
-		// next page starts.
-		if len(start) == 0 || int32(len(incidents)) >= limit {
+		if len(start) == 0 || int32(len(incidents)) >= limit || examined >= MaxListExamined {
 			break
 		}
 	}
-	next, err = encodeCursor(start)
-	if err != nil {
+	if next, err = s.encodeCursor(start); err != nil {
 		return nil, "", fmt.Errorf("list incidents: %w", err)
 	}
 	return incidents, next, nil
+}
+
+// MaxListExamined bounds the items one listing call reads, whatever its
+// filters drop, so a rare severity among a million incidents costs pages,
+// not one unbounded call.
+const MaxListExamined = 2000
+
+// checkListFilter checks a listing's filters and returns its page size.
+func checkListFilter(f incident.ListFilter) (int32, error) {
+	if f.Status != "" {
+		if _, err := incident.ParseStatus(string(f.Status)); err != nil {
+			return 0, incident.FieldErrorf("status", "%s", incident.ErrorMessage(err))
+		}
+	}
+	if f.Severity != "" {
+		if _, err := incident.ParseSeverity(string(f.Severity)); err != nil {
+			return 0, incident.FieldErrorf("severity", "%s", incident.ErrorMessage(err))
+		}
+	}
+	switch limit := f.Limit; {
+	case limit < 0:
+		return 0, incident.FieldErrorf("limit", "limit %d is negative", limit)
+	case limit == 0:
+		return incident.DefaultListLimit, nil
+	case limit > incident.MaxListLimit:
+		return incident.MaxListLimit, nil
+	default:
+		return limit, nil
+	}
+}
+
+// readSize is how many items one query reads: as many as the page still
+// lacks, or, when a filter drops items, a batch big enough that a rare
+// match costs few queries.
+func (s *Store) readSize(missing int32, filtered bool) int32 {
+	n := missing
+	if filtered {
+		n = max(missing, filteredReadSize)
+	}
+	if s.queryLimit > 0 && s.queryLimit < n {
+		n = s.queryLimit
+	}
+	return n
+}
+
+// filteredReadSize is the batch a filtered listing reads per query.
+const filteredReadSize = 250
+
+// keyOf is the key of an index item, as a LastEvaluatedKey names it: the
+// table's key and the index's partition and sort keys.
+func keyOf(item map[string]types.AttributeValue, partAttr string) map[string]types.AttributeValue {
+	k := make(map[string]types.AttributeValue, 4)
+	for _, a := range []string{AttrPK, AttrSK, partAttr, AttrOpenedAt} {
+		k[a] = item[a]
+	}
+	return k
 }
 
 // listQuery builds the query for a valid filter and names the index
@@ -171,15 +216,16 @@ func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incide
 	return open, nil
 }
 
-// badCursor is what every malformed or foreign cursor gets: the caller can
-// only start again.
+// badCursor is what every malformed, forged or foreign cursor gets: the
+// caller can only start again.
 func badCursor() error {
 	return incident.FieldErrorf("cursor", "the cursor is not valid for this listing; list again without a cursor")
 }
 
 // encodeCursor turns a LastEvaluatedKey into an opaque cursor: base64 of
-// its JSON. Every key attribute here is a string.
-func encodeCursor(lek map[string]types.AttributeValue) (string, error) {
+// its JSON, a dot, and base64 of its HMAC-SHA256 under the store's cursor
+// key. Every key attribute here is a string.
+func (s *Store) encodeCursor(lek map[string]types.AttributeValue) (string, error) {
 	if len(lek) == 0 {
 		return "", nil
 	}
@@ -195,17 +241,32 @@ func encodeCursor(lek map[string]types.AttributeValue) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(s.cursorMAC(b)), nil
 }
 
-// decodeCursor reads a cursor back into an ExclusiveStartKey, checking that
-// it is the key of an incident in the index and partition being listed.
-func decodeCursor(cursor, partAttr, partValue string) (map[string]types.AttributeValue, error) {
+func (s *Store) cursorMAC(b []byte) []byte {
+	mac := hmac.New(sha256.New, s.cursorKey)
+	mac.Write(b)
+	return mac.Sum(nil)
+}
+
+// decodeCursor reads a cursor back into an ExclusiveStartKey, checking its
+// signature and that it is the key of an incident in the index and
+// partition being listed.
+func (s *Store) decodeCursor(cursor, partAttr, partValue string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	body, sig, ok := strings.Cut(cursor, ".")
+	if !ok {
+		return nil, badCursor()
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
+		return nil, badCursor()
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, s.cursorMAC(b)) {
 		return nil, badCursor()
 	}
 	var m map[string]string

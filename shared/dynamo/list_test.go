@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,9 +125,11 @@ func TestListEveryIncidentAndSeverity(t *testing.T) {
 	if err != nil || statusCursor == "" {
 		t.Fatalf("ListIncidents: cursor %q, err %v", statusCursor, err)
 	}
-	// A cursor naming another entity in the byOpenedAt index.
+	// A cursor naming another entity in the byOpenedAt index, with its
+	// signature kept: a changed cursor no longer matches it (finding L17).
+	body, sig, _ := strings.Cut(allCursor, ".")
 	var key map[string]string
-	raw, _ := base64.RawURLEncoding.DecodeString(allCursor)
+	raw, _ := base64.RawURLEncoding.DecodeString(body)
 	if err := json.Unmarshal(raw, &key); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +138,14 @@ func TestListEveryIncidentAndSeverity(t *testing.T) {
 	}
 	key[dynamo.AttrEntity] = "window"
 	raw, _ = json.Marshal(key)
-	foreign := base64.RawURLEncoding.EncodeToString(raw)
+	foreign := base64.RawURLEncoding.EncodeToString(raw) + "." + sig
+	unsigned := body
+	// Another store's key: a cursor it made is refused here.
+	other := dynamo.New(client, table, dynamo.WithCursorKey([]byte("another deployment's key")))
+	_, otherCursor, err := other.ListIncidents(t.Context(), incident.ListFilter{Limit: 1})
+	if err != nil || otherCursor == "" {
+		t.Fatalf("other store: cursor %q, err %v", otherCursor, err)
+	}
 
 	invalid := []struct {
 		name   string
@@ -150,6 +160,8 @@ func TestListEveryIncidentAndSeverity(t *testing.T) {
 		{"every-incident cursor for a status", incident.ListFilter{Status: incident.Triggered, Cursor: allCursor}, "cursor"},
 		{"every-incident cursor for a service", incident.ListFilter{Service: "api", Cursor: allCursor}, "cursor"},
 		{"cursor of another entity", incident.ListFilter{Cursor: foreign}, "cursor"},
+		{"unsigned cursor", incident.ListFilter{Cursor: unsigned}, "cursor"},
+		{"cursor of another key", incident.ListFilter{Cursor: otherCursor}, "cursor"},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,5 +219,42 @@ func TestUpdatedIncidentStaysListed(t *testing.T) {
 	}
 	if want := []string{"inc-1"}; !reflect.DeepEqual(ids(got), want) {
 		t.Errorf("ListIncidents(P0) = %v, want %v", ids(got), want)
+	}
+}
+
+// TestRareSeverityCostsFewQueries: finding M6, a P0 behind 600 P2
+// incidents took one query per incident; a filtered listing now reads in
+// batches, and a page ending mid-batch continues exactly after its last
+// incident.
+func TestRareSeverityCostsFewQueries(t *testing.T) {
+	_, client, table := dynamotest.NewWithClient(t)
+	counter := &countingAPI{API: client}
+	s := dynamo.New(counter, table)
+	rare := openIncident("p0-old", "api", incident.Triggered, t0)
+	rare.Severity = incident.P0
+	mustCreate(t, s, rare)
+	parallel(t, 600, 8, func(i int) error {
+		inc := openIncident(fmt.Sprintf("p2-%03d", i), "api", incident.Triggered, t0.Add(time.Duration(i+1)*time.Second))
+		return s.CreateIncident(t.Context(), inc, opening(inc))
+	})
+	counter.queries.Store(0)
+	got, next, err := s.ListIncidents(t.Context(), incident.ListFilter{Severity: incident.P0, Limit: 1})
+	if err != nil || len(got) != 1 || got[0].ID != "p0-old" {
+		t.Fatalf("ListIncidents(P0) = %v, %q, %v; want p0-old", ids(got), next, err)
+	}
+	if q := counter.queries.Load(); q > 4 {
+		t.Errorf("%d queries for one P0 behind 600 P2, want at most 4", q)
+	}
+	// Pages of a filtered listing that end mid-batch lose nothing.
+	all, pages := listAll(t, s, incident.ListFilter{Severity: incident.P2, Limit: 23})
+	if len(all) != 600 || pages[0] != 23 {
+		t.Errorf("listed %d P2 incidents in pages %v, want 600 in pages of 23", len(all), pages)
+	}
+	seen := map[string]bool{}
+	for _, id := range all {
+		if seen[id] {
+			t.Fatalf("%s listed twice", id)
+		}
+		seen[id] = true
 	}
 }
