@@ -84,6 +84,7 @@ const (
 	attrPages         = "pages"
 	attrOpening       = "opening"
 	attrAnnouncements = "announcements"
+	attrNotes         = "notes"
 )
 
 // escalationRecord is one escalation request inside an incident record.

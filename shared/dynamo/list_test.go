@@ -178,7 +178,7 @@ func TestListEveryIncidentHoldsOnlyIncidents(t *testing.T) {
 	if _, err := s.AppendTimeline(ctx, "inc-full", entry(t0, "a", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SettlePage(ctx, "inc-full", incident.Page{Level: 3, State: incident.PageSent, Attempts: 2, LevelName: "engineering-manager", At: t0.Add(20 * time.Minute), DedupKey: incident.PageDedupKey("inc-full", 0, 3)}, ""); err != nil {
+	if err := s.SettlePage(ctx, "inc-full", incident.Page{Level: 3, State: incident.PageSent, Attempts: 2, LevelName: "engineering-manager", At: t0.Add(20 * time.Minute), DedupKey: incident.PageDedupKey("inc-full", 0, 3)}, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ClaimDedupKey(ctx, "key", "inc-full", ""); err != nil {

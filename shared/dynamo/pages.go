@@ -28,6 +28,7 @@ type pageRecord struct {
 	Synced     string `dynamodbav:"synced,omitempty"`
 	Attempts   int    `dynamodbav:"attempts,omitempty"`
 	LeaseUntil string `dynamodbav:"leaseUntil,omitempty"`
+	Released   bool   `dynamodbav:"released,omitempty"`
 }
 
 // pageKey is the key of one level's page of one episode in the pages map.
@@ -37,7 +38,7 @@ func toPageRecord(p incident.Page) pageRecord {
 	return pageRecord{
 		Level: p.Level, LevelName: p.LevelName, At: formatTime(p.At), DedupKey: p.DedupKey,
 		State: string(p.State), Failure: p.Failure, Episode: p.Episode, Synced: string(p.Synced),
-		Attempts: p.Attempts, LeaseUntil: formatTime(p.LeaseUntil),
+		Attempts: p.Attempts, LeaseUntil: formatTime(p.LeaseUntil), Released: p.Released,
 	}
 }
 
@@ -56,6 +57,7 @@ func (r pageRecord) page() (incident.Page, error) {
 	p := incident.Page{
 		Level: r.Level, LevelName: r.LevelName, DedupKey: r.DedupKey, State: incident.PageState(r.State),
 		Failure: r.Failure, Episode: r.Episode, Synced: incident.Status(r.Synced), Attempts: r.Attempts,
+		Released: r.Released,
 	}
 	var err error
 	if p.At, err = parseTime(r.At); err != nil {
@@ -174,32 +176,38 @@ func (s *Store) ClaimPage(ctx context.Context, id string, p incident.Page, plan 
 // Any acknowledgement or resolution passed on to PagerDuty before is
 // forgotten, so that it is passed on again after this trigger. A page
 // already settled the same way is not an error (a retried write). The
-// page's timeline entry, announce, is queued to be announced in the same
-// write (see incident.Incident.Announce).
-func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page, announce string) error {
+// page's timeline entry, entryID, is queued to be announced in the same
+// write (see incident.Incident.Announce), and, when noted, recorded among
+// the notes already written.
+func (s *Store) SettlePage(ctx context.Context, id string, p incident.Page, entryID string, noted bool) error {
 	if err := checkPage(id, p); err != nil {
 		return err
 	}
 	if p.State != incident.PageSent && p.State != incident.PageRejected {
 		return incident.Errorf(incident.EInvalid, "a settled page is sent or rejected, not %q", p.State)
 	}
-	p.Synced, p.LeaseUntil = "", time.Time{}
+	p.Synced, p.LeaseUntil, p.Released = "", time.Time{}, false
 	rec, err := attributevalue.Marshal(toPageRecord(p))
 	if err != nil {
 		return fmt.Errorf("settle page %d of incident %s: %w", p.Level, id, err)
 	}
 	nm := names(attrPages, attrVersion, "state", "attempts")
 	nm["#k"] = pageKey(p.Episode, p.Level)
-	update := "SET #pages.#k = :page ADD #version :one"
+	set := []string{"#pages.#k = :page"}
 	values := map[string]types.AttributeValue{
 		":page": rec, ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
 	}
-	if announce != "" {
-		update = "SET #pages.#k = :page, #announcements = list_append(if_not_exists(#announcements, :none), :announce) ADD #version :one"
+	if entryID != "" {
 		values[":none"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
-		values[":announce"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{str(announce)}}
+		values[":entry"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{str(entryID)}}
+		set = append(set, "#announcements = list_append(if_not_exists(#announcements, :none), :entry)")
 		nm["#announcements"] = attrAnnouncements
+		if noted {
+			set = append(set, "#notes = list_append(if_not_exists(#notes, :none), :entry)")
+			nm["#notes"] = attrNotes
+		}
 	}
+	update := "SET " + strings.Join(set, ", ") + " ADD #version :one"
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(incidentPK(id), metaSK),
@@ -238,16 +246,17 @@ func (s *Store) ReleasePage(ctx context.Context, id string, p incident.Page, now
 	if err := checkPage(id, p); err != nil {
 		return err
 	}
-	nm := names(attrPages, attrVersion, "state", "attempts", "leaseUntil")
+	nm := names(attrPages, attrVersion, "state", "attempts", "leaseUntil", "released")
 	nm["#k"] = pageKey(p.Episode, p.Level)
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(incidentPK(id), metaSK),
-		UpdateExpression:         aws.String("SET #pages.#k.#leaseUntil = :now ADD #version :one"),
+		UpdateExpression:         aws.String("SET #pages.#k.#leaseUntil = :now, #pages.#k.#released = :true ADD #version :one"),
 		ConditionExpression:      aws.String("#pages.#k.#state = :claimed AND #pages.#k.#attempts = :attempts AND #pages.#k.#leaseUntil > :now"),
 		ExpressionAttributeNames: nm,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now": str(formatTime(now)), ":one": number(1), ":claimed": str(string(incident.PageClaimed)), ":attempts": number(p.Attempts),
+			":true": &types.AttributeValueMemberBOOL{Value: true},
 		},
 	})
 	if err != nil && !isConditionFailed(err) {

@@ -597,7 +597,7 @@ func TestPageLedger(t *testing.T) {
 		// The first sender's outcome no longer counts.
 		late := c1
 		late.State = incident.PageSent
-		wantCode(t, s.SettlePage(ctx, "inc-1", late, ""), incident.EConflict)
+		wantCode(t, s.SettlePage(ctx, "inc-1", late, "", false), incident.EConflict)
 
 		failed := expiry.Add(time.Minute)
 		if err := s.ReleasePage(ctx, "inc-1", c2, failed); err != nil {
@@ -610,10 +610,10 @@ func TestPageLedger(t *testing.T) {
 
 		sent := c3
 		sent.State, sent.At = incident.PageSent, failed.Add(10*time.Second)
-		if err := s.SettlePage(ctx, "inc-1", sent, ""); err != nil {
+		if err := s.SettlePage(ctx, "inc-1", sent, "", false); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SettlePage(ctx, "inc-1", sent, ""); err != nil {
+		if err := s.SettlePage(ctx, "inc-1", sent, "", false); err != nil {
 			t.Fatalf("settle again: %v", err)
 		}
 		if err := s.ReleasePage(ctx, "inc-1", c3, sent.At.Add(time.Hour)); err != nil {
@@ -691,7 +691,7 @@ func TestPageLedger(t *testing.T) {
 			}
 			if level == 1 {
 				c.State = incident.PageSent
-				if err := s.SettlePage(ctx, "inc-1", c, ""); err != nil {
+				if err := s.SettlePage(ctx, "inc-1", c, "", false); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -703,7 +703,7 @@ func TestPageLedger(t *testing.T) {
 		// The claimed page is sent after all: PagerDuty must be told again.
 		c := claimOf("inc-1", 0, 2, 1, t0, lease)
 		c.State = incident.PageSent
-		if err := s.SettlePage(ctx, "inc-1", c, ""); err != nil {
+		if err := s.SettlePage(ctx, "inc-1", c, "", false); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.GetIncident(ctx, "inc-1")
@@ -747,7 +747,7 @@ func TestPageLedger(t *testing.T) {
 		wantCode(t, err, incident.EInvalid)
 		_, err = s.ClaimPage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, 0), triggered, t0)
 		wantCode(t, err, incident.EInvalid)
-		wantCode(t, s.SettlePage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), ""), incident.EInvalid)
+		wantCode(t, s.SettlePage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), "", false), incident.EInvalid)
 		if err := s.ReleasePage(ctx, "inc-1", claimOf("inc-1", 0, 1, 1, t0, lease), t0); err != nil {
 			t.Errorf("release of a page never claimed: %v", err)
 		}

@@ -210,12 +210,24 @@ func (p *Planner) record(ctx context.Context, inc incident.Incident, generation 
 // written for the incident as read.
 func (p *Planner) findings(inc incident.Incident, windows []incident.MaintenanceWindow, now time.Time) ([]incident.Breach, []incident.Entry) {
 	var notes []incident.Entry
-	for _, e := range maintenanceEntries(inc, windows, now) {
+	for _, e := range append(maintenanceEntries(inc, windows, now), p.pageEntries(inc)...) {
 		if !slices.Contains(inc.Notes, e.ID) {
 			notes = append(notes, e)
 		}
 	}
 	return incident.DueBreaches(inc, p.Policy, now), notes
+}
+
+// pageEntries are the timeline entries of the episode's recorded pages:
+// a Page task that recorded a page and stopped before writing its entry
+// leaves it to Plan.
+func (p *Planner) pageEntries(inc incident.Incident) []incident.Entry {
+	var out []incident.Entry
+	for _, pg := range inc.EpisodePages() {
+		l, _ := p.Policy.Level(pg.Level)
+		out = append(out, pageEntry(pg, l, ""))
+	}
+	return out
 }
 
 // noteBreach puts a missed target on the timeline and emits its metric.

@@ -17,12 +17,12 @@ type crashStore struct {
 	done bool
 }
 
-func (c *crashStore) SettlePage(ctx context.Context, id string, p incident.Page, announce string) error {
+func (c *crashStore) SettlePage(ctx context.Context, id string, p incident.Page, entryID string, noted bool) error {
 	if !c.done {
 		c.done = true
 		return errors.New("simulated crash before the page is settled")
 	}
-	return c.PageStore.SettlePage(ctx, id, p, announce)
+	return c.PageStore.SettlePage(ctx, id, p, entryID, noted)
 }
 
 func TestPageSentButNotSettledIsAcknowledgedInPagerDuty(t *testing.T) {

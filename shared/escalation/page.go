@@ -14,7 +14,7 @@ type PageStore interface {
 	IncidentGetter
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	ClaimPage(ctx context.Context, id string, p incident.Page, plan incident.EscalationState, now time.Time) (incident.Incident, error)
-	SettlePage(ctx context.Context, id string, p incident.Page, announce string) error
+	SettlePage(ctx context.Context, id string, p incident.Page, entryID string, noted bool) error
 	ReleasePage(ctx context.Context, id string, p incident.Page, now time.Time) error
 	MarkSynced(ctx context.Context, id string, synced map[[2]int]incident.Status) error
 }
@@ -159,6 +159,12 @@ func (p *Pager) reconsider(ctx context.Context, in State, level incident.Level, 
 		attempt = entry.Attempts + 1
 	}
 	claim := p.claimOf(inc.ID, inc.Episode, in.Level, level, attempt, now)
+	if claimed && !entry.Released {
+		// The earlier sender stopped without a word: it may have sent the
+		// page and written its entry. The takeover resends the same page
+		// and keeps its time, so it writes that entry, not a second one.
+		claim.At = entry.At
+	}
 	fresh := incident.PlannedState(inc, in.Generation, incident.Step{Action: incident.ActPage, Level: in.Level})
 	if inc, err = p.Store.ClaimPage(ctx, inc.ID, claim, fresh, now); err != nil {
 		if incident.ErrorCode(err) == incident.EConflict {
@@ -180,14 +186,29 @@ func (p *Pager) deliver(ctx context.Context, inc incident.Incident, claim incide
 		return err
 	}
 	sent := claim
-	sent.State, sent.At = incident.PageSent, now
-	if err := p.Store.SettlePage(ctx, inc.ID, sent, pageEntryID(sent)); err != nil {
-		return fmt.Errorf("page %s level %d: sent, but %w", inc.ID, claim.Level, err)
-	}
-	if err := p.notePage(ctx, inc.ID, sent, level, reason); err != nil {
+	sent.State = incident.PageSent
+	if err := p.settle(ctx, inc.ID, sent, level, reason); err != nil {
 		return err
 	}
 	slog.InfoContext(ctx, "paged", "incidentId", inc.ID, "level", claim.Level, "levelName", level.Name)
+	return nil
+}
+
+// settle writes a page's timeline entry, then records its outcome in the
+// ledger, noting there that the entry is written: the timeline says what
+// happened even if the outcome is never recorded, and Plan writes the
+// entry of an outcome recorded without it (see Planner.findings). A
+// failed entry goes back as the error after the outcome is recorded, so
+// the retried step writes it.
+func (p *Pager) settle(ctx context.Context, id string, page incident.Page, level incident.Level, reason string) error {
+	e := pageEntry(page, level, reason)
+	_, entryErr := p.Store.AppendTimeline(ctx, id, e)
+	if err := p.Store.SettlePage(ctx, id, page, e.ID, entryErr == nil); err != nil {
+		return fmt.Errorf("page %s level %d: %s, but %w", id, page.Level, page.State, err)
+	}
+	if entryErr != nil {
+		return fmt.Errorf("page %s level %d: %w", id, page.Level, entryErr)
+	}
 	return nil
 }
 
@@ -195,6 +216,14 @@ func (p *Pager) deliver(ctx context.Context, inc incident.Incident, claim incide
 // Its ID comes from the page's level and time, so writing it again changes
 // nothing.
 func (p *Pager) notePage(ctx context.Context, incidentID string, page incident.Page, level incident.Level, reason string) error {
+	if _, err := p.Store.AppendTimeline(ctx, incidentID, pageEntry(page, level, reason)); err != nil {
+		return fmt.Errorf("page %s level %d: %w", incidentID, page.Level, err)
+	}
+	return nil
+}
+
+// pageEntry is the timeline entry of a recorded page.
+func pageEntry(page incident.Page, level incident.Level, reason string) incident.Entry {
 	e := incident.Entry{
 		ID:    pageEntryID(page),
 		At:    page.At,
@@ -211,10 +240,7 @@ func (p *Pager) notePage(ctx context.Context, incidentID string, page incident.P
 	default:
 		e.Text = fmt.Sprintf("Paged %s (level %d, %s) through PagerDuty.", level.Title, page.Level, level.Name)
 	}
-	if _, err := p.Store.AppendTimeline(ctx, incidentID, e); err != nil {
-		return fmt.Errorf("page %s level %d: %w", incidentID, page.Level, err)
-	}
-	return nil
+	return e
 }
 
 // PageBlockedError means a page cannot be sent for a reason that is not
@@ -286,11 +312,8 @@ func (p *Pager) reject(ctx context.Context, inc incident.Incident, claim inciden
 	slog.ErrorContext(ctx, "page rejected", "incidentId", inc.ID, "level", claim.Level, "levelName", level.Name, "error", reason)
 	p.forgetKeys()
 	rejected := claim
-	rejected.State, rejected.At, rejected.Failure = incident.PageRejected, now, reason
-	if err := p.Store.SettlePage(ctx, inc.ID, rejected, pageEntryID(rejected)); err != nil {
-		return fmt.Errorf("page %s level %d: record rejection: %w", inc.ID, claim.Level, err)
-	}
-	return p.notePage(ctx, inc.ID, rejected, level, "")
+	rejected.State, rejected.Failure = incident.PageRejected, reason
+	return p.settle(ctx, inc.ID, rejected, level, "")
 }
 
 func (p *Pager) forgetKeys() {

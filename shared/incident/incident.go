@@ -162,8 +162,10 @@ const (
 type Page struct {
 	Level     int    `json:"level"`
 	LevelName string `json:"levelName"`
-	// At is when the page was sent or rejected; while it is only claimed,
-	// when the latest claim was made.
+	// At is when the page was first claimed by the attempt that sent or
+	// rejected it: a sender that stopped without releasing its claim may
+	// have sent it, so whoever takes the claim over keeps its time, and the
+	// page's timeline entry, keyed by it, is written once.
 	At       time.Time `json:"at"`
 	DedupKey string    `json:"dedupKey"`
 	State    PageState `json:"state"`
@@ -178,6 +180,9 @@ type Page struct {
 	Attempts int `json:"attempts,omitempty"`
 	// LeaseUntil is when a claim may be taken over by another sender.
 	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+	// Released marks a claim given up by its sender after a failed send:
+	// the sender wrote a failure, not a page, on the timeline.
+	Released bool `json:"released,omitempty"`
 }
 
 // Recorded reports whether the page is settled: sent or rejected.
