@@ -130,7 +130,10 @@ func TestPostMortemBeforeResolution(t *testing.T) {
 	wantError(t, err, incident.EConflict, "")
 	for _, err := range []error{
 		func() error { _, err := pms.PostMortem(ctx, "inc-none"); return err }(),
-		func() error { _, err := pms.AddActionItem(ctx, "a", "inc-none", response.ActionItemRequest{Title: "x"}); return err }(),
+		func() error {
+			_, err := pms.AddActionItem(ctx, "a", "inc-none", response.ActionItemRequest{Title: "x"})
+			return err
+		}(),
 		func() error { _, err := pms.CompletePostMortem(ctx, "a", "inc-none"); return err }(),
 	} {
 		wantError(t, err, incident.ENotFound, "")
