@@ -69,35 +69,49 @@ func checkDate(field, v string) error {
 }
 
 // wantsMarkdown reports whether the request's Accept header prefers the
-// Markdown draft to JSON: text/markdown (or text/*) with a higher quality
-// than application/json. JSON is the default, as on every other route.
+// Markdown draft to JSON: text/markdown has a higher quality than
+// application/json, each taken from the most specific range that matches
+// it (RFC 9110, 12.5.1). JSON is the default, as on every other route.
 func wantsMarkdown(r *http.Request) bool {
-	var md, js float64
-	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+	accept := r.Header.Get("Accept")
+	md := acceptQuality(accept, "text", "markdown")
+	return md > 0 && md > acceptQuality(accept, "application", "json")
+}
+
+// acceptQuality is the quality an Accept header gives the media type
+// typ/sub: that of the most specific range matching it, 0 when none does;
+// no header accepts everything.
+func acceptQuality(accept, typ, sub string) float64 {
+	if strings.TrimSpace(accept) == "" {
+		return 1
+	}
+	q, specificity := 0.0, -1
+	for part := range strings.SplitSeq(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
 			continue
 		}
-		q := 1.0
+		t, st, _ := strings.Cut(mt, "/")
+		s := -1
+		switch {
+		case t == typ && st == sub:
+			s = 2
+		case t == typ && st == "*":
+			s = 1
+		case t == "*" && st == "*":
+			s = 0
+		}
+		if s <= specificity {
+			continue
+		}
+		q, specificity = 1, s
 		if v, ok := params["q"]; ok {
 			if f, err := strconv.ParseFloat(v, 64); err == nil {
 				q = f
 			}
 		}
-		switch mt {
-		case "text/markdown", "text/x-markdown":
-			md = max(md, q+0.002) // the exact type beats text/* and */*
-		case "text/*":
-			md = max(md, q+0.001)
-		case "application/json":
-			js = max(js, q+0.002)
-		case "application/*":
-			js = max(js, q+0.001)
-		case "*/*":
-			md, js = max(md, q), max(js, q)
-		}
 	}
-	return md > 0.002 && md > js
+	return q
 }
 
 // postMortem answers an incident's post-mortem: GET

@@ -190,6 +190,8 @@ func TestGetPostMortem(t *testing.T) {
 		json("JSON for */*", "*/*"),
 		json("JSON preferred", "text/markdown;q=0.4, application/json"),
 		json("JSON for an unknown type", "image/png"),
+		json("JSON when Markdown is refused", "text/markdown;q=0, */*"),
+		markdown("the draft when JSON is refused", "application/json;q=0, */*"),
 		tc{name: "bad id", method: "GET", target: "/incidents/-x/postmortem", token: goodToken,
 			want: 400, wantCode: incident.EInvalid, wantField: "id", wantMsg: "starting with a letter or digit", docRejects: true},
 		tc{name: "draft not found", method: "GET", target: postMortemPath, token: goodToken, header: map[string]string{"Accept": "text/markdown"},
