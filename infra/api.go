@@ -25,8 +25,9 @@ type APIRoute struct {
 	Method string
 	// Path is the route's path, with {name} for a path parameter.
 	Path string
-	// Open routes take no token: the health check, and the PagerDuty
-	// webhook, whose signature the handler verifies instead.
+	// Open routes take no token: the health check, the PagerDuty
+	// webhook, whose signature the handler verifies instead, and the
+	// public status page.
 	Open bool
 	// Role is the least role a caller needs; NoRole on open routes. When
 	// roles come from scopes, the route's authorization scopes are those
@@ -54,6 +55,15 @@ var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/maintenance-windows", Role: auth.Commander},
 	{Method: "POST", Path: "/maintenance-windows", Role: auth.Commander},
 	{Method: "DELETE", Path: "/maintenance-windows/{id}", Role: auth.Commander},
+	{Method: "GET", Path: "/status", Open: true},
+	{Method: "GET", Path: "/status.json", Open: true},
+	{Method: "GET", Path: "/status.atom", Open: true},
+	{Method: "GET", Path: "/incidents/{id}/postmortem", Role: auth.Viewer},
+	{Method: "POST", Path: "/incidents/{id}/postmortem/action-items", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/postmortem/action-items/{item}/assign", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/postmortem/action-items/{item}/close", Role: auth.Responder},
+	{Method: "POST", Path: "/incidents/{id}/postmortem/complete", Role: auth.Commander},
+	{Method: "GET", Path: "/metrics/summary", Role: auth.Viewer},
 }
 
 // Stage throttling: enough for a team's dashboards, scripts and webhook
@@ -75,10 +85,22 @@ type RouteThrottle struct {
 // refused there (429 on that route) without using up the rate the
 // responders' routes get. The webhook's allows PagerDuty's bursts during a
 // large outage; PagerDuty redelivers a webhook refused with 429.
+//
+// The status page's routes get more: an outage sends customers to the
+// page all at once. Each answer is cacheable for 30 seconds (a CDN in
+// front absorbs the rest) and each function instance reads the table at
+// most once every 10 seconds for it, however many ask.
 var OpenRouteThrottles = map[string]RouteThrottle{
 	"GET /health":              {Rate: 5, Burst: 10},
 	"POST /webhooks/pagerduty": {Rate: 20, Burst: 40},
+	"GET /status":              {Rate: 25, Burst: 50},
+	"GET /status.json":         {Rate: 10, Burst: 20},
+	"GET /status.atom":         {Rate: 5, Burst: 10},
 }
+
+// EnvStatusPageURL is the public address of the status page, which its
+// feed's IDs and links are made from: <ApiUrl>status.
+const EnvStatusPageURL = "STATUS_PAGE_URL"
 
 // APIAuthorizerName is the JWT authorizer's name.
 const APIAuthorizerName = "jwt"
@@ -163,7 +185,7 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) (*API, error
 	})
 	api := awsapigatewayv2.NewHttpApi(c, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     stackScopedName("-api"),
-		Description: jsii.String("Dashboarduz incident response: report, acknowledge, escalate and resolve incidents; PagerDuty webhooks."),
+		Description: jsii.String("Dashboarduz incident response: report, acknowledge, escalate and resolve incidents; post-mortems and metrics; PagerDuty webhooks; the public status page."),
 		// The stage below replaces the default one: HttpApiProps cannot
 		// set a stage's access logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),
@@ -232,6 +254,7 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) (*API, error
 	props.Function.AddEnvironment(jsii.String(auth.EnvRoleClaim), jsii.String(props.Roles.ClaimName()), nil)
 	props.Function.AddEnvironment(jsii.String(auth.EnvRoleNames), jsii.String(props.Roles.NamesJSON()), nil)
 	props.Function.AddEnvironment(jsii.String(EnvStateMachineArn), props.StateMachine.StateMachineArn(), nil)
+	props.Function.AddEnvironment(jsii.String(EnvStatusPageURL), awscdk.Fn_Join(jsii.String(""), &[]*string{stage.Url(), jsii.String("status")}), nil)
 	props.StateMachine.GrantStartExecution(props.Function)
 
 	return &API{Construct: c, HTTPAPI: api, Stage: stage, Authorizer: authorizer, AccessLogs: logs, Routes: routes}, nil

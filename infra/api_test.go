@@ -35,19 +35,28 @@ var testJWTContext = map[string]any{
 // wantRoutes is the API's contract (see the architecture notes): route key
 // and whether it is open. APIRoutes must list exactly these.
 var wantRoutes = map[string]bool{
-	"GET /health":                      true,
-	"POST /webhooks/pagerduty":         true,
-	"POST /incidents":                  false,
-	"GET /incidents":                   false,
-	"GET /incidents/{id}":              false,
-	"POST /incidents/{id}/acknowledge": false,
-	"POST /incidents/{id}/updates":     false,
-	"POST /incidents/{id}/severity":    false,
-	"POST /incidents/{id}/escalate":    false,
-	"POST /incidents/{id}/resolve":     false,
-	"GET /maintenance-windows":         false,
-	"POST /maintenance-windows":        false,
-	"DELETE /maintenance-windows/{id}": false,
+	"GET /health":                                                true,
+	"POST /webhooks/pagerduty":                                   true,
+	"POST /incidents":                                            false,
+	"GET /incidents":                                             false,
+	"GET /incidents/{id}":                                        false,
+	"POST /incidents/{id}/acknowledge":                           false,
+	"POST /incidents/{id}/updates":                               false,
+	"POST /incidents/{id}/severity":                              false,
+	"POST /incidents/{id}/escalate":                              false,
+	"POST /incidents/{id}/resolve":                               false,
+	"GET /maintenance-windows":                                   false,
+	"POST /maintenance-windows":                                  false,
+	"DELETE /maintenance-windows/{id}":                           false,
+	"GET /status":                                                true,
+	"GET /status.json":                                           true,
+	"GET /status.atom":                                           true,
+	"GET /incidents/{id}/postmortem":                             false,
+	"POST /incidents/{id}/postmortem/action-items":               false,
+	"POST /incidents/{id}/postmortem/action-items/{item}/assign": false,
+	"POST /incidents/{id}/postmortem/action-items/{item}/close":  false,
+	"POST /incidents/{id}/postmortem/complete":                   false,
+	"GET /metrics/summary":                                       false,
 }
 
 func TestAPIRoutesVariable(t *testing.T) {
@@ -490,5 +499,17 @@ func TestAPIRouteThrottles(t *testing.T) {
 		if _, throttled := want[key]; throttled && !deps[id] {
 			t.Errorf("the stage does not depend on route %s (%s), whose settings it holds", key, id)
 		}
+	}
+}
+
+// TestStatusPageURL: the api function is told the status page's public
+// address, <ApiUrl>status (the $default stage's URL is the API's
+// endpoint), which the feed's IDs are made from.
+func TestStatusPageURL(t *testing.T) {
+	s := synth(t, testJWTContext)
+	got := canon(functionEnv(t, s)[EnvStatusPageURL])
+	want := canon(join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".", ref("AWS::URLSuffix"), "/status"))
+	if got != want {
+		t.Errorf("%s = %s, want %s", EnvStatusPageURL, got, want)
 	}
 }

@@ -148,7 +148,10 @@ var tableActions = map[string][]string{
 	// pointers and maintenance windows (GetItem, BatchGetItem, PutItem,
 	// UpdateItem), the incident list (Query on the indexes) and an
 	// incident's partition and the services with windows (Query on the
-	// table).
+	// table); response.PostMortemStore, response.SummaryStore and
+	// statuspage.Store: post-mortems (BatchGetItem, GetItem, PutItem),
+	// the status page's and the summary's time ranges (Query on the
+	// indexes) and public updates (Query on the table).
 	APIFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 	// shared/heartbeat.Table.Beat (UpdateItem) and, for the fire-drill
 	// watch, shared/drill.Table.LatestDrill (Query on the table only).

@@ -21,6 +21,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
+	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
@@ -50,7 +51,8 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		{AlarmIngestFunction, []uses{{reflect.TypeFor[ingest.Store](), store}}},
 		{EscalationPlanFunction, []uses{{reflect.TypeFor[escalation.PlanStore](), store}}},
 		{EscalationPageFunction, []uses{{reflect.TypeFor[escalation.PageStore](), store}}},
-		{APIFunction, []uses{{reflect.TypeFor[response.Store](), store}}},
+		{APIFunction, []uses{{reflect.TypeFor[response.Store](), store}, {reflect.TypeFor[response.PostMortemStore](), store},
+			{reflect.TypeFor[response.SummaryStore](), store}, {reflect.TypeFor[statuspage.Store](), store}}},
 		{HeartbeatFunction, []uses{{reflect.TypeFor[heartbeat.Store](), beats}, {reflect.TypeFor[heartbeat.Drills](), drills}}},
 		{FireDrillFunction, []uses{{reflect.TypeFor[drill.Incidents](), store}, {reflect.TypeFor[resolveStore](), store}, {reflect.TypeFor[drill.Log](), drills}}},
 		{TriageFunction, []uses{{reflect.TypeFor[triage.Store](), store}}},

@@ -82,4 +82,11 @@ var openRouteReasons = map[string]string{
 	"GET /health": "a health check must answer without credentials, for load balancers and monitors; it reveals nothing about incidents.",
 	"POST /webhooks/pagerduty": "PagerDuty's v3 webhooks carry no token; the handler verifies each one's signature with the subscription's signing secret " +
 		"(from Secrets Manager) and answers 401 to any other.",
+	"GET /status":      statusPageReason,
+	"GET /status.json": statusPageReason,
+	"GET /status.atom": statusPageReason,
 }
+
+// statusPageReason is why the status page's routes are open.
+const statusPageReason = "the public status page is for customers, who have no token; it is read-only and shows only what responders published " +
+	"(public titles and updates), never alarms, triage, internal notes or names, and it has a throttle of its own."

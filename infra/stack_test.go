@@ -48,7 +48,7 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
 		{"AWS::ApiGatewayV2::Integration", 1}, // one for every route
-		{"AWS::ApiGatewayV2::Route", 13},
+		{"AWS::ApiGatewayV2::Route", float64(len(APIRoutes))},
 	} {
 		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
 	}
@@ -122,7 +122,8 @@ func TestFunctions(t *testing.T) {
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
 		{APIFunction, logicalID(t, s, fns.API), 25,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn,
-				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON())}},
+				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON()),
+				EnvStatusPageURL: canon(join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".", ref("AWS::URLSuffix"), "/status"))}},
 		{HeartbeatFunction, logicalID(t, s, fns.Heartbeat), 30,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "FIRE_DRILL_MAX_AGE_DAYS": `"35"`}},
 		{FireDrillFunction, logicalID(t, s, fns.FireDrill), 720,

@@ -1,11 +1,14 @@
 // Command api is the incident API's Lambda function behind API Gateway's
 // HTTP API: the routes are a plain net/http handler, the caller's identity
 // comes from the claims API Gateway's JWT authorizer checked, and PagerDuty
-// webhooks are verified with the signing secrets in Secrets Manager.
+// webhooks are verified with the signing secrets in Secrets Manager. It
+// also serves the post-mortems, the metrics summary and the public status
+// page.
 package main
 
 import (
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -21,8 +24,13 @@ import (
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
+	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
+
+// envStatusPageURL is the status page's public address; without it the
+// page names statuspage.DefaultURL.
+const envStatusPageURL = "STATUS_PAGE_URL"
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
@@ -35,11 +43,22 @@ func main() {
 	// webhooks only, never the responders' routes.
 	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
+	policy := lambdaenv.MustPolicy()
 	svc := &response.Service{
 		Store:   store,
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
-		Policy:  lambdaenv.MustPolicy(),
+		Policy:  policy,
 		Clock:   incident.SystemClock{},
+	}
+	// The public status page, cached per instance; its address (the
+	// stack sets <ApiUrl>status) makes the feed's IDs.
+	page, err := statuspage.NewHandler(statuspage.HandlerConfig{
+		Source: statuspage.StoreSource{Store: store},
+		Page:   statuspage.Config{URL: os.Getenv(envStatusPageURL)},
+	})
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
 	}
 	// The claim and names roles are read from; the CDK app sets them from
 	// the same settings as the routes' authorization scopes.
@@ -53,6 +72,9 @@ func main() {
 		// GET /health reads the table, so a health check sees what
 		// responders would.
 		Dependencies: []api.Dependency{api.TableDependency(store)},
+		PostMortems:  &response.PostMortems{Store: store, Policy: policy, Clock: incident.SystemClock{}},
+		Metrics:      &response.Summaries{Store: store, Policy: policy, Clock: incident.SystemClock{}},
+		StatusPage:   page,
 	})
 	if err != nil {
 		slog.Error("cannot start", "error", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
+	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/triage"
 )
 
@@ -317,8 +318,17 @@ func (l lateStarter) StartEscalation(ctx context.Context, st incident.Escalation
 
 // rebuildAPI builds the API handler with the stack's issuer.
 func (s *Stack) rebuildAPI() error {
+	// Locally every load of the status page reads the table, so a change
+	// shows at once; in AWS each instance keeps the page for a while.
+	page, err := statuspage.NewHandler(statuspage.HandlerConfig{Source: statuspage.StoreSource{Store: s.Store}, Clock: s.Clock, CacheFor: -1})
+	if err != nil {
+		return err
+	}
 	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock,
-		Dependencies: []api.Dependency{api.TableDependency(s.Store)}})
+		Dependencies: []api.Dependency{api.TableDependency(s.Store)},
+		PostMortems:  &response.PostMortems{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
+		Metrics:      &response.Summaries{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
+		StatusPage:   page})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,14 @@ type Config struct {
 	// HealthTimeout bounds each dependency check; zero means
 	// DefaultHealthTimeout.
 	HealthTimeout time.Duration
+	// PostMortems serves the post-mortem routes, StatusPage the public
+	// status page (GET /status, /status.json, /status.atom; a
+	// statuspage.Handler) and Metrics GET /metrics/summary. A handler
+	// built without one answers its routes 404, so a build that does not
+	// serve them needs nothing for them.
+	PostMortems PostMortems
+	StatusPage  http.Handler
+	Metrics     MetricsSummary
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -86,6 +94,9 @@ type Handler struct {
 	// healthTimeout.
 	deps          []Dependency
 	healthTimeout time.Duration
+	postMortems   PostMortems
+	status        http.Handler
+	metrics       MetricsSummary
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -126,6 +137,19 @@ var routes = []route{
 	{Route{http.MethodGet, "/maintenance-windows", false, auth.Commander}, (*Handler).maintenanceWindows},
 	{Route{http.MethodPost, "/maintenance-windows", false, auth.Commander}, (*Handler).scheduleMaintenance},
 	{Route{http.MethodDelete, "/maintenance-windows/{id}", false, auth.Commander}, (*Handler).endMaintenance},
+	// The public status page: only what responders published, to anyone.
+	{Route{http.MethodGet, "/status", true, auth.NoRole}, (*Handler).statusPage},
+	{Route{http.MethodGet, "/status.json", true, auth.NoRole}, (*Handler).statusPage},
+	{Route{http.MethodGet, "/status.atom", true, auth.NoRole}, (*Handler).statusPage},
+	// Post-mortems: everyone who may read incidents may read them; the
+	// responders keep the action items; completing the review, which ends
+	// the reminders, is the incident commander's call.
+	{Route{http.MethodGet, "/incidents/{id}/postmortem", false, auth.Viewer}, (*Handler).postMortem},
+	{Route{http.MethodPost, "/incidents/{id}/postmortem/action-items", false, auth.Responder}, (*Handler).addActionItem},
+	{Route{http.MethodPost, "/incidents/{id}/postmortem/action-items/{item}/assign", false, auth.Responder}, (*Handler).assignActionItem},
+	{Route{http.MethodPost, "/incidents/{id}/postmortem/action-items/{item}/close", false, auth.Responder}, (*Handler).closeActionItem},
+	{Route{http.MethodPost, "/incidents/{id}/postmortem/complete", false, auth.Commander}, (*Handler).completePostMortem},
+	{Route{http.MethodGet, "/metrics/summary", false, auth.Viewer}, (*Handler).metricsSummary},
 }
 
 // Routes lists every route the handler serves, e.g. for the API Gateway
@@ -148,7 +172,8 @@ func New(c Config) (*Handler, error) {
 		return nil, errors.New("api: Config.Auth is required")
 	}
 	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
-		deps: c.Dependencies, healthTimeout: c.HealthTimeout}
+		deps: c.Dependencies, healthTimeout: c.HealthTimeout,
+		postMortems: c.PostMortems, status: c.StatusPage, metrics: c.Metrics}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = DefaultHealthTimeout
 	}

@@ -23,6 +23,9 @@ var requestTypes = []func() any{
 	func() any { return &response.Escalation{} },
 	func() any { return &response.Resolution{} },
 	func() any { return &response.MaintenanceRequest{} },
+	func() any { return &response.ActionItemRequest{} },
+	func() any { return &response.AssignmentRequest{} },
+	func() any { return &noBody{} },
 }
 
 // FuzzDecodeRequestBodies feeds any bytes to the strict request decoder
@@ -38,6 +41,9 @@ func FuzzDecodeRequestBodies(f *testing.F) {
 		`{"level":"team-lead","reason":"need the database team"}`,
 		`{"rootCause":"bad deploy","summary":"rolled back"}`,
 		`{"service":"dashboarduz-production-db","start":"2030-01-01T02:00:00Z","end":"2030-01-01T04:00:00+02:00","reason":"upgrade"}`,
+		`{"title":"Alert on pool saturation","owner":"dba@example.com","dueAt":"2030-01-10"}`,
+		`{"owner":"dba@example.com","dueAt":"2030-01-10T12:00:00Z"}`,
+		`{}`,
 	} {
 		f.Add([]byte(seed), uint8(i))
 	}

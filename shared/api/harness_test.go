@@ -76,6 +76,8 @@ type fakeService struct {
 	list *response.IncidentList
 	// windows, when set, is MaintenanceWindows' answer.
 	windows *[]incident.MaintenanceWindow
+	// statusErr, when set, is what the status page's source answers.
+	statusErr error
 }
 
 func (f *fakeService) record(c call) error {
@@ -232,13 +234,19 @@ func sampleWindow() incident.MaintenanceWindow {
 }
 
 // newHandler builds the handler under test with the fake authenticator and
-// the webhook secrets given.
+// the webhook secrets given; a *fakeService also serves the post-mortems,
+// the metrics summary and, through a real status page handler, the status
+// page.
 func newHandler(t testing.TB, svc api.Service, secrets ...string) *api.Handler {
 	t.Helper()
-	h, err := api.New(api.Config{
+	c := api.Config{
 		Service: svc, Auth: fakeAuth{}, WebhookSecrets: secrets,
 		Clock: incident.ClockFunc(func() time.Time { return openedAt.Add(time.Hour) }),
-	})
+	}
+	if f, ok := svc.(*fakeService); ok {
+		c = withReview(t, c, f)
+	}
+	h, err := api.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,6 +276,8 @@ type tc struct {
 	wantMsg string
 	// wantCall is the one call the service must get; nil means none.
 	wantCall *call
+	// wantType is the answer's Content-Type; application/json when empty.
+	wantType string
 	check    func(t *testing.T, rec *httptest.ResponseRecorder)
 	// docRejects says the request breaks openapi.yaml: the conformance
 	// check then asserts that the document refuses it too.
@@ -330,10 +340,14 @@ func checkExchange(t *testing.T, c tc, rec *httptest.ResponseRecorder, svc *fake
 	if rec.Code != c.want {
 		t.Fatalf("status %d, want %d; body %s", rec.Code, c.want, rec.Body)
 	}
-	if got := rec.Header().Get("Content-Type"); got != "application/json" {
-		t.Errorf("Content-Type %q, want application/json", got)
+	wantType := c.wantType
+	if wantType == "" {
+		wantType = "application/json"
 	}
-	if rec.Code >= 400 {
+	if got := rec.Header().Get("Content-Type"); got != wantType {
+		t.Errorf("Content-Type %q, want %s", got, wantType)
+	}
+	if rec.Code >= 400 && wantType == "application/json" {
 		e := errorOf(t, rec)
 		if c.wantCode != "" && e.Code != c.wantCode {
 			t.Errorf("error code %q, want %q", e.Code, c.wantCode)

@@ -13,7 +13,10 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/metrics"
+	"github.com/dashboarduz/incident-response/shared/postmortem"
 	"github.com/dashboarduz/incident-response/shared/response"
+	"github.com/dashboarduz/incident-response/shared/statuspage"
 )
 
 // TestOpenAPIDocument checks that openapi.yaml is a valid OpenAPI 3.0
@@ -97,7 +100,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 
 	h := newHandler(t, &fakeService{})
 	for _, rt := range api.Routes() {
-		path := strings.ReplaceAll(rt.Path, "{id}", incidentID)
+		path := strings.NewReplacer("{id}", incidentID, "{item}", "AI-1").Replace(rt.Path)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(rt.Method, path, nil))
 		switch {
@@ -114,7 +117,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 				continue
 			}
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(m, strings.ReplaceAll(path, "{id}", incidentID), nil))
+			h.ServeHTTP(rec, httptest.NewRequest(m, strings.NewReplacer("{id}", incidentID, "{item}", "AI-1").Replace(path), nil))
 			if rec.Code != http.StatusMethodNotAllowed {
 				t.Errorf("%s %s is not documented but answered %d, want 405", m, path, rec.Code)
 			}
@@ -148,6 +151,16 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Escalation", reflect.TypeFor[response.Escalation](), true},
 		{"Resolution", reflect.TypeFor[response.Resolution](), true},
 		{"MaintenanceRequest", reflect.TypeFor[response.MaintenanceRequest](), true},
+		{"PostMortem", reflect.TypeFor[response.PostMortemDocument](), false},
+		{"ActionItem", reflect.TypeFor[postmortem.ActionItem](), false},
+		{"ActionItemRequest", reflect.TypeFor[response.ActionItemRequest](), true},
+		{"AssignmentRequest", reflect.TypeFor[response.AssignmentRequest](), true},
+		{"MetricsSummary", reflect.TypeFor[metrics.Summary](), false},
+		{"Stats", reflect.TypeFor[metrics.Stats](), false},
+		{"Distribution", reflect.TypeFor[metrics.Distribution](), false},
+		{"Attainment", reflect.TypeFor[metrics.Attainment](), false},
+		{"StatusDocument", reflect.TypeFor[statuspage.Document](), false},
+		{"StatusIncident", reflect.TypeFor[statuspage.DocumentIncident](), false},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]

@@ -25,6 +25,14 @@ var wantRouteRoles = map[string]auth.Role{
 	"GET /maintenance-windows":         auth.Commander,
 	"POST /maintenance-windows":        auth.Commander,
 	"DELETE /maintenance-windows/{id}": auth.Commander,
+	// Post-mortems: read with the incident, action items kept by the
+	// responders, completion (which ends the reminders) by the commander.
+	"GET /incidents/{id}/postmortem":                             auth.Viewer,
+	"POST /incidents/{id}/postmortem/action-items":               auth.Responder,
+	"POST /incidents/{id}/postmortem/action-items/{item}/assign": auth.Responder,
+	"POST /incidents/{id}/postmortem/action-items/{item}/close":  auth.Responder,
+	"POST /incidents/{id}/postmortem/complete":                   auth.Commander,
+	"GET /metrics/summary":                                       auth.Viewer,
 }
 
 // roleRequests is a request each protected route serves when allowed.
@@ -42,6 +50,13 @@ var roleRequests = map[string]tc{
 	"POST /maintenance-windows": {target: "/maintenance-windows", want: 201,
 		body: `{"service":"dashboarduz-api","start":"2030-01-01T02:00:00Z","end":"2030-01-01T04:00:00Z","reason":"upgrade"}`},
 	"DELETE /maintenance-windows/{id}": {target: "/maintenance-windows/" + windowID},
+	"GET /incidents/{id}/postmortem":   {target: postMortemPath},
+	"POST /incidents/{id}/postmortem/action-items": {target: postMortemPath + "/action-items", want: 201,
+		body: `{"title":"Alert on pool saturation"}`},
+	"POST /incidents/{id}/postmortem/action-items/{item}/assign": {target: postMortemPath + "/action-items/AI-1/assign", body: `{"owner":"dba@example.com"}`},
+	"POST /incidents/{id}/postmortem/action-items/{item}/close":  {target: postMortemPath + "/action-items/AI-1/close", body: `{}`},
+	"POST /incidents/{id}/postmortem/complete":                   {target: postMortemPath + "/complete", body: `{}`},
+	"GET /metrics/summary":                                       {target: "/metrics/summary?from=2026-02-01"},
 }
 
 // callers are the verified claims API Gateway would hand on for each
@@ -120,7 +135,7 @@ func TestEveryRouteEveryRole(t *testing.T) {
 					c.wantMsg = "needs the " + wantRouteRoles[key].String() + " role"
 				}
 				svc := &fakeService{}
-				h, err := api.New(api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}})
+				h, err := api.New(withReview(t, api.Config{Service: svc, Auth: auth.GatewayAuthenticator{}}, svc))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -105,6 +105,13 @@ func (s *Store) IncidentWithTimeline(ctx context.Context, id string) (incident.I
 // incidentPartition reads an incident's partition: its item, when there
 // is one, and its timeline, the opening entry stored in the item first.
 func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, error) {
+	return s.partition(ctx, id, nil)
+}
+
+// partition reads an incident's partition as incidentPartition does and
+// hands each of its other items (its triage reports, its post-mortem) to
+// other, when set, with its sort key.
+func (s *Store) partition(ctx context.Context, id string, other func(sk string, item map[string]types.AttributeValue) error) (*incident.Incident, []incident.Entry, error) {
 	if id == "" {
 		return nil, nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
 	}
@@ -132,7 +139,12 @@ func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Inc
 			}
 			return nil
 		case !strings.HasPrefix(sk.Value, timelinePrefix):
-			return nil // the incident's other items, e.g. its triage reports
+			// The incident's other items: its triage reports, its
+			// post-mortem.
+			if other != nil {
+				return other(sk.Value, item)
+			}
+			return nil
 		}
 		e, err := decodeEntry(item)
 		if err != nil {

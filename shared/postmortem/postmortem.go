@@ -64,6 +64,9 @@ type PostMortem struct {
 	// Reminded holds the keys of the reminders already sent (see
 	// Reminder.Key), so each is sent once.
 	Reminded []string `json:"reminded,omitempty"`
+	// Version counts the stored post-mortem's writes; every update is
+	// conditional on it. Storage keeps it beside the document.
+	Version int64 `json:"-"`
 }
 
 // ActionItem is one thing to do so the incident does not happen again.
@@ -175,22 +178,46 @@ func AddActionItem(pm PostMortem, n NewActionItem, by string, clock incident.Clo
 // AssignActionItem returns pm with the open action item id given to
 // owner.
 func AssignActionItem(pm PostMortem, id, owner, by string, clock incident.Clock) (PostMortem, ActionItem, error) {
-	owner = strings.TrimSpace(owner)
+	return Assign(pm, id, Assignment{Owner: owner}, clock)
+}
+
+// Assignment gives an action item an owner and, optionally, a due time:
+// completing the post-mortem needs both on every open item, and an item
+// added without a due time gets one here.
+type Assignment struct {
+	Owner string
+	DueAt time.Time
+}
+
+// Assign returns pm with the open action item id given to a.Owner, and due
+// at a.DueAt when that is set (it must not be in the past). An assignment
+// that changes nothing is a conflict.
+func Assign(pm PostMortem, id string, a Assignment, clock incident.Clock) (PostMortem, ActionItem, error) {
+	now := clock.Now().UTC()
+	owner := strings.TrimSpace(a.Owner)
 	switch {
 	case owner == "":
 		return pm, ActionItem{}, incident.FieldErrorf("owner", "owner is required")
 	case utf8.RuneCountInString(owner) > MaxOwner:
 		return pm, ActionItem{}, incident.FieldErrorf("owner", "owner is longer than %d characters", MaxOwner)
+	case !a.DueAt.IsZero() && a.DueAt.Before(now):
+		return pm, ActionItem{}, incident.FieldErrorf("dueAt", "dueAt %s is in the past", a.DueAt.UTC().Format(time.RFC3339))
 	}
 	i, err := openItem(pm, id)
 	if err != nil {
 		return pm, ActionItem{}, err
 	}
-	if pm.ActionItems[i].Owner == owner {
-		return pm, ActionItem{}, incident.Errorf(incident.EConflict, "action item %s is already assigned to %s", pm.ActionItems[i].ID, owner)
+	cur := pm.ActionItems[i]
+	if cur.Owner == owner && (a.DueAt.IsZero() || a.DueAt.Equal(cur.DueAt)) {
+		return pm, ActionItem{}, incident.Errorf(incident.EConflict, "action item %s is already assigned to %s", cur.ID, owner)
 	}
 	pm = pm.clone()
-	pm.ActionItems[i].Owner, pm.ActionItems[i].AssignedAt = owner, clock.Now().UTC()
+	if cur.Owner != owner {
+		pm.ActionItems[i].Owner, pm.ActionItems[i].AssignedAt = owner, now
+	}
+	if !a.DueAt.IsZero() {
+		pm.ActionItems[i].DueAt = a.DueAt.UTC()
+	}
 	return pm, pm.ActionItems[i], nil
 }
 
@@ -241,3 +268,7 @@ func Complete(pm PostMortem, by string, clock incident.Clock) (PostMortem, error
 	pm.CompletedAt, pm.CompletedBy = clock.Now().UTC(), by
 	return pm, nil
 }
+
+// EntryCompleted is the kind of the timeline entry that records the
+// post-mortem's completion.
+const EntryCompleted incident.EntryKind = "post-mortem-completed"

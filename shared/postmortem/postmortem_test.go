@@ -178,6 +178,47 @@ func TestAssignAndClose(t *testing.T) {
 	}
 }
 
+func TestAssignWithDueTime(t *testing.T) {
+	pm, _ := Schedule(resolvedIncident())
+	t1 := pm.ResolvedAt.Add(time.Hour)
+	pm, _, _ = AddActionItem(pm, NewActionItem{Title: "Alert on pool saturation", Owner: "bob"}, "alice", at(t1))
+	due := t1.Add(7 * 24 * time.Hour)
+	t2 := t1.Add(time.Hour)
+
+	// The same owner with a due time: the due time is the change.
+	got, item, err := Assign(pm, "AI-1", Assignment{Owner: "bob", DueAt: due}, at(t2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !item.DueAt.Equal(due) || item.Owner != "bob" || !item.AssignedAt.Equal(t1) {
+		t.Errorf("assigned %+v: want the due time set and the assignment time kept", item)
+	}
+	if !pm.ActionItems[0].DueAt.IsZero() {
+		t.Error("the argument was changed")
+	}
+	// Now it can be completed.
+	if _, err := Complete(got, "carol", at(t2)); err != nil {
+		t.Errorf("complete after the due time was set: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		a    Assignment
+		code string
+	}{
+		{"nothing new", Assignment{Owner: "bob", DueAt: due}, incident.EConflict},
+		{"owner only, the same", Assignment{Owner: "bob"}, incident.EConflict},
+		{"due in the past", Assignment{Owner: "carol", DueAt: t2.Add(-time.Minute)}, incident.EInvalid},
+	} {
+		if _, _, err := Assign(got, "AI-1", c.a, at(t2)); incident.ErrorCode(err) != c.code {
+			t.Errorf("%s: %v, want %s", c.name, err, c.code)
+		}
+	}
+	moved, item, err := Assign(got, "ai-1", Assignment{Owner: "carol"}, at(t2))
+	if err != nil || item.Owner != "carol" || !item.AssignedAt.Equal(t2) || !item.DueAt.Equal(due) || moved.ActionItems[0].Owner != "carol" {
+		t.Errorf("reassigned %+v, %v: want carol, assigned now, the due time kept", item, err)
+	}
+}
+
 func TestComplete(t *testing.T) {
 	pm, _ := Schedule(resolvedIncident())
 	now := pm.ResolvedAt.Add(24 * time.Hour)
