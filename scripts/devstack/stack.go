@@ -19,6 +19,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynalite"
@@ -168,7 +169,8 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	starter := sfnlocal.Starter{Executor: s.Exec}
-	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy, Clock: s.Clock}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Allow: eventbridge.DefaultAllowList(),
+		Policy: s.Policy, Clock: s.Clock}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
 	s.Issuer = opts.Issuer
 	if s.Issuer == nil {
