@@ -74,6 +74,9 @@ type Options struct {
 	// WebhookSecret signs PagerDuty webhooks sent to the local API; empty
 	// means DefaultWebhookSecret.
 	WebhookSecret string
+	// SentrySecret is the Sentry client secret the local API verifies
+	// Sentry webhooks with; empty means DefaultSentrySecret.
+	SentrySecret string
 	// WrapTask, when set, wraps the task function of each Lambda the state
 	// machine calls (by its ARN): fault injection for tests, such as a
 	// function that crashes after doing its work.
@@ -86,6 +89,7 @@ const (
 	LocalIssuer          = "https://devstack.dashboarduz.local"
 	LocalAudience        = "dashboarduz-incident-response"
 	DefaultWebhookSecret = "devstack-webhook-secret"
+	DefaultSentrySecret  = "devstack-sentry-secret"
 )
 
 // Responder is the identity scenario calls are made as unless a step
@@ -125,6 +129,7 @@ type Stack struct {
 	Issuer  *auth.LocalIssuer
 
 	webhookSecret string
+	sentrySecret  string
 
 	closers []func() error
 }
@@ -181,6 +186,10 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.webhookSecret = opts.WebhookSecret
 	if s.webhookSecret == "" {
 		s.webhookSecret = DefaultWebhookSecret
+	}
+	s.sentrySecret = opts.SentrySecret
+	if s.sentrySecret == "" {
+		s.sentrySecret = DefaultSentrySecret
 	}
 	if err := s.rebuildAPI(); err != nil {
 		return nil, err
@@ -302,10 +311,13 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 	}, nil
 }
 
-// rebuildAPI builds the API handler with the stack's issuer.
+// rebuildAPI builds the API handler with the stack's issuer. Sentry
+// webhooks are ingested in-process, by the stack's ingest handler, as the
+// api function does.
 func (s *Stack) rebuildAPI() error {
 	h, err := api.New(api.Config{Service: s.Service, Auth: s.Issuer.Verifier(), WebhookSecrets: []string{s.webhookSecret}, Clock: s.Clock,
-		Dependencies: []api.Dependency{api.TableDependency(s.Store)}})
+		Dependencies: []api.Dependency{api.TableDependency(s.Store)},
+		Sentry:       api.SentryConfig{Secrets: []string{s.sentrySecret}, Ingester: s.Ingest}})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ type Config struct {
 	// HealthTimeout bounds each dependency check; zero means
 	// DefaultHealthTimeout.
 	HealthTimeout time.Duration
+	// Sentry configures POST /webhooks/sentry; its zero value refuses
+	// every Sentry webhook.
+	Sentry SentryConfig
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -86,6 +89,7 @@ type Handler struct {
 	// healthTimeout.
 	deps          []Dependency
 	healthTimeout time.Duration
+	sentry        SentryConfig
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -113,6 +117,7 @@ type route struct {
 var routes = []route{
 	{Route{http.MethodGet, "/health", true, auth.NoRole}, (*Handler).health},
 	{Route{http.MethodPost, "/webhooks/pagerduty", true, auth.NoRole}, (*Handler).pagerDutyWebhook},
+	{Route{http.MethodPost, "/webhooks/sentry", true, auth.NoRole}, (*Handler).sentryWebhook},
 	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
 	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
 	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
@@ -148,7 +153,7 @@ func New(c Config) (*Handler, error) {
 		return nil, errors.New("api: Config.Auth is required")
 	}
 	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
-		deps: c.Dependencies, healthTimeout: c.HealthTimeout}
+		deps: c.Dependencies, healthTimeout: c.HealthTimeout, sentry: c.Sentry}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = DefaultHealthTimeout
 	}
