@@ -82,4 +82,6 @@ var openRouteReasons = map[string]string{
 	"GET /health": "a health check must answer without credentials, for load balancers and monitors; it reveals nothing about incidents.",
 	"POST /webhooks/pagerduty": "PagerDuty's v3 webhooks carry no token; the handler verifies each one's signature with the subscription's signing secret " +
 		"(from Secrets Manager) and answers 401 to any other.",
+	"POST /webhooks/sentry": "Sentry's integration webhooks carry no token; the handler verifies each one's Sentry-Hook-Signature with the integration's client secret " +
+		"(from Secrets Manager) and its timestamp's age, answers 401 to any other, and reads nothing of it before.",
 }
