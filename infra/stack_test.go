@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/dashboarduz/incident-response/shared/auth"
@@ -719,13 +720,17 @@ func TestDeployedDefinition(t *testing.T) {
 		t.Errorf("deployed definition differs from statemachine.Definition: one definition, never a copy")
 	}
 
-	fakeARN := map[string]string{
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPlan), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPage), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:page",
-	}
-	wantFn := map[string]string{
-		statemachine.PlanFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		statemachine.PageFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:page",
+	// Each task function's ARN in the template, and the fake ARN that
+	// stands for it in the definition asl-validator reads.
+	fakeARN, wantFn := map[string]string{}, map[string]string{}
+	fns := s.stack.Functions
+	for placeholder, fn := range map[string]constructs.IConstruct{
+		statemachine.PlanFunctionArn: fns.EscalationPlan, statemachine.PageFunctionArn: fns.EscalationPage,
+		statemachine.TriageFunctionArn: fns.Triage, statemachine.RemediateFunctionArn: fns.Remediate, statemachine.NotifyFunctionArn: fns.Notify,
+	} {
+		arn := "arn:aws:lambda:us-east-1:123456789012:function:" + strings.TrimSuffix(placeholder, "FunctionArn")
+		fakeARN[canon(getAtt(logicalID(t, s, fn), "Arn"))] = arn
+		wantFn[placeholder] = arn
 	}
 	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
 	values := map[string]string{}
