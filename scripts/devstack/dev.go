@@ -205,7 +205,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if opts.DynamoEndpoint != "" {
 		ddb = opts.DynamoEndpoint
 	}
-	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n", ln.Addr(), ln.Addr(), pd, ddb, s.Table)
+	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nSentry webhooks: POST http://%s/webhooks/sentry (client secret %s)\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n",
+		ln.Addr(), ln.Addr(), ln.Addr(), s.sentrySecret, pd, ddb, s.Table)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
