@@ -14,6 +14,7 @@ LOCAL_TOOLS_STAMP := scripts/node_modules/.installed
 CDK_TOOLS_STAMP := scripts/cdk/node_modules/.installed
 GO_LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 FUZZTIME ?= 10s
+SIGNALS_FUZZTIME ?= 5s
 MAX_COMPLEXITY := 20
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -82,6 +83,13 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecodeRequestBodies$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
 	go test -run '^$$' -fuzz '^FuzzDecodeWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
 	go test -run '^$$' -fuzz '^FuzzPagerDutyWebhook$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./shared/api/
+	@# The signal sources' decoders: every EventBridge event the ingest rules
+	@# route, Sentry's webhooks (signature, timestamp and body) and the
+	@# health checks' conditions on what endpoints answer; a few seconds
+	@# each keeps make test near its budget.
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/eventbridge/
+	go test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/sentry/
+	go test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/health/
 
 ## build: every function for Lambda (provided.al2023, arm64), stripped
 build: $(addprefix build-,$(FUNCTIONS))

@@ -25,9 +25,9 @@ type APIRoute struct {
 	Method string
 	// Path is the route's path, with {name} for a path parameter.
 	Path string
-	// Open routes take no token: the health check, the PagerDuty
-	// webhook, whose signature the handler verifies instead, and the
-	// public status page.
+	// Open routes take no token: the health check, the PagerDuty and
+	// Sentry webhooks, whose signatures the handler verifies instead, and
+	// the public status page.
 	Open bool
 	// Role is the least role a caller needs; NoRole on open routes. When
 	// roles come from scopes, the route's authorization scopes are those
@@ -44,6 +44,7 @@ func (r APIRoute) Key() string { return r.Method + " " + r.Path }
 var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/health", Open: true},
 	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
+	{Method: "POST", Path: "/webhooks/sentry", Open: true},
 	{Method: "POST", Path: "/incidents", Role: auth.Responder},
 	{Method: "GET", Path: "/incidents", Role: auth.Viewer},
 	{Method: "GET", Path: "/incidents/{id}", Role: auth.Viewer},
@@ -96,6 +97,9 @@ var OpenRouteThrottles = map[string]RouteThrottle{
 	"GET /status":              {Rate: 25, Burst: 50},
 	"GET /status.json":         {Rate: 10, Burst: 20},
 	"GET /status.atom":         {Rate: 5, Burst: 10},
+	// Sentry sends a webhook per new issue and alert: an error storm's
+	// first minutes, which its own alert rules already group.
+	"POST /webhooks/sentry": {Rate: 20, Burst: 40},
 }
 
 // EnvStatusPageURL is the public address of the status page, which its
@@ -185,7 +189,7 @@ func NewAPI(scope constructs.Construct, id string, props *APIProps) (*API, error
 	})
 	api := awsapigatewayv2.NewHttpApi(c, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:     stackScopedName("-api"),
-		Description: jsii.String("Dashboarduz incident response: report, acknowledge, escalate and resolve incidents; post-mortems and metrics; PagerDuty webhooks; the public status page."),
+		Description: jsii.String("Dashboarduz incident response: report, acknowledge, escalate and resolve incidents; post-mortems and metrics; PagerDuty and Sentry webhooks; the public status page."),
 		// The stage below replaces the default one: HttpApiProps cannot
 		// set a stage's access logs or throttling.
 		CreateDefaultStage: jsii.Bool(false),

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dashboarduz/incident-response/shared/health"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 )
 
@@ -31,11 +32,12 @@ const (
 	TriageFunction         = "triage"
 	RemediateFunction      = "remediate"
 	NotifyFunction         = "notify"
+	HealthCheckFunction    = "health-check"
 )
 
 // FunctionNames lists every function the stack deploys.
 var FunctionNames = []string{AlarmIngestFunction, EscalationPlanFunction, EscalationPageFunction, APIFunction, HeartbeatFunction, FireDrillFunction,
-	TriageFunction, RemediateFunction, NotifyFunction}
+	TriageFunction, RemediateFunction, NotifyFunction, HealthCheckFunction}
 
 // Environment variables the stack sets on the functions.
 const (
@@ -170,6 +172,9 @@ var tableActions = map[string][]string{
 	// (BatchGetItem), what was announced (GetItem, UpdateItem), failures
 	// on the timeline (PutItem).
 	NotifyFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// shared/health.StateStore: each check's state (GetItem, PutItem);
+	// and shared/ingest.Store, as alarm-ingest, for the checks' signals.
+	HealthCheckFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 }
 
 // indexActions are the table actions that read an index too.
@@ -206,6 +211,16 @@ type FunctionsProps struct {
 	// ReservedConcurrency maps a function to its reserved concurrency;
 	// empty means none (see WatchConfig).
 	ReservedConcurrency map[string]int
+	// SentryClientSecret is the secret with the Sentry integration's
+	// client secret(s); only the api function reads it.
+	SentryClientSecret awssecretsmanager.ISecret
+	// SentryMapping, when set, is the mapping document the api function
+	// reads Sentry webhooks with.
+	SentryMapping string
+	// HealthChecks, when set, is the checks document the health-check
+	// function runs; HealthCheckTimeoutSeconds is its timeout.
+	HealthChecks              string
+	HealthCheckTimeoutSeconds float64
 }
 
 // Functions is the Lambda functions built from functions/<name>.
@@ -230,6 +245,8 @@ type Functions struct {
 	// Notify announces timeline entries in Slack and by email (a
 	// follow-up task).
 	Notify awslambda.Function
+	// HealthCheck runs the health checks, on a schedule.
+	HealthCheck awslambda.Function
 	// PagesRejected alarms when escalation-page logs that PagerDuty
 	// rejected a page or a level has no routing key.
 	PagesRejected awscloudwatch.Alarm
@@ -303,7 +320,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	}
 
 	ingest := newFn("AlarmIngest", AlarmIngestFunction,
-		"Turns CloudWatch alarm state changes into incidents and starts their escalation.",
+		"Turns CloudWatch alarm state changes, ECS and RDS events into incidents and starts their escalation.",
 		ingestTimeoutSeconds,
 		map[string]*string{EnvTableName: tableName},
 		func(fp *awslambda.FunctionProps) {
@@ -338,26 +355,34 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	props.RoutingKeys.GrantRead(page, nil)
 	rejected := newPagesRejectedAlarm(c, page.LogGroup())
 
+	apiEnv := map[string]*string{
+		EnvTableName:                 tableName,
+		EnvPagerDutyWebhookSecretArn: props.WebhookSecret.SecretArn(),
+		EnvSentryClientSecretArn:     props.SentryClientSecret.SecretArn(),
+	}
+	if props.SentryMapping != "" {
+		apiEnv[EnvSentryMapping] = jsii.String(props.SentryMapping)
+	}
 	api := newFn("Api", APIFunction,
-		"Serves the incident-response HTTP API and receives PagerDuty webhooks.",
+		"Serves the incident-response HTTP API and receives PagerDuty and Sentry webhooks.",
 		apiTimeoutSeconds,
-		map[string]*string{
-			EnvTableName:                 tableName,
-			EnvPagerDutyWebhookSecretArn: props.WebhookSecret.SecretArn(),
-		},
+		apiEnv,
 		nil)
-	// GetSecretValue alone: the function only reads the signing secret(s),
-	// and Secret.GrantRead would add DescribeSecret. The secret is imported
-	// by name, so its ARN lacks Secrets Manager's random suffix.
+	// GetSecretValue alone: the function only reads the signing secrets,
+	// and Secret.GrantRead would add DescribeSecret. The secrets are
+	// imported by name, so their ARNs lack Secrets Manager's random
+	// suffix.
 	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
-		Grantee:      api,
-		Actions:      jsii.Strings("secretsmanager:GetSecretValue"),
-		ResourceArns: jsii.Strings(*props.WebhookSecret.SecretArn() + secretSuffixPattern),
+		Grantee: api,
+		Actions: jsii.Strings("secretsmanager:GetSecretValue"),
+		ResourceArns: jsii.Strings(*props.WebhookSecret.SecretArn()+secretSuffixPattern,
+			*props.SentryClientSecret.SecretArn()+secretSuffixPattern),
 	})
 
-	// Scheduled, so invoked asynchronously: a failed beat or drill is not
-	// retried (the next beat comes in minutes; a repeated drill would raise
-	// its alarm again), and each runs one at a time.
+	// Scheduled, so invoked asynchronously: a failed beat, drill or
+	// health-check run is not retried (the next beat or run comes in
+	// minutes; a repeated drill would raise its alarm again), and each
+	// runs one at a time.
 	scheduled := func(fp *awslambda.FunctionProps) {
 		fp.RetryAttempts = jsii.Number(0)
 		if len(props.ReservedConcurrency) > 0 {
@@ -375,6 +400,20 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		map[string]*string{EnvTableName: tableName},
 		scheduled)
 
+	healthEnv := map[string]*string{EnvTableName: tableName}
+	if props.HealthChecks != "" {
+		healthEnv[EnvHealthChecks] = jsii.String(props.HealthChecks)
+	}
+	healthTimeout := props.HealthCheckTimeoutSeconds
+	if healthTimeout <= 0 {
+		healthTimeout = HealthCheckTimeoutSeconds(health.DefaultConfig())
+	}
+	healthCheck := newFn("HealthCheck", HealthCheckFunction,
+		"Runs the runbook's health checks; a check failing in a row opens an incident, its passing notes the recovery.",
+		healthTimeout,
+		healthEnv,
+		scheduled)
+
 	followUp := func(cid, name, description string) awslambda.Function {
 		return newFn(cid, name, description, escalationTimeoutSeconds, map[string]*string{EnvTableName: tableName}, nil)
 	}
@@ -383,7 +422,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	notify := followUp("Notify", NotifyFunction, "Announces an incident's timeline in Slack and by email, and reminds of its post-mortem.")
 
 	return &Functions{Construct: c, AlarmIngest: ingest, EscalationPlan: plan, EscalationPage: page, API: api,
-		Heartbeat: heartbeat, FireDrill: drill, Triage: triage, Remediate: remediate, Notify: notify, PagesRejected: rejected}, nil
+		Heartbeat: heartbeat, FireDrill: drill, Triage: triage, Remediate: remediate, Notify: notify, HealthCheck: healthCheck,
+		PagesRejected: rejected}, nil
 }
 
 // ByName returns every function by its name (FunctionNames).
@@ -398,6 +438,7 @@ func (f *Functions) ByName() map[string]awslambda.Function {
 		TriageFunction:         f.Triage,
 		RemediateFunction:      f.Remediate,
 		NotifyFunction:         f.Notify,
+		HealthCheckFunction:    f.HealthCheck,
 	}
 }
 

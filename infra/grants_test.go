@@ -16,6 +16,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/drill"
 	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/health"
 	"github.com/dashboarduz/incident-response/shared/heartbeat"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
@@ -52,12 +53,15 @@ func TestTableGrantsMatchStoreCode(t *testing.T) {
 		{EscalationPlanFunction, []uses{{reflect.TypeFor[escalation.PlanStore](), store}}},
 		{EscalationPageFunction, []uses{{reflect.TypeFor[escalation.PageStore](), store}}},
 		{APIFunction, []uses{{reflect.TypeFor[response.Store](), store}, {reflect.TypeFor[response.PostMortemStore](), store},
-			{reflect.TypeFor[response.SummaryStore](), store}, {reflect.TypeFor[statuspage.Store](), store}}},
+			{reflect.TypeFor[response.SummaryStore](), store}, {reflect.TypeFor[statuspage.Store](), store},
+			// Sentry webhooks' signals are ingested in-process.
+			{reflect.TypeFor[ingest.Store](), store}}},
 		{HeartbeatFunction, []uses{{reflect.TypeFor[heartbeat.Store](), beats}, {reflect.TypeFor[heartbeat.Drills](), drills}}},
 		{FireDrillFunction, []uses{{reflect.TypeFor[drill.Incidents](), store}, {reflect.TypeFor[resolveStore](), store}, {reflect.TypeFor[drill.Log](), drills}}},
 		{TriageFunction, []uses{{reflect.TypeFor[triage.Store](), store}}},
 		{RemediateFunction, []uses{{reflect.TypeFor[remediation.Store](), store}}},
 		{NotifyFunction, []uses{{reflect.TypeFor[comms.Store](), store}}},
+		{HealthCheckFunction, []uses{{reflect.TypeFor[health.StateStore](), store}, {reflect.TypeFor[ingest.Store](), store}}},
 	} {
 		want := map[string]bool{}
 		for _, u := range c.uses {

@@ -85,6 +85,8 @@ var openRouteReasons = map[string]string{
 	"GET /status":      statusPageReason,
 	"GET /status.json": statusPageReason,
 	"GET /status.atom": statusPageReason,
+	"POST /webhooks/sentry": "Sentry's integration webhooks carry no token; the handler verifies each one's Sentry-Hook-Signature with the integration's client secret " +
+		"(from Secrets Manager) and its timestamp's age, answers 401 to any other, and reads nothing of it before.",
 }
 
 // statusPageReason is why the status page's routes are open.

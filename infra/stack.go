@@ -44,6 +44,8 @@ type IncidentResponseStack struct {
 	Heartbeat *Heartbeat
 	// FireDrill is the scheduled disaster-recovery drill.
 	FireDrill *FireDrill
+	// HealthChecks schedules the health checks.
+	HealthChecks *HealthChecks
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -55,7 +57,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		sprops = props.StackProps
 	}
 	if sprops.Description == nil {
-		sprops.Description = jsii.String("Dashboarduz incident response: CloudWatch alarms become incidents, escalated through PagerDuty by Step Functions.")
+		sprops.Description = jsii.String("Dashboarduz incident response: CloudWatch alarms, ECS and RDS events, health checks and Sentry become incidents, escalated through PagerDuty by Step Functions.")
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &sprops)
 
@@ -67,6 +69,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if err != nil {
 		return nil, err
 	}
+	signals, err := SignalsConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
 
 	storage := NewStorage(stack, "Storage", &StorageProps{})
 	deadLetters := NewDeadLetters(stack, "DeadLetters", &DeadLettersProps{})
@@ -74,6 +80,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	// only reads them.
 	routingKeys := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("RoutingKeys"), jsii.String(cfg.RoutingKeysSecretName))
 	webhookSecret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("PagerDutyWebhookSecret"), jsii.String(cfg.PagerDutyWebhookSecretName))
+	sentrySecret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("SentryClientSecret"), jsii.String(signals.SentryClientSecretName))
 
 	fns, err := NewFunctions(stack, "Functions", &FunctionsProps{
 		Dir:                   props.FunctionsDir,
@@ -86,6 +93,11 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		EscalationPolicy:      cfg.EscalationPolicy,
 		WebhookSecret:         webhookSecret,
 		ReservedConcurrency:   watch.ReservedConcurrency,
+		SentryClientSecret:    sentrySecret,
+		SentryMapping:         signals.SentryMapping,
+		HealthChecks:          signals.HealthChecks,
+		// The checks run at once: the function waits for the slowest.
+		HealthCheckTimeoutSeconds: HealthCheckTimeoutSeconds(signals.HealthCheckConfig),
 	})
 	if err != nil {
 		return nil, err
@@ -115,6 +127,12 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Function:        fns.AlarmIngest,
 		DeadLetterQueue: deadLetters.Queue,
 		StateMachine:    esc.StateMachine,
+		AllowList:       signals.EventAllowList,
+	})
+	healthChecks := NewHealthChecks(stack, "HealthChecks", &HealthChecksProps{
+		Function:     fns.HealthCheck,
+		StateMachine: esc.StateMachine,
+		Schedule:     signals.HealthCheckSchedule,
 	})
 
 	api, err := NewAPI(stack, "Api", &APIProps{
@@ -171,9 +189,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	}
 	output("TableName", storage.Table.TableName(), "The incident table.")
 	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
-	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
+	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm, ECS and RDS events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
-	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty.")
+	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty, Sentry's integration at <ApiUrl>webhooks/sentry.")
+	output("HealthCheckFunctionName", fns.HealthCheck.FunctionName(), "Invoke it to run the health checks now; its answer is each check's verdict.")
 	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
 	output("FireDrillFunctionName", fns.FireDrill.FunctionName(), "Invoke it to run a fire drill now; its result is its answer.")
 
@@ -189,6 +208,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		FunctionAlarms: fnAlarms,
 		Heartbeat:      heartbeat,
 		FireDrill:      drill,
+		HealthChecks:   healthChecks,
 	}
 	suppressNagFindings(out)
 	return out, nil

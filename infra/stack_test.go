@@ -20,6 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
@@ -32,18 +33,21 @@ func TestResourceCounts(t *testing.T) {
 	}{
 		{"AWS::DynamoDB::Table", 1},
 		{"AWS::StepFunctions::StateMachine", 1},
-		{"AWS::Events::Rule", 3}, // alarm state changes, the heartbeat's and the fire drill's schedules
+		// The ingest rules (alarm state changes, ECS and RDS events), the
+		// heartbeat's and the fire drill's schedules.
+		{"AWS::Events::Rule", float64(len(eventbridge.IngestRules())) + 2},
+		{"AWS::Scheduler::Schedule", 0}, // the health checks are scheduled once their file is set
 		{"AWS::SQS::Queue", 1},
 		// Failed, timed-out and aborted executions, rejected pages, dead
 		// letters, the heartbeat, the fire drill's own alarm and its
 		// failing drills, and each function's errors and throttles.
 		{"AWS::CloudWatch::Alarm", 8 + 2*float64(len(FunctionNames))},
-		{"AWS::Logs::LogGroup", 11}, // nine functions, the state machine, the API's access logs
+		{"AWS::Logs::LogGroup", float64(len(FunctionNames)) + 2}, // the functions, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
-		{"AWS::SNS::Subscription", 1},      // cdk.json's placeholder operatorEmail
-		{"AWS::IAM::Role", 10},             // one per function, the state machine's
-		{"AWS::SecretsManager::Secret", 0}, // imported, never created
+		{"AWS::SNS::Subscription", 1},                       // cdk.json's placeholder operatorEmail
+		{"AWS::IAM::Role", float64(len(FunctionNames)) + 1}, // one per function, the state machine's
+		{"AWS::SecretsManager::Secret", 0},                  // imported, never created
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
@@ -108,6 +112,8 @@ func TestFunctions(t *testing.T) {
 		":secret:"+DefaultRoutingKeysSecretName))
 	webhookSecretArn := canon(join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
 		":secret:"+DefaultPagerDutyWebhookSecretName))
+	sentrySecretArn := canon(join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultSentryClientSecretName))
 	for _, c := range []struct {
 		name    string
 		id      string
@@ -122,8 +128,13 @@ func TestFunctions(t *testing.T) {
 			map[string]string{"TABLE_NAME": tableRef, "ROUTING_KEYS_SECRET_ARN": secretArn}},
 		{APIFunction, logicalID(t, s, fns.API), 25,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "PAGERDUTY_WEBHOOK_SECRET_ARN": webhookSecretArn,
-				"ROLE_CLAIM": canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON()),
+				"SENTRY_CLIENT_SECRET_ARN": sentrySecretArn,
+				"ROLE_CLAIM":               canon("groups"), "ROLE_NAMES": canon(auth.RoleMapping{}.NamesJSON()),
 				EnvStatusPageURL: canon(join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".", ref("AWS::URLSuffix"), "/status"))}},
+		// Above the default checks' 5 s timeout by the margin; no
+		// HEALTH_CHECKS until a file is set.
+		{HealthCheckFunction, logicalID(t, s, fns.HealthCheck), 35,
+			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef}},
 		{HeartbeatFunction, logicalID(t, s, fns.Heartbeat), 30,
 			map[string]string{"TABLE_NAME": tableRef, "STATE_MACHINE_ARN": smRef, "FIRE_DRILL_MAX_AGE_DAYS": `"35"`}},
 		{FireDrillFunction, logicalID(t, s, fns.FireDrill), 720,
@@ -196,13 +207,15 @@ func TestIngestFunctionAsync(t *testing.T) {
 			"SourceAccount": ref("AWS::AccountId"),
 		})
 	})
-	// Only the ingest function takes async events, besides the two
-	// scheduled functions, which are never retried: the next beat comes
-	// in minutes, and a repeated drill would raise its alarm again.
-	if got := len(s.resourcesOfType("AWS::Lambda::EventInvokeConfig")); got != 3 {
-		t.Errorf("%d EventInvokeConfigs, want 3", got)
+	// Only the ingest function takes async events, besides the three
+	// scheduled functions, which are never retried: the next beat or
+	// health-check run comes in minutes, and a repeated drill would raise
+	// its alarm again.
+	if got := len(s.resourcesOfType("AWS::Lambda::EventInvokeConfig")); got != 4 {
+		t.Errorf("%d EventInvokeConfigs, want 4", got)
 	}
-	for _, fn := range []string{logicalID(t, s, s.stack.Functions.Heartbeat), logicalID(t, s, s.stack.Functions.FireDrill)} {
+	for _, fn := range []string{logicalID(t, s, s.stack.Functions.Heartbeat), logicalID(t, s, s.stack.Functions.FireDrill),
+		logicalID(t, s, s.stack.Functions.HealthCheck)} {
 		check(t, "no retries for "+fn, func() {
 			s.tmpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), map[string]any{
 				"FunctionName":         ref(fn),
@@ -233,28 +246,50 @@ func TestStateMachine(t *testing.T) {
 	}
 }
 
-func TestIngestRule(t *testing.T) {
+// TestIngestRules checks that the stack has exactly one rule per
+// eventbridge.IngestRules, with its pattern as the local stack matches it,
+// each delivering to the ingest function with the same dead-letter queue
+// and retries.
+func TestIngestRules(t *testing.T) {
 	s := synth(t, nil)
 	fn := logicalID(t, s, s.stack.Functions.AlarmIngest)
 	queue := logicalID(t, s, s.stack.DeadLetters.Queue)
-	check(t, "rule", func() {
-		s.tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
-			"EventBusName": assertions.Match_Absent(), // the default bus
-			"State":        "ENABLED",
-			"EventPattern": assertions.Match_ObjectEquals(&map[string]any{
-				"source":      []any{"aws.cloudwatch"},
-				"detail-type": []any{"CloudWatch Alarm State Change"},
-			}),
-			"Targets": []any{map[string]any{
-				"Arn":              getAtt(fn, "Arn"),
-				"DeadLetterConfig": map[string]any{"Arn": getAtt(queue, "Arn")},
-				"RetryPolicy": map[string]any{
-					"MaximumEventAgeInSeconds": 2 * 3600,
-					"MaximumRetryAttempts":     185,
-				},
-			}},
+	rules := eventbridge.IngestRules()
+	if len(s.stack.Ingest.Rules) != len(rules) || s.stack.Ingest.Rule == nil {
+		t.Fatalf("%d ingest rules, want %d and the alarm rule among them", len(s.stack.Ingest.Rules), len(rules))
+	}
+	for _, r := range rules {
+		t.Run(r.Name, func(t *testing.T) {
+			rule, ok := s.stack.Ingest.Rules[r.Name]
+			if !ok {
+				t.Fatalf("no rule %s", r.Name)
+			}
+			p := props(s.resource(t, logicalID(t, s, rule)))
+			for field, want := range map[string]any{
+				"EventPattern": r.Pattern(),
+				"Description":  r.Description,
+				"State":        "ENABLED",
+				"EventBusName": nil, // the default bus
+				"Targets": []any{map[string]any{
+					"Id":               "Target0",
+					"Arn":              getAtt(fn, "Arn"),
+					"DeadLetterConfig": map[string]any{"Arn": getAtt(queue, "Arn")},
+					"RetryPolicy": map[string]any{
+						"MaximumEventAgeInSeconds": 2 * 3600,
+						"MaximumRetryAttempts":     185,
+					},
+				}},
+			} {
+				if got := canon(p[field]); got != canon(want) {
+					t.Errorf("%s = %s\nwant %s", field, got, canon(want))
+				}
+			}
 		})
-	})
+	}
+	// The alarm rule keeps its construct ID, so the deployed rule is kept.
+	if got := logicalID(t, s, s.stack.Ingest.Rule); !strings.HasPrefix(got, "IngestAlarmStateChange") {
+		t.Errorf("alarm rule %s, want the logical ID it always had", got)
+	}
 }
 
 func TestDeadLetterQueue(t *testing.T) {
@@ -375,10 +410,11 @@ func TestPagesRejectedAlarm(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	s := synth(t, nil)
 	for name, value := range map[string]any{
-		"TableName":          ref(logicalID(t, s, s.stack.Storage.Table)),
-		"StateMachineArn":    ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
-		"IngestFunctionName": ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
-		"DeadLetterQueueUrl": ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
+		"TableName":               ref(logicalID(t, s, s.stack.Storage.Table)),
+		"StateMachineArn":         ref(logicalID(t, s, s.stack.Escalation.StateMachine)),
+		"IngestFunctionName":      ref(logicalID(t, s, s.stack.Functions.AlarmIngest)),
+		"DeadLetterQueueUrl":      ref(logicalID(t, s, s.stack.DeadLetters.Queue)),
+		"HealthCheckFunctionName": ref(logicalID(t, s, s.stack.Functions.HealthCheck)),
 		"ApiUrl": join("https://", ref(logicalID(t, s, s.stack.API.HTTPAPI)), ".execute-api.", ref("AWS::Region"), ".",
 			ref("AWS::URLSuffix"), "/"),
 	} {
@@ -402,28 +438,28 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	roleOf := func(fnID string) string {
 		return props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 	}
-	ingestID := logicalID(t, s, st.Functions.AlarmIngest)
-	planID := logicalID(t, s, st.Functions.EscalationPlan)
-	pageID := logicalID(t, s, st.Functions.EscalationPage)
-	apiID := logicalID(t, s, st.Functions.API)
-	heartbeatID := logicalID(t, s, st.Functions.Heartbeat)
-	drillID := logicalID(t, s, st.Functions.FireDrill)
-	triageID := logicalID(t, s, st.Functions.Triage)
-	remediateID := logicalID(t, s, st.Functions.Remediate)
-	notifyID := logicalID(t, s, st.Functions.Notify)
+	fnID := map[string]string{} // function name -> logical ID
+	fnRole := map[string]string{}
+	var fnRoles []string
+	// Each function's own log group, by its role.
+	logGroupOf := map[string]any{}
+	for name, fn := range st.Functions.ByName() {
+		id := logicalID(t, s, fn)
+		fnID[name], fnRole[name] = id, roleOf(id)
+		fnRoles = append(fnRoles, roleOf(id))
+		lg := props(s.resource(t, id))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
+		logGroupOf[roleOf(id)] = getAtt(lg, "Arn")
+	}
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
 	queueID := logicalID(t, s, st.DeadLetters.Queue)
 	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
-	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
-	heartbeatRole, drillRole := roleOf(heartbeatID), roleOf(drillID)
-	triageRole, remediateRole, notifyRole := roleOf(triageID), roleOf(remediateID), roleOf(notifyID)
-	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}
-	// Each function's own log group, by its role.
-	logGroupOf := map[string]any{}
-	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID, triageID, remediateID, notifyID} {
-		lg := props(s.resource(t, fn))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
-		logGroupOf[roleOf(fn)] = getAtt(lg, "Arn")
+	ingestRole, planRole, pageRole, apiRole := fnRole[AlarmIngestFunction], fnRole[EscalationPlanFunction], fnRole[EscalationPageFunction], fnRole[APIFunction]
+	heartbeatRole, drillRole, healthRole := fnRole[HeartbeatFunction], fnRole[FireDrillFunction], fnRole[HealthCheckFunction]
+	// The functions the state machine calls as its tasks.
+	var taskArns []any
+	for _, name := range []string{EscalationPlanFunction, EscalationPageFunction, TriageFunction, RemediateFunction, NotifyFunction} {
+		taskArns = append(taskArns, getAtt(fnID[name], "Arn"))
 	}
 	smRole := props(s.resource(t, smID))["RoleArn"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 
@@ -440,6 +476,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		":secret:"+DefaultRoutingKeysSecretName+"-??????")
 	webhookSecretArn := join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
 		":secret:"+DefaultPagerDutyWebhookSecretName+"-??????")
+	sentrySecretArn := join("arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":", ref("AWS::AccountId"),
+		":secret:"+DefaultSentryClientSecretName+"-??????")
 	// allowed maps an action to the resources it may be granted on.
 	allowed := func(action string) (map[string]bool, bool) {
 		switch {
@@ -452,10 +490,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			// executions over); the others by reference.
 			return set(ref(smID), join("arn:", ref("AWS::Partition"), ":states:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":stateMachine:DashboarduzIncidentResponse-escalation")), true
 		case strings.HasPrefix(action, "secretsmanager:"):
-			return set(secretArn, webhookSecretArn), true
+			return set(secretArn, webhookSecretArn, sentrySecretArn), true
 		case action == "lambda:InvokeFunction":
 			// The unqualified ARNs the definition calls; no versions.
-			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn"), getAtt(triageID, "Arn"), getAtt(remediateID, "Arn"), getAtt(notifyID, "Arn")), true
+			return set(taskArns...), true
 		case action == "states:DescribeStateMachine", action == "states:ListExecutions":
 			return set(ref(smID)), true
 		case action == "cloudwatch:SetAlarmState":
@@ -558,17 +596,17 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		action string
 		roles  []string
 	}{
-		{"states:StartExecution", []string{ingestRole, apiRole, drillRole, planRole}},
+		{"states:StartExecution", []string{ingestRole, apiRole, drillRole, planRole, healthRole}},
 		{"states:DescribeStateMachine", []string{heartbeatRole}},
 		{"states:ListExecutions", []string{drillRole}},
 		{"cloudwatch:SetAlarmState", []string{drillRole}},
 		{"secretsmanager:GetSecretValue", []string{pageRole, apiRole}},
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
-		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
-		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}},
-		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole, notifyRole}},
+		{"dynamodb:GetItem", rolesGranted(fnRole, "dynamodb:GetItem")},
+		{"dynamodb:PutItem", rolesGranted(fnRole, "dynamodb:PutItem")},
+		{"dynamodb:UpdateItem", rolesGranted(fnRole, "dynamodb:UpdateItem")},
+		{"dynamodb:BatchGetItem", rolesGranted(fnRole, "dynamodb:BatchGetItem")},
 		{"dynamodb:Query", []string{apiRole, heartbeatRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
@@ -588,20 +626,15 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	}
 	// Exactly the table actions each function's code calls
 	// (TestTableGrantsMatchStoreCode), and none of the broad ones.
-	for _, c := range []struct {
+	type tableGrant struct {
 		fn, role string
 		want     []string
-	}{
-		{AlarmIngestFunction, ingestRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{EscalationPlanFunction, planRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{EscalationPageFunction, pageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{APIFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
-		{HeartbeatFunction, heartbeatRole, []string{"dynamodb:Query", "dynamodb:UpdateItem"}},
-		{FireDrillFunction, drillRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{TriageFunction, triageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{RemediateFunction, remediateRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-		{NotifyFunction, notifyRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-	} {
+	}
+	var tableGrants []tableGrant
+	for _, name := range FunctionNames {
+		tableGrants = append(tableGrants, tableGrant{name, fnRole[name], slices.Sorted(slices.Values(tableActions[name]))})
+	}
+	for _, c := range tableGrants {
 		var got []string
 		for a := range actionsOf[c.role] {
 			if strings.HasPrefix(a, "dynamodb:") {
@@ -634,7 +667,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		"dynamodb:UpdateItem":           set(tableArn),
 		"dynamodb:Query":                set(append([]any{tableArn}, indexArns...)...),
 		"states:StartExecution":         set(ref(smID)),
-		"secretsmanager:GetSecretValue": set(webhookSecretArn),
+		"secretsmanager:GetSecretValue": set(webhookSecretArn, sentrySecretArn),
 	}
 	if !maps.EqualFunc(grantsOf[apiRole], wantAPI, maps.Equal) {
 		t.Errorf("api function grants:\n%s\nwant exactly\n%s", canon(grantsOf[apiRole]), canon(wantAPI))
@@ -642,8 +675,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	// Each secret is read by the one function that needs it.
 	for role, grants := range grantsOf {
 		for a, resources := range grants {
-			if resources[canon(webhookSecretArn)] && role != apiRole {
-				t.Errorf("role %s has %s on the webhook secret; only the api function may read it", role, a)
+			if (resources[canon(webhookSecretArn)] || resources[canon(sentrySecretArn)]) && role != apiRole {
+				t.Errorf("role %s has %s on a webhook secret; only the api function may read them", role, a)
 			}
 			if resources[canon(secretArn)] && role != pageRole {
 				t.Errorf("role %s has %s on the routing keys; only escalation-page may read them", role, a)
@@ -657,14 +690,26 @@ func TestIAMLeastPrivilege(t *testing.T) {
 
 	for a := range actionsOf[smRole] {
 		if a != "lambda:InvokeFunction" && !slices.Contains(logDeliveryActions, a) {
-			t.Errorf("state machine role has %s; it may only invoke its functions and deliver its logs", a)
+			t.Errorf("state machine role has %s; it may only invoke its task functions and deliver its logs", a)
 		}
 	}
-	for _, fn := range []string{planID, pageID, triageID, remediateID, notifyID} {
-		if !invokable[canon(getAtt(fn, "Arn"))] {
-			t.Errorf("state machine may not invoke %s", fn)
+	for _, arn := range taskArns {
+		if !invokable[canon(arn)] {
+			t.Errorf("state machine may not invoke %s", canon(arn))
 		}
 	}
+}
+
+// rolesGranted lists the roles of the functions tableActions grants
+// action to.
+func rolesGranted(fnRole map[string]string, action string) []string {
+	var out []string
+	for name, actions := range tableActions {
+		if slices.Contains(actions, action) {
+			out = append(out, fnRole[name])
+		}
+	}
+	return out
 }
 
 func TestDeployedDefinition(t *testing.T) {

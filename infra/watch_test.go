@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/dashboarduz/incident-response/shared/drill"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -213,7 +214,9 @@ func TestFireDrill(t *testing.T) {
 	if s.stack.FireDrill.Schedule != nil || s.stack.FireDrill.Failing != nil {
 		t.Errorf("fireDrillSchedule=off still schedules or watches the drill")
 	}
-	check(t, "rules without the drill", func() { s.tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(2)) })
+	check(t, "rules without the drill", func() {
+		s.tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(eventbridge.IngestRules())+1)))
+	})
 	env = props(s.resource(t, logicalID(t, s, s.stack.Functions.Heartbeat)))["Environment"].(map[string]any)["Variables"].(map[string]any)
 	if _, ok := env[EnvFireDrillMaxAgeDays]; ok {
 		t.Errorf("with the drill off, the heartbeat still watches it")
@@ -235,11 +238,14 @@ func TestReservedConcurrency(t *testing.T) {
 		ctx  map[string]any
 		want map[string]any
 	}{
-		{"defaults", nil, map[string]any{AlarmIngestFunction: 20.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 10.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0}},
+		{"defaults", nil, map[string]any{AlarmIngestFunction: 20.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 10.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0,
+			HealthCheckFunction: 1.0}},
 		{"from cdk.json", map[string]any{ContextReservedConcurrency: map[string]any{EscalationPageFunction: 25.0}},
-			map[string]any{AlarmIngestFunction: 20.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 25.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0}},
+			map[string]any{AlarmIngestFunction: 20.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 25.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0,
+				HealthCheckFunction: 1.0}},
 		{"from the command line", map[string]any{ContextReservedConcurrency: `{"alarm-ingest": "50"}`},
-			map[string]any{AlarmIngestFunction: 50.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 10.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0}},
+			map[string]any{AlarmIngestFunction: 50.0, EscalationPlanFunction: 10.0, EscalationPageFunction: 10.0, HeartbeatFunction: 1.0, FireDrillFunction: 1.0,
+				HealthCheckFunction: 1.0}},
 		{"off", map[string]any{ContextReservedConcurrency: "off"}, map[string]any{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -253,8 +259,9 @@ func TestReservedConcurrency(t *testing.T) {
 	for _, n := range DefaultReservedConcurrency {
 		sum += n
 	}
-	if sum+2*singletonConcurrency > 100 {
-		t.Errorf("the defaults reserve %d: more than a tenth of a default account's 1,000", sum+2)
+	// The heartbeat, the fire drill and the health checks reserve one each.
+	if sum+3*singletonConcurrency > 100 {
+		t.Errorf("the defaults reserve %d: more than a tenth of a default account's 1,000", sum+3*singletonConcurrency)
 	}
 }
 

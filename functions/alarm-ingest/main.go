@@ -1,10 +1,14 @@
-// Command alarm-ingest is the Lambda function that turns CloudWatch alarm
-// state changes (from EventBridge, or from an alarm action that invokes it
-// directly) into incidents and starts their escalation.
+// Command alarm-ingest is the Lambda function that turns the events the
+// ingest rules route (CloudWatch alarm state changes, ECS deployment, task
+// and service events, RDS instance events; or an alarm action that
+// invokes it directly) into incidents and starts their escalation. Its
+// name is older than the ECS and RDS events: it is kept so that deployed
+// stacks, dashboards and alarm actions that name it go on working.
 package main
 
 import (
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -12,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
@@ -22,10 +27,16 @@ func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN")
 	table, stateMachine := env[0], env[1]
+	allow, err := eventbridge.AllowListFrom(os.Getenv(eventbridge.EnvAllowList))
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
 	h := &ingest.Handler{
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Rules:   incident.DefaultClassificationRules(),
+		Allow:   allow,
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
 	}

@@ -1,9 +1,10 @@
 // Command api is the incident API's Lambda function behind API Gateway's
 // HTTP API: the routes are a plain net/http handler, the caller's identity
 // comes from the claims API Gateway's JWT authorizer checked, and PagerDuty
-// webhooks are verified with the signing secrets in Secrets Manager. It
-// also serves the post-mortems, the metrics summary and the public status
-// page.
+// and Sentry webhooks are verified with their secrets in Secrets Manager.
+// A Sentry webhook's signal is ingested here, in-process, as the ingest
+// function ingests an alarm's. It also serves the post-mortems, the
+// metrics summary and the public status page.
 package main
 
 import (
@@ -21,9 +22,11 @@ import (
 	"github.com/dashboarduz/incident-response/shared/auth"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
+	"github.com/dashboarduz/incident-response/shared/sentry"
 	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
@@ -34,22 +37,34 @@ const envStatusPageURL = "STATUS_PAGE_URL"
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
-	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN", "PAGERDUTY_WEBHOOK_SECRET_ARN")
-	table, stateMachine, webhookSecret := env[0], env[1], env[2]
+	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN", "PAGERDUTY_WEBHOOK_SECRET_ARN", "SENTRY_CLIENT_SECRET_ARN")
+	table, stateMachine, webhookSecret, sentrySecret := env[0], env[1], env[2], env[3]
 	// The webhook signing secret is read when the first webhook comes and
 	// again, at most once a minute, when a signature matches none known:
 	// it is stored after the deploy (PagerDuty shows it once the
 	// subscription to the deployed API exists), and a missing one refuses
 	// webhooks only, never the responders' routes.
-	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
+	sm := secretsmanager.NewFromConfig(cfg)
+	pdSecrets := &secrets.WebhookSecretStore{API: sm, SecretID: webhookSecret, Clock: incident.SystemClock{}}
+	// The Sentry integration's client secret(s), read and kept the same
+	// way: the integration, and so its secret, exists only once the API
+	// it calls is deployed.
+	sentrySecrets := &secrets.WebhookSecretStore{API: sm, SecretID: sentrySecret, Clock: incident.SystemClock{}}
+	mapping, err := sentry.MappingFrom(os.Getenv(sentry.EnvMapping))
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
+	starter := stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine)
 	policy := lambdaenv.MustPolicy()
 	svc := &response.Service{
 		Store:   store,
-		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
+		Starter: starter,
 		Policy:  policy,
 		Clock:   incident.SystemClock{},
 	}
+	ingester := &ingest.Handler{Store: store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: policy, Clock: incident.SystemClock{}}
 	// The public status page, cached per instance; its address (the
 	// stack sets <ApiUrl>status) makes the feed's IDs.
 	page, err := statuspage.NewHandler(statuspage.HandlerConfig{
@@ -68,7 +83,8 @@ func main() {
 		panic(err)
 	}
 	h, err := api.New(api.Config{
-		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: secrets, Clock: incident.SystemClock{},
+		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: pdSecrets, Clock: incident.SystemClock{},
+		Sentry: api.SentryConfig{SecretSource: sentrySecrets, Mapping: &mapping, Ingester: ingester},
 		// GET /health reads the table, so a health check sees what
 		// responders would.
 		Dependencies: []api.Dependency{api.TableDependency(store)},

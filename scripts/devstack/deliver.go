@@ -12,36 +12,43 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 )
 
-// NoRuleError is an event that no EventBridge rule of the stack matches.
-// EventBridge would drop it; the local stack counts it as rejected.
+// NoRuleError is an event that no EventBridge rule of the stack matches:
+// another source or detail-type, or details the rules keep out (a task
+// starting, a deployment going ahead). EventBridge would drop it; the
+// local stack counts it as rejected.
 type NoRuleError struct {
 	Source, DetailType string
 }
 
 // Error names the source and detail-type no rule matches.
 func (e *NoRuleError) Error() string {
-	return fmt.Sprintf("no rule matches source %q, detail-type %q", e.Source, e.DetailType)
+	return fmt.Sprintf("no rule matches source %q, detail-type %q with these details", e.Source, e.DetailType)
 }
 
 // lambdaAsyncAttempts is how often Lambda runs an asynchronously invoked
 // function for one event: the first try and two retries.
 const lambdaAsyncAttempts = 3
 
-// Deliver hands one event to the function its source routes to, as the
-// stack's EventBridge rule and Lambda's asynchronous invocation would:
-// CloudWatch alarm events (and anything that is not even JSON, which only
-// a direct invocation could carry) go to alarm-ingest; a failure other
-// than a rejected event is retried twice.
+// Deliver hands one event to alarm-ingest as the stack's EventBridge rules
+// (eventbridge.IngestRules, whose patterns this matches as EventBridge
+// does) and Lambda's asynchronous invocation would: an EventBridge event
+// that no rule matches goes nowhere (a *NoRuleError); anything without a
+// detail-type, which only a direct invocation by an alarm action could
+// carry, goes to the function as it is. A failure other than a rejected
+// event is retried twice.
 func (s *Stack) Deliver(ctx context.Context, raw []byte) (ingest.Result, error) {
 	var envelope struct {
 		Source     string `json:"source"`
 		DetailType string `json:"detail-type"`
 	}
-	if json.Unmarshal(raw, &envelope) == nil && envelope.Source != "aws.cloudwatch" {
-		return ingest.Result{}, &NoRuleError{Source: envelope.Source, DetailType: envelope.DetailType}
+	if json.Unmarshal(raw, &envelope) == nil && envelope.DetailType != "" {
+		if _, ok := eventbridge.RuleFor(raw); !ok {
+			return ingest.Result{}, &NoRuleError{Source: envelope.Source, DetailType: envelope.DetailType}
+		}
 	}
 	var res ingest.Result
 	var err error

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dashboarduz/incident-response/shared/auth"
+	"github.com/dashboarduz/incident-response/shared/health"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 )
@@ -101,6 +102,11 @@ type DevOptions struct {
 	Table string
 	// DynamoAPIOptions go on the DynamoDB client's middleware stack.
 	DynamoAPIOptions []func(*middleware.Stack) error
+	// HealthChecks, when set, are run on the real clock every
+	// HealthEvery (zero: the checks' shortest interval), their signals
+	// ingested as the health-check function's are.
+	HealthChecks *health.Config
+	HealthEvery  time.Duration
 }
 
 // runDev serves the API and the events endpoint on the real clock until
@@ -113,10 +119,19 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	policyFile := fs.String("policy", "", "escalation policy `file` (default: the embedded runbook policy)")
 	ddbEndpoint := fs.String("dynamodb-endpoint", "", "an existing DynamoDB `URL`, e.g. DynamoDB Local's (default: start dynalite)")
 	table := fs.String("table", "", "the DynamoDB table `name`, created when missing (default: a fresh one)")
+	checks := fs.String("health-checks", "", "run the health checks of this `file` (the HEALTH_CHECKS format) on the real clock")
+	every := fs.Duration("health-every", 0, "how often to run the health checks (default: their shortest interval)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, DynamoEndpoint: *ddbEndpoint, Table: *table}
+	opts := DevOptions{Addr: *addr, PagerDutyURL: *pdURL, DynamoEndpoint: *ddbEndpoint, Table: *table, HealthEvery: *every}
+	if *checks != "" {
+		cfg, err := loadHealthChecks(*checks)
+		if err != nil {
+			return fmt.Errorf("--health-checks: %w", err)
+		}
+		opts.HealthChecks = cfg
+	}
 	if *policyFile != "" {
 		b, err := os.ReadFile(*policyFile)
 		if err != nil {
@@ -133,7 +148,9 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 
 // Dev runs the local stack on the real clock and serves it on opts.Addr:
 // POST /events takes EventBridge events, GET /dev/pagerduty lists what the
-// built-in recorder received, and every other path is the incident API.
+// built-in recorder received, and every other path is the incident API
+// (Sentry webhooks signed with DefaultSentrySecret included). With
+// opts.HealthChecks, the health checks run on the real clock too.
 // Escalations run in real time, each in its own goroutine from the moment
 // its incident opens, as Step Functions runs them: POST /events answers
 // once its events are ingested, and waits for no escalation. ready, when
@@ -162,6 +179,21 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if err != nil {
 		return err
 	}
+	if opts.HealthChecks != nil {
+		every := opts.HealthEvery
+		if every <= 0 {
+			every = healthEvery(*opts.HealthChecks)
+		}
+		// Stopped, and waited for, before the stack closes under it.
+		hctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runHealthChecks(hctx, s.HealthHandler(*opts.HealthChecks, nil), every, out)
+		}()
+		defer func() { stop(); <-done }()
+		fmt.Fprintf(out, "Health checks: %d, every %s\n", len(opts.HealthChecks.Checks), every)
+	}
 	srv := &http.Server{Handler: s.DevHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -173,7 +205,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if opts.DynamoEndpoint != "" {
 		ddb = opts.DynamoEndpoint
 	}
-	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n", ln.Addr(), ln.Addr(), pd, ddb, s.Table)
+	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nSentry webhooks: POST http://%s/webhooks/sentry (client secret %s)\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n",
+		ln.Addr(), ln.Addr(), ln.Addr(), s.sentrySecret, pd, ddb, s.Table)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -30,6 +30,12 @@ func startDev(t *testing.T) (string, string) {
 // here.
 func startDevWith(t *testing.T, opts DevOptions) (string, string) {
 	t.Helper()
+	return startDevOut(t, opts, io.Discard)
+}
+
+// startDevOut is startDevWith writing the server's output to out.
+func startDevOut(t *testing.T, opts DevOptions, output io.Writer) (string, string) {
+	t.Helper()
 	opts.Addr, opts.DynamoEndpoint = "127.0.0.1:0", endpoint
 	t.Setenv("DEVSTACK_KEY_FILE", filepath.Join(t.TempDir(), "key.pem"))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,7 +44,7 @@ func startDevWith(t *testing.T, opts DevOptions) (string, string) {
 	var devErr error
 	go func() {
 		defer close(stopped)
-		devErr = Dev(ctx, opts, io.Discard, ready)
+		devErr = Dev(ctx, opts, output, ready)
 	}()
 	t.Cleanup(func() {
 		cancel()

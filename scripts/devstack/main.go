@@ -8,6 +8,7 @@
 //	devstack replay [--repeat N] [--concurrency C] [--seed S] FILE...
 //	devstack dev [--addr 127.0.0.1:8080] [--pagerduty-url URL] [--policy FILE]
 //	             [--dynamodb-endpoint URL] [--table NAME]
+//	             [--health-checks FILE] [--health-every D]
 //	devstack token [--role R] [--email E] [--name N] [--ttl D]
 //	devstack bench [--target devstack|alertmanager=URL] [--out FILE]
 //
@@ -56,7 +57,9 @@ const usage = `usage:
                                 deliver events as EventBridge would and summarise
   devstack dev [--addr A] [--pagerduty-url URL] [--policy FILE]
                [--dynamodb-endpoint URL] [--table NAME]
-                                serve the API and POST /events on the real clock
+               [--health-checks FILE] [--health-every D]
+                                serve the API and POST /events on the real clock,
+                                and run the health checks of FILE
   devstack token [--role R] [--email E] [--name N] [--ttl D]
                                 print a token the dev server accepts for role R:
                                 viewer, responder (default), commander, admin, none

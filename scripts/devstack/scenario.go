@@ -243,9 +243,13 @@ func stepEvent(ev json.RawMessage) ([]byte, error) {
 // states.
 const cloudWatchTime = "2006-01-02T15:04:05.000-0700"
 
-// AtTime returns the event as it would be if it happened at t: its time
-// and its alarm state's timestamp are set to t. An event that is not a
-// JSON object is returned unchanged.
+// eventTimeFields are the detail fields ECS and RDS events are dated by.
+var eventTimeFields = []string{"updatedAt", "createdAt", "stoppingAt", "stoppedAt", "executionStoppedAt", "Date"}
+
+// AtTime returns the event as it would be if it happened at t: its time,
+// its alarm state's timestamp and the times an ECS or RDS event's detail
+// is dated by are set to t. An event that is not a JSON object is
+// returned unchanged.
 func AtTime(raw []byte, t time.Time) []byte {
 	var ev map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -265,6 +269,14 @@ func AtTime(raw []byte, t time.Time) []byte {
 		if d, ok := ev[key].(map[string]any); ok {
 			if st, ok := d["state"].(map[string]any); ok {
 				st["timestamp"] = t.Format(cloudWatchTime)
+			}
+		}
+	}
+	if d, ok := ev["detail"].(map[string]any); ok {
+		// ECS and RDS events date themselves in their details.
+		for _, field := range eventTimeFields {
+			if _, ok := d[field].(string); ok {
+				d[field] = t.Format(time.RFC3339Nano)
 			}
 		}
 	}

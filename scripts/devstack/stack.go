@@ -19,6 +19,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/comms"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
 	"github.com/dashboarduz/incident-response/shared/escalation"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynalite"
@@ -78,6 +79,9 @@ type Options struct {
 	// before it hands over to a fresh one (escalation.DefaultHandoverAfter
 	// otherwise): tests make it small.
 	HandoverAfter int
+	// SentrySecret is the Sentry client secret the local API verifies
+	// Sentry webhooks with; empty means DefaultSentrySecret.
+	SentrySecret string
 	// WrapTask, when set, wraps the task function of each Lambda the state
 	// machine calls (by its ARN): fault injection for tests, such as a
 	// function that crashes after doing its work.
@@ -90,6 +94,7 @@ const (
 	LocalIssuer          = "https://devstack.dashboarduz.local"
 	LocalAudience        = "dashboarduz-incident-response"
 	DefaultWebhookSecret = "devstack-webhook-secret"
+	DefaultSentrySecret  = "devstack-sentry-secret"
 )
 
 // Responder is the identity scenario calls are made as unless a step
@@ -130,6 +135,7 @@ type Stack struct {
 
 	webhookSecret string
 	handoverAfter int
+	sentrySecret  string
 
 	closers []func() error
 }
@@ -175,7 +181,8 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	starter := sfnlocal.Starter{Executor: s.Exec}
-	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: s.Policy, Clock: s.Clock}
+	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Allow: eventbridge.DefaultAllowList(),
+		Policy: s.Policy, Clock: s.Clock}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
 	s.Issuer = opts.Issuer
 	if s.Issuer == nil {
@@ -186,6 +193,10 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.webhookSecret = opts.WebhookSecret
 	if s.webhookSecret == "" {
 		s.webhookSecret = DefaultWebhookSecret
+	}
+	s.sentrySecret = opts.SentrySecret
+	if s.sentrySecret == "" {
+		s.sentrySecret = DefaultSentrySecret
 	}
 	if err := s.rebuildAPI(); err != nil {
 		return nil, err
@@ -316,7 +327,9 @@ func (l lateStarter) StartEscalation(ctx context.Context, st incident.Escalation
 	return sfnlocal.Starter{Executor: l.s.Exec}.StartEscalation(ctx, st)
 }
 
-// rebuildAPI builds the API handler with the stack's issuer.
+// rebuildAPI builds the API handler with the stack's issuer. Sentry
+// webhooks are ingested in-process, by the stack's ingest handler, as the
+// api function does.
 func (s *Stack) rebuildAPI() error {
 	// Locally every load of the status page reads the table, so a change
 	// shows at once; in AWS each instance keeps the page for a while.
@@ -328,7 +341,8 @@ func (s *Stack) rebuildAPI() error {
 		Dependencies: []api.Dependency{api.TableDependency(s.Store)},
 		PostMortems:  &response.PostMortems{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
 		Metrics:      &response.Summaries{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
-		StatusPage:   page})
+		StatusPage:   page,
+		Sentry:       api.SentryConfig{Secrets: []string{s.sentrySecret}, Ingester: s.Ingest}})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 // Command routing-keys stores the PagerDuty routing keys of the escalation
 // levels in the Secrets Manager secret the escalation-page function reads,
 // and, with --webhook-secret, the signing secret of the PagerDuty v3 webhook
-// subscription in the secret the api function reads, and, with
+// subscription in the secret the api function reads, with
+// --sentry-client-secret, the client secret of the Sentry integration
+// whose webhooks the api function takes, and, with
 // --operator-pagerduty-url, the integration URL the operator-alerts topic
 // calls (the stack's operatorPagerDutySecretName), creating each secret
 // if it does not exist. It uses the AWS credentials and region of the
@@ -9,6 +11,7 @@
 //
 //	go run ./scripts/routing-keys [--secret NAME] [--policy FILE] on-call=KEY team-lead=KEY engineering-manager=KEY cto=KEY [fire-drill=KEY]
 //	go run ./scripts/routing-keys [--webhook-secret-name NAME] --webhook-secret SECRET
+//	go run ./scripts/routing-keys [--sentry-client-secret-name NAME] --sentry-client-secret SECRET
 //	go run ./scripts/routing-keys [--operator-pagerduty-secret-name NAME] --operator-pagerduty-url URL
 //
 // Every level of the escalation policy needs a key; each key is the 32
@@ -54,6 +57,15 @@ const DefaultWebhookSecretName = "dashboarduz/incident-response/pagerduty-webhoo
 // URL; pass it to the stack as operatorPagerDutySecretName.
 const DefaultOperatorSecretName = "dashboarduz/incident-response/operator-pagerduty-url"
 
+// DefaultSentrySecretName is the stack's default sentryClientSecretName.
+const DefaultSentrySecretName = "dashboarduz/incident-response/sentry-client-secret"
+
+// secretValue is one secret the command may store: its flag's value, the
+// secret's name and description, and what to print once it is stored.
+type secretValue struct {
+	value, name, description, stored string
+}
+
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("routing-keys", flag.ContinueOnError)
 	name := fs.String("secret", DefaultSecretName, "the routing-key secret's `name` (the stack's routingKeysSecretName)")
@@ -62,16 +74,16 @@ func run(ctx context.Context, args []string) error {
 	webhook := fs.String("webhook-secret", "", "the PagerDuty v3 webhook subscription's signing `secret`")
 	operatorName := fs.String("operator-pagerduty-secret-name", DefaultOperatorSecretName, "the operator URL secret's `name` (the stack's operatorPagerDutySecretName)")
 	operatorURL := fs.String("operator-pagerduty-url", "", "the integration `URL` of the operator's PagerDuty service's Amazon CloudWatch integration")
+	sentryName := fs.String("sentry-client-secret-name", DefaultSentrySecretName, "the Sentry client secret's `name` (the stack's sentryClientSecretName)")
+	sentrySecret := fs.String("sentry-client-secret", "", "the Sentry integration's client `secret` (a JSON array of the new and the old one during a rotation)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 && *webhook == "" && *operatorURL == "" {
-		return errors.New("give level=KEY for every level, --webhook-secret, --operator-pagerduty-url, or several")
+	if fs.NArg() == 0 && *webhook == "" && *operatorURL == "" && *sentrySecret == "" {
+		return errors.New("give level=KEY for every level, --webhook-secret, --sentry-client-secret, --operator-pagerduty-url, or several")
 	}
-	if *operatorURL != "" {
-		if err := CheckOperatorURL(*operatorURL); err != nil {
-			return err
-		}
+	if err := checkValues(*operatorURL, []secretValue{{value: *webhook, name: *webhookName}, {value: *sentrySecret, name: *sentryName}}); err != nil {
+		return err
 	}
 	keys, err := levelKeys(*policyFile, fs.Args())
 	if err != nil {
@@ -92,20 +104,41 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("Stored routing keys for %d levels in secret %s.\n", len(keys), *name)
 	}
-	if *webhook != "" {
-		if _, err := secrets.ParseWebhookSecrets(*webhookName, *webhook); err != nil {
+	for _, v := range []secretValue{
+		{*webhook, *webhookName, "The signing secret of the PagerDuty v3 webhook subscription of the Dashboarduz incident response.",
+			"Stored the PagerDuty webhook signing secret in secret " + *webhookName + "."},
+		{*sentrySecret, *sentryName, "The client secret of the Sentry integration whose webhooks the Dashboarduz incident response takes.",
+			"Stored the Sentry client secret in secret " + *sentryName + "; the api function picks it up within a minute."},
+		{*operatorURL, *operatorName, "The PagerDuty integration URL the operator-alerts topic of the Dashboarduz incident response calls.",
+			"Stored the operator's PagerDuty integration URL in secret " + *operatorName + "; deploy with -c operatorPagerDutySecretName=" + *operatorName + "."},
+	} {
+		if v.value == "" {
+			continue
+		}
+		if err := store(ctx, client, v.name, v.description, v.value); err != nil {
 			return err
 		}
-		if err := store(ctx, client, *webhookName, "The signing secret of the PagerDuty v3 webhook subscription of the Dashboarduz incident response.", *webhook); err != nil {
-			return err
-		}
-		fmt.Printf("Stored the PagerDuty webhook signing secret in secret %s.\n", *webhookName)
+		fmt.Println(v.stored)
 	}
-	if *operatorURL != "" {
-		if err := store(ctx, client, *operatorName, "The PagerDuty integration URL the operator-alerts topic of the Dashboarduz incident response calls.", *operatorURL); err != nil {
+	return nil
+}
+
+// checkValues refuses, before anything is stored, an operator URL that is
+// not PagerDuty's and webhook secrets the api function could not read:
+// each holds one secret or a JSON array of them.
+func checkValues(operatorURL string, webhookSecrets []secretValue) error {
+	if operatorURL != "" {
+		if err := CheckOperatorURL(operatorURL); err != nil {
 			return err
 		}
-		fmt.Printf("Stored the operator's PagerDuty integration URL in secret %s; deploy with -c operatorPagerDutySecretName=%s.\n", *operatorName, *operatorName)
+	}
+	for _, v := range webhookSecrets {
+		if v.value == "" {
+			continue
+		}
+		if _, err := secrets.ParseWebhookSecrets(v.name, v.value); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -61,3 +61,25 @@ func TestCheckOperatorURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckValues(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		url     string
+		secrets []secretValue
+		ok      bool
+	}{
+		{"nothing", "", nil, true},
+		{"a Sentry client secret", "", []secretValue{{value: "4f1c9e2a7b", name: DefaultSentrySecretName}}, true},
+		{"a rotation", "", []secretValue{{value: `["new","old"]`, name: DefaultSentrySecretName}}, true},
+		{"an empty array", "", []secretValue{{value: `[]`, name: DefaultSentrySecretName}}, false},
+		{"a broken array", "", []secretValue{{value: `["new",`, name: DefaultWebhookSecretName}}, false},
+		{"not PagerDuty", "https://example.com/hook", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := checkValues(c.url, c.secrets); (err == nil) != c.ok {
+				t.Errorf("checkValues = %v, want ok %v", err, c.ok)
+			}
+		})
+	}
+}

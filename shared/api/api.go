@@ -75,6 +75,9 @@ type Config struct {
 	PostMortems PostMortems
 	StatusPage  http.Handler
 	Metrics     MetricsSummary
+	// Sentry configures POST /webhooks/sentry; its zero value refuses
+	// every Sentry webhook.
+	Sentry SentryConfig
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -97,6 +100,7 @@ type Handler struct {
 	postMortems   PostMortems
 	status        http.Handler
 	metrics       MetricsSummary
+	sentry        SentryConfig
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -124,6 +128,7 @@ type route struct {
 var routes = []route{
 	{Route{http.MethodGet, "/health", true, auth.NoRole}, (*Handler).health},
 	{Route{http.MethodPost, "/webhooks/pagerduty", true, auth.NoRole}, (*Handler).pagerDutyWebhook},
+	{Route{http.MethodPost, "/webhooks/sentry", true, auth.NoRole}, (*Handler).sentryWebhook},
 	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
 	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
 	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
@@ -173,7 +178,7 @@ func New(c Config) (*Handler, error) {
 	}
 	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
 		deps: c.Dependencies, healthTimeout: c.HealthTimeout,
-		postMortems: c.PostMortems, status: c.StatusPage, metrics: c.Metrics}
+		postMortems: c.PostMortems, status: c.StatusPage, metrics: c.Metrics, sentry: c.Sentry}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = DefaultHealthTimeout
 	}

@@ -161,6 +161,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Attainment", reflect.TypeFor[metrics.Attainment](), false},
 		{"StatusDocument", reflect.TypeFor[statuspage.Document](), false},
 		{"StatusIncident", reflect.TypeFor[statuspage.DocumentIncident](), false},
+		{"SentryWebhookResult", reflect.TypeFor[api.SentryWebhookResult](), false},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]

@@ -107,11 +107,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // readBody reads the whole request body, up to MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	return readBodyUpTo(w, r, MaxBodyBytes)
+}
+
+// readBodyUpTo reads the whole request body, up to limit bytes.
+func readBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, &statusError{http.StatusRequestEntityTooLarge,
-			incident.Errorf(incident.EInvalid, "request body is larger than the limit of 64 KiB (%d bytes)", MaxBodyBytes)}
+			incident.Errorf(incident.EInvalid, "request body is larger than the limit of %d KiB (%d bytes)", limit>>10, limit)}
 	}
 	if err != nil {
 		return nil, incident.Errorf(incident.EInvalid, "the request body could not be read")

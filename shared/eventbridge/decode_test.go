@@ -443,3 +443,17 @@ func TestRoutesAreDecoded(t *testing.T) {
 		}
 	}
 }
+
+func TestAllowListFrom(t *testing.T) {
+	a, err := AllowListFrom("")
+	if err != nil || !reflect.DeepEqual(a, DefaultAllowList()) {
+		t.Errorf("AllowListFrom(\"\") = %+v, %v; want the default", a, err)
+	}
+	a, err = AllowListFrom(`{"services":["billing"]}`)
+	if err != nil || !reflect.DeepEqual(a, AllowList{Services: []string{"billing"}}) {
+		t.Errorf("got %+v, %v", a, err)
+	}
+	if _, err := AllowListFrom(`{"service":["x"]}`); err == nil || !strings.Contains(err.Error(), EnvAllowList) {
+		t.Errorf("a bad document: %v, want an error naming %s", err, EnvAllowList)
+	}
+}

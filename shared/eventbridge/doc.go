@@ -16,6 +16,11 @@
 // details. Timestamps are kept as the strings AWS sent; they are read with
 // cloudwatch.ParseTimestamp.
 //
+// Routing: IngestRules are the EventBridge rules that deliver these events
+// to ingest, each a route narrowed to the details Decode acts on; the CDK
+// app deploys them and the local stack routes with them (MatchPattern), so
+// what reaches ingest locally is what would reach it in AWS.
+//
 // Identity: the DedupKey of every ECS signal is the service's ARN, so a
 // failed deployment, its crashing tasks and the scheduler's impairment
 // events for one service are one incident; the DedupKey of an RDS signal

@@ -1,5 +1,7 @@
-// Package ingest turns signals into incidents: it decodes an alarm event,
-// routes the signal with incident.RouteSignal, and opens, joins or notes
+// Package ingest turns signals into incidents: it decodes an EventBridge
+// event (a CloudWatch alarm state change, an ECS or RDS event) with
+// eventbridge.Decoder, or takes a signal another source decoded (a health
+// check, a Sentry webhook), routes the signal with incident.RouteSignal, and opens, joins or notes
 // the incident in storage, starting the incident's escalation when one
 // opens. Every step is idempotent, so a redelivered or concurrent duplicate
 // event changes nothing.
@@ -12,7 +14,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/dashboarduz/incident-response/shared/cloudwatch"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -38,17 +40,27 @@ type Starter interface {
 // find in the dead-letter queue and the logs.
 type InvalidEventError struct {
 	Reason string
+	// Err is the decoder's error, an *eventbridge.InvalidEventError.
+	Err error
 }
 
 // Error returns the reason, which names the problem with the event.
 func (e *InvalidEventError) Error() string { return e.Reason }
 
-// Handler ingests signals: CloudWatch alarm events through Handle, other
+// Unwrap returns the decoder's error.
+func (e *InvalidEventError) Unwrap() error { return e.Err }
+
+// Handler ingests signals: EventBridge events through Handle, other
 // sources through Ingest.
 type Handler struct {
 	Store   Store
 	Starter Starter
-	Rules   incident.ClassificationRules
+	// Rules classify CloudWatch alarms.
+	Rules incident.ClassificationRules
+	// Allow names the ECS clusters, ECS services and RDS instances this
+	// system responds for; an ECS or RDS event about anything else is an
+	// ignored signal that says so. The zero value allows none.
+	Allow eventbridge.AllowList
 	// Policy gives the re-open window, the flapping threshold and a new
 	// incident's first step.
 	Policy incident.Policy
@@ -60,14 +72,19 @@ type Handler struct {
 // Result says what one event did.
 type Result = incident.Outcome
 
-// Handle is the Lambda entry point: an EventBridge "CloudWatch Alarm State
-// Change" event or the payload of an alarm action that invokes the
-// function directly.
+// Handle is the Lambda entry point: any event the ingest rules route (see
+// eventbridge.IngestRules: CloudWatch alarm state changes, ECS deployment,
+// task and service events, RDS instance events), or the payload of an
+// alarm action that invokes the function directly. An event that cannot
+// be decoded is an *InvalidEventError, which Lambda keeps in the
+// dead-letter queue; one that means nothing here (a service outside the
+// allow-list, a task scaled in) is ignored with the reason on the result.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Result, error) {
-	sig, err := cloudwatch.Decode(raw, h.Rules)
+	d := eventbridge.Decoder{Rules: h.Rules, Allow: h.Allow}
+	sig, err := d.Decode(raw)
 	if err != nil {
 		slog.WarnContext(ctx, "rejected event", "error", err.Error(), "bytes", len(raw))
-		return Result{}, &InvalidEventError{Reason: err.Error()}
+		return Result{}, &InvalidEventError{Reason: err.Error(), Err: err}
 	}
 	return h.Ingest(ctx, sig)
 }
@@ -82,7 +99,8 @@ func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, erro
 		res, retry, err := h.ingestOnce(ctx, sig)
 		if err != nil || !retry {
 			if err == nil {
-				slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "alarm", sig.DedupKey, "reason", res.Reason)
+				slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "source", sig.Source,
+					"dedupKey", sig.DedupKey, "service", sig.Service, "reason", res.Reason)
 			}
 			return res, err
 		}
@@ -115,7 +133,7 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (Result, 
 			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
 		}
 		if joined {
-			return Result{Route: incident.RouteJoin, IncidentID: id, Reason: "the alarm is still firing on open incident " + id}, false, nil
+			return Result{Route: incident.RouteJoin, IncidentID: id, Reason: "the " + sourceNoun(sig) + " is still firing on open incident " + id}, false, nil
 		}
 	}
 	inc, err := h.Store.GetIncident(ctx, id)
@@ -176,9 +194,9 @@ func (h *Handler) route(ctx context.Context, sig incident.Signal, current incide
 		}
 		return done(h.Starter.StartEscalation(ctx, incident.StartOf(inc)))
 	case incident.RouteRecover:
-		return done(h.noteAndRecord(ctx, current, sig, incident.EntryRecovered, fmt.Sprintf("Alarm returned to OK: %s. The incident stays open until a responder resolves it.", sigText(sig))))
+		return done(h.noteAndRecord(ctx, current, sig, incident.EntryRecovered, recoveredText(sig)))
 	case incident.RouteNote:
-		return done(h.noteAndRecord(ctx, current, sig, incident.EntryInsufficientData, fmt.Sprintf("Alarm has insufficient data: %s. Nobody is paged for it.", sigText(sig))))
+		return done(h.noteAndRecord(ctx, current, sig, incident.EntryInsufficientData, inconclusiveText(sig)))
 	}
 	return Result{Route: incident.RouteIgnore, IncidentID: current.ID, Reason: route.Reason}, false, nil
 }
@@ -196,7 +214,7 @@ func (h *Handler) open(ctx context.Context, sig incident.Signal, replacing strin
 	if err := h.finishOpen(ctx, inc, sig, windows); err != nil {
 		return Result{}, false, err
 	}
-	return Result{Route: incident.RouteOpen, IncidentID: inc.ID, Reason: "the alarm fired with no open incident"}, false, nil
+	return Result{Route: incident.RouteOpen, IncidentID: inc.ID, Reason: "the " + sourceNoun(sig) + " fired with no open incident"}, false, nil
 }
 
 // join records a firing signal on an open incident that the one-write
@@ -204,7 +222,7 @@ func (h *Handler) open(ctx context.Context, sig incident.Signal, replacing strin
 // not newer than the latest. A redelivered re-opening lands here too:
 // starting its generation again finishes what a crash may have cut short.
 func (h *Handler) join(ctx context.Context, current incident.Incident, sig incident.Signal) error {
-	if err := h.note(ctx, current.ID, sig, incident.EntrySignal, fmt.Sprintf("Alarm still firing: %s.", sigText(sig))); err != nil {
+	if err := h.note(ctx, current.ID, sig, incident.EntrySignal, firingText(sig)); err != nil {
 		return err
 	}
 	inc, err := h.noteSignal(ctx, current, sig, true)
@@ -336,7 +354,8 @@ func (h *Handler) reopen(ctx context.Context, inc incident.Incident, sig inciden
 	if stored.Status == incident.Resolved {
 		return stored, nil
 	}
-	text := fmt.Sprintf("Incident re-opened (episode %d): the alarm fired again within %s of its resolution: %s. The escalation policy starts afresh.", stored.Episode, h.Policy.ReopenWithin.D(), sigText(sig))
+	text := fmt.Sprintf("Incident re-opened (episode %d): the %s fired again within %s of its resolution: %s. The escalation policy starts afresh.",
+		stored.Episode, sourceNoun(sig), h.Policy.ReopenWithin.D(), sigText(sig))
 	if err := h.note(ctx, stored.ID, sig, incident.EntryReopened, text); err != nil {
 		return incident.Incident{}, err
 	}
@@ -376,4 +395,62 @@ func sigText(sig incident.Signal) string {
 		s += " - " + sig.Reason
 	}
 	return strings.TrimRight(s, ". ")
+}
+
+// sourceNames are how the timeline names each source of signals.
+var sourceNames = map[string]string{
+	"cloudwatch":   "alarm",
+	"ecs":          "ECS event",
+	"rds":          "RDS event",
+	"sentry":       "Sentry alert",
+	"health-check": "health check",
+}
+
+// sourceNoun names what sent the signal, e.g. "alarm" or "health check".
+func sourceNoun(sig incident.Signal) string {
+	if n, ok := sourceNames[sig.Source]; ok {
+		return n
+	}
+	if sig.Source == "" {
+		return "signal"
+	}
+	return sig.Source + " signal"
+}
+
+// capitalized is s with its first letter in upper case.
+func capitalized(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// recoveredText is the timeline's note of a recovery; an alarm's keeps
+// CloudWatch's words.
+func recoveredText(sig incident.Signal) string {
+	what := "Alarm returned to OK"
+	if sig.Source != "cloudwatch" {
+		what = capitalized(sourceNoun(sig)) + " reports a recovery"
+	}
+	return fmt.Sprintf("%s: %s. The incident stays open until a responder resolves it.", what, sigText(sig))
+}
+
+// inconclusiveText is the timeline's note of a signal that neither fires
+// nor recovers.
+func inconclusiveText(sig incident.Signal) string {
+	what := "Alarm has insufficient data"
+	if sig.Source != "cloudwatch" {
+		what = capitalized(sourceNoun(sig)) + " reports neither a failure nor a recovery"
+	}
+	return fmt.Sprintf("%s: %s. Nobody is paged for it.", what, sigText(sig))
+}
+
+// firingText is the timeline's note of a signal that fires again on an
+// open incident.
+func firingText(sig incident.Signal) string {
+	what := "Alarm still firing"
+	if sig.Source != "cloudwatch" {
+		what = capitalized(sourceNoun(sig)) + " still failing"
+	}
+	return fmt.Sprintf("%s: %s.", what, sigText(sig))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
@@ -59,7 +60,8 @@ func newHandler(t *testing.T) (*ingest.Handler, *dynamo.Store, *starts) {
 	t.Helper()
 	store := dynamotest.New(t)
 	st := &starts{}
-	return &ingest.Handler{Store: store, Starter: st, Rules: incident.DefaultClassificationRules(), Policy: incident.DefaultPolicy()}, store, st
+	return &ingest.Handler{Store: store, Starter: st, Rules: incident.DefaultClassificationRules(), Allow: eventbridge.DefaultAllowList(),
+		Policy: incident.DefaultPolicy()}, store, st
 }
 
 func openIncidents(t *testing.T, store *dynamo.Store) []incident.Incident {

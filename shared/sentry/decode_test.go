@@ -246,3 +246,25 @@ func TestProjectSlug(t *testing.T) {
 		}
 	}
 }
+
+func TestMappingFrom(t *testing.T) {
+	m, err := MappingFrom("")
+	if err != nil || !reflect.DeepEqual(m, DefaultMapping()) {
+		t.Errorf("MappingFrom(\"\") = %+v, %v; want the default", m, err)
+	}
+	m, err = MappingFrom(`{"services":{"web":"dashboarduz-api"},"levels":{"fatal":"P0","error":"P1"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultMapping()
+	want.Services = map[string]string{"web": "dashboarduz-api"}
+	want.Levels = map[string]incident.Severity{"fatal": incident.P0, "error": incident.P1}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("got %+v\nwant %+v", m, want)
+	}
+	for _, bad := range []string{`[]`, `{"service":{}}`, `{"levels":{"critical":"P1"}}`, `{"category":"outage"}`, `null`, `{`} {
+		if _, err := MappingFrom(bad); incident.ErrorCode(err) != incident.EInvalid {
+			t.Errorf("MappingFrom(%s) = %v, want an invalid error", bad, err)
+		}
+	}
+}

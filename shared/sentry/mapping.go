@@ -96,3 +96,33 @@ func (m Mapping) service(slug string) string {
 	}
 	return slug
 }
+
+// EnvMapping names the environment variable that, when set, holds a
+// mapping document whose keys replace the default's (see MappingFrom).
+const EnvMapping = "SENTRY_MAPPING"
+
+// MappingFrom returns the default mapping with the top-level keys of doc
+// in place of its own, validated: {"services": {"web": "dashboarduz-api"}}
+// names a project's service and keeps the default levels. A key given
+// replaces the default's whole value (levels lists every level that is an
+// incident). An empty doc is the default.
+func MappingFrom(doc string) (Mapping, error) {
+	if strings.TrimSpace(doc) == "" {
+		return DefaultMapping(), nil
+	}
+	var base, over map[string]json.RawMessage
+	if err := json.Unmarshal(defaultMapping, &base); err != nil {
+		return Mapping{}, fmt.Errorf("sentry: embedded mapping.json: %w", err)
+	}
+	if err := json.Unmarshal([]byte(doc), &over); err != nil || over == nil {
+		return Mapping{}, incident.Errorf(incident.EInvalid, "sentry mapping: not a JSON object")
+	}
+	for k, v := range over {
+		base[k] = v
+	}
+	merged, err := json.Marshal(base)
+	if err != nil {
+		return Mapping{}, fmt.Errorf("sentry mapping: %w", err)
+	}
+	return ParseMapping(merged)
+}

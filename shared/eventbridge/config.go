@@ -1,0 +1,21 @@
+package eventbridge
+
+import "fmt"
+
+// EnvAllowList names the environment variable that, when set, holds the
+// allow-list document (see ParseAllowList) replacing DefaultAllowList.
+const EnvAllowList = "EVENT_ALLOW_LIST"
+
+// AllowListFrom returns the allow-list in doc, validated, or
+// DefaultAllowList when doc is empty: what the ingest function does with
+// EnvAllowList.
+func AllowListFrom(doc string) (AllowList, error) {
+	if doc == "" {
+		return DefaultAllowList(), nil
+	}
+	a, err := ParseAllowList([]byte(doc))
+	if err != nil {
+		return AllowList{}, fmt.Errorf("%s: %w", EnvAllowList, err)
+	}
+	return a, nil
+}
