@@ -39,20 +39,15 @@ type Escalation struct {
 	Failures awscloudwatch.Alarm
 	// TimedOut alarms when an execution times out.
 	TimedOut awscloudwatch.Alarm
-	// Aborted alarms when an execution is stopped.
-	Aborted awscloudwatch.Alarm
 }
 
 // EscalationFailuresAlarmSuffix ends the name of the alarm on failed
 // executions; shared/incident/classify.json matches it.
 const EscalationFailuresAlarmSuffix = "-escalation-failures"
 
-// Suffixes of the alarms on timed-out and aborted executions;
-// shared/incident/classify.json matches them.
-const (
-	EscalationTimeoutsAlarmSuffix = "-escalation-timeouts"
-	EscalationAbortedAlarmSuffix  = "-escalation-aborted"
-)
+// EscalationTimeoutsAlarmSuffix ends the name of the alarm on timed-out
+// executions; shared/incident/classify.json matches it.
+const EscalationTimeoutsAlarmSuffix = "-escalation-timeouts"
 
 // NewEscalation creates the state machine from statemachine.Definition, the
 // one definition the local executor also runs, with its placeholders bound
@@ -98,12 +93,11 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 	timedOut := selfAlarm(c, "TimedOut", EscalationTimeoutsAlarmSuffix,
 		"An escalation execution timed out: its incident is no longer escalated. Look at the execution, then page by hand if needed.",
 		"Sum", sm.MetricTimedOut)
-	// An execution is aborted when someone stops it, in the console or the
-	// API: usually on purpose, but its incident is no longer escalated, so
-	// someone must look (P1).
-	aborted := selfAlarm(c, "Aborted", EscalationAbortedAlarmSuffix,
-		"An escalation execution was stopped: its incident is no longer escalated. Check that it was meant, and page by hand if needed.",
-		"Sum", sm.MetricAborted)
+	// An execution stopped by hand leaves its incident unescalated: the
+	// ingest path's EscalationStoppedByHand rule opens a P1 incident for
+	// each (see eventbridge.IngestRules). Not an alarm on
+	// ExecutionsAborted, which also counts the superseded executions
+	// this system stops itself.
 	// A definition from a string grants nothing by itself: allow exactly the
 	// functions it calls.
 	// Not GrantInvoke, which adds <function ARN>:* for every version and
@@ -113,7 +107,7 @@ func NewEscalation(scope constructs.Construct, id string, props *EscalationProps
 		Actions:      jsii.Strings("lambda:InvokeFunction"),
 		ResourceArns: &[]*string{props.Plan.FunctionArn(), props.Page.FunctionArn(), props.Triage.FunctionArn(), props.Remediate.FunctionArn(), props.Notify.FunctionArn()},
 	})
-	return &Escalation{Construct: c, StateMachine: sm, Failures: failures, TimedOut: timedOut, Aborted: aborted}, nil
+	return &Escalation{Construct: c, StateMachine: sm, Failures: failures, TimedOut: timedOut}, nil
 }
 
 // EscalationStateMachineName is the state machine's name: the stack's,
@@ -131,6 +125,17 @@ func EscalationStateMachineArn(stack awscdk.Stack) *string {
 		Service:      jsii.String("states"),
 		Resource:     jsii.String("stateMachine"),
 		ResourceName: EscalationStateMachineName(stack),
+		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+}
+
+// EscalationExecutionsArn matches the ARN of every execution of the
+// escalation state machine: arn:...:execution:<stack>-escalation:*.
+func EscalationExecutionsArn(stack awscdk.Stack) *string {
+	return stack.FormatArn(&awscdk.ArnComponents{
+		Service:      jsii.String("states"),
+		Resource:     jsii.String("execution"),
+		ResourceName: jsii.String(*EscalationStateMachineName(stack) + ":*"),
 		ArnFormat:    awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
 }

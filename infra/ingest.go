@@ -58,6 +58,12 @@ func NewIngest(scope constructs.Construct, id string, props *IngestProps) *Inges
 			Source:     jsii.Strings(r.Source),
 			DetailType: jsii.Strings(r.DetailType),
 		}
+		if r.EscalationOnly {
+			if r.Detail == nil {
+				r.Detail = map[string]any{}
+			}
+			r.Detail["stateMachineArn"] = []any{props.StateMachine.StateMachineArn()}
+		}
 		if r.Detail != nil {
 			pattern.Detail = &r.Detail
 		}

@@ -64,6 +64,12 @@ func suppressNagFindings(s *IncidentResponseStack) {
 			"Delivering a state machine's logs to CloudWatch Logs needs logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups, which support no resource-level permissions: AWS documents them on Resource \"*\".",
 			"Resource::*"),
 	)
+	suppress(s.Functions.EscalationPlan.Role(),
+		suppression("AwsSolutions-IAM5",
+			"The Plan function stops the execution a newer generation of an incident's escalation supersedes. Executions are made at run time, one or more per incident, so "+
+				"states:StopExecution is granted on the executions of this stack's escalation state machine (execution:<stack>-escalation:*), and no other.",
+			"Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"+*EscalationStateMachineName(awscdk.Stack_Of(s.Functions.EscalationPlan))+":*"),
+	)
 	// Only the routes known to be open on purpose: a route opened later
 	// shows up as a finding to be reviewed, not suppressed with them.
 	for _, r := range s.API.Routes {

@@ -123,6 +123,13 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Actions:      jsii.Strings("states:StartExecution"),
 		ResourceArns: &[]*string{smArn},
 	})
+	// It also stops the execution a newer generation supersedes: any
+	// execution of this state machine, and of no other.
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      fns.EscalationPlan,
+		Actions:      jsii.Strings("states:StopExecution"),
+		ResourceArns: &[]*string{EscalationExecutionsArn(stack)},
+	})
 	ingest := NewIngest(stack, "Ingest", &IngestProps{
 		Function:        fns.AlarmIngest,
 		DeadLetterQueue: deadLetters.Queue,
@@ -160,7 +167,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	})
 	fnAlarms := NewFunctionAlarms(stack, "FunctionAlarms", &FunctionAlarmsProps{Functions: fns.ByName()})
 
-	alarms := []awscloudwatch.Alarm{esc.Failures, esc.TimedOut, esc.Aborted, fns.PagesRejected, deadLetters.NotEmpty, heartbeat.Missing}
+	alarms := []awscloudwatch.Alarm{esc.Failures, esc.TimedOut, fns.PagesRejected, deadLetters.NotEmpty, heartbeat.Missing}
 	if drill.Failing != nil {
 		alarms = append(alarms, drill.Failing)
 	}

@@ -38,10 +38,11 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::Events::Rule", float64(len(eventbridge.IngestRules())) + 2},
 		{"AWS::Scheduler::Schedule", 0}, // the health checks are scheduled once their file is set
 		{"AWS::SQS::Queue", 1},
-		// Failed, timed-out and aborted executions, rejected pages, dead
-		// letters, the heartbeat, the fire drill's own alarm and its
-		// failing drills, and each function's errors and throttles.
-		{"AWS::CloudWatch::Alarm", 8 + 2*float64(len(FunctionNames))},
+		// Failed and timed-out executions, rejected pages, dead letters,
+		// the heartbeat, the fire drill's own alarm and its failing
+		// drills, and each function's errors and throttles. (An execution
+		// stopped by hand is an ingest rule's.)
+		{"AWS::CloudWatch::Alarm", 7 + 2*float64(len(FunctionNames))},
 		{"AWS::Logs::LogGroup", float64(len(FunctionNames)) + 2}, // the functions, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
@@ -265,8 +266,13 @@ func TestIngestRules(t *testing.T) {
 				t.Fatalf("no rule %s", r.Name)
 			}
 			p := props(s.resource(t, logicalID(t, s, rule)))
+			pattern := r.Pattern()
+			if r.EscalationOnly {
+				// Narrowed to this stack's state machine.
+				pattern["detail"].(map[string]any)["stateMachineArn"] = []any{ref(logicalID(t, s, s.stack.Escalation.StateMachine))}
+			}
 			for field, want := range map[string]any{
-				"EventPattern": r.Pattern(),
+				"EventPattern": pattern,
 				"Description":  r.Description,
 				"State":        "ENABLED",
 				"EventBusName": nil, // the default bus
@@ -489,6 +495,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			// Plan knows the state machine by its fixed name (it hands long
 			// executions over); the others by reference.
 			return set(ref(smID), join("arn:", ref("AWS::Partition"), ":states:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":stateMachine:DashboarduzIncidentResponse-escalation")), true
+		case action == "states:StopExecution":
+			// Plan stops superseded executions: this state machine's only.
+			return set(join("arn:", ref("AWS::Partition"), ":states:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":execution:DashboarduzIncidentResponse-escalation:*")), true
 		case strings.HasPrefix(action, "secretsmanager:"):
 			return set(secretArn, webhookSecretArn, sentrySecretArn), true
 		case action == "lambda:InvokeFunction":
@@ -597,6 +606,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		roles  []string
 	}{
 		{"states:StartExecution", []string{ingestRole, apiRole, drillRole, planRole, healthRole}},
+		{"states:StopExecution", []string{planRole}},
 		{"states:DescribeStateMachine", []string{heartbeatRole}},
 		{"states:ListExecutions", []string{drillRole}},
 		{"cloudwatch:SetAlarmState", []string{drillRole}},

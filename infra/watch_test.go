@@ -82,7 +82,6 @@ func TestEscalationAlarms(t *testing.T) {
 	}{
 		{logicalID(t, s, s.stack.Escalation.Failures), "ExecutionsFailed", EscalationFailuresAlarmSuffix, incident.P0},
 		{logicalID(t, s, s.stack.Escalation.TimedOut), "ExecutionsTimedOut", EscalationTimeoutsAlarmSuffix, incident.P0},
-		{logicalID(t, s, s.stack.Escalation.Aborted), "ExecutionsAborted", EscalationAbortedAlarmSuffix, incident.P1},
 	} {
 		p := props(s.resource(t, c.id))
 		for k, v := range map[string]any{

@@ -21,11 +21,13 @@ import (
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN")
+	states := sfn.NewFromConfig(cfg)
 	p := &escalation.Planner{
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
-		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), env[1]),
+		Starter: stepfunctions.NewStarter(states, env[1]),
+		Stopper: stepfunctions.NewStopper(states, env[1]),
 	}
 	lambda.Start(p.Handle)
 }

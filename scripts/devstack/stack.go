@@ -298,7 +298,7 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 	if err := s.Policy.CheckRoutingKeys(keys); err != nil {
 		return nil, err
 	}
-	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock, Starter: lateStarter{s}, HandoverAfter: s.handoverAfter}
+	planner := &escalation.Planner{Store: s.Store, Policy: s.Policy, Clock: s.Clock, Starter: lateStarter{s}, Stopper: lateStarter{s}, HandoverAfter: s.handoverAfter}
 	pager := &escalation.Pager{
 		Store:     s.Store,
 		Keys:      keys,
@@ -325,6 +325,11 @@ type lateStarter struct{ s *Stack }
 // StartEscalation starts an execution on the stack's executor.
 func (l lateStarter) StartEscalation(ctx context.Context, st incident.EscalationState) error {
 	return sfnlocal.Starter{Executor: l.s.Exec}.StartEscalation(ctx, st)
+}
+
+// StopEscalation stops an execution on the stack's executor.
+func (l lateStarter) StopEscalation(ctx context.Context, st incident.EscalationState, cause string) error {
+	return sfnlocal.Starter{Executor: l.s.Exec}.StopEscalation(ctx, st, cause)
 }
 
 // rebuildAPI builds the API handler with the stack's issuer. Sentry

@@ -61,6 +61,7 @@ type incidentRecord struct {
 	Breaches          []breachRecord     `dynamodbav:"breaches,omitempty"`
 	Generation        int                `dynamodbav:"generation"`
 	PlannedGeneration int                `dynamodbav:"plannedGeneration,omitempty"`
+	PlannedHandover   int                `dynamodbav:"plannedHandover,omitempty"`
 	Notes             []string           `dynamodbav:"notes,omitempty"`
 
 	Announcements       []string          `dynamodbav:"announcements,omitempty"`
@@ -140,7 +141,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 	for _, b := range inc.Breaches {
 		r.Breaches = append(r.Breaches, breachRecord{Target: b.Target, At: formatTime(b.At), Episode: b.Episode})
 	}
-	r.Generation, r.PlannedGeneration = inc.Generation, inc.PlannedGeneration
+	r.Generation, r.PlannedGeneration, r.PlannedHandover = inc.Generation, inc.PlannedGeneration, inc.PlannedHandover
 	r.Notes = inc.Notes
 	r.Announcements, r.PostMortemCompleted, r.Reminded = inc.Announcements, inc.PostMortemCompleted, inc.Reminded
 	if inc.Triage != nil {
@@ -215,7 +216,7 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 		}
 		inc.Breaches = append(inc.Breaches, incident.Breach{Target: b.Target, At: at, Episode: b.Episode})
 	}
-	inc.Generation, inc.PlannedGeneration = r.Generation, r.PlannedGeneration
+	inc.Generation, inc.PlannedGeneration, inc.PlannedHandover = r.Generation, r.PlannedGeneration, r.PlannedHandover
 	inc.Notes = r.Notes
 	inc.Announcements, inc.PostMortemCompleted, inc.Reminded = r.Announcements, r.PostMortemCompleted, r.Reminded
 	if r.Triage != nil {

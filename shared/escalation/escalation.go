@@ -57,6 +57,13 @@ type Starter interface {
 	StartEscalation(ctx context.Context, st incident.EscalationState) error
 }
 
+// Stopper stops the execution that runs from an escalation state, when a
+// newer generation has superseded it; stopping one that has finished or
+// was never started is not an error.
+type Stopper interface {
+	StopEscalation(ctx context.Context, st incident.EscalationState, cause string) error
+}
+
 // DefaultHandoverAfter is how many plans an execution makes before it
 // hands over to a fresh one. A round of the loop (Plan, the Choice, a
 // task or a wait) adds about a dozen events to an execution's history,
@@ -71,6 +78,10 @@ type Planner struct {
 	// Starter starts the execution that takes over from one grown too
 	// long.
 	Starter Starter
+	// Stopper, when set, stops the execution a newer generation has
+	// superseded as soon as the newer one first plans, rather than let it
+	// stand down when it next wakes.
+	Stopper Stopper
 	// HandoverAfter is how many plans an execution makes before it hands
 	// over; zero means DefaultHandoverAfter.
 	HandoverAfter int
@@ -94,12 +105,16 @@ func (p *Planner) Handle(ctx context.Context, in State) (State, error) {
 		return p.standDown(ctx, inc, in.Generation, fmt.Sprintf("generation %d stands down: generation %d has taken over", in.Generation, inc.PlannedGeneration)), nil
 	}
 	now := p.Clock.Now()
-	if inc, err = p.record(ctx, inc, in.Generation, windows, now); err != nil {
+	superseded := incident.EscalationState{IncidentID: inc.ID, Service: inc.Service, Generation: inc.PlannedGeneration, Handover: inc.PlannedHandover}
+	if inc, err = p.record(ctx, inc, in, windows, now); err != nil {
 		return State{}, err
 	}
 	if in.Generation < inc.PlannedGeneration {
 		// A newer generation planned while this one was writing.
 		return p.standDown(ctx, inc, in.Generation, "a newer generation has taken over"), nil
+	}
+	if superseded.Generation < in.Generation {
+		p.stopSuperseded(ctx, superseded, in.Generation)
 	}
 	if in.Loops >= p.handoverAfter() {
 		return p.handOver(ctx, inc, in)
@@ -157,6 +172,22 @@ func (p *Planner) handOver(ctx context.Context, inc incident.Incident, in State)
 	return p.standDown(ctx, inc, in.Generation, fmt.Sprintf("after %d plans, execution %d of generation %d hands over to a fresh one", in.Loops, in.Handover, in.Generation)), nil
 }
 
+// stopSuperseded stops the execution of the generation this one took over
+// from. It is tidying, not safety: a superseded execution that is not
+// stopped stands down when it next plans. So a failure is logged, and the
+// escalation goes on.
+func (p *Planner) stopSuperseded(ctx context.Context, old incident.EscalationState, generation int) {
+	if p.Stopper == nil {
+		return
+	}
+	cause := fmt.Sprintf("generation %d of incident %s has taken over", generation, old.IncidentID)
+	if err := p.Stopper.StopEscalation(ctx, old, cause); err != nil {
+		slog.WarnContext(ctx, "stop superseded execution", "incidentId", old.IncidentID, "generation", old.Generation, "handover", old.Handover, "error", err)
+		return
+	}
+	slog.InfoContext(ctx, "stopped superseded execution", "incidentId", old.IncidentID, "generation", old.Generation, "handover", old.Handover)
+}
+
 func (p *Planner) standDown(ctx context.Context, inc incident.Incident, generation int, reason string) State {
 	slog.InfoContext(ctx, "planned", "incidentId", inc.ID, "action", incident.ActDone, "reason", reason)
 	return State{IncidentID: inc.ID, Service: inc.Service, Generation: generation, Action: incident.ActDone, Reason: reason}
@@ -169,7 +200,7 @@ func (p *Planner) standDown(ctx context.Context, inc incident.Incident, generati
 // between writes the entry again (a no-op) and then records it; a
 // recorded finding is never written again. It returns the incident as
 // stored.
-func (p *Planner) record(ctx context.Context, inc incident.Incident, generation int, windows []incident.MaintenanceWindow, now time.Time) (incident.Incident, error) {
+func (p *Planner) record(ctx context.Context, inc incident.Incident, in State, windows []incident.MaintenanceWindow, now time.Time) (incident.Incident, error) {
 	breaches, notes := p.findings(inc, windows, now)
 	for _, b := range breaches {
 		if err := p.noteBreach(ctx, inc, b); err != nil {
@@ -183,8 +214,8 @@ func (p *Planner) record(ctx context.Context, inc incident.Incident, generation 
 	}
 	stored, err := incident.Update(ctx, p.Store, inc, func(inc *incident.Incident) bool {
 		changed := false
-		if generation > inc.PlannedGeneration {
-			inc.PlannedGeneration, changed = generation, true
+		if in.Generation > inc.PlannedGeneration || (in.Generation == inc.PlannedGeneration && in.Handover > inc.PlannedHandover) {
+			inc.PlannedGeneration, inc.PlannedHandover, changed = in.Generation, in.Handover, true
 		}
 		// Decided on each read: a concurrent re-opening changes the episode.
 		for _, b := range breaches {

@@ -44,6 +44,7 @@ var Routes = []Route{
 	{SourceECS, DetailTypeECSTask},
 	{SourceECS, DetailTypeECSService},
 	{SourceRDS, DetailTypeRDSInstance},
+	{SourceStepFunctions, DetailTypeExecutionStatus},
 }
 
 // InvalidEventError reports an event that cannot become a signal: not
@@ -175,6 +176,8 @@ func (d *Decoder) Decode(raw []byte) (incident.Signal, error) {
 		return decodeWith(raw, source, detailType, d.ecsServiceAction)
 	case Route{SourceRDS, DetailTypeRDSInstance}:
 		return decodeWith(raw, source, detailType, d.rdsInstance)
+	case Route{SourceStepFunctions, DetailTypeExecutionStatus}:
+		return decodeWith(raw, source, detailType, d.escalationStopped)
 	}
 	return incident.Signal{}, &InvalidEventError{Source: source, DetailType: detailType,
 		Problem: "no decoder for this source and detail-type; the ingest rule routes " + routeList()}

@@ -24,6 +24,11 @@ type Rule struct {
 	// Detail is the pattern's detail part in EventBridge's event-pattern
 	// syntax, or nil for every detail of the route.
 	Detail map[string]any
+	// EscalationOnly marks a rule about the escalation state machine's
+	// executions: the CDK app narrows it to that state machine's ARN
+	// (detail.stateMachineArn), so another state machine in the account,
+	// or another copy of this system, never reaches this one.
+	EscalationOnly bool
 }
 
 // Pattern is the rule's whole event pattern, as EventBridge takes it.
@@ -95,6 +100,19 @@ func IngestRules() []Rule {
 			// Not narrowed by event ID: older events carry none, and Decode
 			// reads their message.
 			Route: Route{SourceRDS, DetailTypeRDSInstance},
+		},
+		{
+			Name: "EscalationStoppedByHand",
+			Description: "Stopped escalation executions go to the alarm-ingest function, which opens a P1 incident naming the incident left " +
+				"unescalated, unless this system stopped the execution because a newer one took over.",
+			Route:          Route{SourceStepFunctions, DetailTypeExecutionStatus},
+			EscalationOnly: true,
+			// Not narrowed by error: a stop by hand may carry none, which a
+			// pattern can only match as null, and CloudFormation takes no
+			// null in a pattern. The superseded ones the system stops itself
+			// (one per acknowledgement or resolution) are decoded and
+			// ignored.
+			Detail: map[string]any{"status": []any{executionAborted}},
 		},
 	}
 }

@@ -29,11 +29,6 @@ func TestDefaultClassificationRules(t *testing.T) {
 			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-escalation-timeouts"},
 		},
 		{
-			name:  "this system's aborted escalations are P1",
-			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-escalation-aborted", Namespace: "AWS/States", MetricName: "ExecutionsAborted"},
-			want:  Classification{Service: "incident-response", Category: Other, Severity: P1, Rule: "incident-response-escalation-aborted"},
-		},
-		{
 			name:  "this system's missing heartbeat pages at P0",
 			facts: AlarmFacts{Name: "DashboarduzIncidentResponse-heartbeat-missing", Namespace: "Dashboarduz/IncidentResponse", MetricName: "Heartbeat", Dimensions: map[string]string{"FunctionName": "DashboarduzIncidentResponse-Heartbeat1A2B"}},
 			want:  Classification{Service: "incident-response", Category: Other, Severity: P0, Rule: "incident-response-heartbeat"},
@@ -326,7 +321,6 @@ func TestDefaultRulesAllReachable(t *testing.T) {
 		{Name: "x-pages-rejected"},
 		{Name: "x-escalation-timeouts"},
 		{Name: "x-heartbeat-missing"},
-		{Name: "x-escalation-aborted"},
 		{Name: "x-function-errors", Namespace: "AWS/Lambda", MetricName: "Errors"},
 		{Name: "x-function-throttles", Namespace: "AWS/Lambda", MetricName: "Throttles"},
 		{Name: "x-fire-drill-failing"},

@@ -65,9 +65,12 @@ type Incident struct {
 	// deadline earlier (a severity change, an escalation, a re-opening, an
 	// acknowledgement or resolution to pass on to PagerDuty) starts a new
 	// one. PlannedGeneration is the newest that has planned; older ones
-	// stand down when they see it.
+	// stand down when they see it, and the first plan of a newer one stops
+	// the execution of PlannedGeneration, the PlannedHandover-th of its
+	// generation (see statemachine.ExecutionNameOf).
 	Generation        int `json:"generation,omitempty"`
 	PlannedGeneration int `json:"plannedGeneration,omitempty"`
+	PlannedHandover   int `json:"plannedHandover,omitempty"`
 	// Notes are the keys of the timeline entries the escalation wrote
 	// about things outside the incident (a maintenance window holding or
 	// releasing it), so that each is written once.

@@ -3,6 +3,7 @@ package statemachine
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
@@ -39,4 +40,19 @@ func ExecutionNameOf(st incident.EscalationState) string {
 		name += fmt.Sprintf("-h%d", st.Handover)
 	}
 	return name
+}
+
+// Superseded is the error an execution is stopped with when a newer
+// generation of its incident's escalation has taken over. The rule that
+// turns stopped executions into incidents leaves these out.
+const Superseded = "Superseded"
+
+// ExecutionARN is the ARN of the execution named name of the state
+// machine stateMachineARN (arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME).
+func ExecutionARN(stateMachineARN, name string) (string, error) {
+	prefix, machine, ok := strings.Cut(stateMachineARN, ":stateMachine:")
+	if !ok || machine == "" || strings.Contains(machine, ":") || !strings.HasPrefix(prefix, "arn:") {
+		return "", fmt.Errorf("%q is not a state machine ARN (arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME)", stateMachineARN)
+	}
+	return prefix + ":execution:" + machine + ":" + name, nil
 }

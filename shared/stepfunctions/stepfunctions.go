@@ -51,3 +51,44 @@ func (s *Starter) StartEscalation(ctx context.Context, st incident.EscalationSta
 	}
 	return nil
 }
+
+// StopExecutionAPI is the part of the Step Functions client the Stopper
+// uses.
+type StopExecutionAPI interface {
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
+}
+
+// Stopper stops escalation executions that a newer one has superseded.
+type Stopper struct {
+	api             StopExecutionAPI
+	stateMachineARN string
+}
+
+// NewStopper returns a Stopper for the state machine with the given ARN.
+func NewStopper(api StopExecutionAPI, stateMachineARN string) *Stopper {
+	return &Stopper{api: api, stateMachineARN: stateMachineARN}
+}
+
+// StopEscalation stops the execution that runs from st (named by
+// statemachine.ExecutionNameOf) with the error statemachine.Superseded and
+// cause as its cause. Stopping one that has finished changes nothing, and
+// one that was never started is not an error either.
+func (s *Stopper) StopEscalation(ctx context.Context, st incident.EscalationState, cause string) error {
+	arn, err := statemachine.ExecutionARN(s.stateMachineARN, statemachine.ExecutionNameOf(st))
+	if err != nil {
+		return err
+	}
+	_, err = s.api.StopExecution(ctx, &sfn.StopExecutionInput{
+		ExecutionArn: aws.String(arn),
+		Error:        aws.String(statemachine.Superseded),
+		Cause:        aws.String(cause),
+	})
+	var missing *sfntypes.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop escalation %s: %w", arn, err)
+	}
+	return nil
+}

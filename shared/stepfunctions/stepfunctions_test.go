@@ -50,3 +50,38 @@ func TestStartEscalation(t *testing.T) {
 		})
 	}
 }
+
+type fakeStop func(in *sfn.StopExecutionInput) error
+
+func (f fakeStop) StopExecution(_ context.Context, in *sfn.StopExecutionInput, _ ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
+	if err := f(in); err != nil {
+		return nil, err
+	}
+	return &sfn.StopExecutionOutput{}, nil
+}
+
+func TestStopEscalation(t *testing.T) {
+	const sm = "arn:aws:states:eu-west-1:123456789012:stateMachine:prod-escalation"
+	var got *sfn.StopExecutionInput
+	var answer error
+	s := NewStopper(fakeStop(func(in *sfn.StopExecutionInput) error { got = in; return answer }), sm)
+	st := incident.EscalationState{IncidentID: "inc-1", Generation: 2, Handover: 1}
+	if err := s.StopEscalation(context.Background(), st, "generation 3 has taken over"); err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(got.ExecutionArn) != "arn:aws:states:eu-west-1:123456789012:execution:prod-escalation:inc-1-g2-h1" ||
+		aws.ToString(got.Error) != "Superseded" || aws.ToString(got.Cause) != "generation 3 has taken over" {
+		t.Errorf("request = %q %q %q", aws.ToString(got.ExecutionArn), aws.ToString(got.Error), aws.ToString(got.Cause))
+	}
+	answer = &sfntypes.ExecutionDoesNotExist{Message: aws.String("none")}
+	if err := s.StopEscalation(context.Background(), st, "x"); err != nil {
+		t.Errorf("a missing execution: %v, want no error", err)
+	}
+	answer = errors.New("ThrottlingException")
+	if err := s.StopEscalation(context.Background(), st, "x"); err == nil {
+		t.Error("a throttled stop: no error")
+	}
+	if err := NewStopper(fakeStop(func(*sfn.StopExecutionInput) error { return nil }), "arn:sm").StopEscalation(context.Background(), st, "x"); err == nil {
+		t.Error("a malformed state machine ARN: no error")
+	}
+}

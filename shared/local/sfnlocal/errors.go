@@ -148,3 +148,15 @@ func inState(st string, err error) error {
 	}
 	return err
 }
+
+// ExecutionDoesNotExistError is Stop's error for a name never started,
+// Step Functions' ExecutionDoesNotExist.
+type ExecutionDoesNotExistError struct {
+	// Name is the execution's name.
+	Name string
+}
+
+// Error names the execution.
+func (e *ExecutionDoesNotExistError) Error() string {
+	return fmt.Sprintf("execution does not exist: %q was never started", e.Name)
+}

@@ -27,6 +27,7 @@ const (
 	Running   Status = "RUNNING"
 	Succeeded Status = "SUCCEEDED"
 	Failed    Status = "FAILED"
+	Aborted   Status = "ABORTED"
 )
 
 // DefaultTransitionLimit is how many state transitions (states entered and
@@ -313,4 +314,29 @@ func (e *Executor) isStopping() bool {
 	default:
 		return false
 	}
+}
+
+// Stop is StopExecution: the running execution named name ends ABORTED
+// with the error and cause given, at once, even while one of its tasks
+// runs (whose outcome is then dropped, as Step Functions drops it).
+// Stopping an execution that has finished changes nothing; one that was
+// never started is an *ExecutionDoesNotExistError.
+func (e *Executor) Stop(name, errName, cause string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.execs[name]
+	if !ok {
+		return &ExecutionDoesNotExistError{Name: name}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.status != Running {
+		return nil
+	}
+	now := e.clock.Now()
+	x.status, x.errName, x.cause, x.stoppedAt = Aborted, errName, cause, now
+	x.wake = time.Time{}
+	x.record(Event{Time: now, Type: ExecutionAborted, Error: errName, Cause: cause})
+	e.changed.Broadcast()
+	return nil
 }

@@ -254,3 +254,39 @@ func TestStartFromTask(t *testing.T) {
 		t.Errorf("%d executions, want 2", n)
 	}
 }
+
+func TestStopAbortsARunningExecution(t *testing.T) {
+	ctx := context.Background()
+	clock := NewVirtualClock(time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC))
+	def := `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}`
+	e, err := New(def, nil, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx, "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RunReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Stop("x", "Superseded", "a newer one took over"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RunUntil(ctx, clock.Now().Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := e.Execution("x")
+	if x.Status != Aborted || x.Error != "Superseded" || x.History[len(x.History)-1].Type != ExecutionAborted {
+		t.Errorf("execution = %s %s, last event %v; want ABORTED Superseded", x.Status, x.Error, x.History[len(x.History)-1])
+	}
+	if err := e.Stop("x", "Other", ""); err != nil {
+		t.Errorf("stopping a finished execution: %v", err)
+	}
+	if x, _ := e.Execution("x"); x.Error != "Superseded" {
+		t.Errorf("a second stop changed the execution: %s", x.Error)
+	}
+	var missing *ExecutionDoesNotExistError
+	if err := e.Stop("nobody", "", ""); !errors.As(err, &missing) {
+		t.Errorf("stopping an unknown execution: %v, want *ExecutionDoesNotExistError", err)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	Caught             EventType = "Caught"
 	ExecutionSucceeded EventType = "ExecutionSucceeded"
 	ExecutionFailed    EventType = "ExecutionFailed"
+	ExecutionAborted   EventType = "ExecutionAborted"
 )
 
 // Event is one entry of an execution's history, at a virtual time.
@@ -38,7 +39,8 @@ type Event struct {
 	// Output is the state's output (StateExited) or the execution's
 	// (ExecutionSucceeded).
 	Output json.RawMessage
-	// Error and Cause are set for TaskFailed, Caught and ExecutionFailed;
+	// Error and Cause are set for TaskFailed, Caught, ExecutionFailed and
+	// ExecutionAborted;
 	// Error also for RetryScheduled.
 	Error string
 	Cause string
@@ -57,7 +59,7 @@ func (ev Event) String() string {
 		s += " " + ev.State
 	}
 	switch ev.Type {
-	case TaskFailed, ExecutionFailed:
+	case TaskFailed, ExecutionFailed, ExecutionAborted:
 		s += " " + ev.Error
 	case RetryScheduled:
 		s += fmt.Sprintf(" %s attempt %d in %s", ev.Error, ev.Attempt, ev.Delay)
@@ -112,7 +114,8 @@ type Execution struct {
 	Status Status
 	// Output is set when Status is SUCCEEDED.
 	Output json.RawMessage
-	// Error and Cause are set when Status is FAILED.
+	// Error and Cause are set when Status is FAILED, or ABORTED by a Stop
+	// that gave them.
 	Error string
 	Cause string
 	// StartedAt is when Start was called; StoppedAt when it finished.

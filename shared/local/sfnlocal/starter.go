@@ -28,3 +28,15 @@ func (s Starter) StartEscalation(ctx context.Context, st incident.EscalationStat
 	}
 	return err
 }
+
+// StopEscalation stops the execution that runs from st with the error
+// statemachine.Superseded, as stepfunctions.Stopper does; one never
+// started is not an error.
+func (s Starter) StopEscalation(ctx context.Context, st incident.EscalationState, cause string) error {
+	err := s.Executor.Stop(statemachine.ExecutionNameOf(st), statemachine.Superseded, cause)
+	var missing *ExecutionDoesNotExistError
+	if errors.As(err, &missing) {
+		return nil
+	}
+	return err
+}

@@ -151,6 +151,9 @@ type invocation struct {
 func (e *Executor) taskDone(ctx context.Context, x *execution, st *state, res invocation) {
 	now := e.clock.Now()
 	switch {
+	case x.status != Running:
+		// Stopped while the task ran: as in Step Functions, the task's
+		// outcome is dropped.
 	case res.failed && ctx.Err() != nil:
 		// The run was interrupted, not the task: try it again next time.
 		x.kind = atAttempt
