@@ -68,6 +68,9 @@ type incidentRecord struct {
 	Remediations        string            `dynamodbav:"remediations,omitempty"`
 	PostMortemCompleted bool              `dynamodbav:"postMortemCompleted,omitempty"`
 	Reminded            []string          `dynamodbav:"reminded,omitempty"`
+
+	Deliveries map[string]deliveryRecord `dynamodbav:"deliveries"`
+	Slack      *slackRecord              `dynamodbav:"slack,omitempty"`
 }
 
 // triageMarkRecord marks the episode whose triage report was gathered.
@@ -142,6 +145,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 	r.Generation, r.PlannedGeneration = inc.Generation, inc.PlannedGeneration
 	r.Notes = inc.Notes
 	r.Announcements, r.PostMortemCompleted, r.Reminded = inc.Announcements, inc.PostMortemCompleted, inc.Reminded
+	r.Deliveries, r.Slack = toDeliveryRecords(inc.Deliveries), toSlackRecord(inc.Slack)
 	if inc.Triage != nil {
 		r.Triage = &triageMarkRecord{Episode: inc.Triage.Episode, At: formatTime(inc.Triage.At)}
 	}
@@ -217,6 +221,10 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 	inc.Generation, inc.PlannedGeneration = r.Generation, r.PlannedGeneration
 	inc.Notes = r.Notes
 	inc.Announcements, inc.PostMortemCompleted, inc.Reminded = r.Announcements, r.PostMortemCompleted, r.Reminded
+	if inc.Deliveries, err = deliveriesOf(r.Deliveries); err != nil {
+		return incident.Incident{}, err
+	}
+	inc.Slack = r.Slack.thread()
 	if r.Triage != nil {
 		at, err := parseTime(r.Triage.At)
 		if err != nil {
