@@ -29,6 +29,7 @@ const (
 type deliveryRecord struct {
 	Channel    string `dynamodbav:"channel"`
 	Subject    string `dynamodbav:"subject"`
+	Reminder   bool   `dynamodbav:"reminder,omitempty"`
 	State      string `dynamodbav:"state"`
 	Attempts   int    `dynamodbav:"attempts"`
 	At         string `dynamodbav:"at,omitempty"`
@@ -54,7 +55,7 @@ func toDeliveryRecord(d incident.Delivery) deliveryRecord {
 	if len(f) > maxFailure {
 		f = strings.ToValidUTF8(f[:maxFailure], "") + "…"
 	}
-	return deliveryRecord{Channel: d.Channel, Subject: d.Subject, State: string(d.State), Attempts: d.Attempts,
+	return deliveryRecord{Channel: d.Channel, Subject: d.Subject, Reminder: d.Reminder, State: string(d.State), Attempts: d.Attempts,
 		At: formatTime(d.At), LeaseUntil: formatTime(d.LeaseUntil), Failure: f}
 }
 
@@ -70,7 +71,7 @@ func toDeliveryRecords(ds []incident.Delivery) map[string]deliveryRecord {
 }
 
 func (r deliveryRecord) delivery() (incident.Delivery, error) {
-	d := incident.Delivery{Channel: r.Channel, Subject: r.Subject, State: incident.DeliveryState(r.State), Attempts: r.Attempts, Failure: r.Failure}
+	d := incident.Delivery{Channel: r.Channel, Subject: r.Subject, Reminder: r.Reminder, State: incident.DeliveryState(r.State), Attempts: r.Attempts, Failure: r.Failure}
 	var err error
 	if d.At, err = parseTime(r.At); err != nil {
 		return incident.Delivery{}, err
@@ -117,18 +118,6 @@ func (r *slackRecord) thread() *incident.SlackThread {
 	return &incident.SlackThread{Channel: r.Channel, TS: r.TS, OwnChannel: r.OwnChannel, OwnChannelName: r.OwnChannelName, OwnChannelLink: r.OwnChannelLink}
 }
 
-// DeliveryClaim is a claim on one message in the message ledger: the
-// delivery (State claimed, its Attempts and LeaseUntil set) and what it
-// announces, which must still wait to be announced.
-type DeliveryClaim struct {
-	Delivery incident.Delivery
-	// Reminder is set when the message is a post-mortem reminder: the
-	// claim then needs the reminder not to be recorded as sent yet.
-	// Otherwise the message announces the queued timeline entry
-	// Delivery.Subject, which must still be in the queue.
-	Reminder bool
-}
-
 func checkDelivery(id string, d incident.Delivery) error {
 	switch {
 	case id == "":
@@ -142,15 +131,16 @@ func checkDelivery(id string, d incident.Delivery) error {
 }
 
 // ClaimDelivery claims a message in the incident's message ledger before
-// it is sent and returns the incident as stored with the claim. With
+// it is sent (d with State claimed, its Attempts and LeaseUntil set) and
+// returns the incident as stored with the claim. With
 // Attempts 1 the message must never have been claimed; with more, the
 // claim takes over an earlier one that made Attempts-1 claims and whose
 // lease has run out by now. Either way its subject must still wait: the
-// entry in the queue, the reminder not sent. Anything else (somebody
+// timeline entry in the queue (Announcements), or the reminder
+// (d.Reminder) not recorded as sent (Reminded). Anything else (somebody
 // else holds, has sent or gave up the message, or its subject is done
 // with) is an EConflict: read the incident and decide again.
-func (s *Store) ClaimDelivery(ctx context.Context, id string, c DeliveryClaim, now time.Time) (incident.Incident, error) {
-	d := c.Delivery
+func (s *Store) ClaimDelivery(ctx context.Context, id string, d incident.Delivery, now time.Time) (incident.Incident, error) {
 	if err := checkDelivery(id, d); err != nil {
 		return incident.Incident{}, err
 	}
@@ -165,7 +155,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, c DeliveryClaim, n
 	nm["#k"] = d.Key()
 	values := map[string]types.AttributeValue{":d": rec, ":one": number(1), ":subject": str(d.Subject)}
 	var cond string
-	if c.Reminder {
+	if d.Reminder {
 		nm["#reminded"] = attrReminded
 		cond = "(attribute_not_exists(#reminded) OR NOT contains(#reminded, :subject)) AND "
 	} else {

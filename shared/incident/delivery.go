@@ -32,9 +32,12 @@ const (
 type Delivery struct {
 	// Channel names the channel, e.g. "slack"; Subject is the timeline
 	// entry's ID or the reminder's key the message is about.
-	Channel string        `json:"channel"`
-	Subject string        `json:"subject"`
-	State   DeliveryState `json:"state"`
+	Channel string `json:"channel"`
+	Subject string `json:"subject"`
+	// Reminder says the subject is a post-mortem reminder, not a
+	// timeline entry.
+	Reminder bool          `json:"reminder,omitempty"`
+	State    DeliveryState `json:"state"`
 	// Attempts counts the claims, the first one included.
 	Attempts int `json:"attempts"`
 	// At is when the message was sent or given up; while it is only

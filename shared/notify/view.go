@@ -208,6 +208,11 @@ func (b *Builder) View(ctx context.Context, kind Kind, inc incident.Incident, ti
 	}
 	if e, ok := b.subject(kind, timeline, f); ok {
 		v.Event = b.event(ctx, p, kind, inc, e, f)
+		if st := e.Data["status"]; kind == KindStatusUpdate && st != "" && inc.Status != incident.Resolved {
+			// An update says where things stood when it was posted,
+			// though a later one may have moved on.
+			v.Status = statusWord(incident.Status(st))
+		}
 	} else {
 		v.Event = b.event(ctx, p, kind, inc, incident.Entry{At: b.now(), Actor: "escalation"}, f)
 	}
