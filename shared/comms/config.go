@@ -56,7 +56,7 @@ const (
 // Settings are the Notify task's settings, read and checked at cold
 // start.
 type Settings struct {
-	SlackSecret string
+	SlackSecret  string
 	SlackChannel string
 	// OwnChannelFor: nil means P0 only; empty, none.
 	OwnChannelFor []incident.Severity
