@@ -5,7 +5,9 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -21,6 +23,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
+	"github.com/dashboarduz/incident-response/shared/slack"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
 
@@ -33,7 +36,8 @@ func main() {
 	// it is stored after the deploy (PagerDuty shows it once the
 	// subscription to the deployed API exists), and a missing one refuses
 	// webhooks only, never the responders' routes.
-	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
+	sm := secretsmanager.NewFromConfig(cfg)
+	webhookSecrets := &secrets.WebhookSecretStore{API: sm, SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	svc := &response.Service{
 		Store:   store,
@@ -49,14 +53,42 @@ func main() {
 		panic(err)
 	}
 	h, err := api.New(api.Config{
-		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: secrets, Clock: incident.SystemClock{},
+		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: webhookSecrets, Clock: incident.SystemClock{},
 		// GET /health reads the table, so a health check sees what
 		// responders would.
 		Dependencies: []api.Dependency{api.TableDependency(store)},
+		Slack:        slackConfig(sm),
 	})
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		panic(err)
 	}
 	lambda.Start(apigateway.Handler(h))
+}
+
+// slackConfig serves Slack's requests when the Slack app's secret is
+// configured; its signing secret and bot token are read when the first
+// request comes, and again at most once a minute, like the webhook's.
+func slackConfig(sm secrets.GetSecretValueAPI) *api.SlackConfig {
+	arn := os.Getenv(slack.EnvSecretArn)
+	if arn == "" {
+		return nil
+	}
+	var dir slack.Directory
+	if doc := os.Getenv(slack.EnvUserDirectory); doc != "" {
+		var err error
+		if dir, err = slack.ParseDirectory([]byte(doc)); err != nil {
+			slog.Error("cannot start", "error", fmt.Errorf("%s: %w", slack.EnvUserDirectory, err))
+			os.Exit(1)
+		}
+	}
+	store := &secrets.SlackStore{API: sm, SecretID: arn, Clock: incident.SystemClock{}}
+	return &api.SlackConfig{
+		Inbound: &slack.Inbound{
+			Verifier:  &slack.Verifier{Secrets: store, Clock: incident.SystemClock{}},
+			Directory: dir,
+			TeamID:    os.Getenv(slack.EnvTeamID),
+		},
+		Responder: &slack.NotifierSource{Tokens: store, Client: slack.ClientOptions{APIURL: os.Getenv(slack.EnvAPIURL)}},
+	}
 }

@@ -67,6 +67,9 @@ type Config struct {
 	// HealthTimeout bounds each dependency check; zero means
 	// DefaultHealthTimeout.
 	HealthTimeout time.Duration
+	// Slack, when set, serves Slack's requests at POST /webhooks/slack;
+	// without it every request there is refused with 401.
+	Slack *SlackConfig
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -86,6 +89,7 @@ type Handler struct {
 	// healthTimeout.
 	deps          []Dependency
 	healthTimeout time.Duration
+	slack         *SlackConfig
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -113,6 +117,9 @@ type route struct {
 var routes = []route{
 	{Route{http.MethodGet, "/health", true, auth.NoRole}, (*Handler).health},
 	{Route{http.MethodPost, "/webhooks/pagerduty", true, auth.NoRole}, (*Handler).pagerDutyWebhook},
+	// Slack's buttons, modal and slash command: signed by Slack, acting
+	// as the Slack user's mapped responder.
+	{Route{http.MethodPost, "/webhooks/slack", true, auth.NoRole}, (*Handler).slackWebhook},
 	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
 	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
 	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
@@ -148,7 +155,7 @@ func New(c Config) (*Handler, error) {
 		return nil, errors.New("api: Config.Auth is required")
 	}
 	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
-		deps: c.Dependencies, healthTimeout: c.HealthTimeout}
+		deps: c.Dependencies, healthTimeout: c.HealthTimeout, slack: c.Slack}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = DefaultHealthTimeout
 	}

@@ -21,7 +21,7 @@ import (
 const (
 	// EnvSlackSecretArn names the Slack app's secret ({"botToken",
 	// "signingSecret"}); unset turns Slack off.
-	EnvSlackSecretArn = "SLACK_SECRET_ARN"
+	EnvSlackSecretArn = slack.EnvSecretArn
 	// EnvSlackChannel is where alerts go; unset means #incidents.
 	EnvSlackChannel = "SLACK_CHANNEL"
 	// EnvSlackOwnChannelSeverities lists the severities that get a
@@ -29,10 +29,10 @@ const (
 	EnvSlackOwnChannelSeverities = "SLACK_OWN_CHANNEL_SEVERITIES"
 	// EnvSlackUserDirectory maps Slack user IDs to responders (JSON, see
 	// slack.ParseDirectory): who may act from Slack, and whom to invite.
-	EnvSlackUserDirectory = "SLACK_USER_DIRECTORY"
+	EnvSlackUserDirectory = slack.EnvUserDirectory
 	// EnvSlackAPIURL points the Web API client elsewhere than Slack (a
 	// local stand-in).
-	EnvSlackAPIURL = "SLACK_API_URL"
+	EnvSlackAPIURL = slack.EnvAPIURL
 	// EnvPagerDutyAPIKeySecretArn names the secret with a PagerDuty REST
 	// API key (read-only is enough), to name who is on call.
 	EnvPagerDutyAPIKeySecretArn = "PAGERDUTY_API_KEY_SECRET_ARN"

@@ -42,3 +42,22 @@ func (s *NotifierSource) Forget() {
 	defer s.mu.Unlock()
 	s.n = nil
 }
+
+// OpenResolveModal opens the resolve modal through the Notifier, for the
+// api function, which connects only when someone presses Resolve.
+func (s *NotifierSource) OpenResolveModal(ctx context.Context, triggerID, incidentID string, alert MessageRef) error {
+	n, err := s.Notifier(ctx)
+	if err != nil {
+		return err
+	}
+	return n.OpenResolveModal(ctx, triggerID, incidentID, alert)
+}
+
+// Respond answers a response_url through the Notifier.
+func (s *NotifierSource) Respond(ctx context.Context, responseURL, text string) error {
+	n, err := s.Notifier(ctx)
+	if err != nil {
+		return err
+	}
+	return n.Respond(ctx, responseURL, text)
+}
