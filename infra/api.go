@@ -25,8 +25,8 @@ type APIRoute struct {
 	Method string
 	// Path is the route's path, with {name} for a path parameter.
 	Path string
-	// Open routes take no token: the health check, and the PagerDuty
-	// webhook, whose signature the handler verifies instead.
+	// Open routes take no token: the health check, and the PagerDuty and
+	// Slack webhooks, whose signatures the handler verifies instead.
 	Open bool
 	// Role is the least role a caller needs; NoRole on open routes. When
 	// roles come from scopes, the route's authorization scopes are those
@@ -43,6 +43,7 @@ func (r APIRoute) Key() string { return r.Method + " " + r.Path }
 var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/health", Open: true},
 	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
+	{Method: "POST", Path: "/webhooks/slack", Open: true},
 	{Method: "POST", Path: "/incidents", Role: auth.Responder},
 	{Method: "GET", Path: "/incidents", Role: auth.Viewer},
 	{Method: "GET", Path: "/incidents/{id}", Role: auth.Viewer},
@@ -78,6 +79,9 @@ type RouteThrottle struct {
 var OpenRouteThrottles = map[string]RouteThrottle{
 	"GET /health":              {Rate: 5, Burst: 10},
 	"POST /webhooks/pagerduty": {Rate: 20, Burst: 40},
+	// People pressing buttons and typing /incident: a few a second even in
+	// a large outage; Slack shows the user an error on a 429.
+	"POST /webhooks/slack": {Rate: 10, Burst: 20},
 }
 
 // APIAuthorizerName is the JWT authorizer's name.

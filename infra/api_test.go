@@ -37,6 +37,7 @@ var testJWTContext = map[string]any{
 var wantRoutes = map[string]bool{
 	"GET /health":                      true,
 	"POST /webhooks/pagerduty":         true,
+	"POST /webhooks/slack":             true,
 	"POST /incidents":                  false,
 	"GET /incidents":                   false,
 	"GET /incidents/{id}":              false,

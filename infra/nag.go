@@ -82,4 +82,6 @@ var openRouteReasons = map[string]string{
 	"GET /health": "a health check must answer without credentials, for load balancers and monitors; it reveals nothing about incidents.",
 	"POST /webhooks/pagerduty": "PagerDuty's v3 webhooks carry no token; the handler verifies each one's signature with the subscription's signing secret " +
 		"(from Secrets Manager) and answers 401 to any other.",
+	"POST /webhooks/slack": "Slack's interactive requests and slash commands carry no token; the handler verifies each one's v0 signature and timestamp with the Slack app's signing secret " +
+		"(from Secrets Manager), answers 401 to any other, and acts only for the Slack users its directory maps to responders.",
 }

@@ -43,6 +43,9 @@ type IncidentResponseStack struct {
 	Heartbeat *Heartbeat
 	// FireDrill is the scheduled disaster-recovery drill.
 	FireDrill *FireDrill
+	// Comms is the Slack, PagerDuty REST and email wiring of the Notify
+	// and api functions.
+	Comms *Comms
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -63,6 +66,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		return nil, err
 	}
 	watch, err := WatchConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
+	commsCfg, err := CommsConfigFromContext(stack, cfg.EscalationPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +96,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if err != nil {
 		return nil, err
 	}
+	commsWiring := NewComms(stack, "Comms", &CommsProps{Config: commsCfg, Notify: fns.Notify, API: fns.API, IncidentURLBase: cfg.IncidentURLBase})
 	esc, err := NewEscalation(stack, "Escalation", &EscalationProps{
 		Plan:         fns.EscalationPlan,
 		Page:         fns.EscalationPage,
@@ -162,7 +170,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
 	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
-	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty.")
+	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty, the Slack app's interactivity and /incident command at <ApiUrl>webhooks/slack.")
 	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
 	output("FireDrillFunctionName", fns.FireDrill.FunctionName(), "Invoke it to run a fire drill now; its result is its answer.")
 
@@ -178,6 +186,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		FunctionAlarms: fnAlarms,
 		Heartbeat:      heartbeat,
 		FireDrill:      drill,
+		Comms:          commsWiring,
 	}
 	suppressNagFindings(out)
 	return out, nil

@@ -47,7 +47,7 @@ func TestResourceCounts(t *testing.T) {
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
 		{"AWS::ApiGatewayV2::Integration", 1}, // one for every route
-		{"AWS::ApiGatewayV2::Route", 13},
+		{"AWS::ApiGatewayV2::Route", 14},
 	} {
 		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
 	}
