@@ -98,6 +98,9 @@ func TestP0InSlackAndByEmail(t *testing.T) {
 	if ack, res := hasButtons(t, msgs[0]); ack || res || msgs[0].Edits != 2 {
 		t.Errorf("the resolved alert: buttons %v %v, %d edits; want none and 2 edits", ack, res, msgs[0].Edits)
 	}
+	if ack, res := hasButtons(t, msgs[1]); ack || res || msgs[1].Edits != 2 || msgs[1].ChannelName != ownName {
+		t.Errorf("the alert's copy in %s: buttons %v %v, %d edits; want none and 2 edits", msgs[1].ChannelName, ack, res, msgs[1].Edits)
+	}
 	var subjects []string
 	for _, m := range e.emails() {
 		subjects = append(subjects, m.Subject)

@@ -187,33 +187,44 @@ func (s *SlackChannel) postAlert(ctx context.Context, n SlackNotifier, inc incid
 		return nil, err
 	}
 	t.Channel, t.TS = ref.Channel, ref.TS
-	s.copyToOwnChannel(ctx, n, t, msg)
+	t.OwnTS = s.copyToOwnChannel(ctx, n, t, msg)
 	return t, nil
 }
 
 // copyToOwnChannel posts msg in the incident's own channel too, so the
-// people there read the alert and the resolution without leaving it.
-func (s *SlackChannel) copyToOwnChannel(ctx context.Context, n SlackNotifier, t *incident.SlackThread, msg notify.Message) {
+// people there read the alert and the resolution without leaving it, and
+// returns the copy's ts ("" when it could not be posted).
+func (s *SlackChannel) copyToOwnChannel(ctx context.Context, n SlackNotifier, t *incident.SlackThread, msg notify.Message) string {
 	if t == nil || t.OwnChannel == "" {
-		return
+		return ""
 	}
-	if _, err := n.Post(ctx, t.OwnChannel, msg); err != nil {
+	ref, err := n.Post(ctx, t.OwnChannel, msg)
+	if err != nil {
 		slog.WarnContext(ctx, "post to the incident's own channel", "incidentId", msg.IncidentID, "kind", msg.Kind, "error", err)
 	}
+	return ref.TS
 }
 
-// updateAlert edits the alert to say where the incident stands now.
+// updateAlert edits the alert, and its copy in the incident's own
+// channel, to say where the incident stands now.
 func (s *SlackChannel) updateAlert(ctx context.Context, n SlackNotifier, inc incident.Incident) {
 	t := inc.Slack
 	if !t.Posted() {
 		return
 	}
 	msg, err := s.render(ctx, notify.KindAlert, Message{Incident: inc})
-	if err == nil {
-		err = n.UpdateMessage(ctx, slack.MessageRef{Channel: t.Channel, TS: t.TS}, msg)
-	}
 	if err != nil {
-		slog.WarnContext(ctx, "update the alert", "incidentId", inc.ID, "error", err)
+		slog.WarnContext(ctx, "render the alert", "incidentId", inc.ID, "error", err)
+		return
+	}
+	refs := []slack.MessageRef{{Channel: t.Channel, TS: t.TS}}
+	if t.OwnChannel != "" && t.OwnTS != "" {
+		refs = append(refs, slack.MessageRef{Channel: t.OwnChannel, TS: t.OwnTS})
+	}
+	for _, ref := range refs {
+		if err := n.UpdateMessage(ctx, ref, msg); err != nil {
+			slog.WarnContext(ctx, "update the alert", "incidentId", inc.ID, "channel", ref.Channel, "error", err)
+		}
 	}
 }
 

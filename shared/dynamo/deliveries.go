@@ -42,6 +42,7 @@ type slackRecord struct {
 	Channel        string `dynamodbav:"channel"`
 	TS             string `dynamodbav:"ts"`
 	OwnChannel     string `dynamodbav:"ownChannel,omitempty"`
+	OwnTS          string `dynamodbav:"ownTs,omitempty"`
 	OwnChannelName string `dynamodbav:"ownChannelName,omitempty"`
 	OwnChannelLink string `dynamodbav:"ownChannelLink,omitempty"`
 }
@@ -108,14 +109,14 @@ func toSlackRecord(t *incident.SlackThread) *slackRecord {
 	if t == nil {
 		return nil
 	}
-	return &slackRecord{Channel: t.Channel, TS: t.TS, OwnChannel: t.OwnChannel, OwnChannelName: t.OwnChannelName, OwnChannelLink: t.OwnChannelLink}
+	return &slackRecord{Channel: t.Channel, TS: t.TS, OwnChannel: t.OwnChannel, OwnTS: t.OwnTS, OwnChannelName: t.OwnChannelName, OwnChannelLink: t.OwnChannelLink}
 }
 
 func (r *slackRecord) thread() *incident.SlackThread {
 	if r == nil {
 		return nil
 	}
-	return &incident.SlackThread{Channel: r.Channel, TS: r.TS, OwnChannel: r.OwnChannel, OwnChannelName: r.OwnChannelName, OwnChannelLink: r.OwnChannelLink}
+	return &incident.SlackThread{Channel: r.Channel, TS: r.TS, OwnChannel: r.OwnChannel, OwnTS: r.OwnTS, OwnChannelName: r.OwnChannelName, OwnChannelLink: r.OwnChannelLink}
 }
 
 func checkDelivery(id string, d incident.Delivery) error {

@@ -89,8 +89,9 @@ type SlackThread struct {
 	Channel string `json:"channel"`
 	TS      string `json:"ts"`
 	// OwnChannel, OwnChannelName and OwnChannelLink name the incident's
-	// own channel, when it has one.
+	// own channel, when it has one, and OwnTS the alert's copy there.
 	OwnChannel     string `json:"ownChannel,omitempty"`
+	OwnTS          string `json:"ownTs,omitempty"`
 	OwnChannelName string `json:"ownChannelName,omitempty"`
 	OwnChannelLink string `json:"ownChannelLink,omitempty"`
 }
