@@ -25,9 +25,9 @@ type APIRoute struct {
 	Method string
 	// Path is the route's path, with {name} for a path parameter.
 	Path string
-	// Open routes take no token: the health check, the PagerDuty and
-	// Sentry webhooks, whose signatures the handler verifies instead, and
-	// the public status page.
+	// Open routes take no token: the health check, the PagerDuty, Sentry
+	// and Slack webhooks, whose signatures the handler verifies instead,
+	// and the public status page.
 	Open bool
 	// Role is the least role a caller needs; NoRole on open routes. When
 	// roles come from scopes, the route's authorization scopes are those
@@ -45,6 +45,7 @@ var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/health", Open: true},
 	{Method: "POST", Path: "/webhooks/pagerduty", Open: true},
 	{Method: "POST", Path: "/webhooks/sentry", Open: true},
+	{Method: "POST", Path: "/webhooks/slack", Open: true},
 	{Method: "POST", Path: "/incidents", Role: auth.Responder},
 	{Method: "GET", Path: "/incidents", Role: auth.Viewer},
 	{Method: "GET", Path: "/incidents/{id}", Role: auth.Viewer},
@@ -100,6 +101,9 @@ var OpenRouteThrottles = map[string]RouteThrottle{
 	// Sentry sends a webhook per new issue and alert: an error storm's
 	// first minutes, which its own alert rules already group.
 	"POST /webhooks/sentry": {Rate: 20, Burst: 40},
+	// People pressing buttons and typing /incident: a few a second even in
+	// a large outage; Slack shows the user an error on a 429.
+	"POST /webhooks/slack": {Rate: 10, Burst: 20},
 }
 
 // EnvStatusPageURL is the public address of the status page, which its

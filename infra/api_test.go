@@ -38,6 +38,7 @@ var wantRoutes = map[string]bool{
 	"GET /health":                                                true,
 	"POST /webhooks/pagerduty":                                   true,
 	"POST /webhooks/sentry":                                      true,
+	"POST /webhooks/slack":                                       true,
 	"POST /incidents":                                            false,
 	"GET /incidents":                                             false,
 	"GET /incidents/{id}":                                        false,

@@ -169,9 +169,10 @@ var tableActions = map[string][]string{
 	// (GetItem, UpdateItem), their timeline entries (PutItem).
 	RemediateFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	// shared/comms.Store: the incident with the entries to announce
-	// (BatchGetItem), what was announced (GetItem, UpdateItem), failures
-	// on the timeline (PutItem).
-	NotifyFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// (BatchGetItem), the message ledger and what was announced (GetItem,
+	// UpdateItem), the timeline a resolution sums up (Query on the table),
+	// failures on the timeline (PutItem).
+	NotifyFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 	// shared/health.StateStore: each check's state (GetItem, PutItem);
 	// and shared/ingest.Store, as alarm-ingest, for the checks' signals.
 	HealthCheckFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},

@@ -93,6 +93,8 @@ var openRouteReasons = map[string]string{
 	"GET /status.atom": statusPageReason,
 	"POST /webhooks/sentry": "Sentry's integration webhooks carry no token; the handler verifies each one's Sentry-Hook-Signature with the integration's client secret " +
 		"(from Secrets Manager) and its timestamp's age, answers 401 to any other, and reads nothing of it before.",
+	"POST /webhooks/slack": "Slack's interactive requests and slash commands carry no token; the handler verifies each one's v0 signature and timestamp with the Slack app's signing secret " +
+		"(from Secrets Manager), answers 401 to any other, and acts only for the Slack users its directory maps to responders.",
 }
 
 // statusPageReason is why the status page's routes are open.

@@ -88,11 +88,11 @@ func TestNagAwsSolutions(t *testing.T) {
 		// it would prove nothing.
 		wantSuppressed []string
 	}{
-		// APIG4 once per open route: the health check, the PagerDuty and
-		// Sentry webhooks and the status page's three; IAM5 for the state
-		// machine's log delivery and the Plan function's stopping of
-		// superseded executions.
-		{"defaults", nil, []string{"AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-IAM5", "AwsSolutions-SF1", "AwsSolutions-SF2"}},
+		// APIG4 once per open route: the health check, the PagerDuty,
+		// Sentry and Slack webhooks and the status page's three; IAM5 for
+		// the state machine's log delivery and the Plan function's
+		// stopping of superseded executions.
+		{"defaults", nil, []string{"AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-IAM5", "AwsSolutions-SF1", "AwsSolutions-SF2"}},
 		{"every option", map[string]any{
 			ContextOperatorEmail:               "oncall@example.com",
 			ContextOperatorPagerDutySecretName: "team/operator-pagerduty",
@@ -101,7 +101,12 @@ func TestNagAwsSolutions(t *testing.T) {
 			ContextHealthChecksFile:            testHealthChecksFile,
 			ContextEventAllowList:              map[string]any{"services": []any{"dashboarduz-api"}},
 			ContextSentryMapping:               `{"services":{"web":"dashboarduz-api"}}`,
-		}, []string{"AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-IAM5", "AwsSolutions-SF1", "AwsSolutions-SF2"}},
+			ContextSlackSecretName:             "dashboarduz/incident-response/slack",
+			ContextPagerDutyAPIKeySecretName:   "dashboarduz/incident-response/pagerduty-api-key",
+			ContextPagerDutyEscalationPolicies: map[string]any{"on-call": "PABC123"},
+			ContextEmailFrom:                   "incidents@dashboarduz.example",
+			ContextEmailRecipients:             []any{"cto@dashboarduz.example"},
+		}, []string{"AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-APIG4", "AwsSolutions-IAM5", "AwsSolutions-IAM5", "AwsSolutions-SF1", "AwsSolutions-SF2"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			lines, synthErr := nagReport(t, c.ctx, nil)

@@ -46,6 +46,9 @@ type IncidentResponseStack struct {
 	FireDrill *FireDrill
 	// HealthChecks schedules the health checks.
 	HealthChecks *HealthChecks
+	// Comms is the Slack, PagerDuty REST and email wiring of the Notify
+	// and api functions.
+	Comms *Comms
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -70,6 +73,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		return nil, err
 	}
 	signals, err := SignalsConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
+	commsCfg, err := CommsConfigFromContext(stack, cfg.EscalationPolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +109,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if err != nil {
 		return nil, err
 	}
+	commsWiring := NewComms(stack, "Comms", &CommsProps{Config: commsCfg, Notify: fns.Notify, API: fns.API, IncidentURLBase: cfg.IncidentURLBase})
 	esc, err := NewEscalation(stack, "Escalation", &EscalationProps{
 		Plan:         fns.EscalationPlan,
 		Page:         fns.EscalationPage,
@@ -198,7 +206,8 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	output("StateMachineArn", esc.StateMachine.StateMachineArn(), "The escalation state machine.")
 	output("IngestFunctionName", fns.AlarmIngest.FunctionName(), "The function CloudWatch alarm, ECS and RDS events go to; name it as an alarm's Lambda action to ingest that alarm directly.")
 	output("DeadLetterQueueUrl", deadLetters.Queue.QueueUrl(), "Alarm events that could not be ingested.")
-	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty, Sentry's integration at <ApiUrl>webhooks/sentry.")
+	output("ApiUrl", api.Stage.Url(), "The HTTP API's URL; PagerDuty's webhook subscription points at <ApiUrl>webhooks/pagerduty, Sentry's integration at <ApiUrl>webhooks/sentry, "+
+		"the Slack app's interactivity and /incident command at <ApiUrl>webhooks/slack.")
 	output("HealthCheckFunctionName", fns.HealthCheck.FunctionName(), "Invoke it to run the health checks now; its answer is each check's verdict.")
 	output("OperatorAlertsTopicArn", alerts.Topic.TopicArn(), "The stack's own alarms; subscribe whoever must hear when paging itself is broken.")
 	output("FireDrillFunctionName", fns.FireDrill.FunctionName(), "Invoke it to run a fire drill now; its result is its answer.")
@@ -216,6 +225,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Heartbeat:      heartbeat,
 		FireDrill:      drill,
 		HealthChecks:   healthChecks,
+		Comms:          commsWiring,
 	}
 	suppressNagFindings(out)
 	return out, nil

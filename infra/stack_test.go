@@ -617,7 +617,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"dynamodb:PutItem", rolesGranted(fnRole, "dynamodb:PutItem")},
 		{"dynamodb:UpdateItem", rolesGranted(fnRole, "dynamodb:UpdateItem")},
 		{"dynamodb:BatchGetItem", rolesGranted(fnRole, "dynamodb:BatchGetItem")},
-		{"dynamodb:Query", []string{apiRole, heartbeatRole}},
+		{"dynamodb:Query", rolesGranted(fnRole, "dynamodb:Query")},
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
 		{"logs:CreateLogStream", fnRoles},

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/sentry"
+	"github.com/dashboarduz/incident-response/shared/slack"
 	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/stepfunctions"
 )
@@ -91,10 +93,38 @@ func main() {
 		PostMortems:  &response.PostMortems{Store: store, Policy: policy, Clock: incident.SystemClock{}},
 		Metrics:      &response.Summaries{Store: store, Policy: policy, Clock: incident.SystemClock{}},
 		StatusPage:   page,
+		Slack:        slackConfig(sm),
 	})
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		panic(err)
 	}
 	lambda.Start(apigateway.Handler(h))
+}
+
+// slackConfig serves Slack's requests when the Slack app's secret is
+// configured; its signing secret and bot token are read when the first
+// request comes, and again at most once a minute, like the webhook's.
+func slackConfig(sm secrets.GetSecretValueAPI) *api.SlackConfig {
+	arn := os.Getenv(slack.EnvSecretArn)
+	if arn == "" {
+		return nil
+	}
+	var dir slack.Directory
+	if doc := os.Getenv(slack.EnvUserDirectory); doc != "" {
+		var err error
+		if dir, err = slack.ParseDirectory([]byte(doc)); err != nil {
+			slog.Error("cannot start", "error", fmt.Errorf("%s: %w", slack.EnvUserDirectory, err))
+			os.Exit(1)
+		}
+	}
+	store := &secrets.SlackStore{API: sm, SecretID: arn, Clock: incident.SystemClock{}}
+	return &api.SlackConfig{
+		Inbound: &slack.Inbound{
+			Verifier:  &slack.Verifier{Secrets: store, Clock: incident.SystemClock{}},
+			Directory: dir,
+			TeamID:    os.Getenv(slack.EnvTeamID),
+		},
+		Responder: &slack.NotifierSource{Tokens: store, Client: slack.ClientOptions{APIURL: os.Getenv(slack.EnvAPIURL)}},
+	}
 }

@@ -148,9 +148,10 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 
 // Dev runs the local stack on the real clock and serves it on opts.Addr:
 // POST /events takes EventBridge events, GET /dev/pagerduty lists what the
-// built-in recorder received, and every other path is the incident API
-// (Sentry webhooks signed with DefaultSentrySecret included). With
-// opts.HealthChecks, the health checks run on the real clock too.
+// built-in recorder received, GET /dev/slack and /dev/email what was
+// posted and emailed (see devCommsRoutes), and every other path is the
+// incident API (Sentry webhooks signed with DefaultSentrySecret included).
+// With opts.HealthChecks, the health checks run on the real clock too.
 // Escalations run in real time, each in its own goroutine from the moment
 // its incident opens, as Step Functions runs them: POST /events answers
 // once its events are ingested, and waits for no escalation. ready, when
@@ -205,8 +206,8 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if opts.DynamoEndpoint != "" {
 		ddb = opts.DynamoEndpoint
 	}
-	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nSentry webhooks: POST http://%s/webhooks/sentry (client secret %s)\nPagerDuty Events API: %s\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n",
-		ln.Addr(), ln.Addr(), ln.Addr(), s.sentrySecret, pd, ddb, s.Table)
+	fmt.Fprintf(out, "Incident API on http://%s (tokens: go run ./scripts/devstack token)\nEventBridge events: POST http://%s/events\nSentry webhooks: POST http://%s/webhooks/sentry (client secret %s)\nPagerDuty Events API: %s\nSlack: GET http://%s/dev/slack, email: GET http://%s/dev/email\nDynamoDB: %s, table %s\nPress Ctrl-C to stop.\n",
+		ln.Addr(), ln.Addr(), ln.Addr(), s.sentrySecret, pd, ln.Addr(), ln.Addr(), ddb, s.Table)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -235,6 +236,7 @@ func (s *Stack) DevHandler() http.Handler {
 	mux.HandleFunc("GET /dev/pagerduty", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"events": s.Recorder.Events()})
 	})
+	s.devCommsRoutes(mux)
 	mux.Handle("/", s.API)
 	return mux
 }

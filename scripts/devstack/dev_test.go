@@ -269,3 +269,57 @@ func TestDevEventsDoNotWaitForEscalations(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDevServerSlackAndEmail: an alarm's messages can be read at GET
+// /dev/slack and /dev/email, and the alert's Acknowledge button pressed
+// through the signed Slack webhook acknowledges as the mapped user.
+func TestDevServerSlackAndEmail(t *testing.T) {
+	base, token := startDev(t)
+	alarm, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v := do(t, "POST", base+"/events?at=now", "", alarm)
+	id, _ := v["Entries"].([]any)[0].(map[string]any)["IncidentId"].(string)
+	transcript := ""
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(transcript, "📟 PAGED: "+id); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no alert and page in Slack within 10 s:\n%s", transcript)
+		}
+		time.Sleep(50 * time.Millisecond)
+		resp, err := http.Get(base + "/dev/slack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		transcript = string(b)
+	}
+	for _, want := range []string{"#incidents", "🚨 INCIDENT: P0 Critical dashboarduz-api", "[Acknowledge] [Resolve]", "On-Call: Dana Whitfield (On-Call Engineer)"} {
+		if !strings.Contains(transcript, want) {
+			t.Errorf("GET /dev/slack lacks %q:\n%s", want, transcript)
+		}
+	}
+	if _, v := do(t, "GET", base+"/dev/email", "", nil); len(v["emails"].([]any)) != 1 {
+		t.Errorf("GET /dev/email = %v, want the P0's alert", v)
+	}
+
+	code, v := do(t, "POST", base+"/dev/slack/press", "", []byte(`{"incident": "`+id+`", "action": "acknowledge", "user": "U0OMAR001"}`))
+	if code != 200 || !strings.Contains(fmt.Sprint(v["toUser"]), "You acknowledged "+id) {
+		t.Fatalf("press Acknowledge = %d %v", code, v)
+	}
+	if _, v := do(t, "GET", base+"/incidents/"+id, token, nil); v["acknowledgedBy"] != "omar@dashboarduz.local (slack:U0OMAR001)" {
+		t.Errorf("acknowledged by %v, want the Slack user's responder", v["acknowledgedBy"])
+	}
+	code, v = do(t, "POST", base+"/dev/slack/press", "", []byte(`{"incident": "`+id+`", "action": "acknowledge", "user": "U0NOBODY1"}`))
+	if code != 200 || !strings.Contains(fmt.Sprint(v["toUser"]), "not in incident response's list") {
+		t.Errorf("press by an unmapped user = %d %v", code, v)
+	}
+	code, v = do(t, "POST", base+"/dev/slack/press", "", []byte(`{"incident": "`+id+`", "action": "resolve", "rootCause": "a bad deploy"}`))
+	if code != 200 || !strings.Contains(fmt.Sprint(v["answers"]), `response_action`) {
+		t.Fatalf("press Resolve = %d %v", code, v)
+	}
+	if _, v := do(t, "GET", base+"/incidents/"+id, token, nil); v["status"] != "resolved" || v["rootCause"] != "a bad deploy" {
+		t.Errorf("after the modal: %v %v", v["status"], v["rootCause"])
+	}
+}

@@ -115,7 +115,11 @@ func runScenario(ctx context.Context, path string, out io.Writer) error {
 	if err := s.PrintTimeline(ctx, out, sc.Start); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty.\n", plural(sum.Events, "event"), sum.Rejected, plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"))
+	if err := s.PrintMessages(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty, %s posted to Slack, %s.\n", plural(sum.Events, "event"), sum.Rejected,
+		plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"), plural(sum.Messages, "message"), plural(sum.Emails, "email"))
 	line, err := json.Marshal(sum)
 	if err != nil {
 		return err

@@ -84,11 +84,15 @@ type ExpectedIncident struct {
 
 // ScenarioSummary is the one-line JSON result of a scenario.
 type ScenarioSummary struct {
-	Scenario  string            `json:"scenario"`
-	Events    int               `json:"events"`
-	Rejected  int               `json:"rejected"`
-	Calls     int               `json:"calls"`
-	Pages     int               `json:"pages"`
+	Scenario string `json:"scenario"`
+	Events   int    `json:"events"`
+	Rejected int    `json:"rejected"`
+	Calls    int    `json:"calls"`
+	Pages    int    `json:"pages"`
+	// Messages and Emails count the Slack messages posted and the
+	// emails sent.
+	Messages  int               `json:"messages"`
+	Emails    int               `json:"emails"`
 	Incidents []IncidentSummary `json:"incidents"`
 }
 
@@ -222,6 +226,7 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 		sum.Incidents = append(sum.Incidents, is)
 	}
 	sum.Pages = s.Recorder.Triggers()
+	sum.Messages, sum.Emails = s.sentMessages()
 	return sum, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/slacklocal"
 )
 
 // wantIncident is everything a scenario must do to one incident, in the
@@ -36,6 +37,12 @@ type scenarioCase struct {
 	want []wantIncident
 	// rejected is how many of the scenario's events the stack must refuse.
 	rejected int
+	// messages, when set, are the Slack messages posted, in order, by
+	// their first line (see postedLines); emails the emails' subjects.
+	messages []string
+	emails   []string
+	// check, when set, checks more of what the stack did.
+	check func(t *testing.T, s *Stack)
 }
 
 // scenarioCases plays one scenario per severity and per escalation rule of
@@ -136,6 +143,38 @@ var scenarioCases = []scenarioCase{
 		pages:    []string{"1@1h0m0s", "2@1h0m0s", "3@1h5m0s", "4@1h10m0s"},
 		breaches: []string{"response@15m0s", "resolution@1h10m0s"},
 	}}},
+	{file: "p0-update-resolve-postmortem.json", want: []wantIncident{{
+		severity: "P0", status: incident.Resolved, episodes: 1,
+		// Acknowledged at 3m, so no response breach; still open at 30m,
+		// so the team lead is paged; resolved at 40m, inside the hour.
+		pages:    []string{"1@0s", "2@30m0s"},
+		breaches: []string{},
+	}},
+		messages: []string{
+			"03:00:00 🚨 INCIDENT: P0 Critical dashboarduz-api - API 5xx error rate above 5%",
+			"03:00:00 #inc-20260301-030000-c0f8ae04e8 🚨 INCIDENT: P0 Critical dashboarduz-api - API 5xx error rate above 5%",
+			"03:00:00 ↳ 📟 PAGED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:00:00 ↳ 🔎 TRIAGE: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:03:00 ↳ ✋ ACKNOWLEDGED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:10:00 ↳ 📊 INCIDENT UPDATE: inc-20260301-030000-c0f8ae04e8",
+			"03:22:00 ↳ 🟢 ALARM RECOVERED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:25:00 ↳ 📊 INCIDENT UPDATE: inc-20260301-030000-c0f8ae04e8",
+			"03:30:00 ↳ ⬆️ ESCALATED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:40:00 ↳ ✅ INCIDENT RESOLVED: inc-20260301-030000-c0f8ae04e8",
+			"03:40:00 #inc-20260301-030000-c0f8ae04e8 ✅ INCIDENT RESOLVED: inc-20260301-030000-c0f8ae04e8",
+			"15:40:00 ↳ 📝 POST-MORTEM REMINDER: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"15:40:00 #inc-20260301-030000-c0f8ae04e8 📝 POST-MORTEM REMINDER: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:40:00 ↳ 📝 POST-MORTEM REMINDER: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:40:00 #inc-20260301-030000-c0f8ae04e8 📝 POST-MORTEM REMINDER: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+		},
+		// The internal update at 25m is not emailed; the public one is.
+		emails: []string{
+			"🚨 INCIDENT: P0 Critical dashboarduz-api - API 5xx error rate above 5%",
+			"📊 INCIDENT UPDATE: inc-20260301-030000-c0f8ae04e8",
+			"✅ INCIDENT RESOLVED: inc-20260301-030000-c0f8ae04e8",
+		},
+		check: checkUpdateResolvePostmortem,
+	},
 	{file: "severity-raised.json", want: []wantIncident{{
 		severity: "P1", status: incident.Triggered, episodes: 1,
 		pages:    []string{"1@0s", "2@30m0s", "3@45m0s"},
@@ -250,6 +289,10 @@ func TestScenarios(t *testing.T) {
 			if err := CheckExpectations(sc, sum); err != nil {
 				diffs = append(diffs, "the file's expect block: "+err.Error())
 			}
+			diffs = append(diffs, checkMessages(s, c)...)
+			if c.check != nil {
+				c.check(t, s)
+			}
 			if len(diffs) == 0 {
 				return
 			}
@@ -258,6 +301,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatal(err)
 			}
 			line, _ := json.Marshal(sum)
+			_ = s.PrintMessages(&timeline)
 			t.Errorf("%s:\n  %s\ntimeline:%s\nsummary: %s", c.file, strings.Join(diffs, "\n  "), timeline.String(), line)
 		})
 	}
@@ -362,5 +406,86 @@ func TestRunScenarioCommandFailsOnAMismatch(t *testing.T) {
 	var sum ScenarioSummary
 	if jerr := json.Unmarshal([]byte(lastLine(out.String())), &sum); jerr != nil || len(sum.Incidents) != 1 {
 		t.Errorf("the summary is not printed before the failure (%v):\n%s", jerr, out.String())
+	}
+}
+
+// postedLines are the Slack messages posted, in order: each one's time,
+// "#<channel> " when it is not in #incidents, "↳ " for a thread reply,
+// and its first line.
+func postedLines(s *Stack) []string {
+	var out []string
+	for _, m := range s.Slack.Messages() {
+		line := m.PostedAt.UTC().Format("15:04:05") + " "
+		if m.ChannelName != slacklocal.DefaultChannelName {
+			line += "#" + m.ChannelName + " "
+		}
+		if m.ThreadTS != "" {
+			line += "↳ "
+		}
+		out = append(out, line+slacklocal.MessageLines(m)[0])
+	}
+	return out
+}
+
+// checkMessages compares the messages posted and the emails sent with
+// what the case wants, when it says.
+func checkMessages(s *Stack, c scenarioCase) []string {
+	var diffs []string
+	if c.messages != nil {
+		if got := postedLines(s); !slices.Equal(got, c.messages) {
+			diffs = append(diffs, fmt.Sprintf("Slack messages:\n    %s\n  want\n    %s", strings.Join(got, "\n    "), strings.Join(c.messages, "\n    ")))
+		}
+	}
+	if c.emails != nil {
+		var got []string
+		for _, e := range s.AWS.World().Emails {
+			got = append(got, e.Subject)
+		}
+		if !slices.Equal(got, c.emails) {
+			diffs = append(diffs, fmt.Sprintf("emails %q, want %q", got, c.emails))
+		}
+	}
+	return diffs
+}
+
+// checkUpdateResolvePostmortem checks what the messages say: the alert
+// ends resolved without its buttons, the public update's words reach the
+// thread and the stakeholders, the people paged are in the incident's
+// channel, and the reminders say when the post-mortem is due.
+func checkUpdateResolvePostmortem(t *testing.T, s *Stack) {
+	msgs := s.Slack.Messages()
+	if len(msgs) < 12 {
+		t.Fatalf("%d messages", len(msgs))
+	}
+	alert := strings.Join(slacklocal.MessageLines(msgs[0]), "\n")
+	for _, want := range []string{"Status: Resolved by responder@dashboarduz.local", "On-Call: Dana Whitfield (On-Call Engineer)", "Channel: #inc-20260301-030000-c0f8ae04e8"} {
+		if !strings.Contains(alert, want) {
+			t.Errorf("the alert lacks %q:\n%s", want, alert)
+		}
+	}
+	for _, m := range msgs[:2] {
+		alert := strings.Join(slacklocal.MessageLines(m), "\n")
+		if strings.Contains(alert, "[Acknowledge]") || strings.Contains(alert, "[Resolve]") || m.Edits == 0 {
+			t.Errorf("the resolved alert in #%s still has buttons (%d edits):\n%s", m.ChannelName, m.Edits, alert)
+		}
+	}
+	update := strings.Join(slacklocal.MessageLines(msgs[5]), "\n")
+	for _, want := range []string{"Status: Mitigating", "Update: Every API task fails its database health check", "Actions: Rolling back dashboarduz-api to task definition 41", "ETA: 2026-03-01 03:45 UTC"} {
+		if !strings.Contains(update, want) {
+			t.Errorf("the update lacks %q:\n%s", want, update)
+		}
+	}
+	if escalated := strings.Join(slacklocal.MessageLines(msgs[8]), "\n"); !strings.Contains(escalated, "Escalated To: Omar Haddad (Team Lead)") {
+		t.Errorf("the escalation does not name the team lead:\n%s", escalated)
+	}
+	if near := strings.Join(slacklocal.MessageLines(msgs[11]), "\n"); !strings.Contains(near, "Due in 12h") || !msgs[11].Broadcast {
+		t.Errorf("the first reminder:\n%s", near)
+	}
+	own := s.Slack.Channels()[1]
+	if !slices.Equal(own.Members, []string{"U0DANA001", "U0OMAR001"}) {
+		t.Errorf("the incident's channel has %v, want the on-call engineer and the team lead paged", own.Members)
+	}
+	if e := s.AWS.World().Emails; len(e) == 3 && !strings.Contains(e[1].Text, "Actions: Rolling back dashboarduz-api to task definition 41") {
+		t.Errorf("the public update's email:\n%s", e[1].Text)
 	}
 }

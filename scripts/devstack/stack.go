@@ -22,13 +22,16 @@ import (
 	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
+	"github.com/dashboarduz/incident-response/shared/local/slacklocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
 	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
+	"github.com/dashboarduz/incident-response/shared/slack"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 	"github.com/dashboarduz/incident-response/shared/statuspage"
 	"github.com/dashboarduz/incident-response/shared/triage"
@@ -132,10 +135,17 @@ type Stack struct {
 	Service *response.Service
 	API     http.Handler
 	Issuer  *auth.LocalIssuer
+	// Slack and AWS are the local Slack and SES the Notify task posts to
+	// and emails through; Directory maps the local Slack users to
+	// responders.
+	Slack     *slacklocal.Server
+	AWS       *awslocal.Server
+	Directory slack.Directory
 
 	webhookSecret string
 	handoverAfter int
 	sentrySecret  string
+	pagerDutyREST string
 
 	closers []func() error
 }
@@ -240,6 +250,9 @@ func (s *Stack) startPagerDuty(opts Options) (string, error) {
 		return "", err
 	}
 	s.closers = append(s.closers, pd.Close)
+	if err := s.startComms(pd); err != nil {
+		return "", err
+	}
 	if opts.PagerDutyURL != "" {
 		return opts.PagerDutyURL, nil
 	}
@@ -308,7 +321,11 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 	}
 	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
 	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
-	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock}
+	channels, err := s.commsChannels()
+	if err != nil {
+		return nil, err
+	}
+	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock, Channels: channels}
 	return map[string]sfnlocal.TaskFunc{
 		PlanARN:      lambdaFunc(planner.Handle),
 		PageARN:      lambdaFunc(pager.Handle),
@@ -347,7 +364,8 @@ func (s *Stack) rebuildAPI() error {
 		PostMortems:  &response.PostMortems{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
 		Metrics:      &response.Summaries{Store: s.Store, Policy: s.Policy, Clock: s.Clock},
 		StatusPage:   page,
-		Sentry:       api.SentryConfig{Secrets: []string{s.sentrySecret}, Ingester: s.Ingest}})
+		Sentry:       api.SentryConfig{Secrets: []string{s.sentrySecret}, Ingester: s.Ingest},
+		Slack:        s.slackConfig()})
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ type Config struct {
 	// Sentry configures POST /webhooks/sentry; its zero value refuses
 	// every Sentry webhook.
 	Sentry SentryConfig
+	// Slack, when set, serves Slack's requests at POST /webhooks/slack;
+	// without it every request there is refused with 401.
+	Slack *SlackConfig
 }
 
 // WebhookSecretSource reads the current webhook signing secrets.
@@ -101,6 +104,7 @@ type Handler struct {
 	status        http.Handler
 	metrics       MetricsSummary
 	sentry        SentryConfig
+	slack         *SlackConfig
 }
 
 // Route is one method and path the handler serves. Path is a Go ServeMux
@@ -129,6 +133,9 @@ var routes = []route{
 	{Route{http.MethodGet, "/health", true, auth.NoRole}, (*Handler).health},
 	{Route{http.MethodPost, "/webhooks/pagerduty", true, auth.NoRole}, (*Handler).pagerDutyWebhook},
 	{Route{http.MethodPost, "/webhooks/sentry", true, auth.NoRole}, (*Handler).sentryWebhook},
+	// Slack's buttons, modal and slash command: signed by Slack, acting
+	// as the Slack user's mapped responder.
+	{Route{http.MethodPost, "/webhooks/slack", true, auth.NoRole}, (*Handler).slackWebhook},
 	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
 	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
 	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
@@ -178,7 +185,7 @@ func New(c Config) (*Handler, error) {
 	}
 	h := &Handler{svc: c.Service, auth: c.Auth, clock: c.Clock, source: c.WebhookSecretSource, mux: http.NewServeMux(),
 		deps: c.Dependencies, healthTimeout: c.HealthTimeout,
-		postMortems: c.PostMortems, status: c.StatusPage, metrics: c.Metrics, sentry: c.Sentry}
+		postMortems: c.PostMortems, status: c.StatusPage, metrics: c.Metrics, sentry: c.Sentry, slack: c.Slack}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = DefaultHealthTimeout
 	}

@@ -69,6 +69,9 @@ type incidentRecord struct {
 	Remediations        string            `dynamodbav:"remediations,omitempty"`
 	PostMortemCompleted bool              `dynamodbav:"postMortemCompleted,omitempty"`
 	Reminded            []string          `dynamodbav:"reminded,omitempty"`
+
+	Deliveries map[string]deliveryRecord `dynamodbav:"deliveries"`
+	Slack      *slackRecord              `dynamodbav:"slack,omitempty"`
 }
 
 // triageMarkRecord marks the episode whose triage report was gathered.
@@ -144,6 +147,7 @@ func toIncidentRecord(inc incident.Incident) incidentRecord {
 	r.Generation, r.PlannedGeneration, r.PlannedHandover = inc.Generation, inc.PlannedGeneration, inc.PlannedHandover
 	r.Notes = inc.Notes
 	r.Announcements, r.PostMortemCompleted, r.Reminded = inc.Announcements, inc.PostMortemCompleted, inc.Reminded
+	r.Deliveries, r.Slack = toDeliveryRecords(inc.Deliveries), toSlackRecord(inc.Slack)
 	if inc.Triage != nil {
 		r.Triage = &triageMarkRecord{Episode: inc.Triage.Episode, At: formatTime(inc.Triage.At)}
 	}
@@ -219,6 +223,10 @@ func (r incidentRecord) incident() (incident.Incident, error) {
 	inc.Generation, inc.PlannedGeneration, inc.PlannedHandover = r.Generation, r.PlannedGeneration, r.PlannedHandover
 	inc.Notes = r.Notes
 	inc.Announcements, inc.PostMortemCompleted, inc.Reminded = r.Announcements, r.PostMortemCompleted, r.Reminded
+	if inc.Deliveries, err = deliveriesOf(r.Deliveries); err != nil {
+		return incident.Incident{}, err
+	}
+	inc.Slack = r.Slack.thread()
 	if r.Triage != nil {
 		at, err := parseTime(r.Triage.At)
 		if err != nil {

@@ -45,7 +45,12 @@ func fullIncident(id string) incident.Incident {
 		},
 		Signals:    3,
 		Generation: 2, PlannedGeneration: 1,
-		Notes:   []string{"note-1"},
+		Notes: []string{"note-1"},
+		Deliveries: []incident.Delivery{
+			{Channel: "email", Subject: "e1", State: incident.DeliverySent, Attempts: 1, At: t0.Add(time.Minute)},
+			{Channel: "slack", Subject: "post-mortem-near-due/0", Reminder: true, State: incident.DeliveryClaimed, Attempts: 2, At: t0, LeaseUntil: t0.Add(time.Minute), Failure: "Slack answered 503"},
+		},
+		Slack:   &incident.SlackThread{Channel: "C0INCIDENTS", TS: "1740798000.000100", OwnChannel: "C0OWN", OwnTS: "1740798000.000200", OwnChannelName: "inc-x", OwnChannelLink: "https://x.slack.com/archives/C0OWN"},
 		Version: 1,
 	}
 }

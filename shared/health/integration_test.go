@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
@@ -24,10 +26,9 @@ type starts struct {
 }
 
 func (s *starts) StartEscalation(_ context.Context, st incident.EscalationState) error {
-	id := st.IncidentID
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.ids = append(s.ids, id)
+	s.ids = append(s.ids, statemachine.ExecutionName(st.IncidentID, st.Generation))
 	return nil
 }
 
@@ -100,8 +101,10 @@ func TestHealthCheckOpensAnIncident(t *testing.T) {
 		inc.Status != incident.Triggered || inc.SignalState != incident.Recovered || inc.Source != "health-check" {
 		t.Errorf("incident %+v", inc)
 	}
-	if len(st.ids) != 1 || st.ids[0] != opened {
-		t.Errorf("escalations started: %v", st.ids)
+	// The open starts the escalation; the recovery, a generation that
+	// announces it at once.
+	if want := []string{opened, statemachine.ExecutionName(opened, 1)}; !slices.Equal(st.ids, want) {
+		t.Errorf("escalations started: %v, want %v", st.ids, want)
 	}
 	kept, err := store.HealthState(t.Context(), "dashboarduz-api-health")
 	if err != nil {

@@ -39,6 +39,20 @@ func (inc *Incident) Announce(entryID string) {
 	}
 }
 
+// AnnounceNow queues a timeline entry as Announce does, for a writer
+// outside the escalation (a responder's update, an alarm's recovery):
+// when the newest generation has already planned, and may be asleep in a
+// Wait until its next deadline, it also asks for a new generation, which
+// the writer starts, so the entry is announced at once rather than at
+// that deadline. A write that already asked for one (an acknowledgement)
+// asks for no second.
+func (inc *Incident) AnnounceNow(entryID string) {
+	inc.Announce(entryID)
+	if inc.Generation <= inc.PlannedGeneration {
+		inc.Generation = inc.PlannedGeneration + 1
+	}
+}
+
 // TriageMark says the triage report of an episode has been gathered.
 type TriageMark struct {
 	Episode int       `json:"episode"`

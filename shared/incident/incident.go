@@ -87,6 +87,13 @@ type Incident struct {
 	PostMortemCompleted bool `json:"postMortemCompleted,omitempty"`
 	// Reminded are the post-mortem reminders sent (see DueReminders).
 	Reminded []string `json:"-"`
+	// Deliveries are the message ledger: the messages about queued
+	// entries and due reminders, claimed, sent or given up (see
+	// Delivery).
+	Deliveries []Delivery `json:"-"`
+	// Slack is where the incident's messages are in Slack, once its
+	// alert is posted.
+	Slack *SlackThread `json:"-"`
 	// Version counts writes; every update is conditional on it.
 	Version int64 `json:"version"`
 }
@@ -103,6 +110,11 @@ func (inc Incident) Clone() Incident {
 	c.Announcements = slices.Clone(inc.Announcements)
 	c.Remediations = slices.Clone(inc.Remediations)
 	c.Reminded = slices.Clone(inc.Reminded)
+	c.Deliveries = slices.Clone(inc.Deliveries)
+	if inc.Slack != nil {
+		t := *inc.Slack
+		c.Slack = &t
+	}
 	if inc.Triage != nil {
 		t := *inc.Triage
 		c.Triage = &t

@@ -10,6 +10,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/statemachine"
 )
 
 // edit decodes a sample as a map, lets change edit it and encodes it.
@@ -82,8 +83,10 @@ func TestECSEventsShareTheServiceIncident(t *testing.T) {
 	if n := len(openIncidents(t, store)); n != 1 {
 		t.Errorf("%d open incidents, want 1", n)
 	}
-	if d := st.distinct(); len(d) != 1 {
-		t.Errorf("escalations started: %v, want one execution", d)
+	// One execution for the incident, and one generation that announces
+	// the recovery at once.
+	if d := st.distinct(); len(d) != 2 || d[statemachine.ExecutionName(inc.ID, 1)] != 1 {
+		t.Errorf("escalations started: %v, want the incident's and one for the recovery", d)
 	}
 }
 

@@ -237,8 +237,13 @@ func (h *Handler) noteAndRecord(ctx context.Context, current incident.Incident, 
 	if err := h.note(ctx, current.ID, sig, kind, text); err != nil {
 		return err
 	}
-	_, err := h.noteSignal(ctx, current, sig, kind == incident.EntryRecovered)
-	return err
+	recovered := kind == incident.EntryRecovered
+	inc, err := h.noteSignal(ctx, current, sig, recovered)
+	if err != nil || !recovered {
+		return err
+	}
+	// The recovery is announced by a new generation's plan, at once.
+	return h.Starter.StartEscalation(ctx, incident.StartOf(inc))
 }
 
 // finishOpen writes the incident with its opening timeline entry and
@@ -321,7 +326,10 @@ func (h *Handler) noteSignal(ctx context.Context, inc incident.Incident, sig inc
 		if flap {
 			inc.NoteFlap(h.Policy, sig.Time)
 		}
-		if announce {
+		switch {
+		case announce && sig.State == incident.Recovered:
+			inc.AnnounceNow(eventEntryID(sig))
+		case announce:
 			inc.Announce(eventEntryID(sig))
 		}
 		return true

@@ -22,10 +22,22 @@ const (
 	KindBreach       Kind = "breach"
 	KindRemediation  Kind = "remediation"
 	KindAcknowledged Kind = "acknowledged"
+	// KindRecovered: the alarm returned to OK; the incident stays open.
+	KindRecovered Kind = "recovered"
+	// KindReopened: the alarm fired again soon after the resolution.
+	KindReopened Kind = "reopened"
+	// KindTriage: the evidence gathered before anyone looked.
+	KindTriage Kind = "triage"
+	// KindSeverityChanged: a responder changed the severity.
+	KindSeverityChanged Kind = "severity-changed"
+	// KindReminder: the post-mortem is due soon, or overdue (Facts.Reminder
+	// says which).
+	KindReminder Kind = "reminder"
 )
 
 // Kinds lists every kind of message.
-var Kinds = []Kind{KindAlert, KindStatusUpdate, KindResolution, KindPage, KindEscalation, KindBreach, KindRemediation, KindAcknowledged}
+var Kinds = []Kind{KindAlert, KindStatusUpdate, KindResolution, KindPage, KindEscalation, KindBreach, KindRemediation, KindAcknowledged,
+	KindRecovered, KindReopened, KindTriage, KindSeverityChanged, KindReminder}
 
 // KindOf says which message announces a timeline entry, and false for an
 // entry no message announces (signals, syncs, maintenance). A page to the
@@ -49,6 +61,14 @@ func KindOf(e incident.Entry) (Kind, bool) {
 		return KindAlert, true
 	case isRemediation(e.Kind):
 		return KindRemediation, true
+	case e.Kind == incident.EntryRecovered:
+		return KindRecovered, true
+	case e.Kind == incident.EntryReopened:
+		return KindReopened, true
+	case e.Kind == incident.EntryTriage:
+		return KindTriage, true
+	case e.Kind == incident.EntrySeverityChanged:
+		return KindSeverityChanged, true
 	}
 	return "", false
 }
@@ -83,8 +103,48 @@ func (b *Builder) event(ctx context.Context, p incident.Policy, kind Kind, inc i
 		}
 	case KindAcknowledged:
 		ev.Reason = firstOf(afterColon(e.Text), "Taken on")
+	case KindReopened:
+		ev.Reason = titleCase(firstOf(afterColon(e.Text), "The alarm fired again soon after the resolution"))
+	case KindTriage:
+		ev.Action, ev.Details = triageLines(e.Text)
+	case KindSeverityChanged:
+		ev.Target = severityChange(e)
+		ev.Reason = firstOf(afterColon(e.Text), NotStatedYet)
 	}
 	return ev
+}
+
+// maxDetails bounds the detail lines of a thread reply.
+const maxDetails = 20
+
+// triageLines splits a triage entry's text into its first line and the
+// lines of its parts.
+func triageLines(text string) (first string, details []string) {
+	lines := strings.Split(text, "\n")
+	first = firstOf(lines[0], NotKnownYet)
+	for _, l := range lines[1:] {
+		if l = oneLine(l); l == "" {
+			continue
+		}
+		if len(details) == maxDetails {
+			details = append(details, "… and more on the timeline")
+			break
+		}
+		details = append(details, l)
+	}
+	return first, details
+}
+
+// severityChange words a severity change: "P2 Medium → P1 High".
+func severityChange(e incident.Entry) string {
+	from, to := incident.Severity(e.Data["from"]), incident.Severity(e.Data["to"])
+	if _, err := incident.ParseSeverity(string(to)); err != nil {
+		return "Changed (see the timeline)"
+	}
+	if _, err := incident.ParseSeverity(string(from)); err != nil {
+		return "Now " + severityWords(to)
+	}
+	return severityWords(from) + " → " + severityWords(to)
 }
 
 // paged fills the level, the people and the reason of a page or an

@@ -157,6 +157,18 @@ func goldenCases() []goldenCase {
 		{name: "remediation-dry-run", kind: KindRemediation, inc: mitigating, now: t0.Add(6 * time.Minute),
 			timeline: []incident.Entry{entry(t0.Add(6*time.Minute), incident.EntryKind("remediation"), "escalation", "Would restart dashboarduz-api", map[string]string{
 				"action": "Restart dashboarduz-api (force a new deployment)", "reason": "Health checks failing for 5 minutes", "outcome": "Would force a new deployment of 4 tasks", "dryRun": "true"})}},
+		{name: "recovered", kind: KindRecovered, inc: alarmIncident(), now: t0.Add(7 * time.Minute),
+			timeline: []incident.Entry{entry(t0.Add(7*time.Minute), incident.EntryRecovered, "alarm-ingest", "Alarm returned to OK: API 5xx error rate above 5% - Threshold Crossed: 1 datapoint [0.8] was not greater than the threshold (5.0). The incident stays open until a responder resolves it.", nil)}},
+		{name: "reopened", kind: KindReopened, inc: alarmIncident(), finder: roster(), now: t0.Add(time.Hour),
+			timeline: []incident.Entry{entry(t0.Add(time.Hour), incident.EntryReopened, "alarm-ingest", "Incident re-opened (episode 1): the alarm fired again within 30m0s of its resolution: API 5xx error rate above 5%. The escalation policy starts afresh.", nil)}},
+		{name: "triage", kind: KindTriage, inc: alarmIncident(), now: t0.Add(time.Minute),
+			timeline: []incident.Entry{entry(t0.Add(time.Minute), incident.EntryTriage, "triage", "Triage of dashboarduz-api (service-down):\n- health (GET https://api.dashboarduz.example/health): 503 in 2.1s\n- ecs-service (ECS DescribeServices dashboarduz-production/dashboarduz-api): 2 of 4 tasks running", nil)}},
+		{name: "severity-changed", kind: KindSeverityChanged, inc: acked, now: t0.Add(7 * time.Hour),
+			timeline: []incident.Entry{entry(t0.Add(7*time.Hour), incident.EntrySeverityChanged, "omar@dashboarduz.example", "Severity changed from P2 to P1 by omar@dashboarduz.example: every export fails", map[string]string{"from": "P2", "to": "P1"})}},
+		{name: "reminder-near", kind: KindReminder, inc: resolved, timeline: resolvedTL, now: resolved.ResolvedAt.Add(36 * time.Hour),
+			facts: Facts{Reminder: incident.ReminderNear + "/0"}},
+		{name: "reminder-missed", kind: KindReminder, inc: resolved, timeline: resolvedTL, now: resolved.ResolvedAt.Add(48 * time.Hour),
+			facts: Facts{Reminder: incident.ReminderMissed + "/0"}},
 		{name: "acknowledged", kind: KindAcknowledged, inc: mitigating, now: t0.Add(3 * time.Minute),
 			timeline: []incident.Entry{entry(t0.Add(3*time.Minute), incident.EntryAcknowledged, "dana@dashboarduz.example", "Acknowledged by dana@dashboarduz.example: looking at the deploy", nil)}},
 	}

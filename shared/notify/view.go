@@ -58,6 +58,10 @@ type Facts struct {
 	// when it has one.
 	ChannelName string
 	ChannelLink string
+	// Reminder is the post-mortem reminder a KindReminder message sends:
+	// incident.ReminderNear or incident.ReminderMissed, with or without
+	// its episode suffix.
+	Reminder string
 }
 
 // View is what a message says, every field in words. Fields a kind of
@@ -119,9 +123,12 @@ type Event struct {
 	// Target is the missed target of a breach, e.g. "P0 response time
 	// (5m)".
 	Target string
-	// Action and Outcome describe a remediation.
+	// Action and Outcome describe a remediation; Action is also the
+	// first line of a triage report.
 	Action  string
 	Outcome string
+	// Details are further lines, one fact each: a triage report's parts.
+	Details []string
 }
 
 // Builder builds Views. The zero value works: the runbook's policy, no
@@ -194,8 +201,18 @@ func (b *Builder) View(ctx context.Context, kind Kind, inc incident.Incident, ti
 	if v.Channel != "" && !strings.HasPrefix(v.Channel, "#") {
 		v.Channel = "#" + v.Channel
 	}
+	if kind == KindReminder {
+		v.Event = b.event(ctx, p, kind, inc, incident.Entry{At: b.now(), Actor: "post-mortem"}, f)
+		v.Event.Reason = b.reminderWords(inc, f.Reminder)
+		return v
+	}
 	if e, ok := b.subject(kind, timeline, f); ok {
 		v.Event = b.event(ctx, p, kind, inc, e, f)
+		if st := e.Data["status"]; kind == KindStatusUpdate && st != "" && inc.Status != incident.Resolved {
+			// An update says where things stood when it was posted,
+			// though a later one may have moved on.
+			v.Status = statusWord(incident.Status(st))
+		}
 	} else {
 		v.Event = b.event(ctx, p, kind, inc, incident.Entry{At: b.now(), Actor: "escalation"}, f)
 	}
@@ -351,11 +368,30 @@ func (b *Builder) postMortem(inc incident.Incident, f Facts) string {
 	if inc.Status != incident.Resolved || inc.ResolvedAt.IsZero() {
 		return "To be scheduled within 48 hours of resolution"
 	}
-	within := b.PostMortemWithin
-	if within <= 0 {
-		within = DefaultPostMortemWithin
-	}
+	within := b.postMortemWithin()
 	return "Due by " + b.dateWords(inc.ResolvedAt.Add(within)) + " (within " + hoursWords(within) + " of resolution)"
+}
+
+// reminderWords says what a post-mortem reminder is about.
+func (b *Builder) reminderWords(inc incident.Incident, reminder string) string {
+	if strings.HasPrefix(reminder, incident.ReminderMissed) {
+		return "Overdue, and not complete yet"
+	}
+	if inc.ResolvedAt.IsZero() {
+		return "Due soon and not complete yet"
+	}
+	left := inc.ResolvedAt.Add(b.postMortemWithin()).Sub(b.now())
+	if left <= 0 {
+		return "Due now and not complete yet"
+	}
+	return "Due in " + durationWords(left) + " and not complete yet"
+}
+
+func (b *Builder) postMortemWithin() time.Duration {
+	if b.PostMortemWithin <= 0 {
+		return DefaultPostMortemWithin
+	}
+	return b.PostMortemWithin
 }
 
 // actionsTaken lists what was done: every remediation and the

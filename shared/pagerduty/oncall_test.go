@@ -153,3 +153,32 @@ func TestOnCallNamesInTheAlert(t *testing.T) {
 		t.Errorf("alert:\n%s", msg.Text)
 	}
 }
+
+// TestKeyedOnCallAPI: the REST key is read when the first lookup needs
+// it, and a changed key (a rotation) builds a new client.
+func TestKeyedOnCallAPI(t *testing.T) {
+	srv, err := pagerdutylocal.Start(pagerdutylocal.New(&movingClock{t: onCallT0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	srv.SetOnCalls(roster())
+	srv.SetAPIToken(restKey)
+	keys, reads := []string{"an-old-key", restKey}, 0
+	api := &pagerduty.KeyedOnCallAPI{Endpoint: srv.URL, Key: func(context.Context) (string, error) {
+		k := keys[min(reads, len(keys)-1)]
+		reads++
+		return k, nil
+	}}
+	f := &pagerduty.OnCallFinder{API: api, Policies: map[string]string{"on-call": "PONCALL"}, Clock: &movingClock{t: onCallT0}}
+	if reads != 0 {
+		t.Fatal("the key was read before a lookup")
+	}
+	if _, err := f.OnCallNames(context.Background(), "on-call"); err == nil {
+		t.Fatal("the old key was accepted")
+	}
+	names, err := f.OnCallNames(context.Background(), "on-call")
+	if err != nil || fmt.Sprint(names) != "[Dana Whitfield]" {
+		t.Fatalf("names = %v, %v", names, err)
+	}
+}

@@ -601,9 +601,11 @@ func webhookTime(occurred, started, now time.Time) time.Time {
 }
 
 // announce queues the timeline entry noteAt writes for an operation at
-// time at with key, in the same write as the operation's change.
+// time at with key, in the same write as the operation's change, and asks
+// for a new generation when none is pending, so the entry is announced
+// now, not at the escalation's next deadline.
 func announce(inc *incident.Incident, at time.Time, key string) {
-	inc.Announce(incident.EntryID(at, "api/"+key))
+	inc.AnnounceNow(incident.EntryID(at, "api/"+key))
 }
 
 // noteAt appends a timeline entry for an operation at time at. Its ID

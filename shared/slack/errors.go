@@ -138,3 +138,7 @@ func classify(method string, err error) error {
 	// unreadable body.
 	return &SlackUnavailableError{Method: method, Err: err}
 }
+
+// RetryAfterDuration returns Slack's Retry-After hint, so that a caller
+// keeping its own schedule does not try before Slack asked.
+func (e *SlackUnavailableError) RetryAfterDuration() time.Duration { return e.RetryAfter }

@@ -216,3 +216,25 @@ func TestChannelsInvitesViewsAndResponses(t *testing.T) {
 		t.Errorf("responses %+v", rs)
 	}
 }
+
+// TestTranscriptMarksANewDay: times are written without their date, so a
+// message on a later day says which.
+func TestTranscriptMarksANewDay(t *testing.T) {
+	clock := &fixedClock{t: t0}
+	s, api := start(t, Options{Clock: clock})
+	ctx := context.Background()
+	for _, at := range []time.Duration{0, time.Hour, 48 * time.Hour} {
+		clock.t = t0.Add(at)
+		if _, _, err := api.PostMessageContext(ctx, "#incidents", slackgo.MsgOptionText("at "+at.String(), false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b strings.Builder
+	if err := s.Transcript(&b, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "#incidents\n03:00:00  at 0s\n\n04:00:00  at 1h0m0s\n\n-- Tue 3 Mar 2026 --\n\n03:00:00  at 48h0m0s\n\n"
+	if b.String() != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

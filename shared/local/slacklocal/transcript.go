@@ -16,7 +16,8 @@ import (
 // in the order they were posted, each with its time, thread replies
 // indented under a "↳", its blocks as their text (a header, "Label: value"
 // fields, context, [buttons]), and edits marked. Times are written in loc,
-// UTC when nil.
+// UTC when nil; a message posted on a later day than the one before it is
+// preceded by its date.
 func (s *Server) Transcript(w io.Writer, channel string, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
@@ -32,7 +33,7 @@ func (s *Server) Transcript(w io.Writer, channel string, loc *time.Location) err
 		id = c.ID
 	}
 	s.mu.Unlock()
-	last := ""
+	last, day := "", ""
 	for _, m := range s.Messages() {
 		if id != "" && m.Channel != id {
 			continue
@@ -42,6 +43,16 @@ func (s *Server) Transcript(w io.Writer, channel string, loc *time.Location) err
 				return err
 			}
 			last = m.Channel
+		}
+		// Times are written without their date: a message on another
+		// day than the one before it is preceded by its date.
+		if d := m.PostedAt.In(loc).Format("Mon 2 Jan 2006"); d != day {
+			if day != "" {
+				if _, err := fmt.Fprintf(w, "-- %s --\n\n", d); err != nil {
+					return err
+				}
+			}
+			day = d
 		}
 		if _, err := io.WriteString(w, formatMessage(m, loc)); err != nil {
 			return err
