@@ -88,7 +88,7 @@ func TestPostMortemStorage(t *testing.T) {
 	if err != nil || rPM == nil || !reflect.DeepEqual(*rPM, updated) || rInc.ID != inc.ID || len(timeline) != 2 {
 		t.Errorf("review: %+v, %d entries, %+v, %v", rInc.ID, len(timeline), rPM, err)
 	}
-	if _, tl, err := s.IncidentWithTimeline(ctx, inc.ID); err != nil || len(tl) != 2 {
+	if _, tl, _, err := s.TimelinePage(ctx, inc.ID, "", 100); err != nil || len(tl) != 2 {
 		t.Errorf("the timeline with a post-mortem beside it: %d entries, %v", len(tl), err)
 	}
 	if _, _, _, err := s.IncidentReview(ctx, "inc-none"); incident.ErrorCode(err) != incident.ENotFound {

@@ -248,9 +248,9 @@ func TestTimeline(t *testing.T) {
 		if want := []incident.Entry{opening(fullIncident("inc-1"))}; err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("Timeline = %v, %v; want %v", got, err, want)
 		}
-		inc, tl, err := s.IncidentWithTimeline(t.Context(), "inc-1")
-		if err != nil || !reflect.DeepEqual(inc, fullIncident("inc-1")) || !reflect.DeepEqual(tl, got) {
-			t.Fatalf("IncidentWithTimeline = %+v, %v, %v", inc, tl, err)
+		inc, tl, more, err := s.TimelinePage(t.Context(), "inc-1", "", 100)
+		if err != nil || more || !reflect.DeepEqual(inc, fullIncident("inc-1")) || !reflect.DeepEqual(tl, got) {
+			t.Fatalf("TimelinePage = %+v, %v, %v, %v", inc, tl, more, err)
 		}
 		// An update keeps it.
 		if _, err := s.UpdateIncident(t.Context(), inc); err != nil {
@@ -267,7 +267,7 @@ func TestTimeline(t *testing.T) {
 		if err != nil || len(got) != 0 {
 			t.Fatalf("Timeline = %v, %v; want empty", got, err)
 		}
-		_, _, err = s.IncidentWithTimeline(t.Context(), "nope")
+		_, _, _, err = s.TimelinePage(t.Context(), "nope", "", 100)
 		wantCode(t, err, incident.ENotFound)
 	})
 

@@ -88,20 +88,6 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Ent
 	return entries, err
 }
 
-// IncidentWithTimeline reads an incident and its whole timeline with one
-// strongly consistent query of its partition. A missing incident is an
-// ENotFound.
-func (s *Store) IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error) {
-	inc, entries, err := s.incidentPartition(ctx, id)
-	if err != nil {
-		return incident.Incident{}, nil, err
-	}
-	if inc == nil {
-		return incident.Incident{}, nil, notFound(id)
-	}
-	return *inc, entries, nil
-}
-
 // incidentPartition reads an incident's partition: its item, when there
 // is one, and its timeline, the opening entry stored in the item first.
 func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, error) {

@@ -92,7 +92,18 @@ type IncidentList struct {
 // IncidentWithTimeline is an incident and its timeline, oldest entry first.
 type IncidentWithTimeline struct {
 	incident.Incident
+	// Timeline is the latest DefaultTimelinePage entries, oldest first.
 	Timeline []incident.Entry `json:"timeline"`
+	// TimelineBefore, when set, says that older entries remain: it is the
+	// before of GET /incidents/{id}/timeline for the page before these.
+	TimelineBefore string `json:"timelineBefore,omitempty"`
+}
+
+// TimelinePage is a page of an incident's timeline, oldest entry first.
+type TimelinePage struct {
+	Entries []incident.Entry `json:"entries"`
+	// Before, when set, says that older entries remain: ask again with it.
+	Before string `json:"before,omitempty"`
 }
 
 // PagerDutyEvent is what a PagerDuty v3 webhook says about one of the

@@ -26,7 +26,7 @@ type Store interface {
 	incident.Updater
 	CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
-	IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error)
+	TimelinePage(ctx context.Context, id, before string, limit int) (incident.Incident, []incident.Entry, bool, error)
 	ListIncidents(ctx context.Context, f incident.ListFilter) ([]incident.Incident, string, error)
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
 	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
@@ -202,15 +202,57 @@ func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error)
 
 // Get returns an incident with its timeline.
 func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, error) {
-	inc, tl, err := s.Store.IncidentWithTimeline(ctx, id)
+	inc, tl, more, err := s.Store.TimelinePage(ctx, id, "", DefaultTimelinePage)
 	if err != nil {
 		return IncidentWithTimeline{}, err
 	}
-	if tl == nil {
-		tl = []incident.Entry{}
+	out := IncidentWithTimeline{Incident: inc, Timeline: tl}
+	if more {
+		out.TimelineBefore = tl[0].ID
 	}
-	return IncidentWithTimeline{Incident: inc, Timeline: tl}, nil
+	return out, nil
 }
+
+// DefaultTimelinePage is how many of its latest timeline entries an
+// incident is answered with, and the default page of Timeline.
+const DefaultTimelinePage = 100
+
+// Timeline answers a page of an incident's timeline: the latest limit
+// entries older than the entry before (the latest when before is empty),
+// oldest first. A limit of zero means DefaultTimelinePage.
+func (s *Service) Timeline(ctx context.Context, id, before string, limit int) (TimelinePage, error) {
+	if limit == 0 {
+		limit = DefaultTimelinePage
+	}
+	if err := checkEntryID("before", before); err != nil {
+		return TimelinePage{}, err
+	}
+	_, tl, more, err := s.Store.TimelinePage(ctx, id, before, limit)
+	if err != nil {
+		return TimelinePage{}, err
+	}
+	out := TimelinePage{Entries: tl}
+	if more {
+		out.Before = tl[0].ID
+	}
+	return out, nil
+}
+
+// checkEntryID refuses a cursor that cannot be a timeline entry's ID.
+func checkEntryID(field, id string) error {
+	if len(id) > maxEntryIDLength {
+		return incident.FieldErrorf(field, "%s is %d bytes long; an entry ID is at most %d", field, len(id), maxEntryIDLength)
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return incident.FieldErrorf(field, "%s must be an entry ID as the timeline answers it (printable ASCII, no spaces)", field)
+		}
+	}
+	return nil
+}
+
+// maxEntryIDLength bounds a cursor: entry IDs are a time and a short key.
+const maxEntryIDLength = 512
 
 // change applies op to the stored incident, records it on the timeline
 // with noteFn, then starts the escalation's new generation so that the
