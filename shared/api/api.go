@@ -33,6 +33,11 @@ type Service interface {
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 	EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error)
 	PagerDutyWebhook(ctx context.Context, e response.PagerDutyEvent) error
+	Triage(ctx context.Context, id string) (incident.TriageReport, error)
+	ApproveAction(ctx context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error)
+	RejectAction(ctx context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error)
+	KillSwitch(ctx context.Context) (incident.KillSwitch, error)
+	SetKillSwitch(ctx context.Context, actor string, c response.KillSwitchChange) (incident.KillSwitch, error)
 }
 
 // Authenticator says who sent a request: from the claims API Gateway's JWT
@@ -126,6 +131,14 @@ var routes = []route{
 	{Route{http.MethodGet, "/maintenance-windows", false, auth.Commander}, (*Handler).maintenanceWindows},
 	{Route{http.MethodPost, "/maintenance-windows", false, auth.Commander}, (*Handler).scheduleMaintenance},
 	{Route{http.MethodDelete, "/maintenance-windows/{id}", false, auth.Commander}, (*Handler).endMaintenance},
+	// Remediation: anyone may read the evidence and whether automation
+	// is on; deciding a risky action is the incident commander's; the
+	// kill switch stops all automation, so only an admin sets it.
+	{Route{http.MethodGet, "/incidents/{id}/triage", false, auth.Viewer}, (*Handler).triage},
+	{Route{http.MethodPost, "/incidents/{id}/actions/{action}/approve", false, auth.Commander}, (*Handler).approveAction},
+	{Route{http.MethodPost, "/incidents/{id}/actions/{action}/reject", false, auth.Commander}, (*Handler).rejectAction},
+	{Route{http.MethodGet, "/remediation/kill-switch", false, auth.Viewer}, (*Handler).killSwitch},
+	{Route{http.MethodPut, "/remediation/kill-switch", false, auth.Admin}, (*Handler).setKillSwitch},
 }
 
 // Routes lists every route the handler serves, e.g. for the API Gateway

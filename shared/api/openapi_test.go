@@ -148,6 +148,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"Escalation", reflect.TypeFor[response.Escalation](), true},
 		{"Resolution", reflect.TypeFor[response.Resolution](), true},
 		{"MaintenanceRequest", reflect.TypeFor[response.MaintenanceRequest](), true},
+		{"Remediation", reflect.TypeFor[incident.Remediation](), false},
+		{"TriageReport", reflect.TypeFor[incident.TriageReport](), false},
+		{"TriagePart", reflect.TypeFor[incident.TriagePart](), false},
+		{"KillSwitch", reflect.TypeFor[incident.KillSwitch](), false},
+		{"ActionDecision", reflect.TypeFor[response.ActionDecision](), true},
+		{"KillSwitchChange", reflect.TypeFor[response.KillSwitchChange](), true},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]

@@ -14,17 +14,22 @@ import (
 // H1: before roles, any valid token could acknowledge, resolve, move a P0
 // to P3, page the CTO and silence paging).
 var wantRouteRoles = map[string]auth.Role{
-	"GET /incidents":                   auth.Viewer,
-	"GET /incidents/{id}":              auth.Viewer,
-	"POST /incidents":                  auth.Responder,
-	"POST /incidents/{id}/acknowledge": auth.Responder,
-	"POST /incidents/{id}/updates":     auth.Responder,
-	"POST /incidents/{id}/escalate":    auth.Responder,
-	"POST /incidents/{id}/resolve":     auth.Responder,
-	"POST /incidents/{id}/severity":    auth.Commander,
-	"GET /maintenance-windows":         auth.Commander,
-	"POST /maintenance-windows":        auth.Commander,
-	"DELETE /maintenance-windows/{id}": auth.Commander,
+	"GET /incidents":                                auth.Viewer,
+	"GET /incidents/{id}":                           auth.Viewer,
+	"POST /incidents":                               auth.Responder,
+	"POST /incidents/{id}/acknowledge":              auth.Responder,
+	"POST /incidents/{id}/updates":                  auth.Responder,
+	"POST /incidents/{id}/escalate":                 auth.Responder,
+	"POST /incidents/{id}/resolve":                  auth.Responder,
+	"POST /incidents/{id}/severity":                 auth.Commander,
+	"GET /maintenance-windows":                      auth.Commander,
+	"POST /maintenance-windows":                     auth.Commander,
+	"DELETE /maintenance-windows/{id}":              auth.Commander,
+	"GET /incidents/{id}/triage":                    auth.Viewer,
+	"POST /incidents/{id}/actions/{action}/approve": auth.Commander,
+	"POST /incidents/{id}/actions/{action}/reject":  auth.Commander,
+	"GET /remediation/kill-switch":                  auth.Viewer,
+	"PUT /remediation/kill-switch":                  auth.Admin,
 }
 
 // roleRequests is a request each protected route serves when allowed.
@@ -41,7 +46,12 @@ var roleRequests = map[string]tc{
 	"GET /maintenance-windows":         {target: "/maintenance-windows"},
 	"POST /maintenance-windows": {target: "/maintenance-windows", want: 201,
 		body: `{"service":"dashboarduz-api","start":"2030-01-01T02:00:00Z","end":"2030-01-01T04:00:00Z","reason":"upgrade"}`},
-	"DELETE /maintenance-windows/{id}": {target: "/maintenance-windows/" + windowID},
+	"DELETE /maintenance-windows/{id}":              {target: "/maintenance-windows/" + windowID},
+	"GET /incidents/{id}/triage":                    {target: "/incidents/" + incidentID + "/triage"},
+	"POST /incidents/{id}/actions/{action}/approve": {target: "/incidents/" + incidentID + "/actions/rollback/approve"},
+	"POST /incidents/{id}/actions/{action}/reject":  {target: "/incidents/" + incidentID + "/actions/rollback/reject", body: `{"reason":"the deploy is a hotfix"}`},
+	"GET /remediation/kill-switch":                  {target: "/remediation/kill-switch"},
+	"PUT /remediation/kill-switch":                  {target: "/remediation/kill-switch", body: `{"on":true,"reason":"ECS is being migrated"}`},
 }
 
 // callers are the verified claims API Gateway would hand on for each

@@ -84,7 +84,7 @@ func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e inciden
 // incident.EntryID makes time order), reading every page. An incident
 // without entries, or an unknown one, has an empty timeline.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error) {
-	_, entries, err := s.incidentPartition(ctx, incidentID)
+	_, entries, _, err := s.incidentPartition(ctx, incidentID)
 	return entries, err
 }
 
@@ -92,7 +92,7 @@ func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Ent
 // strongly consistent query of its partition. A missing incident is an
 // ENotFound.
 func (s *Store) IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error) {
-	inc, entries, err := s.incidentPartition(ctx, id)
+	inc, entries, _, err := s.incidentPartition(ctx, id)
 	if err != nil {
 		return incident.Incident{}, nil, err
 	}
@@ -102,14 +102,35 @@ func (s *Store) IncidentWithTimeline(ctx context.Context, id string) (incident.I
 	return *inc, entries, nil
 }
 
+// IncidentWithTriage reads an incident, its whole timeline and the
+// triage report of its current episode (nil when none is gathered yet)
+// with the same one query of its partition as IncidentWithTimeline.
+func (s *Store) IncidentWithTriage(ctx context.Context, id string) (incident.Incident, []incident.Entry, *incident.TriageReport, error) {
+	inc, entries, reports, err := s.incidentPartition(ctx, id)
+	if err != nil {
+		return incident.Incident{}, nil, nil, err
+	}
+	if inc == nil {
+		return incident.Incident{}, nil, nil, notFound(id)
+	}
+	for _, r := range reports {
+		if r.Episode == inc.Episode {
+			return *inc, entries, &r, nil
+		}
+	}
+	return *inc, entries, nil, nil
+}
+
 // incidentPartition reads an incident's partition: its item, when there
-// is one, and its timeline, the opening entry stored in the item first.
-func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, error) {
+// is one, its timeline, the opening entry stored in the item first, and
+// its triage reports.
+func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, []incident.TriageReport, error) {
 	if id == "" {
-		return nil, nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
+		return nil, nil, nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
 	}
 	var inc *incident.Incident
 	var entries []incident.Entry
+	var reports []incident.TriageReport
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
@@ -131,8 +152,15 @@ func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Inc
 				entries = append(entries, *opening)
 			}
 			return nil
+		case strings.HasPrefix(sk.Value, triagePrefix):
+			r, err := decodeTriageReport(item)
+			if err != nil {
+				return err
+			}
+			reports = append(reports, r)
+			return nil
 		case !strings.HasPrefix(sk.Value, timelinePrefix):
-			return nil // the incident's other items, e.g. its triage reports
+			return nil // the incident's other items
 		}
 		e, err := decodeEntry(item)
 		if err != nil {
@@ -142,11 +170,11 @@ func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Inc
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read timeline of incident %s: %w", id, err)
+		return nil, nil, nil, fmt.Errorf("read timeline of incident %s: %w", id, err)
 	}
 	slices.SortStableFunc(entries, func(a, b incident.Entry) int { return strings.Compare(a.ID, b.ID) })
 	entries = slices.CompactFunc(entries, func(a, b incident.Entry) bool { return a.ID == b.ID })
-	return inc, entries, nil
+	return inc, entries, reports, nil
 }
 
 // decodeEntry reads a timeline entry item.

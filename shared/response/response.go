@@ -27,6 +27,10 @@ type Store interface {
 	CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	IncidentWithTimeline(ctx context.Context, id string) (incident.Incident, []incident.Entry, error)
+	IncidentWithTriage(ctx context.Context, id string) (incident.Incident, []incident.Entry, *incident.TriageReport, error)
+	TriageReport(ctx context.Context, id string, episode int) (incident.TriageReport, error)
+	KillSwitch(ctx context.Context) (incident.KillSwitch, error)
+	SetKillSwitch(ctx context.Context, k incident.KillSwitch) (incident.KillSwitch, error)
 	ListIncidents(ctx context.Context, f incident.ListFilter) ([]incident.Incident, string, error)
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
 	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
@@ -49,6 +53,9 @@ type Service struct {
 	Starter Starter
 	Policy  incident.Policy
 	Clock   incident.Clock
+	// KillSwitchDefault is the remediation kill switch while the table
+	// holds no setting: the deployment's default.
+	KillSwitchDefault bool
 }
 
 // Report opens an incident from a user's report and starts its
@@ -200,16 +207,17 @@ func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error)
 	return IncidentList{Incidents: incs, Next: next}, nil
 }
 
-// Get returns an incident with its timeline.
+// Get returns an incident with its timeline and the triage report of
+// its current episode, from one read of its partition.
 func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, error) {
-	inc, tl, err := s.Store.IncidentWithTimeline(ctx, id)
+	inc, tl, report, err := s.Store.IncidentWithTriage(ctx, id)
 	if err != nil {
 		return IncidentWithTimeline{}, err
 	}
 	if tl == nil {
 		tl = []incident.Entry{}
 	}
-	return IncidentWithTimeline{Incident: inc, Timeline: tl}, nil
+	return IncidentWithTimeline{Incident: inc, Timeline: tl, Triage: report}, nil
 }
 
 // change applies op to the stored incident, records it on the timeline
