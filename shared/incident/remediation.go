@@ -3,6 +3,7 @@ package incident
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -386,11 +387,25 @@ func (inc *Incident) RejectRemediation(action RemediationAction, by, reason stri
 	return *r, nil
 }
 
+// remediationPhases orders a remediation's timeline entries: entries of
+// one instant sort by ID (see EntryID), and on the local virtual clock a
+// decision, its action and its verification can share an instant.
+var remediationPhases = map[string]string{
+	"decided": "01", "approved": "02", "rejected": "02", "attempt": "03", "made": "04", "refused": "05", "expired": "05",
+	"verified": "06", "unverified": "06", "failed": "06", "escalated": "07", "undo-waiting": "08", "undone": "09", "undo-skipped": "09",
+}
+
 // RemediationEntryID is the ID of the timeline entry that records a
 // remediation's change at time at; phase says which change ("decided",
-// "approved", "made", ...).
+// "approved", "made", "attempt-2", ...). The key sits under the
+// episode's triage entry ("triage/<episode>"), so that at one instant a
+// decision reads after the evidence it was made from.
 func RemediationEntryID(r Remediation, at time.Time, phase string) string {
-	return EntryID(at, fmt.Sprintf("remediation/%d/%s/%s", r.Episode, r.Action, phase))
+	base, _, _ := strings.Cut(phase, "-")
+	if _, ok := remediationPhases[phase]; ok {
+		base = phase
+	}
+	return EntryID(at, fmt.Sprintf("triage/%d/remediation/%s/%s-%s", r.Episode, r.Action, remediationPhases[base], phase))
 }
 
 // RemediationEntry is the timeline entry that records a remediation's

@@ -143,7 +143,11 @@ func ParseRemediationPolicy(doc []byte) (RemediationPolicy, error) {
 func (p RemediationPolicy) Validate() error {
 	for _, check := range []func() error{p.validateTimes, p.validateTargets, p.validateActions, p.validateRules} {
 		if err := check(); err != nil {
-			return Errorf(EInvalid, "remediation policy: %s", ErrorMessage(err))
+			msg := err.Error()
+			if ErrorCode(err) != EInternal {
+				msg = ErrorMessage(err)
+			}
+			return Errorf(EInvalid, "remediation policy: %s", msg)
 		}
 	}
 	return nil

@@ -97,6 +97,9 @@ type Handler struct {
 // Actor is the name the task's timeline entries carry.
 const Actor = "remediation"
 
+// maxPasses bounds the passes of one Remediate over the due work.
+const maxPasses = 3
+
 // undoRecheck is how often a scale-down waiting for a queue to drain
 // looks again.
 const undoRecheck = 5 * time.Minute
@@ -122,9 +125,18 @@ func (h *Handler) Handle(ctx context.Context, in incident.EscalationState) (inci
 			return in, fmt.Errorf("remediate %s: %w", in.IncidentID, err)
 		}
 	}
-	for _, key := range dueKeys(inc, run.now) {
-		if inc, err = run.work(ctx, inc, key); err != nil {
-			return in, fmt.Errorf("remediate %s: %w", in.IncidentID, err)
+	// A change can make more work due at once (a verification that ends
+	// with the resolution, then the scale-down): a few passes, each of
+	// which moves every due remediation on.
+	for range maxPasses {
+		keys := dueKeys(inc, run.now)
+		if len(keys) == 0 {
+			break
+		}
+		for _, key := range keys {
+			if inc, err = run.work(ctx, inc, key); err != nil {
+				return in, fmt.Errorf("remediate %s: %w", in.IncidentID, err)
+			}
 		}
 	}
 	slog.InfoContext(ctx, "remediation", "incidentId", inc.ID, "remediations", len(inc.Remediations))

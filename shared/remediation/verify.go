@@ -67,7 +67,7 @@ func (r *run) escalate(cur *incident.Incident, rem incident.Remediation) (*incid
 	}
 	l, _ := r.h.Escalation.Level(req.Level)
 	e := incident.Entry{
-		ID: incident.EntryID(req.At, fmt.Sprintf("remediation/escalate/%d/%d", req.Episode, req.Level)), At: req.At, Kind: incident.EntryEscalated, Actor: Actor,
+		ID: incident.RemediationEntryID(rem, req.At, "escalated"), At: req.At, Kind: incident.EntryEscalated, Actor: Actor,
 		Text: fmt.Sprintf("%s asked for more expertise: escalating to %s (level %d, %s): %s.", Actor, l.Title, req.Level, l.Name, reason),
 		Data: map[string]string{"level": fmt.Sprint(req.Level), "levelName": l.Name},
 	}
