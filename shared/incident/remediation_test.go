@@ -115,7 +115,11 @@ func TestDecide(t *testing.T) {
 			[]string{"none:none"}, "diagnostics only, never an automatic action (runbook: Database Issues): dashboarduz-production-db is available"},
 		{"security has no automatic remediation", incidentOf("dashboarduz-api", Security, P0), report(ecsPart(0, 4, 4, longAgo)),
 			[]string{"none:none"}, "no automatic remediation for security"},
-		{"a user report is not remediated", func() Incident { i := incidentOf("dashboarduz-api", ServiceDown, P0); i.Source = SourceUserReport; return i }(),
+		{"a user report is not remediated", func() Incident {
+			i := incidentOf("dashboarduz-api", ServiceDown, P0)
+			i.Source = SourceUserReport
+			return i
+		}(),
 			report(ecsPart(0, 4, 4, longAgo)), []string{"none:none"}, "user report"},
 	}
 	for _, tt := range tests {

@@ -346,7 +346,9 @@ func TestKillSwitchStopsEverything(t *testing.T) {
 		g := newFixture(t, nil)
 		inc := g.open(t, "e3", "dashboarduz-api", incident.HighErrorRate, incident.P1, ecsPart(4, 4, 0, t0.Add(-20*time.Minute), "dashboarduz-api:43"))
 		g.run(t, inc.ID, t0.Add(time.Minute))
-		g.update(t, inc.ID, func(i *incident.Incident) { _, _ = i.ApproveRemediation(incident.ActionRollback, "ic", t0.Add(2*time.Minute)) })
+		g.update(t, inc.ID, func(i *incident.Incident) {
+			_, _ = i.ApproveRemediation(incident.ActionRollback, "ic", t0.Add(2*time.Minute))
+		})
 		if _, err := g.store.SetKillSwitch(t.Context(), incident.KillSwitch{On: true, By: "admin", At: t0}); err != nil {
 			t.Fatal(err)
 		}
@@ -448,7 +450,9 @@ func TestMaintenanceModeOnWithApprovalOffAtResolution(t *testing.T) {
 	if len(got.Remediations) != 2 || got.Remediations[1].Action != incident.ActionMaintenance || got.Remediations[1].State != incident.RemedyAwaiting {
 		t.Fatalf("remediations = %+v, want the restart and maintenance mode awaiting approval", got.Remediations)
 	}
-	f.update(t, inc.ID, func(i *incident.Incident) { _, _ = i.ApproveRemediation(incident.ActionMaintenance, "ic", t0.Add(2*time.Minute)) })
+	f.update(t, inc.ID, func(i *incident.Incident) {
+		_, _ = i.ApproveRemediation(incident.ActionMaintenance, "ic", t0.Add(2*time.Minute))
+	})
 	got = f.run(t, inc.ID, t0.Add(2*time.Minute))
 	if got.Remediations[1].State != incident.RemedyApplied || f.aws.World().Parameters[0].Value != "on" {
 		t.Fatalf("maintenance = %+v, parameter %+v", got.Remediations[1], f.aws.World().Parameters[0])

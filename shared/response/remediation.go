@@ -45,7 +45,9 @@ func (s *Service) decideAction(ctx context.Context, actor, id, action string, d 
 		phase = "approved"
 	}
 	var rem incident.Remediation
-	keyOf := func(r incident.Remediation) string { return fmt.Sprintf("remediation/%d/%s/%s", r.Episode, r.Action, phase) }
+	keyOf := func(r incident.Remediation) string {
+		return fmt.Sprintf("remediation/%d/%s/%s", r.Episode, r.Action, phase)
+	}
 	note := func(inc incident.Incident) error {
 		text := fmt.Sprintf("Remediation %s by %s: %s.", phase, actor, rem.Describe())
 		if approve {
