@@ -35,11 +35,20 @@ func main() {
 	// webhooks only, never the responders' routes.
 	secrets := &secrets.WebhookSecretStore{API: secretsmanager.NewFromConfig(cfg), SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
+	// GET /remediation/kill-switch answers the deployment's default
+	// while no admin has set it.
+	killSwitch, err := lambdaenv.KillSwitchDefault()
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
 	svc := &response.Service{
 		Store:   store,
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
+
+		KillSwitchDefault: killSwitch,
 	}
 	// The claim and names roles are read from; the CDK app sets them from
 	// the same settings as the routes' authorization scopes.
