@@ -112,7 +112,11 @@ func runScenario(ctx context.Context, path string, out io.Writer) error {
 	if err := s.PrintTimeline(ctx, out, sc.Start); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty.\n", plural(sum.Events, "event"), sum.Rejected, plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"))
+	made := remediationsMade(sum)
+	if sc.AWS != nil || made > 0 {
+		printWorld(out, sum.AWS)
+	}
+	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty, %s made.\n", plural(sum.Events, "event"), sum.Rejected, plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"), plural(made, "remediation"))
 	line, err := json.Marshal(sum)
 	if err != nil {
 		return err

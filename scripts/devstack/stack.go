@@ -21,11 +21,11 @@ import (
 	"github.com/dashboarduz/incident-response/shared/escalation"
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/ingest"
+	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/local/dynalite"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
@@ -122,6 +122,14 @@ type Stack struct {
 	Service *response.Service
 	API     http.Handler
 	Issuer  *auth.LocalIssuer
+	// AWS stands in for the AWS services triage and remediation call,
+	// and App for the application's /health and /health/queues; Sources
+	// and Remediation are the triage sources and remediation policy the
+	// follow-up tasks use (the embedded defaults: the runbook's names).
+	AWS         *awslocal.Server
+	App         *App
+	Sources     triage.Config
+	Remediation incident.RemediationPolicy
 
 	webhookSecret string
 
@@ -162,6 +170,9 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	pdURL, err := s.startPagerDuty(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.startRunbook(s.Clock.Now()); err != nil {
 		return nil, err
 	}
 	if err := s.startExecutor(opts, pdURL); err != nil {
@@ -288,8 +299,8 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 		Policy:    s.Policy,
 		Clock:     s.Clock,
 	}
-	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
-	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
+	triager := s.triageHandler()
+	remediator := s.remediationHandler()
 	notifier := &comms.Handler{Store: s.Store, Clock: s.Clock}
 	return map[string]sfnlocal.TaskFunc{
 		PlanARN:      lambdaFunc(planner.Handle),

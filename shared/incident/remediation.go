@@ -182,7 +182,7 @@ func (r Remediation) Key() string { return fmt.Sprintf("%d/%s", r.Episode, r.Act
 func (r Remediation) Describe() string {
 	switch r.Action {
 	case ActionRestart:
-		return fmt.Sprintf("restart %s (force a new deployment of %s/%s)", r.Service, r.Cluster, r.Service)
+		return fmt.Sprintf("restart %s (a new ECS deployment)", r.Service)
 	case ActionRollback:
 		if r.RollbackTo == "" {
 			return fmt.Sprintf("roll back %s to the previous task definition", r.Service)
@@ -409,19 +409,56 @@ func RemediationEntryID(r Remediation, at time.Time, phase string) string {
 }
 
 // RemediationEntry is the timeline entry that records a remediation's
-// change: its Data holds the action, the outcome (the state, or the
-// undo's), the reason and whether it was a dry run, as announcements and
-// the post-mortem read them.
+// change. Its Data holds, for announcements and the post-mortem, the
+// action and the outcome in words ("action", "outcome"), the reason, and
+// whether it was a dry run ("dryRun", "true" or "false"); and, for
+// machines, the action's name ("remediation"), its state ("state"), the
+// service, the episode and the phase.
 func RemediationEntry(inc Incident, r Remediation, at time.Time, phase, actor, text string) Entry {
-	outcome := string(r.State)
-	if phase == "undone" || phase == "undo-skipped" || phase == "undo-waiting" {
-		outcome = "undo-" + string(r.UndoState)
+	action := r.Describe()
+	if action != "" {
+		action = strings.ToUpper(action[:1]) + action[1:]
 	}
 	return Entry{
 		ID: RemediationEntryID(r, at, phase), At: at.UTC(), Kind: EntryRemediation, Actor: actor, Text: text,
 		Data: map[string]string{
-			"action": string(r.Action), "outcome": outcome, "reason": r.Reason, "dryRun": fmt.Sprint(r.DryRun),
-			"service": r.Service, "episode": fmt.Sprint(r.Episode), "phase": phase,
+			"action": action, "outcome": r.OutcomeWords(phase), "reason": r.Reason, "dryRun": fmt.Sprint(r.DryRun),
+			"remediation": string(r.Action), "state": string(r.State), "service": r.Service, "episode": fmt.Sprint(r.Episode), "phase": phase,
 		},
 	}
+}
+
+// OutcomeWords says where the remediation stands after the change of
+// phase, in a few words for an announcement.
+func (r Remediation) OutcomeWords(phase string) string {
+	switch phase {
+	case "undone":
+		return "Put back: " + r.UndoOutcome
+	case "undo-skipped":
+		return "Not put back: " + r.UndoOutcome
+	case "undo-waiting":
+		return "Not put back yet: " + r.UndoOutcome
+	}
+	switch r.State {
+	case RemedyNone:
+		return "No automatic action"
+	case RemedyDryRun:
+		return "Would " + r.Describe()
+	case RemedyAwaiting:
+		return "Waiting for a commander's approval until " + r.ApprovalExpires.UTC().Format("15:04 MST")
+	case RemedyReady:
+		if r.DecidedBy != "" {
+			return "Approved by " + r.DecidedBy + "; made now"
+		}
+		return "Made now"
+	case RemedyClaimed:
+		return fmt.Sprintf("Attempt %d failed for now: %s", r.Attempts, r.Outcome)
+	case RemedyVerifying:
+		return "Made: " + r.Result + "; verifying until " + r.VerifyUntil.UTC().Format("15:04 MST")
+	case RemedyApplied:
+		return "Made: " + r.Result
+	case RemedySucceeded:
+		return "Helped: " + r.Outcome
+	}
+	return strings.ToUpper(string(r.State[:1])) + string(r.State[1:]) + ": " + r.Outcome
 }

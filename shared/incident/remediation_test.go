@@ -99,7 +99,7 @@ func TestDecide(t *testing.T) {
 			[]string{"restart:refused", "maintenance-mode:refused"}, ""},
 		{"queue backlog scales the workers to 4", incidentOf("dashboarduz-worker", QueueBacklog, P1),
 			report(TriagePart{Name: PartQueues, Facts: map[string]string{FactQueueWaiting: "1520"}}, ecsPart(2, 2, 0, longAgo)),
-			[]string{"scale:ready"}, "1520 jobs waiting"},
+			[]string{"scale:ready"}, "1520 jobs wait in the queues"},
 		{"workers already at 4 are not scaled", incidentOf("dashboarduz-worker", QueueBacklog, P1), report(ecsPart(4, 4, 0, longAgo)),
 			[]string{"none:none"}, "already runs 4"},
 		{"workers at their maximum are refused", incidentOf("dashboarduz-worker", QueueBacklog, P1), report(ecsPart(8, 8, 0, longAgo)),
@@ -124,7 +124,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := p.Decide(tt.inc, tt.report, t0.Add(time.Minute))
+			got := p.Decide(tt.inc, tt.report, nil, t0.Add(time.Minute))
 			var keys []string
 			for _, r := range got {
 				keys = append(keys, string(r.Action)+":"+string(r.State))
@@ -145,7 +145,7 @@ func TestDecide(t *testing.T) {
 func TestDecideScaleBoundsAndUndo(t *testing.T) {
 	p := DefaultRemediationPolicy()
 	inc := incidentOf("dashboarduz-api", Performance, P2)
-	got := p.Decide(inc, report(ecsPart(7, 7, 0, t0.Add(-72*time.Hour)), TriagePart{Name: PartMetrics, Facts: map[string]string{FactCPUPercent: "95", FactMemoryPercent: "95"}}), t0)
+	got := p.Decide(inc, report(ecsPart(7, 7, 0, t0.Add(-72*time.Hour)), TriagePart{Name: PartMetrics, Facts: map[string]string{FactCPUPercent: "95", FactMemoryPercent: "95"}}), nil, t0)
 	r := got[0]
 	if r.State != RemedyReady || r.From != 7 || r.To != 8 || !strings.Contains(r.Reason, "bounded by its maximum of 8") {
 		t.Errorf("scale = %+v, want 7 -> 8 bounded by the maximum", r)
@@ -153,7 +153,7 @@ func TestDecideScaleBoundsAndUndo(t *testing.T) {
 	if !r.Undo || r.UndoAfter.D() != 30*time.Minute || r.Describe() != "scale dashboarduz-api 7 -> 8" {
 		t.Errorf("undo %v after %s, describe %q", r.Undo, r.UndoAfter.D(), r.Describe())
 	}
-	q := p.Decide(incidentOf("dashboarduz-worker", QueueBacklog, P1), report(ecsPart(2, 2, 0, t0.Add(-72*time.Hour))), t0)[0]
+	q := p.Decide(incidentOf("dashboarduz-worker", QueueBacklog, P1), report(ecsPart(2, 2, 0, t0.Add(-72*time.Hour))), nil, t0)[0]
 	if q.DrainedBelow != 100 || q.UndoAfter.D() != 15*time.Minute || q.Describe() != "scale dashboarduz-worker 2 -> 4" {
 		t.Errorf("queue scale = %+v", q)
 	}
@@ -164,9 +164,25 @@ func TestDecideNoSecondActionOfAKindThatFailed(t *testing.T) {
 	inc := incidentOf("dashboarduz-api", ServiceDown, P0)
 	inc.Episode = 1
 	inc.Remediations = []Remediation{{Action: ActionRestart, Service: "dashboarduz-api", Episode: 0, State: RemedyFailed, At: t0, Outcome: "did not help"}}
-	got := p.Decide(inc, report(ecsPart(1, 4, 3, t0.Add(-72*time.Hour))), t0)
+	got := p.Decide(inc, report(ecsPart(1, 4, 3, t0.Add(-72*time.Hour))), nil, t0)
 	if got[0].State != RemedyRefused || !strings.Contains(got[0].Outcome, "no second automatic restart") {
 		t.Errorf("decided %+v, want the restart refused", got[0])
+	}
+}
+
+func TestDecideKnowsItsOwnDeployments(t *testing.T) {
+	p := DefaultRemediationPolicy()
+	inc := incidentOf("dashboarduz-api", ServiceDown, P0)
+	deployed := t0.Add(-10 * time.Minute)
+	rep := report(ecsPart(1, 4, 3, deployed))
+	if got := p.Decide(inc, rep, nil, t0); got[0].Action != ActionRollback {
+		t.Fatalf("a stranger's deployment: %+v, want a rollback", got[0])
+	}
+	if got := p.Decide(inc, rep, []time.Time{deployed.Add(-20 * time.Second)}, t0); got[0].Action != ActionRestart {
+		t.Errorf("a restart's deployment: %+v, want a restart, not a rollback of it", got[0])
+	}
+	if got := p.Decide(inc, rep, []time.Time{deployed.Add(-time.Hour)}, t0); got[0].Action != ActionRollback {
+		t.Errorf("an older restart: %+v, want a rollback", got[0])
 	}
 }
 
@@ -345,7 +361,8 @@ func TestVerifyRemediation(t *testing.T) {
 func TestRemediationEntryData(t *testing.T) {
 	r := Remediation{Action: ActionScale, Service: "dashboarduz-worker", Episode: 0, State: RemedyDryRun, DryRun: true, Reason: "1520 jobs waiting", From: 2, To: 4}
 	e := RemediationEntry(Incident{}, r, t0, "decided", "remediation", "Dry run: would "+r.Describe())
-	if e.Kind != EntryRemediation || e.Data["action"] != "scale" || e.Data["outcome"] != "dry-run" || e.Data["dryRun"] != "true" || e.Data["reason"] != "1520 jobs waiting" {
+	if e.Kind != EntryRemediation || e.Data["action"] != "Scale dashboarduz-worker 2 -> 4" || e.Data["outcome"] != "Would scale dashboarduz-worker 2 -> 4" ||
+		e.Data["remediation"] != "scale" || e.Data["state"] != "dry-run" || e.Data["dryRun"] != "true" || e.Data["reason"] != "1520 jobs waiting" {
 		t.Errorf("entry = %+v", e)
 	}
 	if e.Text != "Dry run: would scale dashboarduz-worker 2 -> 4" {

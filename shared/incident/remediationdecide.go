@@ -89,13 +89,20 @@ func (p RemediationPolicy) BudgetRefusal(action RemediationAction, service, key 
 	return fmt.Sprintf("the budget of %d %s per %s on %s is spent: used at %s", b.Count, action, b.Window.D(), service, strings.Join(when, ", "))
 }
 
+// ownDeploymentSlack is how long after a remediation's claim the ECS
+// deployment it started may be created.
+const ownDeploymentSlack = 5 * time.Minute
+
 // Decide is the runbook's remediation decision for the incident's
 // current episode, from its triage report, as a pure function: what each
 // common incident calls for, checked against the allow-list, the bounds
-// and the incident's earlier remediations. It returns at least one
-// remediation (ActionNone when nothing is to be done, with the reason);
-// the ones to be made are RemedyReady, before the guard rails of Guard.
-func (p RemediationPolicy) Decide(inc Incident, report TriageReport, now time.Time) []Remediation {
+// and the incident's earlier remediations. own are the times this
+// system restarted or rolled back the incident's service (its budgets'
+// uses, across incidents): a deployment that one of them started is no
+// reason to roll back. It returns at least one remediation (ActionNone
+// when nothing is to be done, with the reason); the ones to be made are
+// RemedyReady, before the guard rails of Guard.
+func (p RemediationPolicy) Decide(inc Incident, report TriageReport, own []time.Time, now time.Time) []Remediation {
 	base := Remediation{Episode: inc.Episode, At: now.UTC(), DecidedAt: now.UTC()}
 	if inc.Source == SourceUserReport {
 		return []Remediation{noAction(base, "incidents opened from a user report are not remediated automatically: no signal would show whether an action helped")}
@@ -105,7 +112,7 @@ func (p RemediationPolicy) Decide(inc Incident, report TriageReport, now time.Ti
 	case Database:
 		return []Remediation{noAction(base, databaseReason(report))}
 	case ServiceDown, HighErrorRate:
-		rems = p.decideServiceDown(inc, report, base)
+		rems = p.decideServiceDown(inc, report, own, base)
 	case QueueBacklog:
 		rems = []Remediation{p.decideScale(inc, report, base, p.Rules.QueueBacklog, "Queue Backlog: scale workers if needed")}
 	case Performance:
@@ -182,7 +189,7 @@ func (p RemediationPolicy) checkAllowed(inc Incident, r *Remediation) {
 // decideServiceDown: a deployment shortly before the incident is rolled
 // back (service-down and high-error-rate); otherwise a service-down
 // incident whose tasks are unhealthy is restarted.
-func (p RemediationPolicy) decideServiceDown(inc Incident, report TriageReport, base Remediation) []Remediation {
+func (p RemediationPolicy) decideServiceDown(inc Incident, report TriageReport, own []time.Time, base Remediation) []Remediation {
 	ecs, ok := report.Part(PartECSService)
 	if !ok || ecs.Error != "" {
 		return []Remediation{noAction(base, "no automatic action without evidence: "+partProblem(ecs, ok, "the ECS service state"))}
@@ -193,7 +200,7 @@ func (p RemediationPolicy) decideServiceDown(inc Incident, report TriageReport, 
 	desired, _ := factInt(ecs, FactDesired)
 	if at, ok := factTime(ecs, FactLastDeploymentAt); ok && p.Rules.ServiceDown.DeployedWithin > 0 {
 		start := inc.Started()
-		if !at.After(start) && start.Sub(at) <= p.Rules.ServiceDown.DeployedWithin.D() && !ownDeployment(inc, inc.Service, at) {
+		if !at.After(start) && start.Sub(at) <= p.Rules.ServiceDown.DeployedWithin.D() && !ownDeployment(inc, inc.Service, own, at) {
 			r := base
 			r.Action, r.State, r.RollbackFrom = ActionRollback, RemedyReady, ecs.Facts[FactTaskDefinition]
 			r.Reason = fmt.Sprintf("%s was deployed at %s (%s), %s before the incident began, followed by %s (runbook: rollback if recent deployment)",
@@ -221,17 +228,26 @@ func symptom(c Category) string {
 	return "the service going down"
 }
 
-// ownDeployment reports whether a deployment at t was started by one of
-// the incident's own remediations of the service, which is no reason to
-// roll back.
-func ownDeployment(inc Incident, service string, t time.Time) bool {
+// ownDeployment reports whether a deployment at t was started by a
+// remediation (this incident's, or any other's at one of the times
+// own), which is no reason to roll back.
+func ownDeployment(inc Incident, service string, own []time.Time, t time.Time) bool {
 	for _, r := range inc.Remediations {
 		if (r.Action == ActionRestart || r.Action == ActionRollback) && r.Service == service && !r.ClaimedAt.IsZero() && !t.Before(r.ClaimedAt) {
 			return true
 		}
 	}
+	for _, u := range own {
+		if !t.Before(u) && t.Sub(u) <= ownDeploymentSlack {
+			return true
+		}
+	}
 	return false
 }
+
+// DeploymentActions are the actions that start an ECS deployment, whose
+// budgets' uses tell Decide which deployments this system started.
+var DeploymentActions = []RemediationAction{ActionRestart, ActionRollback}
 
 // decideScale scales the rule's service within its bounds.
 func (p RemediationPolicy) decideScale(inc Incident, report TriageReport, base Remediation, rule ScaleRule, runbook string) Remediation {
@@ -291,7 +307,7 @@ func (p RemediationPolicy) decideScale(inc Incident, report TriageReport, base R
 func utilizationReason(report TriageReport, rule ScaleRule) (string, bool) {
 	if rule.UtilizationAbove <= 0 {
 		if q, ok := report.Part(PartQueues); ok && q.Error == "" && q.Facts[FactQueueWaiting] != "" {
-			return q.Facts[FactQueueWaiting] + " jobs waiting", true
+			return q.Facts[FactQueueWaiting] + " jobs wait in the queues", true
 		}
 		return "the queues are backed up", true
 	}

@@ -104,8 +104,10 @@ func (r *run) ourClaim(claimed incident.Remediation) func(incident.Remediation) 
 func (r *run) spend(ctx context.Context, inc incident.Incident, rem incident.Remediation) (string, error) {
 	p := r.h.Policy
 	useKey := incident.BudgetUseKey(inc.ID, rem)
-	window := p.Actions[rem.Action].Budget.Window.D()
-	return r.h.Store.SpendBudget(ctx, incident.BudgetKey(rem.Service, rem.Action), incident.BudgetUse{Key: useKey, At: r.now}, r.now.Add(-window),
+	// Uses are kept for the budget's window, and as long as a later
+	// decision must recognise the deployment a use started.
+	keep := max(p.Actions[rem.Action].Budget.Window.D(), p.Rules.ServiceDown.DeployedWithin.D())
+	return r.h.Store.SpendBudget(ctx, incident.BudgetKey(rem.Service, rem.Action), incident.BudgetUse{Key: useKey, At: r.now}, r.now.Add(-keep),
 		func(uses []incident.BudgetUse) string {
 			return p.BudgetRefusal(rem.Action, rem.Service, useKey, uses, r.now)
 		})

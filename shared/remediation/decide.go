@@ -58,7 +58,11 @@ func (r *run) decision(ctx context.Context, inc incident.Incident) ([]incident.R
 	if err != nil && incident.ErrorCode(err) != incident.ENotFound {
 		return nil, err
 	}
-	rems := p.Decide(inc, report, r.now)
+	own, err := r.ownDeployments(ctx, inc)
+	if err != nil {
+		return nil, err
+	}
+	rems := p.Decide(inc, report, own, r.now)
 	guards := incident.RemediationGuards{Budgets: map[string][]incident.BudgetUse{}}
 	if slices.ContainsFunc(rems, func(x incident.Remediation) bool { return x.State == incident.RemedyReady }) {
 		if guards.KillSwitch, err = r.killSwitchState(ctx); err != nil {
@@ -81,6 +85,26 @@ func (r *run) decision(ctx context.Context, inc incident.Incident) ([]incident.R
 		}
 	}
 	return rems, nil
+}
+
+// ownDeployments are the times this system restarted or rolled back the
+// incident's service, from those actions' budgets, for the categories
+// a recent deployment matters to.
+func (r *run) ownDeployments(ctx context.Context, inc incident.Incident) ([]time.Time, error) {
+	if inc.Category != incident.ServiceDown && inc.Category != incident.HighErrorRate {
+		return nil, nil
+	}
+	var own []time.Time
+	for _, a := range incident.DeploymentActions {
+		uses, err := r.h.Store.BudgetUses(ctx, incident.BudgetKey(inc.Service, a))
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range uses {
+			own = append(own, u.At)
+		}
+	}
+	return own, nil
 }
 
 // planRollback finds the revision a rollback goes back to, from the

@@ -231,10 +231,10 @@ func TestRestartIsMadeOnceAndVerified(t *testing.T) {
 		t.Errorf("after the recovery = %+v", r)
 	}
 	wantTexts(t, f.entries(t, inc.ID),
-		"Remediation decided: restart dashboarduz-api (force a new deployment of dashboarduz-production/dashboarduz-api) (1 of 4 tasks of dashboarduz-api running, 3 stopped with an error",
+		"Remediation decided: restart dashboarduz-api (a new ECS deployment), because 1 of 4 tasks of dashboarduz-api running, 3 stopped with an error",
 		"Remediation made: forced a new deployment", "Remediation verified: restart dashboarduz-api")
 	for _, e := range f.entries(t, inc.ID) {
-		if !contains(got.Announcements, e.ID) || e.Data["action"] != "restart" || e.Data["dryRun"] != "false" {
+		if !contains(got.Announcements, e.ID) || e.Data["remediation"] != "restart" || e.Data["action"] != "Restart dashboarduz-api (a new ECS deployment)" || e.Data["dryRun"] != "false" || e.Data["outcome"] == "" {
 			t.Errorf("entry %s is not announced or lacks its data: %+v (announcements %v)", e.ID, e.Data, got.Announcements)
 		}
 	}
@@ -305,7 +305,7 @@ func TestRollbackWaitsForApproval(t *testing.T) {
 	if api := f.service(t, "dashboarduz-api"); api.TaskDefinition != "dashboarduz-api:42" {
 		t.Errorf("api runs %s, want dashboarduz-api:42", api.TaskDefinition)
 	}
-	wantTexts(t, f.entries(t, inc.ID), "Remediation waits for approval until 03:31:00: roll back dashboarduz-api from dashboarduz-api:43 to dashboarduz-api:42", "Remediation made: rolled back")
+	wantTexts(t, f.entries(t, inc.ID), "Remediation waits for approval until 03:31:00: roll back dashboarduz-api from dashboarduz-api:43 to dashboarduz-api:42, because", "Remediation made: rolled back")
 }
 
 func TestApprovalExpires(t *testing.T) {
@@ -384,8 +384,8 @@ func TestDryRunRecordsWhatItWouldDo(t *testing.T) {
 		t.Errorf("scale = %+v", r)
 	}
 	es := f.entries(t, inc.ID)
-	wantTexts(t, es, "Dry run: would scale dashboarduz-worker 2 -> 4 (1520 jobs waiting (runbook: Queue Backlog: scale workers if needed)). Nothing was changed.")
-	if es[0].Data["dryRun"] != "true" || es[0].Data["outcome"] != "dry-run" {
+	wantTexts(t, es, "Dry run: would scale dashboarduz-worker 2 -> 4, because 1520 jobs wait in the queues (runbook: Queue Backlog: scale workers if needed). Nothing was changed.")
+	if es[0].Data["dryRun"] != "true" || es[0].Data["state"] != "dry-run" || es[0].Data["outcome"] != "Would scale dashboarduz-worker 2 -> 4" {
 		t.Errorf("data %+v", es[0].Data)
 	}
 	if w := f.service(t, "dashboarduz-worker"); w.DesiredCount != 2 || len(f.aws.CallsTo("ecs", "UpdateService")) != 0 {

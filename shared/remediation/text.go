@@ -17,14 +17,14 @@ func decisionText(inc incident.Incident, rem incident.Remediation) string {
 	case incident.RemedyNone:
 		return fmt.Sprintf("No automatic remediation: %s.", rem.Reason)
 	case incident.RemedyRefused:
-		return fmt.Sprintf("Remediation refused: would %s (%s), but %s.", what, rem.Reason, rem.Outcome)
+		return fmt.Sprintf("Remediation refused: would %s, because %s; but %s.", what, rem.Reason, rem.Outcome)
 	case incident.RemedyDryRun:
-		return fmt.Sprintf("Dry run: would %s (%s). Nothing was changed.", what, rem.Reason)
+		return fmt.Sprintf("Dry run: would %s, because %s. Nothing was changed.", what, rem.Reason)
 	case incident.RemedyAwaiting:
-		return fmt.Sprintf("Remediation waits for approval until %s: %s (%s). A commander approves with POST /incidents/%s/actions/%s/approve or rejects with .../reject; paging goes on meanwhile.",
+		return fmt.Sprintf("Remediation waits for approval until %s: %s, because %s. A commander approves with POST /incidents/%s/actions/%s/approve or rejects with .../reject; paging goes on meanwhile.",
 			clock(rem.ApprovalExpires), what, rem.Reason, inc.ID, rem.Action)
 	}
-	return fmt.Sprintf("Remediation decided: %s (%s).", what, rem.Reason)
+	return fmt.Sprintf("Remediation decided: %s, because %s.", what, rem.Reason)
 }
 
 // madeText says what an action did.

@@ -45,7 +45,7 @@ func TestApproveAction(t *testing.T) {
 	tl, _ := f.store.Timeline(ctx, inc.ID)
 	last := tl[len(tl)-1]
 	if last.Kind != incident.EntryRemediation || last.Actor != "ic@example.com" || !strings.Contains(last.Text, "Remediation approved by ic@example.com: roll back dashboarduz-api from dashboarduz-api:43 to dashboarduz-api:42; it is made now. Reason: the deploy broke checkout") ||
-		last.Data["outcome"] != "ready" || !slices.Contains(got.Announcements, last.ID) {
+		last.Data["state"] != "ready" || !slices.Contains(got.Announcements, last.ID) {
 		t.Errorf("entry %+v, announcements %v", last, got.Announcements)
 	}
 	_, err = f.svc.ApproveAction(ctx, "ic@example.com", inc.ID, "rollback", response.ActionDecision{})

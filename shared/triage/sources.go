@@ -205,7 +205,8 @@ func (p *part) metrics(ctx context.Context) incident.TriagePart {
 	if err != nil {
 		return failed(source, err)
 	}
-	tp := incident.TriagePart{Source: u.CPU.Source + "; " + u.Memory.Source, Facts: map[string]string{}}
+	tp := incident.TriagePart{Source: fmt.Sprintf("CloudWatch GetMetricData AWS/ECS CPUUtilization and MemoryUtilization of %s/%s, %s per %s, %s to %s",
+		p.svc.Cluster, p.svc.ECSService, u.CPU.Stat, u.CPU.Period, u.CPU.Start.UTC().Format("15:04"), u.CPU.End.UTC().Format("15:04 MST")), Facts: map[string]string{}}
 	var said []string
 	for _, s := range []struct {
 		name, fact string
