@@ -202,6 +202,7 @@ func (s *Stack) DevHandler() http.Handler {
 	mux.HandleFunc("GET /dev/pagerduty", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"events": s.Recorder.Events()})
 	})
+	s.devRunbookRoutes(mux)
 	mux.Handle("/", s.API)
 	return mux
 }

@@ -82,6 +82,11 @@ func DefaultWorld(start time.Time) awslocal.World {
 // the same family), and are added otherwise; schedules, identities and
 // emails are added.
 func MergeWorld(base, over awslocal.World) awslocal.World {
+	// The result shares no cluster's services with base.
+	base.Clusters = slices.Clone(base.Clusters)
+	for i := range base.Clusters {
+		base.Clusters[i].Services = slices.Clone(base.Clusters[i].Services)
+	}
 	for _, c := range over.Clusters {
 		i := slices.IndexFunc(base.Clusters, func(b awslocal.Cluster) bool { return b.Name == c.Name })
 		if i < 0 {
@@ -109,16 +114,17 @@ func MergeWorld(base, over awslocal.World) awslocal.World {
 	for _, p := range over.Parameters {
 		base.Parameters = upsert(base.Parameters, p, func(a, b awslocal.Parameter) bool { return a.Name == b.Name })
 	}
-	base.Schedules = append(base.Schedules, over.Schedules...)
-	base.VerifiedIdentities = append(base.VerifiedIdentities, over.VerifiedIdentities...)
-	base.Emails = append(base.Emails, over.Emails...)
+	base.Schedules = append(slices.Clone(base.Schedules), over.Schedules...)
+	base.VerifiedIdentities = append(slices.Clone(base.VerifiedIdentities), over.VerifiedIdentities...)
+	base.Emails = append(slices.Clone(base.Emails), over.Emails...)
 	return base
 }
 
-// upsert replaces the element of list that same says is v's, or adds v.
+// upsert returns a copy of list with the element same says is v's
+// replaced by v, or v added.
 func upsert[T any](list []T, v T, same func(a, b T) bool) []T {
+	list = slices.Clone(list)
 	if i := slices.IndexFunc(list, func(x T) bool { return same(x, v) }); i >= 0 {
-		list = slices.Clone(list)
 		list[i] = v
 		return list
 	}
@@ -267,4 +273,38 @@ func (s *Stack) remediationHandler() *remediation.Handler {
 		Parameters: remediation.SSMParameters{API: awsssm.NewFromConfig(cfg)},
 		Queues:     triage.QueueReader{Config: s.Sources, HTTP: s.App.Client()},
 	}
+}
+
+// devRunbookRoutes lets a developer look at and change the stand-ins of
+// the dev server: GET /dev/aws is the AWS world and the calls made to
+// it, PUT /dev/aws/world replaces the world (an awslocal World, laid
+// over the default as a scenario's is), PUT /dev/app/{path...} sets an
+// answer of the application's endpoints (an Endpoint).
+func (s *Stack) devRunbookRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /dev/aws", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"world": s.AWS.World(), "calls": s.AWS.Calls()})
+	})
+	mux.HandleFunc("PUT /dev/aws/world", func(w http.ResponseWriter, r *http.Request) {
+		var over awslocal.World
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEventsBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&over); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		if err := s.AWS.SetWorld(MergeWorld(DefaultWorld(s.Clock.Now()), over)); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"world": s.AWS.World()})
+	})
+	mux.HandleFunc("PUT /dev/app/{path...}", func(w http.ResponseWriter, r *http.Request) {
+		var e Endpoint
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEventsBody)).Decode(&e); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		s.App.Set("/"+r.PathValue("path"), e)
+		writeJSON(w, http.StatusOK, map[string]any{"path": "/" + r.PathValue("path"), "endpoint": e})
+	})
 }

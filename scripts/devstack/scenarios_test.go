@@ -27,6 +27,9 @@ type wantIncident struct {
 	pages []string
 	// breaches are "target@offset".
 	breaches []string
+	// remediations, when set, are "action:state" or
+	// "action:state:undo", in the order they were decided.
+	remediations []string
 }
 
 // scenarioCase is one scenario file of events/scenarios and what it must
@@ -45,11 +48,13 @@ type scenarioCase struct {
 // changes. Every file in events/scenarios must be here.
 var scenarioCases = []scenarioCase{
 	{file: "p0-api-outage-at-night.json", want: []wantIncident{{
-		severity: "P0", status: incident.Triggered, episodes: 1,
+		severity: "P0", status: incident.Resolved, episodes: 1,
 		// Nobody acknowledges: one level every 5 minutes up to the CTO;
-		// the alarm's return to OK at 7m changes nothing.
-		pages:    []string{"1@0s", "2@5m0s", "3@10m0s", "4@15m0s"},
-		breaches: []string{"response@5m0s"},
+		// the alarm's return to OK at 7m changes nothing. The restart
+		// made at once is verified by that return to OK.
+		pages:        []string{"1@0s", "2@5m0s", "3@10m0s", "4@15m0s"},
+		breaches:     []string{"response@5m0s"},
+		remediations: []string{"restart:succeeded"},
 	}}},
 	{file: "p0-acknowledged-not-resolved.json", want: []wantIncident{{
 		severity: "P0", status: incident.Acknowledged, episodes: 1,
@@ -136,6 +141,61 @@ var scenarioCases = []scenarioCase{
 		pages:    []string{"1@1h0m0s", "2@1h0m0s", "3@1h5m0s", "4@1h10m0s"},
 		breaches: []string{"response@15m0s", "resolution@1h10m0s"},
 	}}},
+	// The runbook's remediations, one scenario per common incident and
+	// per guard rail; each file's aws.expect block checks what the AWS
+	// world ended as.
+	{file: "remediation-service-down.json", want: []wantIncident{{
+		severity: "P0", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"restart:succeeded", "maintenance-mode:applied:done"},
+	}}},
+	{file: "remediation-database.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"none:none"},
+	}}},
+	{file: "remediation-high-error-rate.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"rollback:succeeded"},
+	}}},
+	{file: "remediation-queue-backlog.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"scale:succeeded:done"},
+	}}},
+	{file: "remediation-performance.json", want: []wantIncident{{
+		severity: "P2", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"scale:succeeded:done"},
+	}}},
+	{file: "remediation-budget-spent.json", want: []wantIncident{
+		{severity: "P0", status: incident.Acknowledged, episodes: 1, pages: []string{"1@0s"}, breaches: []string{}, remediations: []string{"restart:succeeded"}},
+		{severity: "P0", status: incident.Resolved, episodes: 1, pages: []string{"1@3m0s"}, breaches: []string{}, remediations: []string{"restart:refused"}},
+	}},
+	{file: "remediation-approval-rejected.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"rollback:rejected"},
+	}}},
+	{file: "remediation-approval-expired.json", want: []wantIncident{{
+		// The escalation goes on while the rollback waits, and after.
+		severity: "P1", status: incident.Triggered, episodes: 1,
+		pages: []string{"1@0s", "2@15m0s", "3@30m0s"}, breaches: []string{"response@15m0s"},
+		remediations: []string{"rollback:expired"},
+	}}},
+	{file: "remediation-kill-switch.json", want: []wantIncident{{
+		severity: "P0", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"restart:refused"},
+	}}},
+	{file: "remediation-does-not-help.json", want: []wantIncident{{
+		// Acknowledged at 2m, so only the failed restart's escalation
+		// pages the team lead, at the end of its verification window.
+		severity: "P0", status: incident.Acknowledged, episodes: 1,
+		pages: []string{"1@0s", "2@10m0s"}, breaches: []string{},
+		remediations: []string{"restart:failed"},
+	}}},
 	{file: "severity-raised.json", want: []wantIncident{{
 		severity: "P1", status: incident.Triggered, episodes: 1,
 		pages:    []string{"1@0s", "2@30m0s", "3@45m0s"},
@@ -216,6 +276,15 @@ func checkSummary(policy incident.Policy, c scenarioCase, sum ScenarioSummary) [
 		}
 		if !slices.Equal(breaches, want.breaches) {
 			diffs = append(diffs, fmt.Sprintf("incident %d: breaches %q, want %q", i+1, breaches, want.breaches))
+		}
+		if want.remediations != nil {
+			var rems []string
+			for _, r := range got.Remediations {
+				rems = append(rems, r.Key())
+			}
+			if !slices.Equal(rems, want.remediations) {
+				diffs = append(diffs, fmt.Sprintf("incident %d: remediations %q, want %q", i+1, rems, want.remediations))
+			}
 		}
 	}
 	// Each delivered page is one trigger sent to PagerDuty, no more.

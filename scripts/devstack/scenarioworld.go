@@ -229,7 +229,7 @@ func printWorld(w io.Writer, sum *WorldSummary) {
 	}
 	fmt.Fprintln(w, "AWS at the end:")
 	for _, s := range sum.Services {
-		fmt.Fprintf(w, "  ECS %s/%s: %d of %d tasks running %s (%d deployments)\n", s.Cluster, s.Name, s.RunningCount, s.DesiredCount, s.TaskDefinition, s.Deployments)
+		fmt.Fprintf(w, "  ECS %s/%s: %d of %d tasks running %s (%s)\n", s.Cluster, s.Name, s.RunningCount, s.DesiredCount, s.TaskDefinition, plural(s.Deployments, "deployment"))
 	}
 	names := make([]string, 0, len(sum.Parameters))
 	for n := range sum.Parameters {

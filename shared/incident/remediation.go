@@ -405,7 +405,7 @@ func RemediationEntryID(r Remediation, at time.Time, phase string) string {
 	if _, ok := remediationPhases[phase]; ok {
 		base = phase
 	}
-	return EntryID(at, fmt.Sprintf("triage/%d/remediation/%s/%s-%s", r.Episode, r.Action, remediationPhases[base], phase))
+	return EntryID(at, fmt.Sprintf("triage/%d/remediation/%s-%s/%s", r.Episode, remediationPhases[base], phase, r.Action))
 }
 
 // RemediationEntry is the timeline entry that records a remediation's

@@ -246,7 +246,9 @@ func (p *part) logLines(ctx context.Context) incident.TriagePart {
 	if err != nil {
 		return failed(source, err)
 	}
-	tp := incident.TriagePart{Source: ex.Source}
+	// The adapter's source quotes the whole filter pattern; the error
+	// words are implied here, to keep the timeline readable.
+	tp := incident.TriagePart{Source: fmt.Sprintf("CloudWatch Logs FilterLogEvents on %s, error lines, %s to %s", ex.LogGroup, ex.Start.UTC().Format("15:04"), ex.End.UTC().Format("15:04 MST"))}
 	for _, l := range ex.Lines {
 		tp.Lines = append(tp.Lines, fmt.Sprintf("%s %s: %s", l.Time.UTC().Format("15:04:05"), l.Stream, l.Message))
 	}
