@@ -54,6 +54,11 @@ var APIRoutes = []APIRoute{
 	{Method: "GET", Path: "/maintenance-windows", Role: auth.Commander},
 	{Method: "POST", Path: "/maintenance-windows", Role: auth.Commander},
 	{Method: "DELETE", Path: "/maintenance-windows/{id}", Role: auth.Commander},
+	{Method: "GET", Path: "/incidents/{id}/triage", Role: auth.Viewer},
+	{Method: "POST", Path: "/incidents/{id}/actions/{action}/approve", Role: auth.Commander},
+	{Method: "POST", Path: "/incidents/{id}/actions/{action}/reject", Role: auth.Commander},
+	{Method: "GET", Path: "/remediation/kill-switch", Role: auth.Viewer},
+	{Method: "PUT", Path: "/remediation/kill-switch", Role: auth.Admin},
 }
 
 // Stage throttling: enough for a team's dashboards, scripts and webhook

@@ -35,19 +35,24 @@ var testJWTContext = map[string]any{
 // wantRoutes is the API's contract (see the architecture notes): route key
 // and whether it is open. APIRoutes must list exactly these.
 var wantRoutes = map[string]bool{
-	"GET /health":                      true,
-	"POST /webhooks/pagerduty":         true,
-	"POST /incidents":                  false,
-	"GET /incidents":                   false,
-	"GET /incidents/{id}":              false,
-	"POST /incidents/{id}/acknowledge": false,
-	"POST /incidents/{id}/updates":     false,
-	"POST /incidents/{id}/severity":    false,
-	"POST /incidents/{id}/escalate":    false,
-	"POST /incidents/{id}/resolve":     false,
-	"GET /maintenance-windows":         false,
-	"POST /maintenance-windows":        false,
-	"DELETE /maintenance-windows/{id}": false,
+	"GET /health":                                   true,
+	"POST /webhooks/pagerduty":                      true,
+	"POST /incidents":                               false,
+	"GET /incidents":                                false,
+	"GET /incidents/{id}":                           false,
+	"POST /incidents/{id}/acknowledge":              false,
+	"POST /incidents/{id}/updates":                  false,
+	"POST /incidents/{id}/severity":                 false,
+	"POST /incidents/{id}/escalate":                 false,
+	"POST /incidents/{id}/resolve":                  false,
+	"GET /maintenance-windows":                      false,
+	"POST /maintenance-windows":                     false,
+	"DELETE /maintenance-windows/{id}":              false,
+	"GET /incidents/{id}/triage":                    false,
+	"POST /incidents/{id}/actions/{action}/approve": false,
+	"POST /incidents/{id}/actions/{action}/reject":  false,
+	"GET /remediation/kill-switch":                  false,
+	"PUT /remediation/kill-switch":                  false,
 }
 
 func TestAPIRoutesVariable(t *testing.T) {

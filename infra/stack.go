@@ -43,6 +43,8 @@ type IncidentResponseStack struct {
 	Heartbeat *Heartbeat
 	// FireDrill is the scheduled disaster-recovery drill.
 	FireDrill *FireDrill
+	// Runbook is what triage and remediation may read and change.
+	Runbook *Runbook
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -63,6 +65,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		return nil, err
 	}
 	watch, err := WatchConfigFromContext(stack)
+	if err != nil {
+		return nil, err
+	}
+	runbook, err := RunbookConfigFromContext(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +106,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if err != nil {
 		return nil, err
 	}
+	rb := NewRunbook(stack, "Runbook", &RunbookProps{Config: runbook, Triage: fns.Triage, Remediate: fns.Remediate, API: fns.API})
 	ingest := NewIngest(stack, "Ingest", &IngestProps{
 		Function:        fns.AlarmIngest,
 		DeadLetterQueue: deadLetters.Queue,
@@ -178,6 +185,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		FunctionAlarms: fnAlarms,
 		Heartbeat:      heartbeat,
 		FireDrill:      drill,
+		Runbook:        rb,
 	}
 	suppressNagFindings(out)
 	return out, nil

@@ -411,6 +411,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
 	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
 	heartbeatRole, drillRole := roleOf(heartbeatID), roleOf(drillID)
+	triageRole := roleOf(logicalID(t, s, st.Functions.Triage))
+	remediateRole := roleOf(logicalID(t, s, st.Functions.Remediate))
 	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole}
 	// Each function's own log group, by its role.
 	logGroupOf := map[string]any{}
@@ -459,10 +461,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			return set(all...), true
 		case action == "sqs:SendMessage":
 			return set(getAtt(queueID, "Arn")), true
-		case slices.Contains(logDeliveryActions, action):
+		case slices.Contains(logDeliveryActions, action), slices.Contains(runbookWildcardActions, action):
 			return set("*"), true
 		}
-		return nil, false
+		return runbookResources(action)
 	}
 
 	// actionsOf collects, per role, every action granted and the resources
@@ -503,8 +505,11 @@ func TestIAMLeastPrivilege(t *testing.T) {
 					if !ok[canon(res)] {
 						t.Errorf("%s: %s on %s, want only on %v", where, a, canon(res), slices.Sorted(maps.Keys(ok)))
 					}
-					if canon(res) == `"*"` && !slices.Equal(roles, []string{smRole}) {
-						t.Errorf("%s: %s on \"*\" for roles %v, allowed only for the state machine's log delivery", where, a, roles)
+					if canon(res) == `"*"` && !slices.Equal(roles, []string{smRole}) && !slices.Contains(runbookWildcardActions, a) {
+						t.Errorf("%s: %s on \"*\" for roles %v, allowed only for the state machine's log delivery and the runbook's actions AWS allows nothing narrower for", where, a, roles)
+					}
+					if canon(res) == `"*"` && a == "ecs:ListTasks" && stmt["Condition"] == nil {
+						t.Errorf("%s: ecs:ListTasks on \"*\" without its ecs:cluster condition", where)
 					}
 					if a == "lambda:InvokeFunction" {
 						invokable[canon(res)] = true
@@ -564,6 +569,16 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
 		{"logs:CreateLogStream", fnRoles},
+		{"ecs:DescribeServices", []string{triageRole, remediateRole}},
+		{"ecs:UpdateService", []string{remediateRole}},
+		{"ecs:ListTasks", []string{triageRole}},
+		{"ecs:DescribeTasks", []string{triageRole}},
+		{"ecs:ListTaskDefinitions", []string{remediateRole}},
+		{"cloudwatch:GetMetricData", []string{triageRole}},
+		{"logs:FilterLogEvents", []string{triageRole}},
+		{"rds:DescribeDBInstances", []string{triageRole}},
+		{"ssm:GetParameter", []string{remediateRole}},
+		{"ssm:PutParameter", []string{remediateRole}},
 	} {
 		var got []string
 		for role, actions := range actionsOf {
@@ -653,6 +668,41 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			t.Errorf("state machine may not invoke %s", fn)
 		}
 	}
+}
+
+// runbookWildcardActions are the triage and remediate actions AWS allows
+// on Resource "*" only (ecs:ListTasks also under its ecs:cluster
+// condition).
+var runbookWildcardActions = []string{"cloudwatch:GetMetricData", "ecs:ListTasks", "ecs:ListTaskDefinitions"}
+
+// runbookResources are the resources each triage and remediate action
+// may be granted on with the default sources and policy: the runbook's
+// services, log groups, database and parameter, by name.
+func runbookResources(action string) (map[string]bool, bool) {
+	arn := func(service, rest string) string {
+		return canon(join("arn:", ref("AWS::Partition"), ":"+service+":", ref("AWS::Region"), ":", ref("AWS::AccountId"), rest))
+	}
+	set := func(rs ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range rs {
+			m[r] = true
+		}
+		return m
+	}
+	services := set(arn("ecs", ":service/dashboarduz-production/dashboarduz-api"), arn("ecs", ":service/dashboarduz-production/dashboarduz-worker"))
+	switch action {
+	case "ecs:DescribeServices", "ecs:UpdateService":
+		return services, true
+	case "ecs:DescribeTasks":
+		return set(arn("ecs", ":task/dashboarduz-production/*")), true
+	case "logs:FilterLogEvents":
+		return set(arn("logs", ":log-group:/ecs/dashboarduz-api"), arn("logs", ":log-group:/ecs/dashboarduz-worker")), true
+	case "rds:DescribeDBInstances":
+		return set(arn("rds", ":db:dashboarduz-production-db")), true
+	case "ssm:GetParameter", "ssm:PutParameter":
+		return set(arn("ssm", ":parameter/dashboarduz/production/maintenance-mode")), true
+	}
+	return nil, false
 }
 
 func TestDeployedDefinition(t *testing.T) {

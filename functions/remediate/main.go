@@ -22,7 +22,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/remediation"
-	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 func main() {
@@ -34,7 +34,7 @@ func main() {
 	must(err)
 	// The queue figures a scale-down waits for come from the same
 	// /health/queues triage reads.
-	sources, err := triage.ConfigFrom(os.Getenv(triage.EnvSources))
+	sources, err := evidence.ConfigFrom(os.Getenv(evidence.EnvSources))
 	must(err)
 	h := &remediation.Handler{
 		Store:             dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),
@@ -43,7 +43,7 @@ func main() {
 		Escalation:        lambdaenv.MustPolicy(),
 		ECS:               ecs.New(awsecs.NewFromConfig(cfg)),
 		Parameters:        remediation.SSMParameters{API: awsssm.NewFromConfig(cfg)},
-		Queues:            triage.QueueReader{Config: sources, HTTP: &http.Client{Timeout: 10 * time.Second}},
+		Queues:            evidence.QueueReader{Config: sources, HTTP: &http.Client{Timeout: 10 * time.Second}},
 		KillSwitchDefault: killSwitch,
 	}
 	lambda.Start(h.Handle)

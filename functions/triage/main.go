@@ -17,12 +17,13 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
-	sources, err := triage.ConfigFrom(os.Getenv(triage.EnvSources))
+	sources, err := evidence.ConfigFrom(os.Getenv(evidence.EnvSources))
 	if err != nil {
 		slog.Error("cannot start", "error", err)
 		os.Exit(1)

@@ -18,6 +18,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 // The runbook's production, as the local AWS stand-in holds it.
@@ -248,7 +249,7 @@ func (s *Stack) startRunbook(start time.Time) error {
 	}
 	s.closers = append(s.closers, app.Close)
 	s.AWS, s.App = srv, app
-	s.Sources = triage.DefaultConfig()
+	s.Sources = evidence.DefaultConfig()
 	s.Remediation = incident.DefaultRemediationPolicy()
 	return nil
 }
@@ -271,7 +272,7 @@ func (s *Stack) remediationHandler() *remediation.Handler {
 		Store: s.Store, Clock: s.Clock, Policy: &s.Remediation, Escalation: s.Policy,
 		ECS:        ecs.New(awsecs.NewFromConfig(cfg)),
 		Parameters: remediation.SSMParameters{API: awsssm.NewFromConfig(cfg)},
-		Queues:     triage.QueueReader{Config: s.Sources, HTTP: s.App.Client()},
+		Queues:     evidence.QueueReader{Config: s.Sources, HTTP: s.App.Client()},
 	}
 }
 

@@ -29,7 +29,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
-	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls, and of the
@@ -128,7 +128,7 @@ type Stack struct {
 	// follow-up tasks use (the embedded defaults: the runbook's names).
 	AWS         *awslocal.Server
 	App         *App
-	Sources     triage.Config
+	Sources     evidence.Config
 	Remediation incident.RemediationPolicy
 
 	webhookSecret string

@@ -68,7 +68,7 @@ func (p SSMParameters) Set(ctx context.Context, name string, on bool) (*ssm.Swit
 }
 
 // Queues reads how many jobs wait in the queues a service works on, and
-// where the figure came from; triage.QueueReader implements it.
+// where the figure came from; evidence.QueueReader implements it.
 type Queues interface {
 	Waiting(ctx context.Context, service string) (int, string, error)
 }

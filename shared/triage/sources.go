@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -14,15 +13,14 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/logs"
 	"github.com/dashboarduz/incident-response/shared/rds"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 // The adapters the sources read through, each the small part of its
 // package the source calls.
 
 // Doer sends HTTP requests; *http.Client implements it.
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
-}
+type Doer = evidence.Doer
 
 // ServiceReader reads an ECS service's state; *ecs.Client implements it.
 type ServiceReader interface {
@@ -59,7 +57,7 @@ type Clients struct {
 // Configured picks the configured sources of an incident: the parts
 // its category gets, from where its service's evidence is.
 type Configured struct {
-	Config  Config
+	Config  evidence.Config
 	Clients Clients
 }
 
@@ -77,8 +75,8 @@ func (c Configured) For(inc incident.Incident) []Source {
 // part is one configured source.
 type part struct {
 	name string
-	svc  ServiceSources
-	cfg  Config
+	svc  evidence.ServiceSources
+	cfg  evidence.Config
 	cl   Clients
 }
 
@@ -242,7 +240,8 @@ func (p *part) logLines(ctx context.Context) incident.TriagePart {
 	if p.cl.Logs == nil {
 		return failed(source, errNoClient)
 	}
-	ex, err := p.cl.Logs.ErrorLines(ctx, p.svc.LogGroup, p.cfg.logLimits())
+	lim := p.cfg.Logs
+	ex, err := p.cl.Logs.ErrorLines(ctx, p.svc.LogGroup, logs.Limits{Lines: lim.Lines, Bytes: lim.Bytes, LineBytes: lim.LineBytes, Window: lim.Window.D()})
 	if err != nil {
 		return failed(source, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/logs"
 	"github.com/dashboarduz/incident-response/shared/rds"
 	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -85,9 +86,9 @@ func app(t *testing.T, health, queues string) *httptest.Server {
 
 // sources points the default configuration at the app stand-in and the
 // AWS one.
-func sources(t *testing.T, srv *awslocal.Server, appURL string) (triage.Config, triage.Configured) {
+func sources(t *testing.T, srv *awslocal.Server, appURL string) (evidence.Config, triage.Configured) {
 	t.Helper()
-	cfg := triage.DefaultConfig()
+	cfg := evidence.DefaultConfig()
 	for name, s := range cfg.Services {
 		s.HealthURL = strings.Replace(s.HealthURL, "https://api.yourdomain.com", appURL, 1)
 		s.QueuesURL = strings.Replace(s.QueuesURL, "https://api.yourdomain.com", appURL, 1)
@@ -121,47 +122,6 @@ func gather(t *testing.T, s triage.Sources, inc incident.Incident) map[string]in
 		out[p.Name] = p
 	}
 	return out
-}
-
-func TestDefaultConfigIsTheRunbooks(t *testing.T) {
-	cfg := triage.DefaultConfig()
-	api := cfg.Services["dashboarduz-api"]
-	if api.Cluster != "dashboarduz-production" || api.LogGroup != "/ecs/dashboarduz-api" || api.HealthURL != "https://api.yourdomain.com/health" || api.DBInstance != "dashboarduz-production-db" {
-		t.Errorf("api sources = %+v", api)
-	}
-	for _, c := range []struct {
-		service  string
-		category incident.Category
-		want     string
-	}{
-		{"dashboarduz-api", incident.ServiceDown, "health ecs-service metrics logs"},
-		{"dashboarduz-worker", incident.QueueBacklog, "queues ecs-service metrics logs"},
-		{"dashboarduz-production-db", incident.Database, "database health logs"},
-		{"dashboarduz-api", incident.Security, "health ecs-service metrics logs"},
-		{"dashboarduz-billing", incident.ServiceDown, ""},
-	} {
-		if got := strings.Join(cfg.PartsFor(c.service, c.category), " "); got != c.want {
-			t.Errorf("%s %s: parts %q, want %q", c.service, c.category, got, c.want)
-		}
-	}
-}
-
-func TestParseConfigRefusesMistakes(t *testing.T) {
-	for _, c := range []struct{ name, doc, want string }{
-		{"unknown part", `{"timeout":"5s","metricPeriod":"1m","categories":{"database":["disk"]}}`, `part "disk"`},
-		{"unknown category", `{"timeout":"5s","metricPeriod":"1m","categories":{"outage":["health"]}}`, "outage"},
-		{"bad URL", `{"timeout":"5s","metricPeriod":"1m","services":{"a":{"healthUrl":"api/health"}}}`, "not an absolute"},
-		{"long timeout", `{"timeout":"2m","metricPeriod":"1m"}`, "timeout"},
-		{"odd period", `{"timeout":"5s","metricPeriod":"2m"}`, "metricPeriod"},
-		{"misspelt field", `{"timeout":"5s","metricPeriod":"1m","service":{}}`, "unknown field"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := triage.ParseConfig([]byte(c.doc))
-			if incident.ErrorCode(err) != incident.EInvalid || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("err = %v, want invalid saying %q", err, c.want)
-			}
-		})
-	}
 }
 
 func TestSourcesOfAServiceDown(t *testing.T) {
@@ -289,20 +249,5 @@ func TestHandlerStoresTheReportWithinItsBound(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Errorf("the health endpoint was called %d times, want once", calls.Load())
-	}
-}
-
-func TestQueueReader(t *testing.T) {
-	web := app(t, `{}`, `{"queues":{"email":{"waiting":12},"exports":{"waiting":3}}}`)
-	cfg := triage.DefaultConfig()
-	w := cfg.Services["dashboarduz-worker"]
-	w.QueuesURL = web.URL + "/health/queues"
-	cfg.Services["dashboarduz-worker"] = w
-	n, src, err := triage.QueueReader{Config: cfg, HTTP: http.DefaultClient}.Waiting(context.Background(), "dashboarduz-worker")
-	if err != nil || n != 15 || !strings.Contains(src, "/health/queues") {
-		t.Errorf("Waiting = %d, %q, %v", n, src, err)
-	}
-	if _, _, err := (triage.QueueReader{Config: cfg, HTTP: http.DefaultClient}).Waiting(context.Background(), "dashboarduz-billing"); incident.ErrorCode(err) != incident.ENotFound {
-		t.Errorf("unknown service: %v", err)
 	}
 }

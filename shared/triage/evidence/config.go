@@ -1,4 +1,10 @@
-package triage
+// Package evidence says where triage finds the evidence of each service
+// (its ECS service, log group, health endpoints and database) and which
+// parts each category of incident gets, from a JSON document; and reads
+// the queue figures of the application's /health/queues. It imports no
+// AWS client, so the Remediate function, which reads only the queues,
+// stays small.
+package evidence
 
 import (
 	"bytes"
@@ -10,7 +16,6 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
-	"github.com/dashboarduz/incident-response/shared/logs"
 )
 
 //go:embed sources.json
@@ -75,7 +80,7 @@ var Parts = []string{incident.PartHealth, incident.PartECSService, incident.Part
 func DefaultConfig() Config {
 	c, err := ParseConfig(defaultSources)
 	if err != nil {
-		panic(fmt.Sprintf("triage: embedded sources.json: %v", err))
+		panic(fmt.Sprintf("evidence: embedded sources.json: %v", err))
 	}
 	return c
 }
@@ -155,15 +160,15 @@ func (c Config) PartsFor(service string, category incident.Category) []string {
 	}
 	var out []string
 	for _, p := range parts {
-		if s.has(p) {
+		if s.Has(p) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// has reports whether the service has the source of a part.
-func (s ServiceSources) has(part string) bool {
+// Has reports whether the service has the source of a part.
+func (s ServiceSources) Has(part string) bool {
 	switch part {
 	case incident.PartHealth:
 		return s.HealthURL != ""
@@ -177,9 +182,4 @@ func (s ServiceSources) has(part string) bool {
 		return s.DBInstance != ""
 	}
 	return false
-}
-
-// logLimits are the configured limits for the logs adapter.
-func (c Config) logLimits() logs.Limits {
-	return logs.Limits{Lines: c.Logs.Lines, Bytes: c.Logs.Bytes, LineBytes: c.Logs.LineBytes, Window: c.Logs.Window.D()}
 }
