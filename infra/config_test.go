@@ -51,7 +51,8 @@ func TestDefinitionSubstitutions(t *testing.T) {
 		})
 	}
 	// The real definition's placeholders are the ones the stack binds.
-	if got, want := statemachine.Placeholders(), []string{statemachine.PlanFunctionArn, statemachine.PageFunctionArn}; !reflect.DeepEqual(got, want) {
+	if got, want := statemachine.Placeholders(), []string{statemachine.PlanFunctionArn, statemachine.PageFunctionArn,
+		statemachine.TriageFunctionArn, statemachine.RemediateFunctionArn, statemachine.NotifyFunctionArn}; !reflect.DeepEqual(got, want) {
 		t.Errorf("statemachine.Placeholders() = %v, want %v; bind new ones in NewEscalation", got, want)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/jsii-runtime-go"
 
@@ -37,17 +38,17 @@ func TestResourceCounts(t *testing.T) {
 		// letters, the heartbeat, the fire drill's own alarm and its
 		// failing drills, and each function's errors and throttles.
 		{"AWS::CloudWatch::Alarm", 8 + 2*float64(len(FunctionNames))},
-		{"AWS::Logs::LogGroup", 8}, // six functions, the state machine, the API's access logs
+		{"AWS::Logs::LogGroup", float64(len(FunctionNames)) + 2}, // each function, the state machine, the API's access logs
 		{"AWS::Logs::MetricFilter", 1},
 		{"AWS::SNS::Topic", 1},
-		{"AWS::SNS::Subscription", 1},      // cdk.json's placeholder operatorEmail
-		{"AWS::IAM::Role", 7},              // one per function, the state machine's
-		{"AWS::SecretsManager::Secret", 0}, // imported, never created
+		{"AWS::SNS::Subscription", 1},                       // cdk.json's placeholder operatorEmail
+		{"AWS::IAM::Role", float64(len(FunctionNames)) + 1}, // one per function, the state machine's
+		{"AWS::SecretsManager::Secret", 0},                  // imported, never created
 		{"AWS::ApiGatewayV2::Api", 1},
 		{"AWS::ApiGatewayV2::Stage", 1},
 		{"AWS::ApiGatewayV2::Authorizer", 1},
 		{"AWS::ApiGatewayV2::Integration", 1}, // one for every route
-		{"AWS::ApiGatewayV2::Route", 13},
+		{"AWS::ApiGatewayV2::Route", float64(len(APIRoutes))},
 	} {
 		check(t, c.typ, func() { s.tmpl.ResourceCountIs(jsii.String(c.typ), jsii.Number(c.want)) })
 	}
@@ -411,12 +412,12 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
 	ingestRole, planRole, pageRole, apiRole := roleOf(ingestID), roleOf(planID), roleOf(pageID), roleOf(apiID)
 	heartbeatRole, drillRole := roleOf(heartbeatID), roleOf(drillID)
-	triageRole := roleOf(logicalID(t, s, st.Functions.Triage))
-	remediateRole := roleOf(logicalID(t, s, st.Functions.Remediate))
-	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole}
+	triageID, remediateID, notifyID := logicalID(t, s, st.Functions.Triage), logicalID(t, s, st.Functions.Remediate), logicalID(t, s, st.Functions.Notify)
+	triageRole, remediateRole, notifyRole := roleOf(triageID), roleOf(remediateID), roleOf(notifyID)
+	fnRoles := []string{ingestRole, planRole, pageRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}
 	// Each function's own log group, by its role.
 	logGroupOf := map[string]any{}
-	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID} {
+	for _, fn := range []string{ingestID, planID, pageID, apiID, heartbeatID, drillID, triageID, remediateID, notifyID} {
 		lg := props(s.resource(t, fn))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
 		logGroupOf[roleOf(fn)] = getAtt(lg, "Arn")
 	}
@@ -448,7 +449,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			return set(secretArn, webhookSecretArn), true
 		case action == "lambda:InvokeFunction":
 			// The unqualified ARNs the definition calls; no versions.
-			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn")), true
+			return set(getAtt(planID, "Arn"), getAtt(pageID, "Arn"), getAtt(triageID, "Arn"), getAtt(remediateID, "Arn"), getAtt(notifyID, "Arn")), true
 		case action == "states:DescribeStateMachine", action == "states:ListExecutions":
 			return set(ref(smID)), true
 		case action == "cloudwatch:SetAlarmState":
@@ -561,10 +562,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"secretsmanager:GetSecretValue", []string{pageRole, apiRole}},
 		{"lambda:InvokeFunction", []string{smRole}},
 		{"sqs:SendMessage", []string{ingestRole}},
-		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
-		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole}},
-		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole}},
-		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole}},
+		{"dynamodb:GetItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:PutItem", []string{ingestRole, pageRole, planRole, apiRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:UpdateItem", []string{ingestRole, pageRole, planRole, apiRole, heartbeatRole, drillRole, triageRole, remediateRole, notifyRole}},
+		{"dynamodb:BatchGetItem", []string{ingestRole, planRole, apiRole, notifyRole}},
 		{"dynamodb:Query", []string{apiRole, heartbeatRole}},
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
@@ -604,6 +605,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{APIFunction, apiRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
 		{HeartbeatFunction, heartbeatRole, []string{"dynamodb:Query", "dynamodb:UpdateItem"}},
 		{FireDrillFunction, drillRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{TriageFunction, triageRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{RemediateFunction, remediateRole, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		{NotifyFunction, notifyRole, []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
 	} {
 		var got []string
 		for a := range actionsOf[c.role] {
@@ -660,10 +664,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 
 	for a := range actionsOf[smRole] {
 		if a != "lambda:InvokeFunction" && !slices.Contains(logDeliveryActions, a) {
-			t.Errorf("state machine role has %s; it may only invoke the two functions and deliver its logs", a)
+			t.Errorf("state machine role has %s; it may only invoke its functions and deliver its logs", a)
 		}
 	}
-	for _, fn := range []string{planID, pageID} {
+	for _, fn := range []string{planID, pageID, triageID, remediateID, notifyID} {
 		if !invokable[canon(getAtt(fn, "Arn"))] {
 			t.Errorf("state machine may not invoke %s", fn)
 		}
@@ -717,13 +721,21 @@ func TestDeployedDefinition(t *testing.T) {
 		t.Errorf("deployed definition differs from statemachine.Definition: one definition, never a copy")
 	}
 
-	fakeARN := map[string]string{
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPlan), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		canon(getAtt(logicalID(t, s, s.stack.Functions.EscalationPage), "Arn")): "arn:aws:lambda:us-east-1:123456789012:function:page",
-	}
-	wantFn := map[string]string{
-		statemachine.PlanFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:plan",
-		statemachine.PageFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:page",
+	fakeARN := map[string]string{}
+	wantFn := map[string]string{}
+	for _, f := range []struct {
+		placeholder, name string
+		fn                awslambda.Function
+	}{
+		{statemachine.PlanFunctionArn, "plan", s.stack.Functions.EscalationPlan},
+		{statemachine.PageFunctionArn, "page", s.stack.Functions.EscalationPage},
+		{statemachine.TriageFunctionArn, "triage", s.stack.Functions.Triage},
+		{statemachine.RemediateFunctionArn, "remediate", s.stack.Functions.Remediate},
+		{statemachine.NotifyFunctionArn, "notify", s.stack.Functions.Notify},
+	} {
+		arn := "arn:aws:lambda:us-east-1:123456789012:function:" + f.name
+		fakeARN[canon(getAtt(logicalID(t, s, f.fn), "Arn"))] = arn
+		wantFn[f.placeholder] = arn
 	}
 	subs, _ := p["DefinitionSubstitutions"].(map[string]any)
 	values := map[string]string{}
