@@ -125,13 +125,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("logs limits must not be negative")
 	}
 	for name, s := range c.Services {
-		for _, u := range []string{s.HealthURL, s.QueuesURL} {
-			if p, err := url.Parse(u); u != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
-				return fmt.Errorf("service %s: %q is not an absolute http or https URL", name, u)
-			}
-		}
-		if (s.Cluster == "") != (s.ECSService == "") {
-			return fmt.Errorf("service %s: cluster and ecsService go together", name)
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("service %s: %w", name, err)
 		}
 	}
 	for cat, parts := range c.Categories {
@@ -143,6 +138,19 @@ func (c *Config) validate() error {
 				return fmt.Errorf("categories[%s]: part %q is not one of %v", cat, p, Parts)
 			}
 		}
+	}
+	return nil
+}
+
+// validate checks one service's sources.
+func (s ServiceSources) validate() error {
+	for _, u := range []string{s.HealthURL, s.QueuesURL} {
+		if p, err := url.Parse(u); u != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
+			return fmt.Errorf("%q is not an absolute http or https URL", u)
+		}
+	}
+	if (s.Cluster == "") != (s.ECSService == "") {
+		return fmt.Errorf("cluster and ecsService go together")
 	}
 	return nil
 }
