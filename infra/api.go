@@ -49,6 +49,7 @@ var APIRoutes = []APIRoute{
 	{Method: "POST", Path: "/incidents", Role: auth.Responder},
 	{Method: "GET", Path: "/incidents", Role: auth.Viewer},
 	{Method: "GET", Path: "/incidents/{id}", Role: auth.Viewer},
+	{Method: "GET", Path: "/incidents/{id}/timeline", Role: auth.Viewer},
 	{Method: "POST", Path: "/incidents/{id}/acknowledge", Role: auth.Responder},
 	{Method: "POST", Path: "/incidents/{id}/updates", Role: auth.Responder},
 	{Method: "POST", Path: "/incidents/{id}/severity", Role: auth.Commander},
@@ -66,6 +67,11 @@ var APIRoutes = []APIRoute{
 	{Method: "POST", Path: "/incidents/{id}/postmortem/action-items/{item}/close", Role: auth.Responder},
 	{Method: "POST", Path: "/incidents/{id}/postmortem/complete", Role: auth.Commander},
 	{Method: "GET", Path: "/metrics/summary", Role: auth.Viewer},
+	{Method: "GET", Path: "/incidents/{id}/triage", Role: auth.Viewer},
+	{Method: "POST", Path: "/incidents/{id}/actions/{action}/approve", Role: auth.Commander},
+	{Method: "POST", Path: "/incidents/{id}/actions/{action}/reject", Role: auth.Commander},
+	{Method: "GET", Path: "/remediation/kill-switch", Role: auth.Viewer},
+	{Method: "PUT", Path: "/remediation/kill-switch", Role: auth.Admin},
 }
 
 // Stage throttling: enough for a team's dashboards, scripts and webhook

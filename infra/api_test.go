@@ -42,6 +42,7 @@ var wantRoutes = map[string]bool{
 	"POST /incidents":                                            false,
 	"GET /incidents":                                             false,
 	"GET /incidents/{id}":                                        false,
+	"GET /incidents/{id}/timeline":                               false,
 	"POST /incidents/{id}/acknowledge":                           false,
 	"POST /incidents/{id}/updates":                               false,
 	"POST /incidents/{id}/severity":                              false,
@@ -59,6 +60,11 @@ var wantRoutes = map[string]bool{
 	"POST /incidents/{id}/postmortem/action-items/{item}/close":  false,
 	"POST /incidents/{id}/postmortem/complete":                   false,
 	"GET /metrics/summary":                                       false,
+	"GET /incidents/{id}/triage":                                 false,
+	"POST /incidents/{id}/actions/{action}/approve":              false,
+	"POST /incidents/{id}/actions/{action}/reject":               false,
+	"GET /remediation/kill-switch":                               false,
+	"PUT /remediation/kill-switch":                               false,
 }
 
 func TestAPIRoutesVariable(t *testing.T) {

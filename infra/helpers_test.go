@@ -190,3 +190,10 @@ func ref(id string) map[string]any { return map[string]any{"Ref": id} }
 func join(parts ...any) map[string]any {
 	return map[string]any{"Fn::Join": []any{"", parts}}
 }
+
+// envOf is the environment of the function with logical ID id.
+func envOf(t *testing.T, s synthesized, id string) map[string]any {
+	t.Helper()
+	env, _ := props(s.resource(t, id))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	return env
+}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -175,26 +173,12 @@ func (c *SignalsConfig) readHealthChecks(scope constructs.Construct, file, sched
 // loadHealthChecks reads and validates a checks file and returns it
 // compact, as HEALTH_CHECKS takes it, and parsed.
 func loadHealthChecks(path string) (string, health.Config, error) {
-	if !filepath.IsAbs(path) {
-		root, err := FindRepoRoot(".")
-		if err != nil {
-			return "", health.Config{}, err
-		}
-		path = filepath.Join(root, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", health.Config{}, err
-	}
-	cfg, err := health.ParseConfig(b)
-	if err != nil {
-		return "", health.Config{}, fmt.Errorf("%s: %w", path, err)
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		return "", health.Config{}, err
-	}
-	return out.String(), cfg, nil
+	var cfg health.Config
+	doc, err := contextFile(path, func(b []byte) (err error) {
+		cfg, err = health.ParseConfig(b)
+		return err
+	})
+	return doc, cfg, err
 }
 
 // contextDocument reads a JSON object given in cdk.json or as its text

@@ -31,13 +31,6 @@ func compactFile(t *testing.T, path string) string {
 	return out.String()
 }
 
-// envOf returns a function's environment variables.
-func envOf(t *testing.T, s synthesized, id string) map[string]any {
-	t.Helper()
-	env, _ := props(s.resource(t, id))["Environment"].(map[string]any)["Variables"].(map[string]any)
-	return env
-}
-
 // TestHealthCheckSchedule: with a checks file, EventBridge Scheduler runs
 // the health-check function every minute, without retries, as a role
 // that may invoke exactly that function; the function gets the checks

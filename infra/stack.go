@@ -49,6 +49,8 @@ type IncidentResponseStack struct {
 	// Comms is the Slack, PagerDuty REST and email wiring of the Notify
 	// and api functions.
 	Comms *Comms
+	// Runbook is what triage and remediation may read and change.
+	Runbook *Runbook
 }
 
 // NewIncidentResponseStack composes the stack; settings come from CDK
@@ -77,6 +79,10 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		return nil, err
 	}
 	commsCfg, err := CommsConfigFromContext(stack, cfg.EscalationPolicy)
+	if err != nil {
+		return nil, err
+	}
+	runbook, err := RunbookConfigFromContext(stack)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +144,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		Actions:      jsii.Strings("states:StopExecution"),
 		ResourceArns: &[]*string{EscalationExecutionsArn(stack)},
 	})
+	rb := NewRunbook(stack, "Runbook", &RunbookProps{Config: runbook, Triage: fns.Triage, Remediate: fns.Remediate, API: fns.API})
 	ingest := NewIngest(stack, "Ingest", &IngestProps{
 		Function:        fns.AlarmIngest,
 		DeadLetterQueue: deadLetters.Queue,
@@ -226,6 +233,7 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 		FireDrill:      drill,
 		HealthChecks:   healthChecks,
 		Comms:          commsWiring,
+		Runbook:        rb,
 	}
 	suppressNagFindings(out)
 	return out, nil

@@ -462,6 +462,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	drillAlarmID := logicalID(t, s, st.FireDrill.Alarm)
 	ingestRole, planRole, pageRole, apiRole := fnRole[AlarmIngestFunction], fnRole[EscalationPlanFunction], fnRole[EscalationPageFunction], fnRole[APIFunction]
 	heartbeatRole, drillRole, healthRole := fnRole[HeartbeatFunction], fnRole[FireDrillFunction], fnRole[HealthCheckFunction]
+	triageRole, remediateRole := fnRole[TriageFunction], fnRole[RemediateFunction]
 	// The functions the state machine calls as its tasks.
 	var taskArns []any
 	for _, name := range []string{EscalationPlanFunction, EscalationPageFunction, TriageFunction, RemediateFunction, NotifyFunction} {
@@ -515,10 +516,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			return set(all...), true
 		case action == "sqs:SendMessage":
 			return set(getAtt(queueID, "Arn")), true
-		case slices.Contains(logDeliveryActions, action):
+		case slices.Contains(logDeliveryActions, action), slices.Contains(runbookWildcardActions, action):
 			return set("*"), true
 		}
-		return nil, false
+		return runbookResources(action)
 	}
 
 	// actionsOf collects, per role, every action granted and the resources
@@ -559,8 +560,11 @@ func TestIAMLeastPrivilege(t *testing.T) {
 					if !ok[canon(res)] {
 						t.Errorf("%s: %s on %s, want only on %v", where, a, canon(res), slices.Sorted(maps.Keys(ok)))
 					}
-					if canon(res) == `"*"` && !slices.Equal(roles, []string{smRole}) {
-						t.Errorf("%s: %s on \"*\" for roles %v, allowed only for the state machine's log delivery", where, a, roles)
+					if canon(res) == `"*"` && !slices.Equal(roles, []string{smRole}) && !slices.Contains(runbookWildcardActions, a) {
+						t.Errorf("%s: %s on \"*\" for roles %v, allowed only for the state machine's log delivery and the runbook's actions AWS allows nothing narrower for", where, a, roles)
+					}
+					if canon(res) == `"*"` && a == "ecs:ListTasks" && stmt["Condition"] == nil {
+						t.Errorf("%s: ecs:ListTasks on \"*\" without its ecs:cluster condition", where)
 					}
 					if a == "lambda:InvokeFunction" {
 						invokable[canon(res)] = true
@@ -621,6 +625,16 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		{"logs:CreateLogDelivery", []string{smRole}},
 		{"logs:PutLogEvents", fnRoles},
 		{"logs:CreateLogStream", fnRoles},
+		{"ecs:DescribeServices", []string{triageRole, remediateRole}},
+		{"ecs:UpdateService", []string{remediateRole}},
+		{"ecs:ListTasks", []string{triageRole}},
+		{"ecs:DescribeTasks", []string{triageRole}},
+		{"ecs:ListTaskDefinitions", []string{remediateRole}},
+		{"cloudwatch:GetMetricData", []string{triageRole}},
+		{"logs:FilterLogEvents", []string{triageRole}},
+		{"rds:DescribeDBInstances", []string{triageRole}},
+		{"ssm:GetParameter", []string{remediateRole}},
+		{"ssm:PutParameter", []string{remediateRole}},
 	} {
 		var got []string
 		for role, actions := range actionsOf {
@@ -720,6 +734,41 @@ func rolesGranted(fnRole map[string]string, action string) []string {
 		}
 	}
 	return out
+}
+
+// runbookWildcardActions are the triage and remediate actions AWS allows
+// on Resource "*" only (ecs:ListTasks also under its ecs:cluster
+// condition).
+var runbookWildcardActions = []string{"cloudwatch:GetMetricData", "ecs:ListTasks", "ecs:ListTaskDefinitions"}
+
+// runbookResources are the resources each triage and remediate action
+// may be granted on with the default sources and policy: the runbook's
+// services, log groups, database and parameter, by name.
+func runbookResources(action string) (map[string]bool, bool) {
+	arn := func(service, rest string) string {
+		return canon(join("arn:", ref("AWS::Partition"), ":"+service+":", ref("AWS::Region"), ":", ref("AWS::AccountId"), rest))
+	}
+	set := func(rs ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, r := range rs {
+			m[r] = true
+		}
+		return m
+	}
+	services := set(arn("ecs", ":service/dashboarduz-production/dashboarduz-api"), arn("ecs", ":service/dashboarduz-production/dashboarduz-worker"))
+	switch action {
+	case "ecs:DescribeServices", "ecs:UpdateService":
+		return services, true
+	case "ecs:DescribeTasks":
+		return set(arn("ecs", ":task/dashboarduz-production/*")), true
+	case "logs:FilterLogEvents":
+		return set(arn("logs", ":log-group:/ecs/dashboarduz-api"), arn("logs", ":log-group:/ecs/dashboarduz-worker")), true
+	case "rds:DescribeDBInstances":
+		return set(arn("rds", ":db:dashboarduz-production-db")), true
+	case "ssm:GetParameter", "ssm:PutParameter":
+		return set(arn("ssm", ":parameter/dashboarduz/production/maintenance-mode")), true
+	}
+	return nil, false
 }
 
 func TestDeployedDefinition(t *testing.T) {

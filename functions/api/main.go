@@ -60,11 +60,20 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	starter := stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine)
 	policy := lambdaenv.MustPolicy()
+	// GET /remediation/kill-switch answers the deployment's default
+	// while no admin has set it.
+	killSwitch, err := lambdaenv.KillSwitchDefault()
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		panic(err)
+	}
 	svc := &response.Service{
 		Store:   store,
 		Starter: starter,
 		Policy:  policy,
 		Clock:   incident.SystemClock{},
+
+		KillSwitchDefault: killSwitch,
 	}
 	ingester := &ingest.Handler{Store: store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: policy, Clock: incident.SystemClock{}}
 	// The public status page, cached per instance; its address (the

@@ -1,10 +1,13 @@
 // Command triage is the Triage task of the escalation state machine: once
 // an incident's first page is out, it gathers the triage report of the
-// episode.
+// episode from the sources configured for its service and category
+// (TRIAGE_SOURCES, or the runbook's names for Dashboarduz production).
 package main
 
 import (
 	"log/slog"
+	"net/http"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -14,14 +17,24 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
+	sources, err := evidence.ConfigFrom(os.Getenv(evidence.EnvSources))
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+	clock := incident.SystemClock{}
 	h := &triage.Handler{
 		Store: dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),
-		Clock: incident.SystemClock{},
+		// The triage's own timeout bounds every request.
+		Sources: triage.Configured{Config: sources, Clients: triage.NewClients(cfg, &http.Client{}, clock)},
+		Clock:   clock,
+		Timeout: sources.Timeout.D(),
 	}
 	lambda.Start(h.Handle)
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/comms"
-	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/local/slacklocal"
 	"github.com/dashboarduz/incident-response/shared/slack"
@@ -54,18 +53,15 @@ func escalationPolicyID(level string) string {
 	return "PLOCAL" + strings.ToUpper(strings.ReplaceAll(level, "-", ""))
 }
 
-// startComms starts the local Slack and SES and fills the local roster,
-// for the Notify task and the API's Slack webhook.
+// startComms starts the local Slack and fills the local roster, for the
+// Notify task and the API's Slack webhook; Notify emails through the AWS
+// stand-in's SES (see startRunbook).
 func (s *Stack) startComms(pd *pagerdutylocal.Server) error {
 	var err error
 	if s.Slack, err = slacklocal.Start(slacklocal.Options{Clock: s.Clock, Token: LocalSlackToken}); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, func() error { s.Slack.Close(); return nil })
-	if s.AWS, err = awslocal.Start(awslocal.Options{Clock: s.Clock}); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, s.AWS.Close)
 	var roster []pagerdutylocal.OnCall
 	var responders []slack.Responder
 	for _, p := range LocalPeople {

@@ -237,6 +237,7 @@ func (s *Stack) DevHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"events": s.Recorder.Events()})
 	})
 	s.devCommsRoutes(mux)
+	s.devRunbookRoutes(mux)
 	mux.Handle("/", s.API)
 	return mux
 }

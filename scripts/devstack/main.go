@@ -118,8 +118,12 @@ func runScenario(ctx context.Context, path string, out io.Writer) error {
 	if err := s.PrintMessages(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty, %s posted to Slack, %s.\n", plural(sum.Events, "event"), sum.Rejected,
-		plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"), plural(sum.Messages, "message"), plural(sum.Emails, "email"))
+	made := remediationsMade(sum)
+	if sc.AWS != nil || made > 0 {
+		printWorld(out, sum.AWS)
+	}
+	fmt.Fprintf(out, "%s delivered (%d rejected), %s, %s sent to PagerDuty, %s made, %s posted to Slack, %s.\n", plural(sum.Events, "event"), sum.Rejected,
+		plural(len(sum.Incidents), "incident"), plural(sum.Pages, "page"), plural(made, "remediation"), plural(sum.Messages, "message"), plural(sum.Emails, "email"))
 	line, err := json.Marshal(sum)
 	if err != nil {
 		return err

@@ -48,6 +48,12 @@ type Scenario struct {
 	// Expect, when present, is checked against the summary; a mismatch
 	// makes the run fail.
 	Expect []ExpectedIncident `json:"expect,omitempty"`
+	// AWS sets the AWS stand-in's world and faults, and says what the
+	// world must end as.
+	AWS *ScenarioAWS `json:"aws,omitempty"`
+	// Endpoints are the application's /health and /health/queues answers
+	// at the start, by path, over the healthy defaults.
+	Endpoints map[string]Endpoint `json:"endpoints,omitempty"`
 }
 
 // Step is one thing that happens in a scenario: an event delivered as
@@ -70,6 +76,9 @@ type Step struct {
 	// ExpectStatus, when set, is the HTTP status the call must get;
 	// otherwise any status of 400 or more fails the scenario.
 	ExpectStatus int `json:"expectStatus,omitempty"`
+	// Endpoint changes an answer of the application's endpoints, e.g.
+	// the queues draining.
+	Endpoint *EndpointChange `json:"endpoint,omitempty"`
 }
 
 // ExpectedIncident is what a scenario expects of one incident, in the
@@ -80,6 +89,8 @@ type ExpectedIncident struct {
 	Pages    []PageSummary     `json:"pages"`
 	// Breaches, when present, must match the incident's breaches.
 	Breaches []BreachSummary `json:"breaches,omitempty"`
+	// Remediations, when present, must match the incident's.
+	Remediations []RemediationSummary `json:"remediations,omitempty"`
 }
 
 // ScenarioSummary is the one-line JSON result of a scenario.
@@ -94,6 +105,8 @@ type ScenarioSummary struct {
 	Messages  int               `json:"messages"`
 	Emails    int               `json:"emails"`
 	Incidents []IncidentSummary `json:"incidents"`
+	// AWS is the AWS stand-in's world at the end.
+	AWS *WorldSummary `json:"aws,omitempty"`
 }
 
 // IncidentSummary is one incident in a scenario summary.
@@ -107,6 +120,9 @@ type IncidentSummary struct {
 	Flapping bool              `json:"flapping,omitempty"`
 	Pages    []PageSummary     `json:"pages"`
 	Breaches []BreachSummary   `json:"breaches"`
+	// Remediations are the incident's remediations, in the order they
+	// were decided.
+	Remediations []RemediationSummary `json:"remediations"`
 }
 
 // PageSummary is one page, at an offset from the scenario start. Failure
@@ -141,11 +157,20 @@ func LoadScenario(path string) (Scenario, error) {
 	if sc.Start.IsZero() {
 		return Scenario{}, fmt.Errorf("scenario %s: start is missing", path)
 	}
+	if sc.AWS != nil {
+		if err := sc.AWS.load(); err != nil {
+			return Scenario{}, fmt.Errorf("scenario %s: %w", path, err)
+		}
+	}
 	for i, st := range sc.Steps {
 		hasEvent := len(bytes.TrimSpace(st.Event)) > 0
 		switch {
+		case st.Endpoint != nil:
+			if hasEvent || st.Call != "" || st.Endpoint.Path == "" {
+				return Scenario{}, fmt.Errorf("scenario %s: step %d: an endpoint step needs a path and no event or call", path, i+1)
+			}
 		case hasEvent == (st.Call != ""):
-			return Scenario{}, fmt.Errorf("scenario %s: step %d needs exactly one of event and call", path, i+1)
+			return Scenario{}, fmt.Errorf("scenario %s: step %d needs exactly one of event, call and endpoint", path, i+1)
 		case st.Call != "":
 			if _, _, err := parseCall(st.Call); err != nil {
 				return Scenario{}, fmt.Errorf("scenario %s: step %d: %w", path, i+1, err)
@@ -173,6 +198,9 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 		return ScenarioSummary{}, errors.New("a scenario plays on the virtual clock; this stack runs in real time")
 	}
 	s.Virtual.Set(sc.Start)
+	if err := s.setUp(sc); err != nil {
+		return ScenarioSummary{}, err
+	}
 	steps := append([]Step(nil), sc.Steps...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].At < steps[j].At })
 	sum := ScenarioSummary{Scenario: sc.Name}
@@ -180,6 +208,10 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 		at := sc.Start.Add(time.Duration(st.At))
 		if err := s.Exec.RunUntil(ctx, at); err != nil {
 			return sum, err
+		}
+		if st.Endpoint != nil {
+			s.App.Set(st.Endpoint.Path, st.Endpoint.Endpoint)
+			continue
 		}
 		if st.Call != "" {
 			sum.Calls++
@@ -216,7 +248,7 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 	}
 	for _, inc := range incs {
 		is := IncidentSummary{ID: inc.ID, Severity: inc.Severity, Service: inc.Service, Category: inc.Category, Status: inc.Status,
-			Episodes: inc.Episode + 1, Flapping: inc.Flapping, Pages: []PageSummary{}, Breaches: []BreachSummary{}}
+			Episodes: inc.Episode + 1, Flapping: inc.Flapping, Pages: []PageSummary{}, Breaches: []BreachSummary{}, Remediations: remediationSummaries(inc)}
 		for _, p := range inc.Pages {
 			is.Pages = append(is.Pages, PageSummary{Level: p.Level, LevelName: p.LevelName, At: p.At.Sub(sc.Start).String(), Episode: p.Episode, Failure: p.Failure})
 		}
@@ -227,6 +259,7 @@ func (s *Stack) Play(ctx context.Context, sc Scenario) (ScenarioSummary, error) 
 	}
 	sum.Pages = s.Recorder.Triggers()
 	sum.Messages, sum.Emails = s.sentMessages()
+	sum.AWS = s.worldSummary()
 	return sum, nil
 }
 
@@ -294,10 +327,13 @@ func AtTime(raw []byte, t time.Time) []byte {
 
 // CheckExpectations compares a summary with the scenario's expectations.
 func CheckExpectations(sc Scenario, sum ScenarioSummary) error {
-	if sc.Expect == nil {
-		return nil
-	}
 	var problems []string
+	if sc.AWS != nil {
+		problems = append(problems, checkWorld(sc.AWS.Expect, sum.AWS)...)
+	}
+	if sc.Expect == nil {
+		return failed(sc, problems)
+	}
 	if len(sum.Incidents) != len(sc.Expect) {
 		problems = append(problems, fmt.Sprintf("%d incidents, want %d", len(sum.Incidents), len(sc.Expect)))
 	}
@@ -315,7 +351,15 @@ func CheckExpectations(sc Scenario, sum ScenarioSummary) error {
 		if want.Breaches != nil && fmt.Sprint(want.Breaches) != fmt.Sprint(got.Breaches) {
 			problems = append(problems, fmt.Sprintf("incident %d: breaches %v, want %v", i+1, got.Breaches, want.Breaches))
 		}
+		if want.Remediations != nil && fmt.Sprint(want.Remediations) != fmt.Sprint(got.Remediations) {
+			problems = append(problems, fmt.Sprintf("incident %d: remediations %v, want %v", i+1, got.Remediations, want.Remediations))
+		}
 	}
+	return failed(sc, problems)
+}
+
+// failed is the error of a scenario with problems, nil without.
+func failed(sc Scenario, problems []string) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("scenario %q did not go as expected: %s", sc.Name, strings.Join(problems, "; "))
 	}
@@ -436,7 +480,8 @@ func (s *Stack) PrintTimeline(ctx context.Context, w io.Writer, start time.Time)
 			return err
 		}
 		for _, e := range entries {
-			fmt.Fprintf(w, "  %s  %-8s  %-17s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05Z"), "+"+e.At.Sub(start).String(), e.Kind, e.Text)
+			text := strings.ReplaceAll(e.Text, "\n", "\n"+strings.Repeat(" ", 53))
+			fmt.Fprintf(w, "  %s  %-8s  %-17s  %s\n", e.At.UTC().Format("2006-01-02 15:04:05Z"), "+"+e.At.Sub(start).String(), e.Kind, text)
 		}
 	}
 	fmt.Fprintln(w)

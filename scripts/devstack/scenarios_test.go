@@ -28,6 +28,9 @@ type wantIncident struct {
 	pages []string
 	// breaches are "target@offset".
 	breaches []string
+	// remediations, when set, are "action:state" or
+	// "action:state:undo", in the order they were decided.
+	remediations []string
 }
 
 // scenarioCase is one scenario file of events/scenarios and what it must
@@ -52,11 +55,13 @@ type scenarioCase struct {
 // changes. Every file in events/scenarios must be here.
 var scenarioCases = []scenarioCase{
 	{file: "p0-api-outage-at-night.json", want: []wantIncident{{
-		severity: "P0", status: incident.Triggered, episodes: 1,
+		severity: "P0", status: incident.Resolved, episodes: 1,
 		// Nobody acknowledges: one level every 5 minutes up to the CTO;
-		// the alarm's return to OK at 7m changes nothing.
-		pages:    []string{"1@0s", "2@5m0s", "3@10m0s", "4@15m0s"},
-		breaches: []string{"response@5m0s"},
+		// the alarm's return to OK at 7m changes nothing. The restart
+		// made at once is verified by that return to OK.
+		pages:        []string{"1@0s", "2@5m0s", "3@10m0s", "4@15m0s"},
+		breaches:     []string{"response@5m0s"},
+		remediations: []string{"restart:succeeded"},
 	}}},
 	{file: "p0-acknowledged-not-resolved.json", want: []wantIncident{{
 		severity: "P0", status: incident.Acknowledged, episodes: 1,
@@ -155,6 +160,7 @@ var scenarioCases = []scenarioCase{
 			"03:00:00 #inc-20260301-030000-c0f8ae04e8 🚨 INCIDENT: P0 Critical dashboarduz-api - API 5xx error rate above 5%",
 			"03:00:00 ↳ 📟 PAGED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
 			"03:00:00 ↳ 🔎 TRIAGE: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
+			"03:00:00 ↳ 🛠️ REMEDIATION: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
 			"03:03:00 ↳ ✋ ACKNOWLEDGED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
 			"03:10:00 ↳ 📊 INCIDENT UPDATE: inc-20260301-030000-c0f8ae04e8",
 			"03:22:00 ↳ 🟢 ALARM RECOVERED: inc-20260301-030000-c0f8ae04e8 (P0 dashboarduz-api)",
@@ -175,6 +181,61 @@ var scenarioCases = []scenarioCase{
 		},
 		check: checkUpdateResolvePostmortem,
 	},
+	// The runbook's remediations, one scenario per common incident and
+	// per guard rail; each file's aws.expect block checks what the AWS
+	// world ended as.
+	{file: "remediation-service-down.json", want: []wantIncident{{
+		severity: "P0", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"restart:succeeded", "maintenance-mode:applied:done"},
+	}}},
+	{file: "remediation-database.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"none:none"},
+	}}},
+	{file: "remediation-high-error-rate.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"rollback:succeeded"},
+	}}},
+	{file: "remediation-queue-backlog.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"scale:succeeded:done"},
+	}}},
+	{file: "remediation-performance.json", want: []wantIncident{{
+		severity: "P2", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"scale:succeeded:done"},
+	}}},
+	{file: "remediation-budget-spent.json", want: []wantIncident{
+		{severity: "P0", status: incident.Acknowledged, episodes: 1, pages: []string{"1@0s"}, breaches: []string{}, remediations: []string{"restart:succeeded"}},
+		{severity: "P0", status: incident.Resolved, episodes: 1, pages: []string{"1@3m0s"}, breaches: []string{}, remediations: []string{"restart:refused"}},
+	}},
+	{file: "remediation-approval-rejected.json", want: []wantIncident{{
+		severity: "P1", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"rollback:rejected"},
+	}}},
+	{file: "remediation-approval-expired.json", want: []wantIncident{{
+		// The escalation goes on while the rollback waits, and after.
+		severity: "P1", status: incident.Triggered, episodes: 1,
+		pages: []string{"1@0s", "2@15m0s", "3@30m0s"}, breaches: []string{"response@15m0s"},
+		remediations: []string{"rollback:expired"},
+	}}},
+	{file: "remediation-kill-switch.json", want: []wantIncident{{
+		severity: "P0", status: incident.Resolved, episodes: 1,
+		pages: []string{"1@0s"}, breaches: []string{},
+		remediations: []string{"restart:refused"},
+	}}},
+	{file: "remediation-does-not-help.json", want: []wantIncident{{
+		// Acknowledged at 2m, so only the failed restart's escalation
+		// pages the team lead, at the end of its verification window.
+		severity: "P0", status: incident.Acknowledged, episodes: 1,
+		pages: []string{"1@0s", "2@10m0s"}, breaches: []string{},
+		remediations: []string{"restart:failed"},
+	}}},
 	{file: "severity-raised.json", want: []wantIncident{{
 		severity: "P1", status: incident.Triggered, episodes: 1,
 		pages:    []string{"1@0s", "2@30m0s", "3@45m0s"},
@@ -255,6 +316,15 @@ func checkSummary(policy incident.Policy, c scenarioCase, sum ScenarioSummary) [
 		}
 		if !slices.Equal(breaches, want.breaches) {
 			diffs = append(diffs, fmt.Sprintf("incident %d: breaches %q, want %q", i+1, breaches, want.breaches))
+		}
+		if want.remediations != nil {
+			var rems []string
+			for _, r := range got.Remediations {
+				rems = append(rems, r.Key())
+			}
+			if !slices.Equal(rems, want.remediations) {
+				diffs = append(diffs, fmt.Sprintf("incident %d: remediations %q, want %q", i+1, rems, want.remediations))
+			}
 		}
 	}
 	// Each delivered page is one trigger sent to PagerDuty, no more.
@@ -469,16 +539,26 @@ func checkUpdateResolvePostmortem(t *testing.T, s *Stack) {
 			t.Errorf("the resolved alert in #%s still has buttons (%d edits):\n%s", m.ChannelName, m.Edits, alert)
 		}
 	}
-	update := strings.Join(slacklocal.MessageLines(msgs[5]), "\n")
+	// The messages by their headline, the first of each.
+	find := func(prefix string) (slacklocal.Message, string) {
+		for _, m := range msgs {
+			if lines := slacklocal.MessageLines(m); len(lines) > 0 && strings.HasPrefix(lines[0], prefix) {
+				return m, strings.Join(lines, "\n")
+			}
+		}
+		t.Fatalf("no message begins %q", prefix)
+		return slacklocal.Message{}, ""
+	}
+	_, update := find("📊 INCIDENT UPDATE")
 	for _, want := range []string{"Status: Mitigating", "Update: Every API task fails its database health check", "Actions: Rolling back dashboarduz-api to task definition 41", "ETA: 2026-03-01 03:45 UTC"} {
 		if !strings.Contains(update, want) {
 			t.Errorf("the update lacks %q:\n%s", want, update)
 		}
 	}
-	if escalated := strings.Join(slacklocal.MessageLines(msgs[8]), "\n"); !strings.Contains(escalated, "Escalated To: Omar Haddad (Team Lead)") {
+	if _, escalated := find("⬆️ ESCALATED"); !strings.Contains(escalated, "Escalated To: Omar Haddad (Team Lead)") {
 		t.Errorf("the escalation does not name the team lead:\n%s", escalated)
 	}
-	if near := strings.Join(slacklocal.MessageLines(msgs[11]), "\n"); !strings.Contains(near, "Due in 12h") || !msgs[11].Broadcast {
+	if m, near := find("📝 POST-MORTEM REMINDER"); !strings.Contains(near, "Due in 12h") || !m.Broadcast {
 		t.Errorf("the first reminder:\n%s", near)
 	}
 	own := s.Slack.Channels()[1]

@@ -28,13 +28,12 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 	"github.com/dashboarduz/incident-response/shared/local/slacklocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
-	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/response"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/slack"
 	"github.com/dashboarduz/incident-response/shared/statemachine"
 	"github.com/dashboarduz/incident-response/shared/statuspage"
-	"github.com/dashboarduz/incident-response/shared/triage"
+	"github.com/dashboarduz/incident-response/shared/triage/evidence"
 )
 
 // Local pseudo-ARNs of the functions the state machine calls, and of the
@@ -135,12 +134,18 @@ type Stack struct {
 	Service *response.Service
 	API     http.Handler
 	Issuer  *auth.LocalIssuer
-	// Slack and AWS are the local Slack and SES the Notify task posts to
-	// and emails through; Directory maps the local Slack users to
-	// responders.
-	Slack     *slacklocal.Server
-	AWS       *awslocal.Server
-	Directory slack.Directory
+	// Slack is the local Slack the Notify task posts to, and Directory
+	// maps its users to responders. AWS stands in for the AWS services
+	// triage and remediation call and the SES Notify emails through, and
+	// App for the application's /health and /health/queues; Sources and
+	// Remediation are the triage sources and remediation policy the
+	// follow-up tasks use (the embedded defaults: the runbook's names).
+	Slack       *slacklocal.Server
+	Directory   slack.Directory
+	AWS         *awslocal.Server
+	App         *App
+	Sources     evidence.Config
+	Remediation incident.RemediationPolicy
 
 	webhookSecret string
 	handoverAfter int
@@ -185,6 +190,9 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	pdURL, err := s.startPagerDuty(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.startRunbook(s.Clock.Now()); err != nil {
 		return nil, err
 	}
 	if err := s.startExecutor(opts, pdURL); err != nil {
@@ -319,8 +327,8 @@ func (s *Stack) tasks(pdURL string) (map[string]sfnlocal.TaskFunc, error) {
 		Policy:    s.Policy,
 		Clock:     s.Clock,
 	}
-	triager := &triage.Handler{Store: s.Store, Clock: s.Clock}
-	remediator := &remediation.Handler{Store: s.Store, Clock: s.Clock}
+	triager := s.triageHandler()
+	remediator := s.remediationHandler()
 	channels, err := s.commsChannels()
 	if err != nil {
 		return nil, err

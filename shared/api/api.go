@@ -24,6 +24,7 @@ type Service interface {
 	Report(ctx context.Context, actor string, r response.Report) (incident.Incident, error)
 	List(ctx context.Context, r response.ListRequest) (response.IncidentList, error)
 	Get(ctx context.Context, id string) (response.IncidentWithTimeline, error)
+	Timeline(ctx context.Context, id, before string, limit int) (response.TimelinePage, error)
 	Acknowledge(ctx context.Context, actor, id string, a response.Acknowledgement) (incident.Incident, error)
 	PostUpdate(ctx context.Context, actor, id string, u response.StatusUpdate) (incident.Incident, error)
 	ChangeSeverity(ctx context.Context, actor, id string, c response.SeverityChange) (incident.Incident, error)
@@ -33,6 +34,11 @@ type Service interface {
 	MaintenanceWindows(ctx context.Context, service string) ([]incident.MaintenanceWindow, error)
 	EndMaintenance(ctx context.Context, actor, id string) (incident.MaintenanceWindow, error)
 	PagerDutyWebhook(ctx context.Context, e response.PagerDutyEvent) error
+	Triage(ctx context.Context, id string) (incident.TriageReport, error)
+	ApproveAction(ctx context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error)
+	RejectAction(ctx context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error)
+	KillSwitch(ctx context.Context) (incident.KillSwitch, error)
+	SetKillSwitch(ctx context.Context, actor string, c response.KillSwitchChange) (incident.KillSwitch, error)
 }
 
 // Authenticator says who sent a request: from the claims API Gateway's JWT
@@ -139,6 +145,7 @@ var routes = []route{
 	{Route{http.MethodPost, "/incidents", false, auth.Responder}, (*Handler).report},
 	{Route{http.MethodGet, "/incidents", false, auth.Viewer}, (*Handler).list},
 	{Route{http.MethodGet, "/incidents/{id}", false, auth.Viewer}, (*Handler).get},
+	{Route{http.MethodGet, "/incidents/{id}/timeline", false, auth.Viewer}, (*Handler).timeline},
 	{Route{http.MethodPost, "/incidents/{id}/acknowledge", false, auth.Responder}, (*Handler).acknowledge},
 	{Route{http.MethodPost, "/incidents/{id}/updates", false, auth.Responder}, (*Handler).postUpdate},
 	{Route{http.MethodPost, "/incidents/{id}/severity", false, auth.Commander}, (*Handler).changeSeverity},
@@ -162,6 +169,14 @@ var routes = []route{
 	{Route{http.MethodPost, "/incidents/{id}/postmortem/action-items/{item}/close", false, auth.Responder}, (*Handler).closeActionItem},
 	{Route{http.MethodPost, "/incidents/{id}/postmortem/complete", false, auth.Commander}, (*Handler).completePostMortem},
 	{Route{http.MethodGet, "/metrics/summary", false, auth.Viewer}, (*Handler).metricsSummary},
+	// Remediation: anyone may read the evidence and whether automation
+	// is on; deciding a risky action is the incident commander's; the
+	// kill switch stops all automation, so only an admin sets it.
+	{Route{http.MethodGet, "/incidents/{id}/triage", false, auth.Viewer}, (*Handler).triage},
+	{Route{http.MethodPost, "/incidents/{id}/actions/{action}/approve", false, auth.Commander}, (*Handler).approveAction},
+	{Route{http.MethodPost, "/incidents/{id}/actions/{action}/reject", false, auth.Commander}, (*Handler).rejectAction},
+	{Route{http.MethodGet, "/remediation/kill-switch", false, auth.Viewer}, (*Handler).killSwitch},
+	{Route{http.MethodPut, "/remediation/kill-switch", false, auth.Admin}, (*Handler).setKillSwitch},
 }
 
 // Routes lists every route the handler serves, e.g. for the API Gateway

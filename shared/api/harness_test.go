@@ -38,6 +38,9 @@ const (
 	// noSubjectToken passes the authenticator but names nobody.
 	noSubjectToken = "no-subject"
 	actor          = "oncall@example.com (user-1)"
+	// adminToken is an admin's, who may also set the kill switch.
+	adminToken = "admin"
+	adminActor = "admin@example.com (user-3)"
 )
 
 // fakeAuth accepts the two good tokens and refuses anything else. The
@@ -52,6 +55,8 @@ func (fakeAuth) Authenticate(r *http.Request) (auth.Identity, error) {
 		return auth.Identity{Subject: "user-2", Name: "Bobur Tashkentov", Role: auth.Responder}, nil
 	case "Bearer " + noSubjectToken:
 		return auth.Identity{}, nil
+	case "Bearer " + adminToken:
+		return auth.Identity{Subject: "user-3", Email: "admin@example.com", EmailVerified: true, Name: "Dilnoza Karimova", Role: auth.Admin}, nil
 	case "":
 		return auth.Identity{}, errors.New("no Authorization header")
 	}
@@ -78,6 +83,8 @@ type fakeService struct {
 	windows *[]incident.MaintenanceWindow
 	// statusErr, when set, is what the status page's source answers.
 	statusErr error
+	// triage, when set, makes Get answer the sample triage report too.
+	triage bool
 }
 
 func (f *fakeService) record(c call) error {
@@ -119,9 +126,23 @@ func (f *fakeService) Get(_ context.Context, id string) (response.IncidentWithTi
 	}
 	inc := sampleIncident()
 	inc.ID = id
-	return response.IncidentWithTimeline{Incident: inc, Timeline: []incident.Entry{
+	var report *incident.TriageReport
+	if f.triage {
+		r := sampleTriage(id)
+		report = &r
+	}
+	return response.IncidentWithTimeline{Incident: inc, Triage: report, Timeline: []incident.Entry{
 		{ID: incident.EntryID(openedAt, "event/1"), At: openedAt, Kind: incident.EntryOpened, Actor: "cloudwatch", Text: "API 5xx error rate above 5%"},
 		{ID: incident.EntryID(openedAt, "page/1"), At: openedAt, Kind: incident.EntryPaged, Actor: "escalation", Text: "paged On-Call Engineer", Data: map[string]string{"level": "1"}},
+	}, TimelineBefore: incident.EntryID(openedAt, "event/1")}, nil
+}
+
+func (f *fakeService) Timeline(_ context.Context, id, before string, limit int) (response.TimelinePage, error) {
+	if err := f.record(call{"Timeline", "", id, fmt.Sprintf("before=%s limit=%d", before, limit)}); err != nil {
+		return response.TimelinePage{}, err
+	}
+	return response.TimelinePage{Entries: []incident.Entry{
+		{ID: incident.EntryID(openedAt.Add(-time.Minute), "signal/1"), At: openedAt.Add(-time.Minute), Kind: incident.EntrySignal, Actor: "cloudwatch", Text: "API 5xx error rate above 5%"},
 	}}, nil
 }
 
@@ -198,6 +219,50 @@ func (f *fakeService) EndMaintenance(_ context.Context, actor, id string) (incid
 
 func (f *fakeService) PagerDutyWebhook(_ context.Context, e response.PagerDutyEvent) error {
 	return f.record(call{"PagerDutyWebhook", "", "", e})
+}
+
+func (f *fakeService) Triage(_ context.Context, id string) (incident.TriageReport, error) {
+	if err := f.record(call{"Triage", "", id, nil}); err != nil {
+		return incident.TriageReport{}, err
+	}
+	return sampleTriage(id), nil
+}
+
+// sampleTriage is a report of the sample incident's first episode.
+func sampleTriage(id string) incident.TriageReport {
+	return incident.TriageReport{IncidentID: id, Episode: 1, At: openedAt.Add(51 * time.Minute), Parts: []incident.TriagePart{
+		{Name: incident.PartECSService, Source: "ECS DescribeServices dashboarduz-production/dashboarduz-api", Summary: "ACTIVE: 1 of 4 tasks running",
+			Facts: map[string]string{incident.FactRunning: "1", incident.FactDesired: "4"}, Lines: []string{"deployment PRIMARY ecs-svc/1"}},
+		{Name: incident.PartHealth, Source: "GET https://api.yourdomain.com/health", Error: "timed out: context deadline exceeded"},
+	}}
+}
+
+func (f *fakeService) ApproveAction(_ context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error) {
+	return f.changed(call{"ApproveAction", actor, id, []any{action, d}}, func(inc *incident.Incident) {
+		inc.Remediations = []incident.Remediation{{Action: incident.RemediationAction(action), Episode: 1, State: incident.RemedyReady, At: openedAt.Add(55 * time.Minute),
+			DecidedAt: openedAt.Add(52 * time.Minute), Reason: "a recent deployment", DecidedBy: actor}}
+	})
+}
+
+func (f *fakeService) RejectAction(_ context.Context, actor, id, action string, d response.ActionDecision) (incident.Incident, error) {
+	return f.changed(call{"RejectAction", actor, id, []any{action, d}}, func(inc *incident.Incident) {
+		inc.Remediations = []incident.Remediation{{Action: incident.RemediationAction(action), Episode: 1, State: incident.RemedyRejected, At: openedAt.Add(55 * time.Minute),
+			DecidedAt: openedAt.Add(52 * time.Minute), Reason: "a recent deployment", DecidedBy: actor, Outcome: "rejected by " + actor}}
+	})
+}
+
+func (f *fakeService) KillSwitch(_ context.Context) (incident.KillSwitch, error) {
+	if err := f.record(call{"KillSwitch", "", "", nil}); err != nil {
+		return incident.KillSwitch{}, err
+	}
+	return incident.KillSwitch{Source: "default"}, nil
+}
+
+func (f *fakeService) SetKillSwitch(_ context.Context, actor string, c response.KillSwitchChange) (incident.KillSwitch, error) {
+	if err := f.record(call{"SetKillSwitch", actor, "", c}); err != nil {
+		return incident.KillSwitch{}, err
+	}
+	return incident.KillSwitch{On: *c.On, By: actor, At: openedAt.Add(time.Hour), Reason: c.Reason, Source: "table", Version: 1}, nil
 }
 
 // The sample incident is the night-time P0 of the demo scenario.

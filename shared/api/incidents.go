@@ -165,6 +165,34 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, _ string) error {
 	return nil
 }
 
+// MaxTimelineLimit is the most entries one page of GET
+// /incidents/{id}/timeline may ask for.
+const MaxTimelineLimit = 500
+
+// timeline answers a page of an incident's timeline: GET
+// /incidents/{id}/timeline?before=&limit=.
+func (h *Handler) timeline(w http.ResponseWriter, r *http.Request, _ string) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit := 0
+	if q.Has("limit") {
+		n, err := strconv.Atoi(q.Get("limit"))
+		if err != nil || n < 1 || n > MaxTimelineLimit {
+			return incident.FieldErrorf("limit", "limit must be an integer from 1 to %d, not %q", MaxTimelineLimit, q.Get("limit"))
+		}
+		limit = n
+	}
+	page, err := h.svc.Timeline(r.Context(), id, q.Get("before"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
 // acknowledge takes an incident on: POST /incidents/{id}/acknowledge. The
 // body is optional.
 func (h *Handler) acknowledge(w http.ResponseWriter, r *http.Request, actor string) error {

@@ -144,6 +144,32 @@ func TestGetIncident(t *testing.T) {
 	))
 }
 
+func TestTimeline(t *testing.T) {
+	path := incidentPath + "/timeline"
+	before := incident.EntryID(openedAt, "event/1")
+	ok := tc{
+		name: "a page before an entry", method: "GET", target: path + "?before=" + before + "&limit=50", token: goodToken,
+		want: 200, wantCall: &call{"Timeline", "", incidentID, "before=" + before + " limit=50"},
+		check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+			got := decode[response.TimelinePage](t, rec)
+			if len(got.Entries) != 1 || got.Before != "" {
+				t.Errorf("answer %+v, want the last page", got)
+			}
+		},
+	}
+	bad := func(name, query, field, msg string) tc {
+		return tc{name: name, method: "GET", target: path + "?" + query, token: goodToken,
+			want: 400, wantCode: incident.EInvalid, wantField: field, wantMsg: msg, docRejects: true}
+	}
+	runCases(t, guarded(ok,
+		tc{name: "the latest page", method: "GET", target: path, token: goodToken,
+			want: 200, wantCall: &call{"Timeline", "", incidentID, "before= limit=0"}},
+		bad("limit zero", "limit=0", "limit", `limit must be an integer from 1 to 500, not "0"`),
+		bad("limit too large", "limit=501", "limit", `not "501"`),
+		bad("limit not a number", "limit=all", "limit", `not "all"`),
+	))
+}
+
 func TestAcknowledge(t *testing.T) {
 	path := incidentPath + "/acknowledge"
 	ok := tc{

@@ -162,6 +162,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		{"StatusDocument", reflect.TypeFor[statuspage.Document](), false},
 		{"StatusIncident", reflect.TypeFor[statuspage.DocumentIncident](), false},
 		{"SentryWebhookResult", reflect.TypeFor[api.SentryWebhookResult](), false},
+		{"Remediation", reflect.TypeFor[incident.Remediation](), false},
+		{"TriageReport", reflect.TypeFor[incident.TriageReport](), false},
+		{"TriagePart", reflect.TypeFor[incident.TriagePart](), false},
+		{"KillSwitch", reflect.TypeFor[incident.KillSwitch](), false},
+		{"ActionDecision", reflect.TypeFor[response.ActionDecision](), true},
+		{"KillSwitchChange", reflect.TypeFor[response.KillSwitchChange](), true},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]

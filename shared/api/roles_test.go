@@ -16,6 +16,7 @@ import (
 var wantRouteRoles = map[string]auth.Role{
 	"GET /incidents":                   auth.Viewer,
 	"GET /incidents/{id}":              auth.Viewer,
+	"GET /incidents/{id}/timeline":     auth.Viewer,
 	"POST /incidents":                  auth.Responder,
 	"POST /incidents/{id}/acknowledge": auth.Responder,
 	"POST /incidents/{id}/updates":     auth.Responder,
@@ -33,12 +34,18 @@ var wantRouteRoles = map[string]auth.Role{
 	"POST /incidents/{id}/postmortem/action-items/{item}/close":  auth.Responder,
 	"POST /incidents/{id}/postmortem/complete":                   auth.Commander,
 	"GET /metrics/summary":                                       auth.Viewer,
+	"GET /incidents/{id}/triage":                                 auth.Viewer,
+	"POST /incidents/{id}/actions/{action}/approve":              auth.Commander,
+	"POST /incidents/{id}/actions/{action}/reject":               auth.Commander,
+	"GET /remediation/kill-switch":                               auth.Viewer,
+	"PUT /remediation/kill-switch":                               auth.Admin,
 }
 
 // roleRequests is a request each protected route serves when allowed.
 var roleRequests = map[string]tc{
-	"GET /incidents":      {target: "/incidents"},
-	"GET /incidents/{id}": {target: "/incidents/" + incidentID},
+	"GET /incidents":               {target: "/incidents"},
+	"GET /incidents/{id}":          {target: "/incidents/" + incidentID},
+	"GET /incidents/{id}/timeline": {target: "/incidents/" + incidentID + "/timeline?limit=10"},
 	"POST /incidents": {target: "/incidents", want: 201,
 		body: `{"title":"Exports time out","service":"dashboarduz-api","severity":"P2","category":"performance","description":"CSV exports time out"}`},
 	"POST /incidents/{id}/acknowledge": {target: "/incidents/" + incidentID + "/acknowledge", body: `{}`},
@@ -57,6 +64,11 @@ var roleRequests = map[string]tc{
 	"POST /incidents/{id}/postmortem/action-items/{item}/close":  {target: postMortemPath + "/action-items/AI-1/close", body: `{}`},
 	"POST /incidents/{id}/postmortem/complete":                   {target: postMortemPath + "/complete", body: `{}`},
 	"GET /metrics/summary":                                       {target: "/metrics/summary?from=2026-02-01"},
+	"GET /incidents/{id}/triage":                                 {target: "/incidents/" + incidentID + "/triage"},
+	"POST /incidents/{id}/actions/{action}/approve":              {target: "/incidents/" + incidentID + "/actions/rollback/approve"},
+	"POST /incidents/{id}/actions/{action}/reject":               {target: "/incidents/" + incidentID + "/actions/rollback/reject", body: `{"reason":"the deploy is a hotfix"}`},
+	"GET /remediation/kill-switch":                               {target: "/remediation/kill-switch"},
+	"PUT /remediation/kill-switch":                               {target: "/remediation/kill-switch", body: `{"on":true,"reason":"ECS is being migrated"}`},
 }
 
 // callers are the verified claims API Gateway would hand on for each

@@ -41,6 +41,22 @@ func stateReason(t *testing.T, name string) string {
 	return d.State.Reason
 }
 
+// errorRateSignal is the signal of the API's error-rate alarm in state,
+// from previous.
+func errorRateSignal(eventSuffix, eventBridgeID string, at time.Time, st incident.SignalState, state, previous string) incident.Signal {
+	const arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-error-rate"
+	return incident.Signal{
+		Source: "cloudwatch", EventID: arn + "@" + eventSuffix, DedupKey: arn,
+		Service: "dashboarduz-api", Category: incident.HighErrorRate, Severity: incident.P1,
+		Summary: "API 4xx and 5xx responses above 2% of requests", Time: at, State: st,
+		Details: map[string]string{
+			"eventBridgeId": eventBridgeID, "alarmName": "dashboarduz-api-error-rate", "alarmArn": arn, "region": "us-east-1", "account": "123456789012",
+			"namespace": "AWS/ApplicationELB", "metric": "HTTPCode_Target_5XX_Count", "dimensions": "LoadBalancer=" + apiLB,
+			"state": state, "previousState": previous, "classificationRule": "api-error-rate",
+		},
+	}
+}
+
 func TestDecodeFixtures(t *testing.T) {
 	rules := incident.DefaultClassificationRules()
 	tests := []struct {
@@ -154,6 +170,49 @@ func TestDecodeFixtures(t *testing.T) {
 					"namespace": "AWS/ECS", "metric": "CPUUtilization", "dimensions": "ClusterName=dashboarduz-production,ServiceName=dashboarduz-api",
 					"alarmTags": "environment=production,team=platform",
 					"state":     "ALARM", "previousState": "OK", "classificationRule": "api-cpu-memory",
+				},
+			},
+		},
+		// The runbook's other alarms, as the remediation scenarios send
+		// them: each recovers or fires with its own classification.
+		{
+			file: "api-cpu-ok.json",
+			want: incident.Signal{
+				Source: "cloudwatch", EventID: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high@2026-03-01T07:40:41.176Z/OK",
+				DedupKey: "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high",
+				Service:  "dashboarduz-api", Category: incident.Performance, Severity: incident.P2,
+				Summary: "API CPU above 80% for 10 minutes",
+				Time:    time.Date(2026, 3, 1, 7, 40, 41, 176e6, time.UTC), State: incident.Recovered,
+				Details: map[string]string{
+					"eventBridgeId": "6c0d2e94-17b5-4f3a-a8e2-5d9b1c7f3e60",
+					"alarmName":     "dashboarduz-api-cpu-high", "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dashboarduz-api-cpu-high",
+					"region": "us-east-1", "account": "123456789012",
+					"namespace": "AWS/ECS", "metric": "CPUUtilization", "dimensions": "ClusterName=dashboarduz-production,ServiceName=dashboarduz-api",
+					"alarmTags": "environment=production,team=platform",
+					"state":     "OK", "previousState": "ALARM", "classificationRule": "api-cpu-memory",
+				},
+			},
+		},
+		{
+			file: "api-error-rate-alarm.json",
+			want: errorRateSignal("2026-03-01T03:00:00.000Z/ALARM", "9a4c1e37-2b8d-4f60-b5a9-7e3d0c6f1a84", time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), incident.Firing, "ALARM", "OK"),
+		},
+		{
+			file: "api-error-rate-ok.json",
+			want: errorRateSignal("2026-03-01T03:07:00.000Z/OK", "3e7b9d15-c46a-4a02-8f1e-6b2d5a9c0e47", time.Date(2026, 3, 1, 3, 7, 0, 0, time.UTC), incident.Recovered, "OK", "ALARM"),
+		},
+		{
+			file: "worker-queue-backlog-ok.json",
+			want: incident.Signal{
+				Source: "cloudwatch", EventID: workerAlarmARN + "@2026-03-01T05:32:30.511Z/OK", DedupKey: workerAlarmARN,
+				Service: "dashboarduz-worker", Category: incident.QueueBacklog, Severity: incident.P1,
+				Summary: "Jobs waiting across the worker queues above 1000",
+				Time:    time.Date(2026, 3, 1, 5, 32, 30, 511e6, time.UTC), State: incident.Recovered,
+				Details: map[string]string{
+					"eventBridgeId": "0b1f7c52-6a3e-4d2b-9f51-2c8e7a4d6b13",
+					"alarmName":     "dashboarduz-worker-queue-backlog", "alarmArn": workerAlarmARN, "region": "us-east-1", "account": "123456789012",
+					"namespace": "AWS/SQS", "metric": "ApproximateNumberOfMessagesVisible", "dimensions": "QueueName=dashboarduz-jobs",
+					"state": "OK", "previousState": "ALARM", "classificationRule": "worker-queue-backlog",
 				},
 			},
 		},

@@ -49,13 +49,25 @@ func (s *Store) TriageReport(ctx context.Context, id string, episode int) (incid
 	if err != nil {
 		return incident.TriageReport{}, fmt.Errorf("read triage report of %s: %w", id, err)
 	}
-	v, ok := out.Item["report"].(*types.AttributeValueMemberS)
-	if !ok {
+	if _, ok := out.Item["report"]; !ok {
 		return incident.TriageReport{}, incident.Errorf(incident.ENotFound, "incident %s has no triage report for episode %d", id, episode)
+	}
+	r, err := decodeTriageReport(out.Item)
+	if err != nil {
+		return incident.TriageReport{}, fmt.Errorf("read triage report of %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// decodeTriageReport reads a triage report item.
+func decodeTriageReport(item map[string]types.AttributeValue) (incident.TriageReport, error) {
+	v, ok := item["report"].(*types.AttributeValueMemberS)
+	if !ok {
+		return incident.TriageReport{}, fmt.Errorf("a triage report item has no report")
 	}
 	var r incident.TriageReport
 	if err := json.Unmarshal([]byte(v.Value), &r); err != nil {
-		return incident.TriageReport{}, fmt.Errorf("read triage report of %s: decode: %w", id, err)
+		return incident.TriageReport{}, fmt.Errorf("decode triage report: %w", err)
 	}
 	return r, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 	"github.com/dashboarduz/incident-response/shared/pagerduty"
+	"github.com/dashboarduz/incident-response/shared/remediation"
 	"github.com/dashboarduz/incident-response/shared/secrets"
 	"github.com/dashboarduz/incident-response/shared/triage"
 )
@@ -89,6 +90,7 @@ func (f *fixture) plan(t *testing.T) escalation.State {
 	t.Helper()
 	ctx := context.Background()
 	triager := &triage.Handler{Store: f.store, Clock: f.clock}
+	remediator := &remediation.Handler{Store: f.store, Clock: f.clock}
 	notifier := &comms.Handler{Store: f.store, Clock: f.clock}
 	for range 10 {
 		st, err := f.planner.Handle(ctx, escalation.State{IncidentID: f.inc.ID})
@@ -98,6 +100,8 @@ func (f *fixture) plan(t *testing.T) escalation.State {
 		switch st.Action {
 		case incident.ActTriage:
 			_, err = triager.Handle(ctx, st)
+		case incident.ActRemediate:
+			_, err = remediator.Handle(ctx, st)
 		case incident.ActNotify:
 			_, err = notifier.Handle(ctx, st)
 		default:

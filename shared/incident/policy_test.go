@@ -12,6 +12,10 @@ var t0 = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
 // of the escalation policy see no follow-up due.
 var triaged = &TriageMark{}
 
+// decided records the first episode's remediation decision (nothing to
+// do), so the tests of the escalation policy see no follow-up due.
+var decided = []Remediation{{Action: ActionNone, State: RemedyNone}}
+
 func paged(levels ...int) []Page {
 	p := DefaultPolicy()
 	var out []Page
@@ -25,7 +29,7 @@ func paged(levels ...int) []Page {
 // open is an incident opened at t0 with the given pages (level i paged at
 // t0 + 5m*(i-1)).
 func open(sev Severity, st Status, pages ...int) Incident {
-	inc := Incident{Severity: sev, Status: st, OpenedAt: t0, Service: "dashboarduz-api", Category: ServiceDown, Pages: paged(pages...), Triage: triaged}
+	inc := Incident{Severity: sev, Status: st, OpenedAt: t0, Service: "dashboarduz-api", Category: ServiceDown, Pages: paged(pages...), Triage: triaged, Remediations: decided}
 	if st != Triggered {
 		inc.AcknowledgedAt = t0.Add(2 * time.Minute)
 	}
@@ -130,7 +134,7 @@ func TestNextAlwaysGivesAReason(t *testing.T) {
 	p := DefaultPolicy()
 	for _, s := range Severities {
 		for _, st := range Statuses {
-			got := Next(Incident{Severity: s, Status: st, Pages: paged(1), Triage: triaged}, p, t0.Add(time.Hour), nil)
+			got := Next(Incident{Severity: s, Status: st, Pages: paged(1), Triage: triaged, Remediations: decided}, p, t0.Add(time.Hour), nil)
 			if got.Reason == "" {
 				t.Errorf("Next(%s, %s) has no reason", s, st)
 			}
@@ -243,7 +247,7 @@ func TestNextSkipsAnUndeliverablePage(t *testing.T) {
 	}
 	top := paged(1, 2, 3)
 	top[2].State, top[2].Failure = PageRejected, "no routing key"
-	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top, Triage: triaged}, p, t0, nil); got.Action != ActDone {
+	if got := Next(Incident{Severity: P1, Status: Triggered, Pages: top, Triage: triaged, Remediations: decided}, p, t0, nil); got.Action != ActDone {
 		t.Errorf("Next after the highest level was rejected = %+v, want done", got)
 	}
 	none := paged(1, 2, 3)

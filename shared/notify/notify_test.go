@@ -96,7 +96,7 @@ func resolvedP0() (incident.Incident, []incident.Entry) {
 			"status": "investigating", "message": "Every API task fails its database health check since the 02:40 deploy",
 			"actions": "Comparing the 02:40 task definition with the previous one"}),
 		entry(t0.Add(20*time.Minute), incident.EntryKind("remediation"), "dana@dashboarduz.example", "Rolled back dashboarduz-api to task definition 41", map[string]string{
-			"action": "Roll back dashboarduz-api to task definition 41", "outcome": "Deployment completed; 5xx rate back under 1%"}),
+			"action": "Roll back dashboarduz-api to task definition 41", "outcome": "Deployment completed; 5xx rate back under 1%", "state": "succeeded"}),
 		entry(t0.Add(25*time.Minute), incident.EntryStatusUpdate, "dana@dashboarduz.example", "update", map[string]string{
 			"status": "monitoring", "message": "Error rate normal since the rollback", "actions": "Watching the error rate for 20 minutes",
 			"eta": t0.Add(45 * time.Minute).Format(time.RFC3339)}),
@@ -439,7 +439,8 @@ func TestActionsTaken(t *testing.T) {
 	update := func(actions string) incident.Entry {
 		return incident.Entry{Kind: incident.EntryStatusUpdate, Data: map[string]string{"actions": actions}}
 	}
-	fix := incident.Entry{Kind: "remediation", Text: "Scaled dashboarduz-worker to 4 tasks."}
+	fix := incident.Entry{Kind: "remediation", Text: "Scaled dashboarduz-worker to 4 tasks.", Data: map[string]string{"state": "succeeded"}}
+	notDone := incident.Entry{Kind: "remediation", Data: map[string]string{"action": "Take no action", "state": "none"}}
 	tests := []struct {
 		name       string
 		resolution string
@@ -449,6 +450,7 @@ func TestActionsTaken(t *testing.T) {
 		{"nothing", "", nil, NoneRecordedYet},
 		{"only what responders said they were doing", "", []incident.Entry{update("Restarting the API"), update("Restarting the API."), update("Watching")}, "Restarting the API; Watching"},
 		{"remediations and the summary win", "Purged the stuck jobs", []incident.Entry{update("Restarting the API"), fix}, "Scaled dashboarduz-worker to 4 tasks; Purged the stuck jobs"},
+		{"a remediation decided against is no action taken", "", []incident.Entry{notDone, update("Restarting the API")}, "Restarting the API"},
 	}
 	for _, tt := range tests {
 		if got := actionsTaken(incident.Incident{Resolution: tt.resolution}, tt.timeline); got != tt.want {

@@ -409,7 +409,7 @@ func actionsTaken(inc incident.Incident, timeline []incident.Entry) string {
 		switch {
 		case e.Kind == incident.EntryStatusUpdate:
 			add(&doing, e.Data["actions"])
-		case isRemediation(e.Kind):
+		case isRemediation(e.Kind) && made(e):
 			add(&done, firstOf(e.Data["action"], e.Text))
 		}
 	}
@@ -421,6 +421,17 @@ func actionsTaken(inc incident.Incident, timeline []incident.Entry) string {
 		return strings.Join(doing, "; ")
 	}
 	return NoneRecordedYet
+}
+
+// made reports whether a remediation entry is about an action that was
+// carried out: not one decided against, refused, only rehearsed, or
+// waiting for or denied an approval.
+func made(e incident.Entry) bool {
+	switch incident.RemediationState(e.Data["state"]) {
+	case incident.RemedyVerifying, incident.RemedySucceeded, incident.RemedyFailed, incident.RemedyUnverified, incident.RemedyApplied:
+		return true
+	}
+	return false
 }
 
 // latestUpdate returns the latest status update on the timeline, or an

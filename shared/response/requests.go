@@ -89,7 +89,8 @@ type IncidentList struct {
 	Next      string              `json:"next,omitempty"`
 }
 
-// IncidentWithTimeline is an incident and its timeline, oldest entry first.
+// IncidentWithTimeline is an incident and its timeline, oldest entry
+// first, with the triage report of its current episode once gathered.
 type IncidentWithTimeline struct {
 	incident.Incident
 	// Timeline is the latest DefaultTimelinePage entries, oldest first.
@@ -97,6 +98,9 @@ type IncidentWithTimeline struct {
 	// TimelineBefore, when set, says that older entries remain: it is the
 	// before of GET /incidents/{id}/timeline for the page before these.
 	TimelineBefore string `json:"timelineBefore,omitempty"`
+	// Triage is the current episode's triage report; nil until it is
+	// gathered.
+	Triage *incident.TriageReport `json:"triage,omitempty"`
 }
 
 // TimelinePage is a page of an incident's timeline, oldest entry first.
@@ -104,6 +108,20 @@ type TimelinePage struct {
 	Entries []incident.Entry `json:"entries"`
 	// Before, when set, says that older entries remain: ask again with it.
 	Before string `json:"before,omitempty"`
+}
+
+// ActionDecision approves or rejects a remediation that waits for
+// approval (POST /incidents/{id}/actions/{action}/approve or /reject);
+// the reason is optional.
+type ActionDecision struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// KillSwitchChange turns the remediation kill switch on or off (PUT
+// /remediation/kill-switch); the reason goes on record with it.
+type KillSwitchChange struct {
+	On     *bool  `json:"on"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // PagerDutyEvent is what a PagerDuty v3 webhook says about one of the

@@ -27,6 +27,9 @@ type Store interface {
 	CreateIncident(ctx context.Context, inc incident.Incident, opening incident.Entry) error
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	TimelinePage(ctx context.Context, id, before string, limit int) (incident.Incident, []incident.Entry, bool, error)
+	TriageReport(ctx context.Context, id string, episode int) (incident.TriageReport, error)
+	KillSwitch(ctx context.Context) (incident.KillSwitch, error)
+	SetKillSwitch(ctx context.Context, k incident.KillSwitch) (incident.KillSwitch, error)
 	ListIncidents(ctx context.Context, f incident.ListFilter) ([]incident.Incident, string, error)
 	ListOpen(ctx context.Context, service string) ([]incident.Incident, error)
 	OpenIncidentID(ctx context.Context, dedupKey string) (string, bool, error)
@@ -49,6 +52,9 @@ type Service struct {
 	Starter Starter
 	Policy  incident.Policy
 	Clock   incident.Clock
+	// KillSwitchDefault is the remediation kill switch while the table
+	// holds no setting: the deployment's default.
+	KillSwitchDefault bool
 }
 
 // Report opens an incident from a user's report and starts its
@@ -200,7 +206,11 @@ func (s *Service) List(ctx context.Context, r ListRequest) (IncidentList, error)
 	return IncidentList{Incidents: incs, Next: next}, nil
 }
 
-// Get returns an incident with its timeline.
+// Get returns an incident with its timeline and the triage report of
+// its current episode: the latest DefaultTimelinePage entries, in one
+// query however long the timeline, and the report, once gathered, in one
+// read more (which Get always makes: a report written by a triage cut
+// short before it marked the incident is shown too).
 func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, error) {
 	inc, tl, more, err := s.Store.TimelinePage(ctx, id, "", DefaultTimelinePage)
 	if err != nil {
@@ -209,6 +219,13 @@ func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, err
 	out := IncidentWithTimeline{Incident: inc, Timeline: tl}
 	if more {
 		out.TimelineBefore = tl[0].ID
+	}
+	r, err := s.Store.TriageReport(ctx, id, inc.Episode)
+	switch {
+	case err == nil:
+		out.Triage = &r
+	case incident.ErrorCode(err) != incident.ENotFound:
+		return IncidentWithTimeline{}, err
 	}
 	return out, nil
 }

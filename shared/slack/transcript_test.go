@@ -87,7 +87,7 @@ func TestP0Transcript(t *testing.T) {
 		inc.Status = incident.Mitigating
 	})
 	step(15*time.Minute, incident.Entry{Kind: "remediation", Actor: "omar@dashboarduz.example", Data: map[string]string{
-		"action": "Roll back dashboarduz-api to task definition 41", "outcome": "Deployment completed; 5xx rate back under 1%"}}, nil)
+		"action": "Roll back dashboarduz-api to task definition 41", "outcome": "Deployment completed; 5xx rate back under 1%", "state": "succeeded"}}, nil)
 	step(31*time.Minute, incident.Entry{Kind: incident.EntryResolved, Actor: "omar@dashboarduz.example"}, func() {
 		inc.Status, inc.ResolvedAt, inc.ResolvedBy = incident.Resolved, clock.t, "omar@dashboarduz.example"
 		inc.RootCause, inc.Resolution = "The 02:40 deploy shipped a connection-pool size of 1", "Rolled back to task definition 41"
