@@ -213,6 +213,11 @@ func TestPostUpdate(t *testing.T) {
 		bad("eta not a date-time", `{"status":"mitigating","message":"m","eta":"in an hour"}`, "eta", `eta must be an RFC 3339 date-time string`),
 		bad("eta a number", `{"status":"mitigating","message":"m","eta":3600}`, "eta", `eta must be an RFC 3339 date-time string`),
 		bad("empty body", ``, "", "request body is required"),
+		// M7: 110 updates of 65 KB made an incident 14 MB; text is bounded.
+		bad("message too long", `{"status":"mitigating","message":"`+strings.Repeat("é", 4001)+`"}`, "message", "message is 4001 characters long; at most 4000"),
+		bad("public title too long", `{"status":"mitigating","message":"m","publicTitle":"`+strings.Repeat("x", 201)+`"}`, "publicTitle", "publicTitle is 201 characters long; at most 200"),
+		tc{name: "longest message", method: "POST", target: path, token: goodToken, body: `{"status":"monitoring","message":"` + strings.Repeat("é", 4000) + `"}`,
+			want: 200, wantCall: &call{"PostUpdate", actor, incidentID, response.StatusUpdate{Status: "monitoring", Message: strings.Repeat("é", 4000)}}},
 		tc{name: "bad id", method: "POST", target: "/incidents/" + badID + "/updates", token: goodToken, body: `{"status":"mitigating","message":"m"}`,
 			want: 400, wantCode: incident.EInvalid, wantField: "id", wantMsg: "id must be", docRejects: true},
 	))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
@@ -189,13 +190,30 @@ func checkText(dst any) error {
 	return nil
 }
 
+// Longest request text, in characters: prose (a message, a description,
+// a root cause) and one-line fields (a title, a service, a reason). They
+// keep an incident's item and a page of its timeline far below
+// DynamoDB's 400 KB item and Lambda's 6 MB response.
+const (
+	MaxProseLength = 4000
+	MaxLineLength  = 200
+)
+
 // checkTextField refuses text that shows differently from what it holds
 // or that forges lines in logs and timelines: NUL and every other C0 or C1
 // control character (TAB and LF are allowed in multi-line fields only; CR
 // nowhere), and the bidirectional overrides and isolates U+202A-U+202E and
 // U+2066-U+2069. "dashboarduz-api\x00" is thus refused rather than stored
-// as a service of its own.
+// as a service of its own. It also refuses text longer than
+// MaxProseLength (multi-line fields) or MaxLineLength characters.
 func checkTextField(field, s string, multiLine bool) error {
+	limit := MaxLineLength
+	if multiLine {
+		limit = MaxProseLength
+	}
+	if n := utf8.RuneCountInString(s); n > limit {
+		return incident.FieldErrorf(field, "%s is %d characters long; at most %d", field, n, limit)
+	}
 	for i, r := range s {
 		switch {
 		case r == '\n' || r == '\t':

@@ -138,8 +138,17 @@ func newDraftView(in DraftInput, now time.Time) draftView {
 	return v
 }
 
+// toLine is an entry as the draft's timeline shows it; a status update
+// in full, from its data (its text is only the headline).
 func toLine(e incident.Entry) line {
-	return line{At: stamp(e.At), Kind: string(e.Kind), Actor: e.Actor, Text: e.Text}
+	text := e.Text
+	if msg := e.Data["message"]; e.Kind == incident.EntryStatusUpdate && msg != "" {
+		text = fmt.Sprintf("Status update (%s): %s", e.Data["status"], msg)
+		if a := e.Data[incident.DataActions]; a != "" {
+			text += " Actions: " + a
+		}
+	}
+	return line{At: stamp(e.At), Kind: string(e.Kind), Actor: e.Actor, Text: text}
 }
 
 // impactTimes describes the acknowledgement, the resolution and the

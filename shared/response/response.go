@@ -230,6 +230,24 @@ func (s *Service) Get(ctx context.Context, id string) (IncidentWithTimeline, err
 	return out, nil
 }
 
+// headlineLength is the most characters of a message a headline keeps.
+const headlineLength = 120
+
+// headline is the first line of a message, cut to headlineLength
+// characters, with an ellipsis when anything was left out.
+func headline(msg string) string {
+	first, rest, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	first = strings.TrimSpace(first)
+	cut := strings.TrimSpace(rest) != ""
+	if r := []rune(first); len(r) > headlineLength {
+		first, cut = strings.TrimSpace(string(r[:headlineLength])), true
+	}
+	if cut {
+		first += "…"
+	}
+	return first
+}
+
 // DefaultTimelinePage is how many of its latest timeline entries an
 // incident is answered with, and the default page of Timeline.
 const DefaultTimelinePage = 100
@@ -359,15 +377,15 @@ func (s *Service) PostUpdate(ctx context.Context, actor, id string, u StatusUpda
 	now := s.Clock.Now()
 	acknowledging := false
 	note := func(inc incident.Incident) error {
+		// The update itself is in data, once; the text is its headline
+		// (M7: updates were stored twice).
 		data := map[string]string{"status": string(st), "message": u.Message}
-		text := fmt.Sprintf("INCIDENT UPDATE: %s\nStatus: %s\nUpdate: %s", inc.ID, titleCase(string(st)), u.Message)
+		text := fmt.Sprintf("Status update (%s): %s", titleCase(string(st)), headline(u.Message))
 		if u.Actions != "" {
 			data[incident.DataActions] = u.Actions
-			text += "\nActions: " + u.Actions
 		}
 		if u.ETA != nil {
 			data["eta"] = u.ETA.UTC().Format(time.RFC3339)
-			text += "\nETA: " + data["eta"]
 		}
 		if u.Public {
 			data[incident.DataPublic] = "true"

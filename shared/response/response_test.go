@@ -678,10 +678,25 @@ func TestPostUpdate(t *testing.T) {
 		if e.Kind != incident.EntryStatusUpdate || e.Actor != "lead@example.com" || fmt.Sprint(e.Data) != fmt.Sprint(wantData) {
 			t.Errorf("entry = %+v, want a status update by lead with data %v", e, wantData)
 		}
-		for _, part := range []string{inc.ID, "Status: Investigating", "Update: rolling back", "ETA: 2026-03-01T01:30:00Z"} {
-			if !strings.Contains(e.Text, part) {
-				t.Errorf("entry text %q does not contain %q", e.Text, part)
-			}
+		// The update is in the data once; the text is its headline.
+		if e.Text != "Status update (Investigating): rolling back" {
+			t.Errorf("entry text %q, want the headline", e.Text)
+		}
+	})
+
+	t.Run("a long update is stored once, its headline cut", func(t *testing.T) {
+		f := newFixture(t)
+		inc := f.report(t, "api", "P1", "api down")
+		msg := strings.Repeat("Every API task fails its health check. ", 100) + "\nSecond line."
+		if _, err := f.svc.PostUpdate(ctx, "lead@example.com", inc.ID, response.StatusUpdate{Status: "mitigating", Message: msg, Actions: "Rolling back"}); err != nil {
+			t.Fatal(err)
+		}
+		e := f.last(t, inc.ID)
+		if e.Data["message"] != msg || e.Data["actions"] != "Rolling back" {
+			t.Errorf("data = %v, want the whole message and the actions", e.Data)
+		}
+		if n := len([]rune(e.Text)); n > 160 || !strings.HasSuffix(e.Text, "…") || strings.Contains(e.Text, "Second line") {
+			t.Errorf("text (%d characters) = %q, want a headline of the first line, cut", n, e.Text)
 		}
 	})
 
