@@ -39,7 +39,6 @@ package dynamo
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -103,8 +102,8 @@ type API interface {
 type Store struct {
 	client API
 	table  string
-	// cursorKey signs listing cursors (see WithCursorKey).
-	cursorKey []byte
+	// keys holds the key that signs listing cursors (see cursorKey).
+	keys cursorKeys
 	// queryLimit, when positive, caps the items of every Query page so that
 	// tests can prove pagination without writing megabytes.
 	queryLimit int32
@@ -113,11 +112,11 @@ type Store struct {
 // Option changes how New builds a Store.
 type Option func(*Store)
 
-// WithCursorKey sets the key that signs listing cursors. Every instance
-// serving one API must share it, or a cursor made by one is refused by
-// another; without it each Store makes a random key of its own.
+// WithCursorKey sets the key that signs listing cursors. Without it the
+// Store uses the table's own, which every instance on the table shares
+// (see Store.cursorKey).
 func WithCursorKey(key []byte) Option {
-	return func(s *Store) { s.cursorKey = key }
+	return func(s *Store) { s.keys.key = key }
 }
 
 // New returns a Store on the named table.
@@ -125,12 +124,6 @@ func New(client API, table string, opts ...Option) *Store {
 	s := &Store{client: client, table: table}
 	for _, o := range opts {
 		o(s)
-	}
-	if len(s.cursorKey) == 0 {
-		s.cursorKey = make([]byte, 32)
-		if _, err := rand.Read(s.cursorKey); err != nil {
-			panic(fmt.Sprintf("dynamo: no random cursor key: %v", err))
-		}
 	}
 	return s
 }

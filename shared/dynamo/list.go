@@ -37,7 +37,7 @@ func (s *Store) ListIncidents(ctx context.Context, f incident.ListFilter) (incid
 		return nil, "", err
 	}
 	in, partAttr, partValue := s.listQuery(f)
-	start, err := s.decodeCursor(f.Cursor, partAttr, partValue)
+	start, err := s.decodeCursor(ctx, f.Cursor, partAttr, partValue)
 	if err != nil {
 		return nil, "", err
 	}
@@ -69,7 +69,7 @@ func (s *Store) ListIncidents(ctx context.Context, f incident.ListFilter) (incid
 			break
 		}
 	}
-	if next, err = s.encodeCursor(start); err != nil {
+	if next, err = s.encodeCursor(ctx, start); err != nil {
 		return nil, "", fmt.Errorf("list incidents: %w", err)
 	}
 	return incidents, next, nil
@@ -225,7 +225,7 @@ func badCursor() error {
 // encodeCursor turns a LastEvaluatedKey into an opaque cursor: base64 of
 // its JSON, a dot, and base64 of its HMAC-SHA256 under the store's cursor
 // key. Every key attribute here is a string.
-func (s *Store) encodeCursor(lek map[string]types.AttributeValue) (string, error) {
+func (s *Store) encodeCursor(ctx context.Context, lek map[string]types.AttributeValue) (string, error) {
 	if len(lek) == 0 {
 		return "", nil
 	}
@@ -241,19 +241,27 @@ func (s *Store) encodeCursor(lek map[string]types.AttributeValue) (string, error
 	if err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(s.cursorMAC(b)), nil
+	sig, err := s.cursorMAC(ctx, b)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
-func (s *Store) cursorMAC(b []byte) []byte {
-	mac := hmac.New(sha256.New, s.cursorKey)
+func (s *Store) cursorMAC(ctx context.Context, b []byte) ([]byte, error) {
+	k, err := s.cursorKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, k)
 	mac.Write(b)
-	return mac.Sum(nil)
+	return mac.Sum(nil), nil
 }
 
 // decodeCursor reads a cursor back into an ExclusiveStartKey, checking its
 // signature and that it is the key of an incident in the index and
 // partition being listed.
-func (s *Store) decodeCursor(cursor, partAttr, partValue string) (map[string]types.AttributeValue, error) {
+func (s *Store) decodeCursor(ctx context.Context, cursor, partAttr, partValue string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -266,7 +274,14 @@ func (s *Store) decodeCursor(cursor, partAttr, partValue string) (map[string]typ
 		return nil, badCursor()
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.cursorMAC(b)) {
+	if err != nil {
+		return nil, badCursor()
+	}
+	want, err := s.cursorMAC(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if !hmac.Equal(got, want) {
 		return nil, badCursor()
 	}
 	var m map[string]string

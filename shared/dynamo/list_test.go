@@ -140,6 +140,12 @@ func TestListEveryIncidentAndSeverity(t *testing.T) {
 	raw, _ = json.Marshal(key)
 	foreign := base64.RawURLEncoding.EncodeToString(raw) + "." + sig
 	unsigned := body
+	// Another instance on the same table (a Lambda instance of its own)
+	// shares the table's key: it continues a cursor this one made.
+	sibling := dynamo.New(client, table)
+	if page, _, err := sibling.ListIncidents(t.Context(), incident.ListFilter{Cursor: allCursor, Limit: 1}); err != nil || len(page) != 1 {
+		t.Errorf("another instance continuing a cursor: %v, %v", ids(page), err)
+	}
 	// Another store's key: a cursor it made is refused here.
 	other := dynamo.New(client, table, dynamo.WithCursorKey([]byte("another deployment's key")))
 	_, otherCursor, err := other.ListIncidents(t.Context(), incident.ListFilter{Limit: 1})
