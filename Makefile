@@ -13,8 +13,8 @@ NODE_BIN := scripts/cdk/node_modules/.bin
 LOCAL_TOOLS_STAMP := scripts/node_modules/.installed
 CDK_TOOLS_STAMP := scripts/cdk/node_modules/.installed
 GO_LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
-FUZZTIME ?= 10s
-SIGNALS_FUZZTIME ?= 5s
+FUZZTIME ?= 5s
+SIGNALS_FUZZTIME ?= 3s
 MAX_COMPLEXITY := 20
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
@@ -90,6 +90,11 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/eventbridge/
 	go test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/sentry/
 	go test -run '^$$' -fuzz '^FuzzCondition$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/health/
+	@# Slack's requests: the signature check, the verified form and the
+	@# /incident command's text.
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/slack/
+	go test -run '^$$' -fuzz '^FuzzParseVerified$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/slack/
+	go test -run '^$$' -fuzz '^FuzzReportText$$' -fuzztime $(SIGNALS_FUZZTIME) -fuzzminimizetime 5s ./shared/slack/
 
 ## build: every function for Lambda (provided.al2023, arm64), stripped
 build: $(addprefix build-,$(FUNCTIONS))
