@@ -29,7 +29,13 @@ type Latency struct {
 // previous one's page arrived.
 func MeasureLatency(ctx context.Context, t Target, api *EventsAPI, run string, n int) (Latency, error) {
 	ds := make([]time.Duration, 0, n)
+	settler, settles := t.(Settler)
 	for i := range n {
+		if settles {
+			if err := settler.Settle(ctx); err != nil {
+				return Latency{}, err
+			}
+		}
 		tok := Token(run, i)
 		body, err := t.Alarm(tok, time.Now())
 		if err != nil {

@@ -35,6 +35,9 @@ func (s Step) Add(o Step) Step {
 		}
 		for k, v := range b {
 			out[k] += v
+			if math.Abs(out[k]) < 1e-9 {
+				delete(out, k)
+			}
 		}
 		return out
 	}
@@ -43,6 +46,25 @@ func (s Step) Add(o Step) Step {
 		ReadUnits: s.ReadUnits + o.ReadUnits, WriteUnits: s.WriteUnits + o.WriteUnits, IndexWriteUnits: s.IndexWriteUnits + o.IndexWriteUnits,
 		Transitions: s.Transitions + o.Transitions, Invocations: sum(s.Invocations, o.Invocations), BilledMs: sum(s.BilledMs, o.BilledMs),
 		Pages: s.Pages + o.Pages,
+	}
+}
+
+// Scale multiplies every figure of the step by k: per alarm from a sum,
+// or, with -1, to take one step from another.
+func (s Step) Scale(k float64) Step {
+	scale := func(m map[string]float64) map[string]float64 {
+		out := make(map[string]float64, len(m))
+		for key, v := range m {
+			if v*k != 0 {
+				out[key] = v * k
+			}
+		}
+		return out
+	}
+	return Step{
+		Name: s.Name, DynamoDBCalls: s.DynamoDBCalls * k, ByOperation: scale(s.ByOperation),
+		ReadUnits: s.ReadUnits * k, WriteUnits: s.WriteUnits * k, IndexWriteUnits: s.IndexWriteUnits * k,
+		Transitions: s.Transitions * k, Invocations: scale(s.Invocations), BilledMs: scale(s.BilledMs), Pages: s.Pages * k,
 	}
 }
 

@@ -34,6 +34,14 @@ type Target interface {
 	Send(ctx context.Context, body []byte) (Outcome, error)
 }
 
+// Settler is a Target that can wait until it has finished the work an
+// alarm set off after its page (triage, remediation, messages), so that
+// alarms measured one by one each meet an idle system, as a new alarm
+// does in AWS, where that work runs in Lambdas of its own.
+type Settler interface {
+	Settle(ctx context.Context) error
+}
+
 // NewHTTPClient returns a client that keeps up to conns connections to a
 // target open, so a storm measures the target rather than connection
 // set-up.
@@ -69,6 +77,24 @@ func NewDevstack(url, templateFile string, client *http.Client) (*Devstack, erro
 
 // Name implements Target.
 func (d *Devstack) Name() string { return "devstack" }
+
+// Settle implements Settler: POST /dev/settle answers once no escalation
+// runs a step.
+func (d *Devstack) Settle(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL+"/dev/settle", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("settle: %s", resp.Status)
+	}
+	return nil
+}
 
 // Alarm implements Target: the template's alarm renamed
 // dashboarduz-api-5xx-errors-<token> (so the classification rules make it

@@ -64,8 +64,27 @@ func TestBenchPipelineMeasuresAnIncidentsLife(t *testing.T) {
 	if ingest.Invocations[fnIngest] != 1 || ingest.DynamoDBCalls < 1 || ingest.WriteUnits < 1 {
 		t.Errorf("ingest of a new alarm: %+v, want one invocation that reads and writes", ingest)
 	}
-	if first.Pages != 1 || first.Transitions < 3 || first.Invocations[fnPage] != 1 {
-		t.Errorf("escalation to the first page: %+v, want one page through Plan, Route and Page", first)
+	if first.Pages != 1 || first.Transitions != 3 || first.Invocations[fnPage] != 1 || len(first.Invocations) != 1 {
+		t.Errorf("the first page: %+v, want one page through Begin, Route and Page, and no other function", first)
+	}
+	// The written budget: DynamoDB calls to the first page and per
+	// duplicate, and calls and transitions over a whole life.
+	if n := ingest.DynamoDBCalls + first.DynamoDBCalls; n > budgetFirstPageCalls {
+		t.Errorf("a new alarm made %v DynamoDB calls to its first page (ingest %v, page %v), want at most %d", n, ingest.ByOperation, first.ByOperation, budgetFirstPageCalls)
+	}
+	if n := byName[stepDuplicate].DynamoDBCalls; n > budgetDuplicateCalls {
+		t.Errorf("a duplicate made %v DynamoDB calls, want at most %d", n, budgetDuplicateCalls)
+	}
+	var life bench.Step
+	for _, name := range lifecycleSteps {
+		life = life.Add(byName[name])
+	}
+	if life.DynamoDBCalls > budgetLifecycleCalls || life.Transitions > budgetLifecycleTransits {
+		t.Errorf("an incident's life made %v DynamoDB calls and %v state transitions, want at most %d and %d",
+			life.DynamoDBCalls, life.Transitions, budgetLifecycleCalls, budgetLifecycleTransits)
+	}
+	if f := byName[stepFollowUps]; f.Pages != 0 || f.Invocations[fnTriage] < 1 || f.Invocations[fnNotify] < 1 {
+		t.Errorf("after the first page: %+v, want triage and messages, and no page", f)
 	}
 	if d := byName[stepDuplicate]; d.Pages != 0 || d.Invocations[fnIngest] != 1 || d.DynamoDBCalls < 1 {
 		t.Errorf("duplicate: %+v, want one invocation, some calls, no page", d)

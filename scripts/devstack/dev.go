@@ -233,6 +233,18 @@ const maxEventsBody = 256 << 10
 func (s *Stack) DevHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /events", s.serveEvents)
+	// Waits until no escalation runs a step (its follow-ups done, each
+	// waiting for a deadline or finished): make bench measures each alarm
+	// of its latency run on an idle stack.
+	mux.HandleFunc("POST /dev/settle", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+		defer cancel()
+		if err := s.Exec.RunReady(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the escalations did not settle within a minute"})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /dev/pagerduty", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"events": s.Recorder.Events()})
 	})
