@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -245,25 +244,10 @@ func roleMapping(claim, names any) (auth.RoleMapping, error) {
 // loadPolicy reads and validates a policy document and returns it compact,
 // as the functions' ESCALATION_POLICY takes it.
 func loadPolicy(path string) (string, error) {
-	if !filepath.IsAbs(path) {
-		root, err := FindRepoRoot(".")
-		if err != nil {
-			return "", err
-		}
-		path = filepath.Join(root, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	if _, err := incident.ParsePolicy(b); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		return "", err
-	}
-	return out.String(), nil
+	return contextFile(path, func(b []byte) error {
+		_, err := incident.ParsePolicy(b)
+		return err
+	})
 }
 
 // checkJWTIssuer requires an issuer that API Gateway accepts: an absolute

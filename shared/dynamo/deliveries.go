@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -86,23 +85,7 @@ func (r deliveryRecord) delivery() (incident.Delivery, error) {
 // deliveriesOf turns the stored map into the incident's deliveries, in
 // key order.
 func deliveriesOf(m map[string]deliveryRecord) ([]incident.Delivery, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]incident.Delivery, 0, len(keys))
-	for _, k := range keys {
-		d, err := m[k].delivery()
-		if err != nil {
-			return nil, fmt.Errorf("delivery %s: %w", k, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return ledgerOf(m, deliveryRecord.delivery, "delivery")
 }
 
 func toSlackRecord(t *incident.SlackThread) *slackRecord {

@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -72,21 +73,23 @@ func (r pageRecord) page() (incident.Page, error) {
 // pagesOf turns the stored map into the incident's pages in episode, then
 // level order (the keys sort that way).
 func pagesOf(m map[string]pageRecord) ([]incident.Page, error) {
+	return ledgerOf(m, pageRecord.page, "page")
+}
+
+// ledgerOf turns a ledger stored as a map into its entries in key order,
+// decoding each with decode; what names an entry in an error.
+func ledgerOf[R, T any](m map[string]R, decode func(R) (T, error), what string) ([]T, error) {
 	if len(m) == 0 {
 		return nil, nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	out := make([]incident.Page, 0, len(keys))
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]T, 0, len(keys))
 	for _, k := range keys {
-		p, err := m[k].page()
+		v, err := decode(m[k])
 		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", k, err)
+			return nil, fmt.Errorf("%s %s: %w", what, k, err)
 		}
-		out = append(out, p)
+		out = append(out, v)
 	}
 	return out, nil
 }
