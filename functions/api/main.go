@@ -42,10 +42,10 @@ func main() {
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN", "PAGERDUTY_WEBHOOK_SECRET_ARN", "SENTRY_CLIENT_SECRET_ARN")
 	table, stateMachine, webhookSecret, sentrySecret := env[0], env[1], env[2], env[3]
 	// The webhook signing secret is read when the first webhook comes and
-	// again, at most once a minute, when a signature matches none known:
-	// it is stored after the deploy (PagerDuty shows it once the
-	// subscription to the deployed API exists), and a missing one refuses
-	// webhooks only, never the responders' routes.
+	// again, on a webhook, once what was read is a minute old: it is
+	// stored after the deploy (PagerDuty shows it once the subscription to
+	// the deployed API exists), and a missing one refuses webhooks only,
+	// never the responders' routes.
 	sm := secretsmanager.NewFromConfig(cfg)
 	pdSecrets := &secrets.WebhookSecretStore{API: sm, SecretID: webhookSecret, Clock: incident.SystemClock{}}
 	// The Sentry integration's client secret(s), read and kept the same

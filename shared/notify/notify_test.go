@@ -458,3 +458,34 @@ func TestActionsTaken(t *testing.T) {
 		}
 	}
 }
+
+// TestLateUpdateSaysItsOwnStatus: a status update announced after the
+// incident was resolved (Notify was retried, or waited on Slack) states
+// the status and ETA it was posted with, not "Resolved".
+func TestLateUpdateSaysItsOwnStatus(t *testing.T) {
+	inc, tl := resolvedP0()
+	var update incident.Entry
+	for _, e := range tl {
+		if e.Kind == incident.EntryStatusUpdate {
+			update = e // the first: investigating
+			break
+		}
+	}
+	update.Data["eta"] = t0.Add(45 * time.Minute).Format(time.RFC3339)
+	var upTo []incident.Entry
+	for _, e := range tl {
+		upTo = append(upTo, e)
+		if e.ID == update.ID {
+			break
+		}
+	}
+	msg, err := builder(nil, t0.Add(50*time.Minute)).Message(context.Background(), KindStatusUpdate, inc, upTo, Facts{Entry: &update})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Status: Investigating", "ETA: 2026-03-01 03:45 UTC"} {
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("late update lacks %q:\n%s", want, msg.Text)
+		}
+	}
+}

@@ -177,7 +177,7 @@ func (b *Builder) View(ctx context.Context, kind Kind, inc incident.Incident, ti
 		SeverityCode:   orWords(string(inc.Severity), "Unknown severity"),
 		Service:        orWords(oneLine(inc.Service), "Unknown service"),
 		Description:    description(inc),
-		Status:         statusWord(inc.Status),
+		Status:         statusOf(kind, inc, latest),
 		AlertStatus:    alertStatus(inc),
 		StartTime:      b.timeWords(inc.OpenedAt, "Not recorded"),
 		Affected:       affected(inc, f),
@@ -268,6 +268,16 @@ func statusWord(st incident.Status) string {
 	return titleCase(oneLine(string(st)))
 }
 
+// statusOf is the status a message states: a status update's own (it may
+// be announced after the incident moved on, even after its resolution),
+// else the incident's.
+func statusOf(kind Kind, inc incident.Incident, update incident.Entry) string {
+	if st := update.Data["status"]; kind == KindStatusUpdate && st != "" {
+		return statusWord(incident.Status(st))
+	}
+	return statusWord(inc.Status)
+}
+
 // alertStatus is the status word with who took the incident on or
 // resolved it.
 func alertStatus(inc incident.Incident) string {
@@ -331,9 +341,6 @@ func (b *Builder) names(ctx context.Context, inc incident.Incident, level string
 }
 
 func (b *Builder) eta(p incident.Policy, inc incident.Incident, latest incident.Entry, f Facts) string {
-	if inc.Status == incident.Resolved {
-		return "Resolved " + b.timeWords(inc.ResolvedAt, "")
-	}
 	if !f.ETA.IsZero() {
 		return b.timeWords(f.ETA, "")
 	}
@@ -342,6 +349,9 @@ func (b *Builder) eta(p incident.Policy, inc incident.Incident, latest incident.
 			return b.timeWords(t, "")
 		}
 		return oneLine(s)
+	}
+	if inc.Status == incident.Resolved {
+		return "Resolved " + b.timeWords(inc.ResolvedAt, "")
 	}
 	if inc.Severity == "" || inc.OpenedAt.IsZero() {
 		return "Not estimated yet"
