@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 // batchRounds bounds how often batchGet asks again for keys DynamoDB left
@@ -40,7 +42,7 @@ func (s *Store) batchGet(ctx context.Context, keys ...map[string]types.Attribute
 		if len(pending) == 0 {
 			return out, nil
 		}
-		if err := sleep(ctx, time.Duration(10<<round)*time.Millisecond); err != nil {
+		if err := incident.Sleep(ctx, time.Duration(10<<round)*time.Millisecond); err != nil {
 			return nil, err
 		}
 	}
@@ -55,16 +57,4 @@ func keyString(item map[string]types.AttributeValue) string {
 		return ""
 	}
 	return pk.Value + "\x00" + sk.Value
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -262,7 +262,7 @@ func (s *Store) changeActive(ctx context.Context, service string, change func(*a
 	for round := range maintRounds {
 		if round > 0 {
 			// Spread the writers of a hot service apart.
-			if err := sleep(ctx, time.Duration(rand.Int64N(int64(time.Duration(min(round, 8))*5*time.Millisecond)))); err != nil {
+			if err := incident.Sleep(ctx, time.Duration(rand.Int64N(int64(time.Duration(min(round, 8))*5*time.Millisecond)))); err != nil {
 				return err
 			}
 		}
