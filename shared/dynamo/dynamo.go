@@ -186,3 +186,21 @@ func (s *Store) putNew(ctx context.Context, item map[string]types.AttributeValue
 	})
 	return err
 }
+
+// putIfVersion writes item on condition that the stored item's number
+// attribute versionAttr is still expected, or, with expected 0, that no
+// item has its key yet (putNew); a *types.ConditionalCheckFailedException
+// (isConditionFailed) says another writer got there first.
+func (s *Store) putIfVersion(ctx context.Context, item map[string]types.AttributeValue, versionAttr string, expected int64) error {
+	if expected == 0 {
+		return s.putNew(ctx, item)
+	}
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String("#" + versionAttr + " = :expected"),
+		ExpressionAttributeNames:  names(versionAttr),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":expected": number(expected)},
+	})
+	return err
+}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dashboarduz/incident-response/shared/health"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -91,18 +89,7 @@ func (s *Store) PutHealthState(ctx context.Context, st health.State) (health.Sta
 	if err != nil {
 		return health.State{}, fmt.Errorf("put health state %s: %w", st.Check, err)
 	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
-	if expected == 0 {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames = names(AttrPK)
-	} else {
-		in.ConditionExpression = aws.String("#version = :expected")
-		in.ExpressionAttributeNames = names("version")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":expected": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)},
-		}
-	}
-	_, err = s.client.PutItem(ctx, in)
+	err = s.putIfVersion(ctx, item, attrVersion, expected)
 	if isConditionFailed(err) {
 		return health.State{}, incident.Errorf(incident.EConflict, "health state %s was changed concurrently: version %d is stale", st.Check, expected)
 	}

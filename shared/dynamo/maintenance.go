@@ -282,16 +282,7 @@ func (s *Store) changeActive(ctx context.Context, service string, change func(*a
 		if err != nil {
 			return fmt.Errorf("write maintenance of %s: %w", service, err)
 		}
-		in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
-		if expected == 0 {
-			in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-			in.ExpressionAttributeNames = names(AttrPK)
-		} else {
-			in.ConditionExpression = aws.String("#" + attrWindowsVer + " = :v")
-			in.ExpressionAttributeNames = names(attrWindowsVer)
-			in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(expected)}
-		}
-		_, err = s.client.PutItem(ctx, in)
+		err = s.putIfVersion(ctx, item, attrWindowsVer, expected)
 		if err == nil {
 			return nil
 		}

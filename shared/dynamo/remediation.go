@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -114,20 +115,8 @@ func (s *Store) SpendBudget(ctx context.Context, key string, use incident.Budget
 // its stored version is expected (no item when expected is 0).
 func (s *Store) putVersioned(ctx context.Context, k map[string]types.AttributeValue, expected int64, attrs map[string]types.AttributeValue) error {
 	item := map[string]types.AttributeValue{AttrPK: k[AttrPK], AttrSK: k[AttrSK], attrVersion: number(expected + 1)}
-	for n, v := range attrs {
-		item[n] = v
-	}
-	in := &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}
-	if expected == 0 {
-		in.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		in.ExpressionAttributeNames = names(AttrPK)
-	} else {
-		in.ConditionExpression = aws.String("#version = :expected")
-		in.ExpressionAttributeNames = names(attrVersion)
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":expected": number(expected)}
-	}
-	_, err := s.client.PutItem(ctx, in)
-	return err
+	maps.Copy(item, attrs)
+	return s.putIfVersion(ctx, item, attrVersion, expected)
 }
 
 func mustJSON(v any) string {
