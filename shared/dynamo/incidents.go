@@ -301,12 +301,13 @@ func (s *Store) CreateIncident(ctx context.Context, inc incident.Incident, openi
 // GetIncident reads an incident with a strongly consistent read. A missing
 // incident is an ENotFound.
 func (s *Store) GetIncident(ctx context.Context, id string) (incident.Incident, error) {
-	inc, found, err := s.getIncident(ctx, id)
+	item, err := s.readIncidentItem(ctx, id)
 	if err != nil {
 		return incident.Incident{}, err
 	}
-	if !found {
-		return incident.Incident{}, notFound(id)
+	inc, err := decodeIncident(item)
+	if err != nil {
+		return incident.Incident{}, fmt.Errorf("get incident %s: decode: %w", id, err)
 	}
 	return inc, nil
 }
@@ -315,9 +316,11 @@ func notFound(id string) error {
 	return incident.Errorf(incident.ENotFound, "incident %s not found", id)
 }
 
-func (s *Store) getIncident(ctx context.Context, id string) (incident.Incident, bool, error) {
+// readIncidentItem reads an incident's item with a strongly consistent
+// read. A missing incident is an ENotFound.
+func (s *Store) readIncidentItem(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
 	if id == "" {
-		return incident.Incident{}, false, incident.Errorf(incident.EInvalid, "incident ID is empty")
+		return nil, incident.Errorf(incident.EInvalid, "incident ID is empty")
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -325,16 +328,12 @@ func (s *Store) getIncident(ctx context.Context, id string) (incident.Incident, 
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return incident.Incident{}, false, fmt.Errorf("get incident %s: %w", id, err)
+		return nil, fmt.Errorf("get incident %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return incident.Incident{}, false, nil
+		return nil, notFound(id)
 	}
-	inc, err := decodeIncident(out.Item)
-	if err != nil {
-		return incident.Incident{}, false, fmt.Errorf("get incident %s: decode: %w", id, err)
-	}
-	return inc, true, nil
+	return out.Item, nil
 }
 
 // UpdateIncident writes every field of the incident on condition that its
@@ -377,12 +376,12 @@ func (s *Store) UpdateIncident(ctx context.Context, inc incident.Incident) (inci
 // a conditional write failed on it; only the losing side of a race pays
 // for the read.
 func (s *Store) conflictOrMissing(ctx context.Context, id, what string) error {
-	current, found, err := s.getIncident(ctx, id)
+	current, err := s.GetIncident(ctx, id)
+	if incident.ErrorCode(err) == incident.ENotFound {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("update incident %s: %w", id, err)
-	}
-	if !found {
-		return notFound(id)
 	}
 	return incident.Errorf(incident.EConflict, "incident %s was changed concurrently: %s (stored version %d)", id, what, current.Version)
 }

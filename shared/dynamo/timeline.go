@@ -84,19 +84,14 @@ func (s *Store) AppendTimeline(ctx context.Context, incidentID string, e inciden
 // incident.EntryID makes time order), reading every page. An incident
 // without entries, or an unknown one, has an empty timeline.
 func (s *Store) Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error) {
-	_, entries, err := s.incidentPartition(ctx, incidentID)
+	_, entries, err := s.partition(ctx, incidentID, nil)
 	return entries, err
 }
 
-// incidentPartition reads an incident's partition: its item, when there
-// is one, and its timeline, the opening entry stored in the item first.
-func (s *Store) incidentPartition(ctx context.Context, id string) (*incident.Incident, []incident.Entry, error) {
-	return s.partition(ctx, id, nil)
-}
-
-// partition reads an incident's partition as incidentPartition does and
-// hands each of its other items (its triage reports, its post-mortem) to
-// other, when set, with its sort key.
+// partition reads an incident's partition: its item, when there is one,
+// and its timeline, the opening entry stored in the item first. It hands
+// each of the partition's other items (its triage reports, its
+// post-mortem) to other, when set, with its sort key.
 func (s *Store) partition(ctx context.Context, id string, other func(sk string, item map[string]types.AttributeValue) error) (*incident.Incident, []incident.Entry, error) {
 	if id == "" {
 		return nil, nil, incident.Errorf(incident.EInvalid, "incident ID is empty")

@@ -151,18 +151,11 @@ func (s *Store) readBackwards(ctx context.Context, id, hi string, r *pageReader)
 
 // incidentItem reads an incident and the opening entry kept in its item.
 func (s *Store) incidentItem(ctx context.Context, id string) (*incident.Incident, *incident.Entry, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            key(incidentPK(id), metaSK),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.readIncidentItem(ctx, id)
 	if err != nil {
-		return nil, nil, fmt.Errorf("get incident %s: %w", id, err)
+		return nil, nil, err
 	}
-	if out.Item == nil {
-		return nil, nil, notFound(id)
-	}
-	inc, opening, err := decodeIncidentItem(out.Item)
+	inc, opening, err := decodeIncidentItem(item)
 	if err != nil {
 		return nil, nil, fmt.Errorf("get incident %s: decode: %w", id, err)
 	}
