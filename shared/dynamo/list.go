@@ -207,13 +207,16 @@ func (s *Store) ListOpen(ctx context.Context, service string) ([]incident.Incide
 			return nil, fmt.Errorf("list open incidents: %w", err)
 		}
 	}
-	slices.SortStableFunc(open, func(a, b incident.Incident) int {
-		if c := b.OpenedAt.Compare(a.OpenedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
+	sortNewestFirst(open)
 	return open, nil
+}
+
+// sortNewestFirst orders incidents as the listings return them: newest
+// first, by ID among those opened at the same time.
+func sortNewestFirst(incidents []incident.Incident) {
+	slices.SortStableFunc(incidents, func(a, b incident.Incident) int {
+		return cmp.Or(b.OpenedAt.Compare(a.OpenedAt), cmp.Compare(b.ID, a.ID))
+	})
 }
 
 // badCursor is what every malformed, forged or foreign cursor gets: the

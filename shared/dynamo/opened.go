@@ -1,10 +1,8 @@
 package dynamo
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,12 +62,7 @@ func (s *Store) PublishedIncidents(ctx context.Context, since time.Time, limit i
 			break
 		}
 	}
-	slices.SortStableFunc(incidents, func(a, b incident.Incident) int {
-		if c := b.OpenedAt.Compare(a.OpenedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ID, a.ID)
-	})
+	sortNewestFirst(incidents)
 	return incidents, complete, nil
 }
 
