@@ -20,10 +20,10 @@ const (
 	cursorKeyLen = 32
 )
 
-// cursorKeys holds the key that signs listing cursors: the one given by
-// WithCursorKey, or the table's own, read (and made, the first time any
-// instance needs it) on first use and kept. Every instance on one table so
-// shares it, and a cursor made by one is honoured by any other.
+// cursorKeys holds the key that signs listing cursors: the table's own,
+// read (and made, the first time any instance needs it) on first use and
+// kept. Every instance on one table so shares it, and a cursor made by
+// one is honoured by any other.
 type cursorKeys struct {
 	mu  sync.Mutex
 	key []byte

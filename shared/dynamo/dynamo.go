@@ -109,23 +109,11 @@ type Store struct {
 	queryLimit int32
 }
 
-// Option changes how New builds a Store.
-type Option func(*Store)
-
-// WithCursorKey sets the key that signs listing cursors. Without it the
-// Store uses the table's own, which every instance on the table shares
-// (see Store.cursorKey).
-func WithCursorKey(key []byte) Option {
-	return func(s *Store) { s.keys.key = key }
-}
-
-// New returns a Store on the named table.
-func New(client API, table string, opts ...Option) *Store {
-	s := &Store{client: client, table: table}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+// New returns a Store on the named table. Its listing cursors are signed
+// with the table's own key, which every instance on the table shares (see
+// Store.cursorKey).
+func New(client API, table string) *Store {
+	return &Store{client: client, table: table}
 }
 
 // Key prefixes and fixed sort keys.

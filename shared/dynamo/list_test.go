@@ -147,7 +147,8 @@ func TestListEveryIncidentAndSeverity(t *testing.T) {
 		t.Errorf("another instance continuing a cursor: %v, %v", ids(page), err)
 	}
 	// Another store's key: a cursor it made is refused here.
-	other := dynamo.New(client, table, dynamo.WithCursorKey([]byte("another deployment's key")))
+	other := dynamo.New(client, table)
+	dynamo.SetCursorKey(other, []byte("another deployment's key"))
 	_, otherCursor, err := other.ListIncidents(t.Context(), incident.ListFilter{Limit: 1})
 	if err != nil || otherCursor == "" {
 		t.Fatalf("other store: cursor %q, err %v", otherCursor, err)
