@@ -1,33 +1,41 @@
-// Package dynamo stores incidents, their timelines, the page ledger, the
-// dedup pointers and the maintenance windows in one DynamoDB table.
+// Package dynamo stores incidents, their timelines, page and message
+// ledgers, triage reports and post-mortems, the dedup pointers, the
+// maintenance windows, the health checks' states and the remediation
+// guard rails in one DynamoDB table.
 //
-// Every write is a single-item conditional write (attribute_not_exists, a
-// version number, a generation, a page's claim); the package never uses
-// TransactWriteItems, so the local stand-in dynalite behaves exactly like
-// DynamoDB. Conditional-check failures surface as *incident.Error with
-// code EConflict (or ENotFound when the item turns out to be missing);
-// every other DynamoDB failure is an internal error wrapped with what was
-// being done.
+// Every write is a single-item write, conditional (attribute_not_exists,
+// a version number, a page's or message's claim) wherever two writers
+// could race; the package never uses TransactWriteItems, so the local
+// stand-in dynalite behaves exactly like DynamoDB. Conditional-check
+// failures surface as *incident.Error with code EConflict (or ENotFound
+// when the item turns out to be missing); every other DynamoDB failure
+// is an internal error wrapped with what was being done.
 //
 // The layout is shaped by the round trips on the paging path: a new
 // alarm reaches its first page in six calls (a batch read of its dedup
 // pointer and its service's maintenance windows, the pointer's claim, the
 // incident's creation with its opening entry, the page's claim, its
-// outcome, its timeline entry), a repeat of a firing alarm in two.
+// timeline entry, its outcome), a repeat of a firing alarm in two.
 //
 // Item layout (partition key pk, sort key sk):
 //
-//	incident        pk=INC#<id>          sk=META     the incident, its page ledger (map pages) and its opening timeline entry
+//	incident        pk=INC#<id>          sk=META     the incident, its page and message ledgers (maps pages, deliveries) and its opening timeline entry
 //	timeline entry  pk=INC#<id>          sk=TL#<entry ID>
+//	triage report   pk=INC#<id>          sk=TRIAGE#<episode, 3 digits>
+//	post-mortem     pk=INC#<id>          sk=POSTMORTEM
 //	dedup pointer   pk=DEDUP#<key>       sk=DEDUP
 //	maintenance     pk=MAINT#<service>   sk=ACTIVE   the service's windows that have not ended, at most MaxActiveWindows
 //	window          pk=MWIN#<id>         sk=WINDOW   one window, for reading and ending it by ID; expires 90 days after its end
 //	window services pk=MAINT             sk=<service> the services that have windows, for listing them all
+//	health check    pk=HEALTH#<check>    sk=STATE
+//	budget          pk=BUDGET#<service>/<action> sk=BUDGET  a remediation's recent uses on a service
+//	kill switch     pk=SETTINGS          sk=REMEDIATION#KILL-SWITCH
+//	cursor key      pk=CONFIG            sk=CURSOR_KEY the key that signs listing cursors
 //
 // The page ledger lives in the incident item, so claiming a page is one
-// conditional write that also checks the incident still needs it (its
-// escalation generation and episode are unchanged and it is open), and
-// returns the incident the page is about.
+// conditional write that also checks the incident still needs it (it is
+// open, in the status and severity its plan saw, and in the page's
+// episode), and returns the incident the page is about.
 //
 // Only incident (META) items carry the attributes status, service, entity
 // and openedAt, so only incidents appear in the byStatus, byService and
