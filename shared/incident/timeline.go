@@ -33,7 +33,6 @@ const (
 	EntryTriage           EntryKind = "triage"
 	EntryRemediation      EntryKind = "remediation"
 	EntryNotifyFailed     EntryKind = "notify-failed"
-	EntryReminder         EntryKind = "post-mortem-reminder"
 )
 
 // Keys of a status update entry's Data beside status, message and eta.
