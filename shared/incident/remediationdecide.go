@@ -233,7 +233,7 @@ func symptom(c Category) string {
 // own), which is no reason to roll back.
 func ownDeployment(inc Incident, service string, own []time.Time, t time.Time) bool {
 	for _, r := range inc.Remediations {
-		if (r.Action == ActionRestart || r.Action == ActionRollback) && r.Service == service && !r.ClaimedAt.IsZero() && !t.Before(r.ClaimedAt) {
+		if slices.Contains(DeploymentActions, r.Action) && r.Service == service && !r.ClaimedAt.IsZero() && !t.Before(r.ClaimedAt) {
 			return true
 		}
 	}
