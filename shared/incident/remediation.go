@@ -201,12 +201,7 @@ func (r Remediation) Describe() string {
 
 // shortTaskDefinition is family:revision of a task definition ARN.
 func shortTaskDefinition(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == '/' {
-			return arn[i+1:]
-		}
-	}
-	return arn
+	return arn[strings.LastIndexByte(arn, '/')+1:]
 }
 
 // RemediationFor returns the remediation of that action in the episode,
