@@ -279,12 +279,7 @@ func (s *Store) MarkSynced(ctx context.Context, id string, synced map[[2]int]inc
 	nm := names(attrPages, attrVersion, "synced")
 	values := map[string]types.AttributeValue{":one": number(1)}
 	var set, cond []string
-	keys := make([][2]int, 0, len(synced))
-	for k := range synced {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b [2]int) int { return pageKeyCompare(a, b) })
-	for i, k := range keys {
+	for i, k := range slices.SortedFunc(maps.Keys(synced), pageKeyCompare) {
 		n, v := fmt.Sprintf("#k%d", i), fmt.Sprintf(":s%d", i)
 		nm[n] = pageKey(k[0], k[1])
 		values[v] = str(string(synced[k]))
