@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -462,7 +461,7 @@ func (s *Store) endWindowItem(ctx context.Context, w incident.MaintenanceWindow,
 			":end":     str(formatTime(end)),
 			":at":      str(formatTime(at)),
 			":by":      str(by),
-			":expires": &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(windowKeptFor).Unix(), 10)},
+			":expires": number(end.Add(windowKeptFor).Unix()),
 		},
 	})
 	if isConditionFailed(err) {
