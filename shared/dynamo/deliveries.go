@@ -146,17 +146,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, id string, d incident.Deliver
 		nm["#announcements"] = attrAnnouncements
 		cond = "contains(#announcements, :subject) AND "
 	}
-	if d.Attempts == 1 {
-		cond += "attribute_not_exists(#deliveries.#k)"
-	} else {
-		cond += "#deliveries.#k.#state = :claimed AND #deliveries.#k.#attempts = :previous AND #deliveries.#k.#leaseUntil <= :now"
-		values[":claimed"] = str(string(incident.DeliveryClaimed))
-		values[":previous"] = number(d.Attempts - 1)
-		values[":now"] = str(formatTime(now))
-		for _, a := range []string{"state", "attempts", "leaseUntil"} {
-			nm["#"+a] = a
-		}
-	}
+	cond += claimCondition("#deliveries", string(incident.DeliveryClaimed), d.Attempts, now, nm, values)
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(incidentPK(id), metaSK),

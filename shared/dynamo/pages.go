@@ -94,6 +94,25 @@ func ledgerOf[R, T any](m map[string]R, decode func(R) (T, error), what string) 
 	return out, nil
 }
 
+// claimCondition is the condition under which the attempts-th claim
+// takes the entry #k of a ledger map (ledger is its bound name, #pages or
+// #deliveries): a first claim finds no entry there; a later one finds the
+// entry still held, in state claimed, by the claim before it, whose lease
+// has run out by now. It binds the names and values it uses in nm and
+// values.
+func claimCondition(ledger, claimed string, attempts int, now time.Time, nm map[string]string, values map[string]types.AttributeValue) string {
+	if attempts == 1 {
+		return "attribute_not_exists(" + ledger + ".#k)"
+	}
+	values[":claimed"] = str(claimed)
+	values[":previous"] = number(attempts - 1)
+	values[":now"] = str(formatTime(now))
+	for _, a := range []string{"state", "attempts", "leaseUntil"} {
+		nm["#"+a] = a
+	}
+	return ledger + ".#k.#state = :claimed AND " + ledger + ".#k.#attempts = :previous AND " + ledger + ".#k.#leaseUntil <= :now"
+}
+
 func checkPage(id string, p incident.Page) error {
 	switch {
 	case id == "":
@@ -139,17 +158,7 @@ func (s *Store) ClaimPage(ctx context.Context, id string, p incident.Page, plan 
 	}
 	nm := names(AttrStatus, attrSeverity, attrEpisode, attrPages, attrVersion)
 	nm["#k"] = pageKey(p.Episode, p.Level)
-	if p.Attempts == 1 {
-		cond += "attribute_not_exists(#pages.#k)"
-	} else {
-		cond += "#pages.#k.#state = :claimed AND #pages.#k.#attempts = :previous AND #pages.#k.#leaseUntil <= :now"
-		values[":claimed"] = str(string(incident.PageClaimed))
-		values[":previous"] = number(p.Attempts - 1)
-		values[":now"] = str(formatTime(now))
-		for _, a := range []string{"state", "attempts", "leaseUntil"} {
-			nm["#"+a] = a
-		}
-	}
+	cond += claimCondition("#pages", string(incident.PageClaimed), p.Attempts, now, nm, values)
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       key(incidentPK(id), metaSK),
