@@ -215,17 +215,12 @@ func (inc *Incident) RemediationFor(episode int, action RemediationAction) (Reme
 	return Remediation{}, -1, false
 }
 
-// RemediationDecided reports whether the episode's remediation decision
-// is recorded.
-func (inc *Incident) RemediationDecided(episode int) bool {
-	return slices.ContainsFunc(inc.Remediations, func(r Remediation) bool { return r.Episode == episode })
-}
-
 // RemediationDecisionDue reports whether the current episode awaits its
 // remediation decision: it is open, its triage report is gathered, and
 // nothing is decided yet.
 func (inc *Incident) RemediationDecisionDue() bool {
-	return inc.Status != Resolved && inc.Triage != nil && inc.Triage.Episode == inc.Episode && !inc.RemediationDecided(inc.Episode)
+	decided := slices.ContainsFunc(inc.Remediations, func(r Remediation) bool { return r.Episode == inc.Episode })
+	return inc.Status != Resolved && inc.Triage != nil && inc.Triage.Episode == inc.Episode && !decided
 }
 
 // RemediationWork is what a remediation has to do, and from when.
@@ -326,10 +321,10 @@ func remediationStep(inc Incident, now time.Time, wake *[]time.Time) (Step, bool
 	return Step{Action: ActRemediate, Reason: reasons[0]}, true
 }
 
-// FindAwaitingApproval returns the index of the remediation of that
+// findAwaitingApproval returns the index of the remediation of that
 // action that waits for approval, the newest if several do; a missing
 // one is ENotFound and one in another state EConflict, each saying why.
-func (inc *Incident) FindAwaitingApproval(action RemediationAction, now time.Time) (int, error) {
+func (inc *Incident) findAwaitingApproval(action RemediationAction, now time.Time) (int, error) {
 	found := -1
 	for i, r := range inc.Remediations {
 		if r.Action == action && (found < 0 || r.Episode >= inc.Remediations[found].Episode) {
@@ -355,7 +350,7 @@ func (inc *Incident) FindAwaitingApproval(action RemediationAction, now time.Tim
 // of that action that waits for it: it becomes ready, and the
 // escalation's new generation makes it at once.
 func (inc *Incident) ApproveRemediation(action RemediationAction, by string, now time.Time) (Remediation, error) {
-	i, err := inc.FindAwaitingApproval(action, now)
+	i, err := inc.findAwaitingApproval(action, now)
 	if err != nil {
 		return Remediation{}, err
 	}
@@ -368,7 +363,7 @@ func (inc *Incident) ApproveRemediation(action RemediationAction, by string, now
 // RejectRemediation records a commander's rejection: the remediation is
 // left undone.
 func (inc *Incident) RejectRemediation(action RemediationAction, by, reason string, now time.Time) (Remediation, error) {
-	i, err := inc.FindAwaitingApproval(action, now)
+	i, err := inc.findAwaitingApproval(action, now)
 	if err != nil {
 		return Remediation{}, err
 	}
