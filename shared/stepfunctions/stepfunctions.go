@@ -1,5 +1,6 @@
-// Package stepfunctions starts the escalation state machine's executions
-// through the AWS Step Functions API.
+// Package stepfunctions drives the escalation state machine through the
+// AWS Step Functions API: it starts and stops its executions, finds
+// whether one has started, and checks the state machine is active.
 package stepfunctions
 
 import (
@@ -21,7 +22,8 @@ type StartExecutionAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 }
 
-// Starter starts one escalation execution per incident.
+// Starter starts escalation executions, at most one per incident
+// generation and hand-over (see statemachine.ExecutionNameOf).
 type Starter struct {
 	api             StartExecutionAPI
 	stateMachineARN string

@@ -3,12 +3,13 @@ package stepfunctions
 import (
 	"context"
 	"errors"
-	"github.com/dashboarduz/incident-response/shared/incident"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
 type fakeSFN func(in *sfn.StartExecutionInput) error
