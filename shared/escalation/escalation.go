@@ -1,6 +1,8 @@
 // Package escalation holds the two tasks of the escalation state machine:
 // Plan, which reads the incident and asks the policy for the next step,
-// and Page, which pages one level exactly once.
+// and Page, which pages one level once (a resend after a crash carries the
+// same dedup key, so PagerDuty keeps one alert) and, as Sync, passes an
+// acknowledgement or resolution on to PagerDuty.
 package escalation
 
 import (
