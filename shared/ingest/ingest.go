@@ -1,9 +1,11 @@
 // Package ingest turns signals into incidents: it decodes an EventBridge
 // event (a CloudWatch alarm state change, an ECS or RDS event) with
 // eventbridge.Decoder, or takes a signal another source decoded (a health
-// check, a Sentry webhook), routes the signal with incident.RouteSignal, and opens, joins or notes
-// the incident in storage, starting the incident's escalation when one
-// opens. Every step is idempotent, so a redelivered or concurrent duplicate
+// check, a Sentry webhook), routes the signal with incident.RouteSignal,
+// and opens, joins, re-opens or notes the incident in storage, starting
+// the escalation of an incident that opens (its first page planned here)
+// and a new generation of it when a re-opening or recovery needs one.
+// Every step is idempotent, so a redelivered or concurrent duplicate
 // event changes nothing.
 package ingest
 
