@@ -2,8 +2,9 @@
 // 48 hours, document timeline, identify root cause, create action items,
 // update runbooks". It holds the post-mortem of a resolved incident (its
 // due time, status and action items, changed by pure functions that take
-// an incident.Clock), the reminders that are due, and the Markdown draft
-// generated from the incident, its timeline and the escalation policy.
+// an incident.Clock) and the Markdown draft generated from the incident,
+// its timeline and the escalation policy. The reminders follow from the
+// incident alone (incident.DueReminders), so they are not kept here.
 //
 // Like shared/incident it imports no AWS package; storage and the API
 // adapt it.
@@ -61,9 +62,6 @@ type PostMortem struct {
 	CompletedAt time.Time    `json:"completedAt,omitzero"`
 	CompletedBy string       `json:"completedBy,omitempty"`
 	ActionItems []ActionItem `json:"actionItems,omitempty"`
-	// Reminded holds the keys of the reminders already sent (see
-	// Reminder.Key), so each is sent once.
-	Reminded []string `json:"reminded,omitempty"`
 	// Version counts the stored post-mortem's writes; every update is
 	// conditional on it. Storage keeps it beside the document.
 	Version int64 `json:"-"`
@@ -130,11 +128,10 @@ func (pm PostMortem) itemIndex(id string) int {
 	return slices.IndexFunc(pm.ActionItems, func(a ActionItem) bool { return strings.EqualFold(a.ID, id) })
 }
 
-// clone copies pm's slices, so the functions below never change their
-// argument.
+// clone copies pm's action items, so the functions below never change
+// their argument.
 func (pm PostMortem) clone() PostMortem {
 	pm.ActionItems = slices.Clone(pm.ActionItems)
-	pm.Reminded = slices.Clone(pm.Reminded)
 	return pm
 }
 
