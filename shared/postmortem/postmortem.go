@@ -20,10 +20,6 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
-// Window is how soon after resolution the post-mortem is due: the
-// runbook's "Schedule within 48 hours".
-const Window = 48 * time.Hour
-
 // Status is where a post-mortem stands.
 type Status string
 
@@ -56,7 +52,8 @@ const (
 // PostMortem is the review of one resolved incident.
 type PostMortem struct {
 	IncidentID string `json:"incidentId"`
-	// ResolvedAt is the resolution it reviews; DueAt is Window after it.
+	// ResolvedAt is the resolution it reviews; DueAt is
+	// incident.PostMortemWithin after it.
 	ResolvedAt  time.Time    `json:"resolvedAt"`
 	DueAt       time.Time    `json:"dueAt"`
 	CompletedAt time.Time    `json:"completedAt,omitzero"`
@@ -93,15 +90,15 @@ type NewActionItem struct {
 	DueAt time.Time `json:"dueAt,omitzero"`
 }
 
-// Schedule returns the post-mortem of a resolved incident, due Window
-// after its resolution. A re-opened and resolved-again incident is
-// scheduled from its latest resolution.
+// Schedule returns the post-mortem of a resolved incident, due when the
+// incident says (Incident.PostMortemDue, which its reminders follow too).
+// A re-opened and resolved-again incident is scheduled from its latest
+// resolution.
 func Schedule(inc incident.Incident) (PostMortem, error) {
 	if inc.Status != incident.Resolved || inc.ResolvedAt.IsZero() {
 		return PostMortem{}, incident.Errorf(incident.EConflict, "incident %s is %s: a post-mortem follows its resolution", inc.ID, inc.Status)
 	}
-	at := inc.ResolvedAt.UTC()
-	return PostMortem{IncidentID: inc.ID, ResolvedAt: at, DueAt: at.Add(Window)}, nil
+	return PostMortem{IncidentID: inc.ID, ResolvedAt: inc.ResolvedAt.UTC(), DueAt: inc.PostMortemDue().UTC()}, nil
 }
 
 // StatusAt returns the post-mortem's status at time now.

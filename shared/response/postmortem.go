@@ -108,8 +108,7 @@ func current(inc incident.Incident, stored *postmortem.PostMortem) (pm postmorte
 	}
 	pm = *stored
 	if pm.CompletedAt.IsZero() && inc.Status == incident.Resolved && !inc.ResolvedAt.IsZero() && !inc.ResolvedAt.Equal(pm.ResolvedAt) {
-		pm.ResolvedAt = inc.ResolvedAt.UTC()
-		pm.DueAt = pm.ResolvedAt.Add(postmortem.Window)
+		pm.ResolvedAt, pm.DueAt = inc.ResolvedAt.UTC(), inc.PostMortemDue().UTC()
 	}
 	return pm, false, nil
 }
