@@ -169,12 +169,6 @@ func AddActionItem(pm PostMortem, n NewActionItem, by string, clock incident.Clo
 	return pm, item, nil
 }
 
-// AssignActionItem returns pm with the open action item id given to
-// owner.
-func AssignActionItem(pm PostMortem, id, owner, by string, clock incident.Clock) (PostMortem, ActionItem, error) {
-	return Assign(pm, id, Assignment{Owner: owner}, clock)
-}
-
 // Assignment gives an action item an owner and, optionally, a due time:
 // completing the post-mortem needs both on every open item, and an item
 // added without a due time gets one here.
