@@ -313,7 +313,7 @@ func (p *PostMortems) markCompleted(ctx context.Context, inc incident.Incident, 
 	}
 	text := fmt.Sprintf("Post-mortem completed by %s (due %s): %d action items, %d open.", pm.CompletedBy, pm.DueAt.UTC().Format(time.RFC3339), len(pm.ActionItems), open)
 	_, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID: incident.EntryID(pm.CompletedAt, "api/postmortem/completed"), At: pm.CompletedAt, Kind: postmortem.EntryCompleted,
+		ID: entryID(pm.CompletedAt, "postmortem/completed"), At: pm.CompletedAt, Kind: postmortem.EntryCompleted,
 		Actor: pm.CompletedBy, Text: text,
 		Data: map[string]string{"actionItems": fmt.Sprint(len(pm.ActionItems)), "openActionItems": fmt.Sprint(open)},
 	})

@@ -108,7 +108,7 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 		}
 	}
 	reported := incident.Entry{
-		ID: incident.EntryID(inc.OpenedAt, "api/reported"), At: inc.OpenedAt, Kind: incident.EntryReported, Actor: actor,
+		ID: entryID(inc.OpenedAt, "reported"), At: inc.OpenedAt, Kind: incident.EntryReported, Actor: actor,
 		Text: fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
 		Data: map[string]string{"description": inc.Description},
 	}
@@ -677,20 +677,26 @@ func webhookTime(occurred, started, now time.Time) time.Time {
 	return occurred
 }
 
+// entryID is the ID of the timeline entry of an API operation at time at
+// with key: the same for a retried or completed call, so writing the
+// entry again changes nothing, and the one its announcement names.
+func entryID(at time.Time, key string) string {
+	return incident.EntryID(at, "api/"+key)
+}
+
 // announce queues the timeline entry noteAt writes for an operation at
 // time at with key, in the same write as the operation's change, and asks
 // for a new generation when none is pending, so the entry is announced
 // now, not at the escalation's next deadline.
 func announce(inc *incident.Incident, at time.Time, key string) {
-	inc.AnnounceNow(incident.EntryID(at, "api/"+key))
+	inc.AnnounceNow(entryID(at, key))
 }
 
-// noteAt appends a timeline entry for an operation at time at. Its ID
-// comes from at and key, so writing the same entry again (a retried or
-// completed call) changes nothing.
+// noteAt appends a timeline entry for an operation at time at, with the
+// ID entryID gives it.
 func (s *Service) noteAt(ctx context.Context, inc incident.Incident, at time.Time, actor string, kind incident.EntryKind, key, text string, data map[string]string) error {
 	if _, err := s.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID: incident.EntryID(at, "api/"+key), At: at.UTC(), Kind: kind, Actor: actor, Text: text, Data: data,
+		ID: entryID(at, key), At: at.UTC(), Kind: kind, Actor: actor, Text: text, Data: data,
 	}); err != nil {
 		return fmt.Errorf("%s: record %s: %w", inc.ID, kind, err)
 	}
