@@ -620,11 +620,7 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return nil
 	}
-	paged, err := s.paged(ctx, inc, level)
-	if err != nil {
-		return err
-	}
-	if !paged {
+	if !s.paged(inc, level) {
 		slog.WarnContext(ctx, "pagerduty webhook for a page never sent", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
 	}
@@ -649,12 +645,12 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 // of the policy whose page is in the page ledger, sent or rejected, or
 // claimed (being sent, or sent by a Page task that stopped before it
 // recorded the outcome).
-func (s *Service) paged(_ context.Context, inc incident.Incident, level int) (bool, error) {
+func (s *Service) paged(inc incident.Incident, level int) bool {
 	if _, ok := s.Policy.Level(level); !ok {
-		return false, nil
+		return false
 	}
 	_, ok := inc.LedgerEntry(inc.Episode, level)
-	return ok, nil
+	return ok
 }
 
 // webhookSkew is how far in the future a webhook's occurred_at may be,
