@@ -624,7 +624,7 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		slog.WarnContext(ctx, "pagerduty webhook for a page never sent", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
 	}
-	at := webhookTime(e.OccurredAt, inc.Started(), s.Clock.Now())
+	at := webhookTime(ctx, e.OccurredAt, inc.Started(), s.Clock.Now())
 	// A redelivery, or PagerDuty echoing what this system told it, goes
 	// through the operation too: its conflict restarts the current
 	// generation and completes the timeline entry of a call cut short.
@@ -654,17 +654,18 @@ func (s *Service) paged(inc incident.Incident, level int) bool {
 }
 
 // webhookSkew is how far in the future a webhook's occurred_at may be,
-// for PagerDuty's clock and ours to disagree, before it is not believed.
+// for PagerDuty's clock and ours to disagree, before it is logged as
+// wrong; within it or beyond, a future time is recorded as now.
 const webhookSkew = 30 * time.Second
 
 // webhookTime is when a change made in PagerDuty is recorded: when it
 // occurred there, but never before the episode started, nor after now (a
 // time in the future, within the skew or beyond, or none at all, is now).
-func webhookTime(occurred, started, now time.Time) time.Time {
+func webhookTime(ctx context.Context, occurred, started, now time.Time) time.Time {
 	switch {
 	case occurred.IsZero() || occurred.After(now):
 		if occurred.After(now.Add(webhookSkew)) {
-			slog.Warn("pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
+			slog.WarnContext(ctx, "pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
 		}
 		return now
 	case occurred.Before(started):
