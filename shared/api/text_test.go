@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -57,11 +56,6 @@ func TestTextIsChecked(t *testing.T) {
 			want: 400, wantCode: incident.EInvalid, wantField: "service", wantMsg: "U+0000", docRejects: true},
 		{name: "line break in a window service filter", method: "GET", target: "/maintenance-windows?service=a%0Ab", token: goodToken,
 			want: 400, wantCode: incident.EInvalid, wantField: "service", wantMsg: "one line", docRejects: true},
-	}
-	for i := range cases {
-		if cases[i].name == "" {
-			cases[i].name = fmt.Sprint(i)
-		}
 	}
 	runCases(t, cases)
 }

@@ -124,52 +124,49 @@ type RoleMapping struct {
 	// DefaultRoleClaim.
 	Claim string
 	// Names lists, per role, the group or scope names that grant it; a
-	// role it leaves out has its default names (DefaultRoleNames).
+	// role it leaves out has its default names (see NamesOf).
 	Names map[Role][]string
 }
 
 // UsesScopes reports whether roles are read from OAuth scopes, which API
 // Gateway's JWT authorizer can then check itself (route authorization
 // scopes).
-func (m RoleMapping) UsesScopes() bool {
-	c := m.claim()
-	return c == ClaimScope || c == ClaimScp
-}
+func (m RoleMapping) UsesScopes() bool { return isScopeClaim(m.ClaimName()) }
 
-func (m RoleMapping) claim() string {
+// isScopeClaim reports whether claim holds OAuth scopes.
+func isScopeClaim(claim string) bool { return claim == ClaimScope || claim == ClaimScp }
+
+// ClaimName is the claim the mapping reads: Claim, or DefaultRoleClaim
+// when that is empty.
+func (m RoleMapping) ClaimName() string {
 	if m.Claim == "" {
 		return DefaultRoleClaim
 	}
 	return m.Claim
 }
 
-// ClaimName is the claim the mapping reads.
-func (m RoleMapping) ClaimName() string { return m.claim() }
-
-// DefaultRoleNames are the names that grant each role unless configured:
-// groups named incident-viewers, incident-responders, incident-commanders
-// and incident-admins, or, when roles come from scopes, the scopes
-// incident-response/viewer, .../responder, .../commander and .../admin of
-// a resource server identified as incident-response.
-func DefaultRoleNames(claim string) map[Role][]string {
-	scopes := claim == ClaimScope || claim == ClaimScp
-	out := map[Role][]string{}
-	for _, r := range Roles {
-		if scopes {
-			out[r] = []string{DefaultScopePrefix + r.String()}
-		} else {
-			out[r] = []string{"incident-" + r.String() + "s"}
-		}
+// defaultNames are the names that grant r unless configured: the group
+// incident-viewers, incident-responders, incident-commanders or
+// incident-admins, or, when roles come from scopes, the scope
+// incident-response/viewer, .../responder, .../commander or .../admin of
+// a resource server identified as incident-response. NoRole has none.
+func defaultNames(claim string, r Role) []string {
+	switch {
+	case !slices.Contains(Roles, r):
+		return nil
+	case isScopeClaim(claim):
+		return []string{DefaultScopePrefix + r.String()}
 	}
-	return out
+	return []string{"incident-" + r.String() + "s"}
 }
 
-// NamesOf returns the names that grant r.
+// NamesOf returns the names that grant r: the configured ones, else its
+// default names.
 func (m RoleMapping) NamesOf(r Role) []string {
 	if names, ok := m.Names[r]; ok {
 		return names
 	}
-	return DefaultRoleNames(m.claim())[r]
+	return defaultNames(m.ClaimName(), r)
 }
 
 // NamesAllowed returns the names of every role that may use a route
@@ -190,7 +187,7 @@ func (m RoleMapping) NamesAllowed(least Role) []string {
 // a list claim on as one space-separated string, so such a name could not
 // be told apart from two).
 func (m RoleMapping) Validate() error {
-	claim := m.claim()
+	claim := m.ClaimName()
 	if strings.TrimSpace(claim) != claim || strings.ContainsFunc(claim, unicode.IsSpace) {
 		return fmt.Errorf("role claim %q must not contain white space", claim)
 	}
@@ -222,7 +219,7 @@ func (m RoleMapping) Validate() error {
 // grant none (no claim, or only names the mapping does not know).
 func (m RoleMapping) RoleOf(claims map[string]string) Role {
 	held := map[string]bool{}
-	for _, n := range ClaimValues(claims[m.claim()]) {
+	for _, n := range claimValues(claims[m.ClaimName()]) {
 		held[n] = true
 	}
 	best := NoRole
@@ -236,12 +233,12 @@ func (m RoleMapping) RoleOf(claims map[string]string) Role {
 	return best
 }
 
-// ClaimValues splits a claim that holds several names into them. A list
+// claimValues splits a claim that holds several names into them. A list
 // claim reaches the function from API Gateway's JWT authorizer as one
 // string, "[a b c]"; the local verifier flattens it the same way. A JSON
 // list ("[\"a\",\"b\"]") and a space-separated string (the OAuth scope
 // claim, "a b c") are read too.
-func ClaimValues(v string) []string {
+func claimValues(v string) []string {
 	v = strings.TrimSpace(v)
 	if strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]") {
 		var list []string

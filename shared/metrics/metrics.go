@@ -23,18 +23,25 @@ const (
 	TimeToResolve          = "TimeToResolve"
 )
 
+// envelope is the _aws member of an EMF record: it tells CloudWatch Logs
+// that the record's attribute name is a metric in unit, under the
+// dimension set dims (the names of attributes of the record).
+func envelope(name, unit string, dims []string) slog.Attr {
+	return slog.Any("_aws", map[string]any{
+		"Timestamp": time.Now().UnixMilli(),
+		"CloudWatchMetrics": []map[string]any{{
+			"Namespace":  Namespace,
+			"Dimensions": [][]string{dims},
+			"Metrics":    []map[string]string{{"Name": name, "Unit": unit}},
+		}},
+	})
+}
+
 // emit writes one EMF record with the metric under the dimensions
 // Severity and Service.
 func emit(ctx context.Context, name string, value float64, unit string, inc incident.Incident) {
 	slog.InfoContext(ctx, "metric "+name,
-		slog.Any("_aws", map[string]any{
-			"Timestamp": time.Now().UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  Namespace,
-				"Dimensions": [][]string{{"Severity", "Service"}},
-				"Metrics":    []map[string]string{{"Name": name, "Unit": unit}},
-			}},
-		}),
+		envelope(name, unit, []string{"Severity", "Service"}),
 		slog.Float64(name, value),
 		slog.String("Severity", string(inc.Severity)),
 		slog.String("Service", inc.Service),

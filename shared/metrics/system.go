@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"slices"
-	"time"
 )
 
 // The system's own metrics: how the system watching itself reports that it
@@ -56,16 +55,6 @@ func Emit(ctx context.Context, name string, value float64, unit string, dims ...
 		attrs = append(attrs, slog.String(d.Name, d.Value))
 	}
 	slices.Sort(names)
-	attrs = append(attrs,
-		slog.Any("_aws", map[string]any{
-			"Timestamp": time.Now().UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  Namespace,
-				"Dimensions": [][]string{names},
-				"Metrics":    []map[string]string{{"Name": name, "Unit": unit}},
-			}},
-		}),
-		slog.Float64(name, value),
-	)
+	attrs = append(attrs, envelope(name, unit, names), slog.Float64(name, value))
 	slog.InfoContext(ctx, "metric "+name, attrs...)
 }

@@ -209,11 +209,10 @@ func detect(inc incident.Incident, entries []incident.Entry, p incident.Policy) 
 	return d
 }
 
+// levelTitle is the title of the policy's level named name.
 func levelTitle(p incident.Policy, name string) string {
-	for _, l := range p.Levels {
-		if l.Name == name {
-			return l.Title
-		}
+	if l, ok := p.Level(p.LevelNumber(name)); ok {
+		return l.Title
 	}
 	return "level " + name
 }

@@ -2,8 +2,9 @@
 // 48 hours, document timeline, identify root cause, create action items,
 // update runbooks". It holds the post-mortem of a resolved incident (its
 // due time, status and action items, changed by pure functions that take
-// an incident.Clock), the reminders that are due, and the Markdown draft
-// generated from the incident, its timeline and the escalation policy.
+// an incident.Clock) and the Markdown draft generated from the incident,
+// its timeline and the escalation policy. The reminders follow from the
+// incident alone (incident.DueReminders), so they are not kept here.
 //
 // Like shared/incident it imports no AWS package; storage and the API
 // adapt it.
@@ -18,10 +19,6 @@ import (
 
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
-
-// Window is how soon after resolution the post-mortem is due: the
-// runbook's "Schedule within 48 hours".
-const Window = 48 * time.Hour
 
 // Status is where a post-mortem stands.
 type Status string
@@ -55,15 +52,13 @@ const (
 // PostMortem is the review of one resolved incident.
 type PostMortem struct {
 	IncidentID string `json:"incidentId"`
-	// ResolvedAt is the resolution it reviews; DueAt is Window after it.
+	// ResolvedAt is the resolution it reviews; DueAt is
+	// incident.PostMortemWithin after it.
 	ResolvedAt  time.Time    `json:"resolvedAt"`
 	DueAt       time.Time    `json:"dueAt"`
 	CompletedAt time.Time    `json:"completedAt,omitzero"`
 	CompletedBy string       `json:"completedBy,omitempty"`
 	ActionItems []ActionItem `json:"actionItems,omitempty"`
-	// Reminded holds the keys of the reminders already sent (see
-	// Reminder.Key), so each is sent once.
-	Reminded []string `json:"reminded,omitempty"`
 	// Version counts the stored post-mortem's writes; every update is
 	// conditional on it. Storage keeps it beside the document.
 	Version int64 `json:"-"`
@@ -95,15 +90,15 @@ type NewActionItem struct {
 	DueAt time.Time `json:"dueAt,omitzero"`
 }
 
-// Schedule returns the post-mortem of a resolved incident, due Window
-// after its resolution. A re-opened and resolved-again incident is
-// scheduled from its latest resolution.
+// Schedule returns the post-mortem of a resolved incident, due when the
+// incident says (Incident.PostMortemDue, which its reminders follow too).
+// A re-opened and resolved-again incident is scheduled from its latest
+// resolution.
 func Schedule(inc incident.Incident) (PostMortem, error) {
 	if inc.Status != incident.Resolved || inc.ResolvedAt.IsZero() {
 		return PostMortem{}, incident.Errorf(incident.EConflict, "incident %s is %s: a post-mortem follows its resolution", inc.ID, inc.Status)
 	}
-	at := inc.ResolvedAt.UTC()
-	return PostMortem{IncidentID: inc.ID, ResolvedAt: at, DueAt: at.Add(Window)}, nil
+	return PostMortem{IncidentID: inc.ID, ResolvedAt: inc.ResolvedAt.UTC(), DueAt: inc.PostMortemDue().UTC()}, nil
 }
 
 // StatusAt returns the post-mortem's status at time now.
@@ -130,11 +125,10 @@ func (pm PostMortem) itemIndex(id string) int {
 	return slices.IndexFunc(pm.ActionItems, func(a ActionItem) bool { return strings.EqualFold(a.ID, id) })
 }
 
-// clone copies pm's slices, so the functions below never change their
-// argument.
+// clone copies pm's action items, so the functions below never change
+// their argument.
 func (pm PostMortem) clone() PostMortem {
 	pm.ActionItems = slices.Clone(pm.ActionItems)
-	pm.Reminded = slices.Clone(pm.Reminded)
 	return pm
 }
 
@@ -173,12 +167,6 @@ func AddActionItem(pm PostMortem, n NewActionItem, by string, clock incident.Clo
 	pm = pm.clone()
 	pm.ActionItems = append(pm.ActionItems, item)
 	return pm, item, nil
-}
-
-// AssignActionItem returns pm with the open action item id given to
-// owner.
-func AssignActionItem(pm PostMortem, id, owner, by string, clock incident.Clock) (PostMortem, ActionItem, error) {
-	return Assign(pm, id, Assignment{Owner: owner}, clock)
 }
 
 // Assignment gives an action item an owner and, optionally, a due time:

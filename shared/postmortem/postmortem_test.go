@@ -134,7 +134,7 @@ func TestAssignAndClose(t *testing.T) {
 	before := pm
 
 	t2 := t1.Add(time.Hour)
-	pm, item, err := AssignActionItem(pm, "ai-1", " bob ", "alice", at(t2))
+	pm, item, err := Assign(pm, "ai-1", Assignment{Owner: " bob "}, at(t2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestAssignAndClose(t *testing.T) {
 		{"no owner", "AI-1", " ", incident.EInvalid},
 		{"unknown item", "AI-9", "carol", incident.ENotFound},
 	} {
-		if _, _, err := AssignActionItem(pm, c.id, c.owner, "alice", at(t2)); incident.ErrorCode(err) != c.code {
+		if _, _, err := Assign(pm, c.id, Assignment{Owner: c.owner}, at(t2)); incident.ErrorCode(err) != c.code {
 			t.Errorf("%s: %v, want %s", c.name, err, c.code)
 		}
 	}
@@ -170,7 +170,7 @@ func TestAssignAndClose(t *testing.T) {
 	if _, _, err := CloseActionItem(closed, "AI-1", "bob", at(t3)); incident.ErrorCode(err) != incident.EConflict {
 		t.Errorf("closing twice: %v", err)
 	}
-	if _, _, err := AssignActionItem(closed, "AI-1", "carol", "bob", at(t3)); incident.ErrorCode(err) != incident.EConflict {
+	if _, _, err := Assign(closed, "AI-1", Assignment{Owner: "carol"}, at(t3)); incident.ErrorCode(err) != incident.EConflict {
 		t.Errorf("assigning a closed item: %v", err)
 	}
 	if _, _, err := CloseActionItem(closed, "AI-2", "bob", at(t3)); incident.ErrorCode(err) != incident.ENotFound {
@@ -227,7 +227,7 @@ func TestComplete(t *testing.T) {
 	if _, err := Complete(pm, "alice", clock); incident.ErrorCode(err) != incident.EInvalid || !strings.Contains(err.Error(), "no owner") {
 		t.Errorf("unowned item: %v", err)
 	}
-	pm, _, _ = AssignActionItem(pm, "AI-1", "bob", "alice", clock)
+	pm, _, _ = Assign(pm, "AI-1", Assignment{Owner: "bob"}, clock)
 	if _, err := Complete(pm, "alice", clock); incident.ErrorCode(err) != incident.EInvalid || !strings.Contains(err.Error(), "no due date") {
 		t.Errorf("undated item: %v", err)
 	}

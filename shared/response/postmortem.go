@@ -108,10 +108,19 @@ func current(inc incident.Incident, stored *postmortem.PostMortem) (pm postmorte
 	}
 	pm = *stored
 	if pm.CompletedAt.IsZero() && inc.Status == incident.Resolved && !inc.ResolvedAt.IsZero() && !inc.ResolvedAt.Equal(pm.ResolvedAt) {
-		pm.ResolvedAt = inc.ResolvedAt.UTC()
-		pm.DueAt = pm.ResolvedAt.Add(postmortem.Window)
+		pm.ResolvedAt, pm.DueAt = inc.ResolvedAt.UTC(), inc.PostMortemDue().UTC()
 	}
 	return pm, false, nil
+}
+
+// postMortemOf returns current's post-mortem of inc, stored first when
+// it is new.
+func (p *PostMortems) postMortemOf(ctx context.Context, inc incident.Incident, stored *postmortem.PostMortem) (postmortem.PostMortem, error) {
+	pm, created, err := current(inc, stored)
+	if err == nil && created {
+		pm, err = p.create(ctx, pm)
+	}
+	return pm, err
 }
 
 // create stores a post-mortem current made; a concurrent creator's is
@@ -138,14 +147,9 @@ func (p *PostMortems) PostMortem(ctx context.Context, id string) (PostMortemDocu
 	if err != nil {
 		return PostMortemDocument{}, err
 	}
-	pm, created, err := current(inc, stored)
+	pm, err := p.postMortemOf(ctx, inc, stored)
 	if err != nil {
 		return PostMortemDocument{}, err
-	}
-	if created {
-		if pm, err = p.create(ctx, pm); err != nil {
-			return PostMortemDocument{}, err
-		}
 	}
 	return p.document(pm), nil
 }
@@ -158,14 +162,9 @@ func (p *PostMortems) PostMortemDraft(ctx context.Context, id string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	pm, created, err := current(inc, stored)
+	pm, err := p.postMortemOf(ctx, inc, stored)
 	if err != nil {
 		return nil, err
-	}
-	if created {
-		if pm, err = p.create(ctx, pm); err != nil {
-			return nil, err
-		}
 	}
 	return postmortem.Draft(postmortem.DraftInput{Incident: inc, Timeline: timeline, Policy: p.Policy, PostMortem: pm}, p.Clock)
 }
@@ -184,7 +183,7 @@ func (p *PostMortems) change(ctx context.Context, id string, op func(incident.In
 		if err != nil {
 			return incident.Incident{}, postmortem.PostMortem{}, err
 		}
-		pm, created, err := current(inc, stored)
+		pm, err := p.postMortemOf(ctx, inc, stored)
 		if incident.ErrorCode(err) == incident.ENotFound {
 			// Changing what cannot exist yet is a conflict with the
 			// incident's state, not a missing resource.
@@ -192,11 +191,6 @@ func (p *PostMortems) change(ctx context.Context, id string, op func(incident.In
 		}
 		if err != nil {
 			return incident.Incident{}, postmortem.PostMortem{}, err
-		}
-		if created {
-			if pm, err = p.create(ctx, pm); err != nil {
-				return incident.Incident{}, postmortem.PostMortem{}, err
-			}
 		}
 		next, err := op(inc, pm)
 		if err != nil {
@@ -319,7 +313,7 @@ func (p *PostMortems) markCompleted(ctx context.Context, inc incident.Incident, 
 	}
 	text := fmt.Sprintf("Post-mortem completed by %s (due %s): %d action items, %d open.", pm.CompletedBy, pm.DueAt.UTC().Format(time.RFC3339), len(pm.ActionItems), open)
 	_, err := p.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID: incident.EntryID(pm.CompletedAt, "api/postmortem/completed"), At: pm.CompletedAt, Kind: postmortem.EntryCompleted,
+		ID: entryID(pm.CompletedAt, "postmortem/completed"), At: pm.CompletedAt, Kind: postmortem.EntryCompleted,
 		Actor: pm.CompletedBy, Text: text,
 		Data: map[string]string{"actionItems": fmt.Sprint(len(pm.ActionItems)), "openActionItems": fmt.Sprint(open)},
 	})

@@ -57,7 +57,7 @@ func (s *Service) decideAction(ctx context.Context, actor, id, action string, d 
 			text += " Reason: " + d.Reason
 		}
 		e := incident.RemediationEntry(inc, rem, now, phase, actor, text)
-		e.ID = incident.EntryID(now, "api/"+keyOf(rem))
+		e.ID = entryID(now, keyOf(rem))
 		if _, err := s.Store.AppendTimeline(ctx, inc.ID, e); err != nil {
 			return fmt.Errorf("%s: record the remediation %s: %w", inc.ID, phase, err)
 		}

@@ -108,7 +108,7 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 		}
 	}
 	reported := incident.Entry{
-		ID: incident.EntryID(inc.OpenedAt, "api/reported"), At: inc.OpenedAt, Kind: incident.EntryReported, Actor: actor,
+		ID: entryID(inc.OpenedAt, "reported"), At: inc.OpenedAt, Kind: incident.EntryReported, Actor: actor,
 		Text: fmt.Sprintf("Incident reported by %s: %s %s %s (%s). %s", actor, inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, inc.Description),
 		Data: map[string]string{"description": inc.Description},
 	}
@@ -620,15 +620,11 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 		slog.InfoContext(ctx, "pagerduty webhook for an earlier episode", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return nil
 	}
-	paged, err := s.paged(ctx, inc, level)
-	if err != nil {
-		return err
-	}
-	if !paged {
+	if !s.paged(inc, level) {
 		slog.WarnContext(ctx, "pagerduty webhook for a page never sent", "incidentId", id, "type", e.Type, "key", e.IncidentKey)
 		return incident.Errorf(incident.ENotFound, "incident %s has no page with key %q", id, e.IncidentKey)
 	}
-	at := webhookTime(e.OccurredAt, inc.Started(), s.Clock.Now())
+	at := webhookTime(ctx, e.OccurredAt, inc.Started(), s.Clock.Now())
 	// A redelivery, or PagerDuty echoing what this system told it, goes
 	// through the operation too: its conflict restarts the current
 	// generation and completes the timeline entry of a call cut short.
@@ -649,26 +645,27 @@ func (s *Service) PagerDutyWebhook(ctx context.Context, e PagerDutyEvent) error 
 // of the policy whose page is in the page ledger, sent or rejected, or
 // claimed (being sent, or sent by a Page task that stopped before it
 // recorded the outcome).
-func (s *Service) paged(_ context.Context, inc incident.Incident, level int) (bool, error) {
+func (s *Service) paged(inc incident.Incident, level int) bool {
 	if _, ok := s.Policy.Level(level); !ok {
-		return false, nil
+		return false
 	}
 	_, ok := inc.LedgerEntry(inc.Episode, level)
-	return ok, nil
+	return ok
 }
 
 // webhookSkew is how far in the future a webhook's occurred_at may be,
-// for PagerDuty's clock and ours to disagree, before it is not believed.
+// for PagerDuty's clock and ours to disagree, before it is logged as
+// wrong; within it or beyond, a future time is recorded as now.
 const webhookSkew = 30 * time.Second
 
 // webhookTime is when a change made in PagerDuty is recorded: when it
 // occurred there, but never before the episode started, nor after now (a
 // time in the future, within the skew or beyond, or none at all, is now).
-func webhookTime(occurred, started, now time.Time) time.Time {
+func webhookTime(ctx context.Context, occurred, started, now time.Time) time.Time {
 	switch {
 	case occurred.IsZero() || occurred.After(now):
 		if occurred.After(now.Add(webhookSkew)) {
-			slog.Warn("pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
+			slog.WarnContext(ctx, "pagerduty webhook occurred_at is in the future; recorded at now", "occurredAt", occurred, "now", now)
 		}
 		return now
 	case occurred.Before(started):
@@ -677,20 +674,26 @@ func webhookTime(occurred, started, now time.Time) time.Time {
 	return occurred
 }
 
+// entryID is the ID of the timeline entry of an API operation at time at
+// with key: the same for a retried or completed call, so writing the
+// entry again changes nothing, and the one its announcement names.
+func entryID(at time.Time, key string) string {
+	return incident.EntryID(at, "api/"+key)
+}
+
 // announce queues the timeline entry noteAt writes for an operation at
 // time at with key, in the same write as the operation's change, and asks
 // for a new generation when none is pending, so the entry is announced
 // now, not at the escalation's next deadline.
 func announce(inc *incident.Incident, at time.Time, key string) {
-	inc.AnnounceNow(incident.EntryID(at, "api/"+key))
+	inc.AnnounceNow(entryID(at, key))
 }
 
-// noteAt appends a timeline entry for an operation at time at. Its ID
-// comes from at and key, so writing the same entry again (a retried or
-// completed call) changes nothing.
+// noteAt appends a timeline entry for an operation at time at, with the
+// ID entryID gives it.
 func (s *Service) noteAt(ctx context.Context, inc incident.Incident, at time.Time, actor string, kind incident.EntryKind, key, text string, data map[string]string) error {
 	if _, err := s.Store.AppendTimeline(ctx, inc.ID, incident.Entry{
-		ID: incident.EntryID(at, "api/"+key), At: at.UTC(), Kind: kind, Actor: actor, Text: text, Data: data,
+		ID: entryID(at, key), At: at.UTC(), Kind: kind, Actor: actor, Text: text, Data: data,
 	}); err != nil {
 		return fmt.Errorf("%s: record %s: %w", inc.ID, kind, err)
 	}

@@ -6,13 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
 
 	"github.com/dashboarduz/incident-response/shared/api"
 	"github.com/dashboarduz/incident-response/shared/auth"
@@ -315,56 +312,19 @@ var apiExpectations = map[string]expectation{
 // to build/screenshots/statuspage-api-<state>-<window>.png.
 func TestBrowserThroughTheAPI(t *testing.T) {
 	browser := newBrowser(t)
-	shots := filepath.Join(repoRoot(t), screenshotDir)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := screenshots(t)
 	s := newAPIStack(t)
 	srv := httptest.NewServer(s.api) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 
-	tabs := map[string]context.Context{}
-	for _, vp := range viewports {
-		tab, cancel := chromedp.NewContext(browser)
-		t.Cleanup(cancel)
-		opts := []chromedp.EmulateViewportOption{}
-		if vp.phone {
-			opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
-		}
-		if err := chromedp.Do(tab, chromedp.EmulateViewport(vp.width, vp.height, opts...)); err != nil {
-			t.Fatalf("%s: emulate: %v", vp.name, err)
-		}
-		tabs[vp.name] = tab
-	}
+	tabs := openTabs(t, browser)
 	for i, st := range apiScenario() {
 		st.act(t, s)
 		s.clock.Set(st.now)
 		want := apiExpectations[st.name]
 		for _, vp := range viewports {
 			t.Run(st.name+"/"+vp.name, func(t *testing.T) {
-				tab := tabs[vp.name]
-				// A visitor reloads: the page may be cached for max-age,
-				// so the browser revalidates it with its ETag.
-				load := chromedp.Navigate(srv.URL + PathHTML)
-				if i > 0 {
-					load = chromedp.Reload()
-				}
-				if err := chromedp.Do(tab, load); err != nil {
-					t.Fatalf("load: %v", err)
-				}
-				view, err := chromedp.Run(tab, chromedp.Evaluate[visitorView](readView))
-				if err != nil {
-					t.Fatalf("read the page: %v", err)
-				}
-				png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("screenshot: %v", err)
-				}
-				name := filepath.Join(shots, "statuspage-api-"+st.name+"-"+vp.name+".png")
-				if err := os.WriteFile(name, png, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("screenshot: %s", name)
+				view := visit(t, tabs[vp.name], srv.URL+PathHTML, i > 0, filepath.Join(shots, "statuspage-api-"+st.name+"-"+vp.name+".png"))
 				checkView(t, view, want, vp)
 				for _, secret := range apiInternalTexts {
 					if strings.Contains(view.Text, secret) || strings.Contains(view.HTML, secret) {

@@ -176,10 +176,7 @@ var expectations = map[string]expectation{
 
 func TestBrowser(t *testing.T) {
 	browser := newBrowser(t)
-	shots := filepath.Join(repoRoot(t), screenshotDir)
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := screenshots(t)
 
 	src, clock := &fakeSource{}, &fakeClock{}
 	h, err := NewHandler(HandlerConfig{Source: src, Clock: clock})
@@ -196,7 +193,38 @@ func TestBrowser(t *testing.T) {
 	})) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 
-	// One tab per window size, kept across the states.
+	tabs := openTabs(t, browser)
+	for i, state := range scenario() {
+		src.Set(state.public(), nil)
+		clock.Set(state.now)
+		want := expectations[state.name]
+		for _, vp := range viewports {
+			t.Run(state.name+"/"+vp.name, func(t *testing.T) {
+				view := visit(t, tabs[vp.name], srv.URL+PathHTML, i > 0, filepath.Join(shots, "statuspage-"+state.name+"-"+vp.name+".png"))
+				checkView(t, view, want, vp)
+			})
+		}
+	}
+	// Three reloads in each of two tabs.
+	if n := revalidations.Load(); n != 6 {
+		t.Errorf("the browser revalidated %d times with If-None-Match, want 6", n)
+	}
+}
+
+// screenshots returns the folder the browser tests write what a visitor
+// sees to, created.
+func screenshots(t *testing.T) string {
+	t.Helper()
+	shots := filepath.Join(repoRoot(t), screenshotDir)
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return shots
+}
+
+// openTabs opens one tab per window size, kept across a test's states.
+func openTabs(t *testing.T, browser context.Context) map[string]context.Context {
+	t.Helper()
 	tabs := map[string]context.Context{}
 	for _, vp := range viewports {
 		tab, cancel := chromedp.NewContext(browser)
@@ -210,45 +238,35 @@ func TestBrowser(t *testing.T) {
 		}
 		tabs[vp.name] = tab
 	}
+	return tabs
+}
 
-	for i, state := range scenario() {
-		src.Set(state.public(), nil)
-		clock.Set(state.now)
-		want := expectations[state.name]
-		for _, vp := range viewports {
-			t.Run(state.name+"/"+vp.name, func(t *testing.T) {
-				tab := tabs[vp.name]
-				// The first visit loads the page; later states reload it,
-				// as a visitor would: the response may be cached for
-				// max-age, so the browser revalidates it with its ETag.
-				load := chromedp.Navigate(srv.URL + PathHTML)
-				if i > 0 {
-					load = chromedp.Reload()
-				}
-				if err := chromedp.Do(tab, load); err != nil {
-					t.Fatalf("load: %v", err)
-				}
-				view, err := chromedp.Run(tab, chromedp.Evaluate[visitorView](readView))
-				if err != nil {
-					t.Fatalf("read the page: %v", err)
-				}
-				png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-				if err != nil {
-					t.Fatalf("screenshot: %v", err)
-				}
-				name := filepath.Join(shots, "statuspage-"+state.name+"-"+vp.name+".png")
-				if err := os.WriteFile(name, png, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				t.Logf("screenshot: %s", name)
-				checkView(t, view, want, vp)
-			})
-		}
+// visit shows the page at url in tab, reads what the visitor sees and
+// writes its screenshot to shot. The first visit loads the page; later
+// ones reload it, as a visitor would: the response may be cached for
+// max-age, so the browser revalidates it with its ETag.
+func visit(t *testing.T, tab context.Context, url string, reload bool, shot string) visitorView {
+	t.Helper()
+	load := chromedp.Navigate(url)
+	if reload {
+		load = chromedp.Reload()
 	}
-	// Three reloads in each of two tabs.
-	if n := revalidations.Load(); n != 6 {
-		t.Errorf("the browser revalidated %d times with If-None-Match, want 6", n)
+	if err := chromedp.Do(tab, load); err != nil {
+		t.Fatalf("load: %v", err)
 	}
+	view, err := chromedp.Run(tab, chromedp.Evaluate[visitorView](readView))
+	if err != nil {
+		t.Fatalf("read the page: %v", err)
+	}
+	png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", shot)
+	return view
 }
 
 // checkView compares what the visitor saw with the expectation.

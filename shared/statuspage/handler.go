@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -241,11 +242,11 @@ func (h *Handler) build(ctx context.Context) (*snapshot, error) {
 	for _, r := range []struct {
 		f           format
 		contentType string
-		write       func(*bytes.Buffer, Page) error
+		write       func(io.Writer, Page) error
 	}{
-		{formatHTML, "text/html; charset=utf-8", func(b *bytes.Buffer, p Page) error { return WriteHTML(b, p) }},
-		{formatJSON, "application/json", func(b *bytes.Buffer, p Page) error { return WriteJSON(b, p) }},
-		{formatAtom, "application/atom+xml; charset=utf-8", func(b *bytes.Buffer, p Page) error { return WriteAtom(b, p) }},
+		{formatHTML, "text/html; charset=utf-8", WriteHTML},
+		{formatJSON, "application/json", WriteJSON},
+		{formatAtom, "application/atom+xml; charset=utf-8", WriteAtom},
 	} {
 		var buf bytes.Buffer
 		if err := r.write(&buf, page); err != nil {

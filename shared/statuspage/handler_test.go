@@ -232,7 +232,9 @@ func TestHandlerBurstCostsOneRead(t *testing.T) {
 	}
 }
 
-func TestHandlerNoCacheStillSharesConcurrentReads(t *testing.T) {
+// TestHandlerNoCacheReadsEachTime: with caching off (CacheFor < 0), each
+// request after the last one finished reads the source again.
+func TestHandlerNoCacheReadsEachTime(t *testing.T) {
 	h, src, _ := newTestHandler(t, "no-incident", -1)
 	get(h, PathHTML)
 	get(h, PathHTML)
