@@ -76,36 +76,17 @@ type SlackStore struct {
 	// RefreshAfter is how long what was read is kept; zero means a minute.
 	RefreshAfter time.Duration
 
-	mu     sync.Mutex
-	app    *SlackApp
-	readAt time.Time
-	err    error
+	app refreshing[SlackApp]
 }
 
 func (s *SlackStore) read(ctx context.Context) (SlackApp, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	every := s.RefreshAfter
-	if every <= 0 {
-		every = time.Minute
-	}
-	now := s.Clock.Now()
-	if s.readAt.IsZero() || now.Sub(s.readAt) >= every {
-		s.readAt = now
-		s.err = nil
+	return s.app.get(ctx, s.Clock.Now(), orMinute(s.RefreshAfter), func(ctx context.Context) (SlackApp, error) {
 		out, err := s.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.SecretID)})
 		if err != nil {
-			s.err = fmt.Errorf("read slack secret %s: %w", s.SecretID, err)
-		} else if app, perr := ParseSlackApp(s.SecretID, aws.ToString(out.SecretString)); perr != nil {
-			s.err = perr
-		} else {
-			s.app = &app
+			return SlackApp{}, fmt.Errorf("read slack secret %s: %w", s.SecretID, err)
 		}
-	}
-	if s.app == nil {
-		return SlackApp{}, s.err
-	}
-	return *s.app, nil
+		return ParseSlackApp(s.SecretID, aws.ToString(out.SecretString))
+	})
 }
 
 // SlackBotToken returns the bot token.
