@@ -37,16 +37,22 @@ func ParseWebhookSecrets(secretID, value string) ([]string, error) {
 	} else if value != "" {
 		secrets = []string{value}
 	}
-	var kept []string
-	for _, s := range secrets {
-		if s = strings.TrimSpace(s); s != "" {
-			kept = append(kept, s)
-		}
-	}
+	kept := nonEmpty(secrets)
 	if len(kept) == 0 {
 		return nil, fmt.Errorf("webhook secret %s holds no signing secret", secretID)
 	}
 	return kept, nil
+}
+
+// nonEmpty is ss trimmed, without the empty ones; nil when none is left.
+func nonEmpty(ss []string) []string {
+	var kept []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return kept
 }
 
 // WebhookSecretStore reads the webhook signing secrets when asked and
