@@ -415,15 +415,15 @@ func TestIsDrillAndRoutingKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsDrill(tt.inc); got != tt.want {
+			if got := tt.inc.IsDrill(); got != tt.want {
 				t.Errorf("IsDrill = %v, want %v", got, tt.want)
 			}
 			want := "team-lead"
 			if tt.want {
 				want = RoutingKeyName
 			}
-			if got := RoutingKey(tt.inc, "team-lead"); got != want {
-				t.Errorf("RoutingKey = %q, want %q", got, want)
+			if got := tt.inc.RoutingKeyName("team-lead"); got != want {
+				t.Errorf("RoutingKeyName = %q, want %q", got, want)
 			}
 		})
 	}
