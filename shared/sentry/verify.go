@@ -272,7 +272,7 @@ func digits(s string) bool {
 }
 
 // Sign returns the Sentry-Hook-Signature of body under secret: what Sentry
-// sends, for tests and the local stack.
+// sends, for the tests that sign deliveries.
 func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
