@@ -211,14 +211,27 @@ func (c *Client) stoppedTasks(ctx context.Context, cluster, service string) ([]S
 	return tasks, nil
 }
 
-// primaryDeployment returns the service's PRIMARY deployment.
+// primaryDeployment returns the service's PRIMARY deployment; a nil
+// service (an answer without one) has none.
 func primaryDeployment(s *types.Service) (types.Deployment, bool) {
+	if s == nil {
+		return types.Deployment{}, false
+	}
 	for _, d := range s.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {
 			return d, true
 		}
 	}
 	return types.Deployment{}, false
+}
+
+// runningTaskDefinition is the task definition the service runs: its
+// PRIMARY deployment's, else the service's own.
+func runningTaskDefinition(s *types.Service) string {
+	if p, ok := primaryDeployment(s); ok {
+		return aws.ToString(p.TaskDefinition)
+	}
+	return aws.ToString(s.TaskDefinition)
 }
 
 // DeploymentResult is what ForceNewDeployment did.
@@ -249,7 +262,7 @@ func (c *Client) ForceNewDeployment(ctx context.Context, cluster, service string
 		return nil, awserr.Classify("ECS", "UpdateService", target(cluster, service), err)
 	}
 	p, ok := primaryDeployment(out.Service)
-	if out.Service == nil || !ok {
+	if !ok {
 		return nil, incident.Errorf(incident.EInternal, "ECS UpdateService on %s answered without a PRIMARY deployment", target(cluster, service))
 	}
 	return &DeploymentResult{DeploymentID: aws.ToString(p.Id), TaskDefinition: aws.ToString(p.TaskDefinition), CreatedAt: aws.ToTime(p.CreatedAt).UTC()}, nil
@@ -308,10 +321,7 @@ func (c *Client) PlanRollback(ctx context.Context, cluster, service string) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	current := aws.ToString(s.TaskDefinition)
-	if p, ok := primaryDeployment(s); ok {
-		current = aws.ToString(p.TaskDefinition)
-	}
+	current := runningTaskDefinition(s)
 	family, rev, ok := parseTaskDefinition(current)
 	if !ok {
 		return nil, incident.Errorf(incident.EInternal, "ECS service %s/%s runs %q, which is not a task definition ARN", cluster, service, current)
@@ -366,10 +376,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 	if err != nil {
 		return nil, err
 	}
-	current := aws.ToString(s.TaskDefinition)
-	if p, ok := primaryDeployment(s); ok {
-		current = aws.ToString(p.TaskDefinition)
-	}
+	current := runningTaskDefinition(s)
 	res := &RollbackResult{From: plan.From, To: plan.To}
 	switch current {
 	case plan.To:
@@ -384,7 +391,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 	if err != nil {
 		return nil, awserr.Classify("ECS", "UpdateService", target(plan.Cluster, plan.Service), err)
 	}
-	if p, ok := primaryDeployment(out.Service); out.Service != nil && ok {
+	if p, ok := primaryDeployment(out.Service); ok {
 		res.DeploymentID = aws.ToString(p.Id)
 	}
 	return res, nil
