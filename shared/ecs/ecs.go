@@ -309,7 +309,7 @@ type Rollback struct {
 
 // String says what the rollback does, e.g. for a dry run.
 func (r Rollback) String() string {
-	return fmt.Sprintf("roll back %s/%s from %s to %s", r.Cluster, r.Service, shortTD(r.From), shortTD(r.To))
+	return fmt.Sprintf("roll back %s/%s from %s to %s", r.Cluster, r.Service, ShortTaskDefinition(r.From), ShortTaskDefinition(r.To))
 }
 
 // PlanRollback finds the revision to roll back to: the highest ACTIVE
@@ -385,7 +385,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 		return res, nil
 	case plan.From:
 	default:
-		return nil, incident.Errorf(incident.EConflict, "not rolled back: ECS service %s/%s now runs %s, not %s as planned; plan the rollback again", plan.Cluster, plan.Service, shortTD(current), shortTD(plan.From))
+		return nil, incident.Errorf(incident.EConflict, "not rolled back: ECS service %s/%s now runs %s, not %s as planned; plan the rollback again", plan.Cluster, plan.Service, ShortTaskDefinition(current), ShortTaskDefinition(plan.From))
 	}
 	out, err := c.api.UpdateService(ctx, &awsecs.UpdateServiceInput{Cluster: &plan.Cluster, Service: &plan.Service, TaskDefinition: &plan.To})
 	if err != nil {
@@ -400,10 +400,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 // parseTaskDefinition reads family and revision from a task definition
 // ARN or family:revision.
 func parseTaskDefinition(ref string) (string, int, bool) {
-	if i := strings.LastIndex(ref, "task-definition/"); i >= 0 {
-		ref = ref[i+len("task-definition/"):]
-	}
-	family, r, ok := strings.Cut(ref, ":")
+	family, r, ok := strings.Cut(ShortTaskDefinition(ref), ":")
 	if !ok || family == "" {
 		return "", 0, false
 	}
@@ -414,8 +411,9 @@ func parseTaskDefinition(ref string) (string, int, bool) {
 	return family, n, true
 }
 
-// shortTD is family:revision of a task definition ARN.
-func shortTD(arn string) string {
+// ShortTaskDefinition is family:revision of a task definition ARN, as
+// people write it; anything else is returned as it is.
+func ShortTaskDefinition(arn string) string {
 	if i := strings.LastIndex(arn, "task-definition/"); i >= 0 {
 		return arn[i+len("task-definition/"):]
 	}
