@@ -87,9 +87,6 @@ type ServiceState struct {
 	Source string `json:"source"`
 }
 
-// Unhealthy reports whether fewer tasks run than are desired.
-func (s *ServiceState) Unhealthy() bool { return s.Running < s.Desired }
-
 // DeployedSince returns the newest deployment created at or after t, if
 // any: the runbook's "a deployment in the last hour".
 func (s *ServiceState) DeployedSince(t time.Time) (Deployment, bool) {

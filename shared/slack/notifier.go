@@ -132,9 +132,6 @@ func New(api API, opts Options) *Notifier {
 	return &Notifier{api: api, opts: opts, workspaceURL: opts.WorkspaceURL}
 }
 
-// Channel returns the channel alerts are posted to.
-func (n *Notifier) Channel() string { return n.opts.Channel }
-
 // WantsOwnChannel reports whether incidents of severity s get a channel of
 // their own.
 func (n *Notifier) WantsOwnChannel(s incident.Severity) bool {
