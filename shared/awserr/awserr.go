@@ -1,7 +1,8 @@
 // Package awserr turns the errors of aws-sdk-go-v2 calls into the two
 // errors the system branches on: AWSUnavailableError, when AWS did not do
 // the call now but may later (throttled, a 5xx, no answer in time, not
-// reachable), which callers retry (see Retryable); and AWSRejectedError, when AWS refused the call and would refuse it again
+// reachable), which callers retry (see Retryable); and
+// AWSRejectedError, when AWS refused the call and would refuse it again
 // (access denied, an invalid request, a missing resource, a conflict),
 // which carries an *incident.Error code and is recorded, not retried.
 //
