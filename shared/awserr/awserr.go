@@ -1,7 +1,7 @@
 // Package awserr turns the errors of aws-sdk-go-v2 calls into the two
 // errors the system branches on: AWSUnavailableError, when AWS did not do
 // the call now but may later (throttled, a 5xx, no answer in time, not
-// reachable), which Step Functions and callers retry; and
+// reachable), which callers retry (see Retryable); and
 // AWSRejectedError, when AWS refused the call and would refuse it again
 // (access denied, an invalid request, a missing resource, a conflict),
 // which carries an *incident.Error code and is recorded, not retried.
@@ -26,8 +26,7 @@ import (
 )
 
 // AWSUnavailableError means an AWS service did not do the call but may
-// do it later. The name stutters on purpose: it is the errorType Step
-// Functions matches.
+// do it later.
 type AWSUnavailableError struct {
 	// Service is the service's name, e.g. "ECS".
 	Service string
@@ -67,8 +66,7 @@ func (e *AWSUnavailableError) Unwrap() error { return e.Err }
 
 // AWSRejectedError means an AWS service refused the call and would refuse
 // it again. It unwraps to an *incident.Error whose code says why
-// (unauthorized, invalid, not_found, conflict) and to the SDK's error. The
-// name stutters on purpose: it is the errorType Step Functions matches.
+// (unauthorized, invalid, not_found, conflict) and to the SDK's error.
 type AWSRejectedError struct {
 	Service    string
 	Operation  string

@@ -3,13 +3,12 @@ package cloudwatch
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -28,7 +27,7 @@ func stateReason(t *testing.T, name string) string {
 		Detail    *AlarmData `json:"detail"`
 		AlarmData *AlarmData `json:"alarmData"`
 	}
-	if err := json.Unmarshal(readFixture(t, "cloudwatch", name), &v); err != nil {
+	if err := json.Unmarshal(eventstest.Read(t, "cloudwatch", name), &v); err != nil {
 		t.Fatal(err)
 	}
 	d := v.Detail
@@ -221,7 +220,7 @@ func TestDecodeFixtures(t *testing.T) {
 	for _, tt := range tests {
 		covered[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
-			got, err := Decode(readFixture(t, "cloudwatch", tt.file), rules)
+			got, err := Decode(eventstest.Read(t, "cloudwatch", tt.file), rules)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -235,7 +234,7 @@ func TestDecodeFixtures(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range fixtureFiles(t, "cloudwatch") {
+	for _, name := range eventstest.Files(t, "cloudwatch") {
 		if !covered[name] {
 			t.Errorf("fixture %s has no row in TestDecodeFixtures", name)
 		}
@@ -251,13 +250,13 @@ func TestDecodeMalformedFixtures(t *testing.T) {
 		"bad-state.json":          {`detail.state.value "BROKEN" is not ALARM, OK or INSUFFICIENT_DATA`},
 		"empty-object.json":       {"neither detail-type", "nor alarmData"},
 	}
-	for _, name := range fixtureFiles(t, "malformed") {
+	for _, name := range eventstest.Files(t, "malformed") {
 		t.Run(name, func(t *testing.T) {
 			want, ok := tests[name]
 			if !ok {
 				t.Fatalf("fixture %s has no row in TestDecodeMalformedFixtures", name)
 			}
-			checkDecodeError(t, readFixture(t, "malformed", name), want)
+			checkDecodeError(t, eventstest.Read(t, "malformed", name), want)
 		})
 	}
 }
@@ -287,7 +286,7 @@ func checkDecodeError(t *testing.T, raw []byte, want []string) {
 func mutate(t *testing.T, dir, name string, edit func(m map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(readFixture(t, dir, name), &m); err != nil {
+	if err := json.Unmarshal(eventstest.Read(t, dir, name), &m); err != nil {
 		t.Fatal(err)
 	}
 	edit(m)
@@ -318,7 +317,7 @@ func TestDecodeErrors(t *testing.T) {
 		want []string
 	}{
 		{"empty input", []byte(""), []string{"event is not JSON"}},
-		{"truncated", readFixture(t, "cloudwatch", "api-5xx-alarm.json")[:200], []string{"event is not JSON", "unexpected end"}},
+		{"truncated", eventstest.Read(t, "cloudwatch", "api-5xx-alarm.json")[:200], []string{"event is not JSON", "unexpected end"}},
 		{"array", []byte(`[{"detail-type": "CloudWatch Alarm State Change"}]`), []string{"not an object"}},
 		{"null", []byte(`null`), []string{"not an object"}},
 		{"string", []byte(`"ALARM"`), []string{"not an object"}},
@@ -550,10 +549,7 @@ func TestDecodeErrorUnwraps(t *testing.T) {
 // One state change can arrive twice, through EventBridge and through an
 // alarm action: both must carry one event ID, so ingest counts it once.
 func TestOneStateChangeHasOneEventIDOnBothPaths(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := eventstest.Read(t, "cloudwatch", "api-5xx-alarm.json")
 	var e map[string]any
 	if err := json.Unmarshal(raw, &e); err != nil {
 		t.Fatal(err)
@@ -584,10 +580,7 @@ func TestOneStateChangeHasOneEventIDOnBothPaths(t *testing.T) {
 }
 
 func TestIgnoredAlarm(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-cpu-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := eventstest.Read(t, "cloudwatch", "api-cpu-alarm.json")
 	var e map[string]any
 	if err := json.Unmarshal(raw, &e); err != nil {
 		t.Fatal(err)

@@ -2,51 +2,18 @@ package cloudwatch
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
 	"testing"
+
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 )
-
-// eventsDir is the repository's events folder: the fixtures the tests, the
-// local stack and the demo share.
-const eventsDir = "../../events"
-
-// fixtureFiles lists the files of one folder under events/.
-func fixtureFiles(tb testing.TB, dir string) []string {
-	tb.Helper()
-	entries, err := os.ReadDir(filepath.Join(eventsDir, dir))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		tb.Fatalf("no fixtures in %s", dir)
-	}
-	return names
-}
-
-func readFixture(tb testing.TB, dir, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(eventsDir, dir, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
 
 // TestRoundTrip decodes every CloudWatch fixture into its type, encodes it
 // again and compares the two as JSON: a field the types drop or rename
 // fails here.
 func TestRoundTrip(t *testing.T) {
-	for _, name := range fixtureFiles(t, "cloudwatch") {
+	for _, name := range eventstest.Files(t, "cloudwatch") {
 		t.Run(name, func(t *testing.T) {
-			raw := readFixture(t, "cloudwatch", name)
+			raw := eventstest.Read(t, "cloudwatch", name)
 			var shape map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &shape); err != nil {
 				t.Fatal(err)
@@ -62,14 +29,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("encode: %v", err)
 			}
-			var want, got any
-			if err := json.Unmarshal(raw, &want); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(encoded, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
+			if !eventstest.SameJSON(t, encoded, raw) {
 				t.Errorf("round trip changed the event\n got %s\nwant %s", encoded, raw)
 			}
 		})
@@ -81,11 +41,11 @@ func TestRoundTrip(t *testing.T) {
 func TestFixtureIDsUnique(t *testing.T) {
 	seen := map[string]string{}
 	for _, dir := range []string{"cloudwatch", "malformed"} {
-		for _, name := range fixtureFiles(t, dir) {
+		for _, name := range eventstest.Files(t, dir) {
 			var e struct {
 				ID string `json:"id"`
 			}
-			if json.Unmarshal(readFixture(t, dir, name), &e) != nil || e.ID == "" {
+			if json.Unmarshal(eventstest.Read(t, dir, name), &e) != nil || e.ID == "" {
 				continue
 			}
 			if other, ok := seen[e.ID]; ok {

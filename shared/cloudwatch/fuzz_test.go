@@ -1,10 +1,9 @@
 package cloudwatch
 
 import (
-	"encoding/json"
 	"testing"
-	"time"
 
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -13,8 +12,8 @@ import (
 // Signal that the rest of the system can store and route.
 func FuzzDecode(f *testing.F) {
 	for _, dir := range []string{"cloudwatch", "malformed"} {
-		for _, name := range fixtureFiles(f, dir) {
-			f.Add(readFixture(f, dir, name))
+		for _, name := range eventstest.Files(f, dir) {
+			f.Add(eventstest.Read(f, dir, name))
 		}
 	}
 	rules := incident.DefaultClassificationRules()
@@ -29,33 +28,17 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if s.Source != SignalSource || s.EventID == "" || s.DedupKey == "" || s.Service == "" {
-			t.Fatalf("Signal has an empty identity field: %+v", s)
+		if s.Source != SignalSource {
+			t.Fatalf("Signal source %q, want %q", s.Source, SignalSource)
 		}
-		if _, err := incident.ParseSeverity(string(s.Severity)); err != nil {
-			t.Fatalf("Signal severity: %v", err)
-		}
-		if _, err := incident.ParseCategory(string(s.Category)); err != nil {
-			t.Fatalf("Signal category: %v", err)
-		}
-		switch s.State {
-		case incident.Firing, incident.Recovered, incident.Inconclusive:
-		default:
-			t.Fatalf("Signal state %q is not a signal state", s.State)
-		}
-		if s.Time.IsZero() || s.Time.Location() != time.UTC {
-			t.Fatalf("Signal time %v is zero or not UTC", s.Time)
-		}
-		if _, err := json.Marshal(s); err != nil {
-			t.Fatalf("Signal does not encode: %v", err)
-		}
+		eventstest.CheckSignal(t, s)
 	})
 }
 
 func BenchmarkDecode(b *testing.B) {
 	rules := incident.DefaultClassificationRules()
 	for _, name := range []string{"api-5xx-alarm.json", "worker-queue-backlog-metric-math.json", "database-direct-invocation.json"} {
-		raw := readFixture(b, "cloudwatch", name)
+		raw := eventstest.Read(b, "cloudwatch", name)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(raw)))

@@ -53,9 +53,9 @@ func TestP0InSlackAndByEmail(t *testing.T) {
 		t.Errorf("after the round: slack %+v, queue %v, ledger %+v", stored.Slack, stored.Announcements, stored.Deliveries)
 	}
 
-	e.clock.set(t0.Add(5 * time.Minute))
+	e.clock.Set(t0.Add(5 * time.Minute))
 	e.record(inc.ID, paged(t0.Add(5*time.Minute), 2, "team-lead"), nil)
-	e.clock.set(t0.Add(7 * time.Minute))
+	e.clock.Set(t0.Add(7 * time.Minute))
 	e.record(inc.ID, incident.Entry{At: t0.Add(7 * time.Minute), Kind: incident.EntryAcknowledged, Actor: "omar@dashboarduz.example", Text: "Acknowledged by omar@dashboarduz.example."},
 		func(inc *incident.Incident) {
 			inc.Status, inc.AcknowledgedAt, inc.AcknowledgedBy = incident.Acknowledged, t0.Add(7*time.Minute), "omar@dashboarduz.example"
@@ -72,7 +72,7 @@ func TestP0InSlackAndByEmail(t *testing.T) {
 		t.Errorf("the team lead paged is not invited: %v", ch.Members)
 	}
 
-	e.clock.set(t0.Add(31 * time.Minute))
+	e.clock.Set(t0.Add(31 * time.Minute))
 	e.record(inc.ID, incident.Entry{At: t0.Add(31 * time.Minute), Kind: incident.EntryResolved, Actor: "omar@dashboarduz.example", Text: "Resolved."},
 		func(inc *incident.Incident) {
 			inc.Status, inc.ResolvedAt, inc.ResolvedBy, inc.RootCause = incident.Resolved, t0.Add(31*time.Minute), "omar@dashboarduz.example", "Pool size of 1"
@@ -230,14 +230,14 @@ func TestCrashBetweenPostAndRecord(t *testing.T) {
 	if n := len(e.slack.Messages()); n != 1 {
 		t.Fatalf("%d messages after the crash, want the alert", n)
 	}
-	e.clock.set(t0.Add(time.Minute))
+	e.clock.Set(t0.Add(time.Minute))
 	if err := e.notifyWith(crashing, inc.ID); !pending(err) {
 		t.Fatalf("within the lease: err = %v, want the message held", err)
 	}
 	if n := len(e.slack.Messages()); n != 1 {
 		t.Fatalf("%d messages within the lease, want 1", n)
 	}
-	e.clock.set(t0.Add(DefaultLease + time.Minute))
+	e.clock.Set(t0.Add(DefaultLease + time.Minute))
 	if err := e.notifyWith(crashing, inc.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -295,14 +295,14 @@ func TestRateLimitsAreHonoured(t *testing.T) {
 		t.Fatalf("timeline failures %+v", failed)
 	}
 	calls := e.slack.CallCount("chat.postMessage")
-	e.clock.set(t0.Add(20 * time.Second))
+	e.clock.Set(t0.Add(20 * time.Second))
 	if err := e.notify(inc.ID); !pending(err) {
 		t.Fatalf("before Retry-After: err = %v", err)
 	}
 	if e.slack.CallCount("chat.postMessage") != calls {
 		t.Fatal("Slack was called again before its Retry-After")
 	}
-	e.clock.set(t0.Add(46 * time.Second))
+	e.clock.Set(t0.Add(46 * time.Second))
 	if err := e.notify(inc.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestFailedMessageIsRetriedThenGivenUp(t *testing.T) {
 			t.Fatalf("attempt %d: err = %v, want it to wait", attempt, err)
 		}
 		at = at.Add(maxRetryWait)
-		e.clock.set(at)
+		e.clock.Set(at)
 	}
 	if n := len(e.emails()); n != 1 {
 		t.Errorf("%d emails while Slack fails, want the alert's", n)
@@ -391,7 +391,7 @@ func TestRemindersGoToTheThread(t *testing.T) {
 	e := newEnv(t)
 	inc, _ := e.open(incident.P2)
 	resolvedAt := t0.Add(time.Hour)
-	e.clock.set(resolvedAt)
+	e.clock.Set(resolvedAt)
 	e.record(inc.ID, incident.Entry{At: resolvedAt, Kind: incident.EntryResolved, Actor: "dana@dashboarduz.example", Text: "Resolved."}, func(inc *incident.Incident) {
 		inc.Status, inc.ResolvedAt, inc.RootCause = incident.Resolved, resolvedAt, "A bad deploy"
 	})
@@ -399,7 +399,7 @@ func TestRemindersGoToTheThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, at := range []time.Duration{36 * time.Hour, 37 * time.Hour, 48 * time.Hour, 49 * time.Hour} {
-		e.clock.set(resolvedAt.Add(at))
+		e.clock.Set(resolvedAt.Add(at))
 		if err := e.notify(inc.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -471,7 +471,7 @@ func TestEmailFailureIsRetried(t *testing.T) {
 		t.Fatalf("%d Slack messages, %d emails", len(e.slack.Messages()), len(e.emails()))
 	}
 	e.aws.ClearFaults()
-	e.clock.set(t0.Add(time.Minute))
+	e.clock.Set(t0.Add(time.Minute))
 	if err := e.notify(inc.ID); err != nil {
 		t.Fatal(err)
 	}

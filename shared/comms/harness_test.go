@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 	"github.com/dashboarduz/incident-response/shared/local/slacklocal"
 	"github.com/dashboarduz/incident-response/shared/notify"
 	"github.com/dashboarduz/incident-response/shared/ses"
@@ -28,24 +28,6 @@ func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
 var t0 = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
 
 const botToken = "xoxb-comms-test"
-
-// clock is a test clock that moves when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // roster is who is on call, by level: names for the messages, emails for
 // the invitations.
@@ -76,7 +58,7 @@ var people = roster{
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *sfnlocal.VirtualClock
 	store  *dynamo.Store
 	slack  *slacklocal.Server
 	aws    *awslocal.Server
@@ -87,7 +69,7 @@ type env struct {
 // newEnv builds the task with the Slack and email channels.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: &clock{t: t0}, store: dynamotest.New(t)}
+	e := &env{t: t, ctx: context.Background(), clock: sfnlocal.NewVirtualClock(t0), store: dynamotest.New(t)}
 	var err error
 	if e.slack, err = slacklocal.Start(slacklocal.Options{Clock: e.clock, Token: botToken}); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,9 @@
 //
 // The drill's incidents belong to the test service Service and page the
 // routing key RoutingKeyName of the routing-keys secret, a test PagerDuty
-// service, never the real on-call: the Page task asks RoutingKey which
-// entry of the secret a page of an incident goes to.
+// service, never the real on-call: the Page task asks
+// incident.Incident.RoutingKeyName which entry of the secret a page of an
+// incident goes to.
 //
 // The package holds the logic and the small interfaces it needs; the
 // fire-drill function wires them to AWS.
@@ -40,8 +41,3 @@ const Actor = "fire-drill"
 // IsDrill reports whether inc is a fire-drill incident (see
 // incident.Incident.IsDrill).
 func IsDrill(inc incident.Incident) bool { return inc.IsDrill() }
-
-// RoutingKey returns the entry of the routing-keys secret that a page of
-// inc to the escalation level named level goes to (see
-// incident.Incident.RoutingKeyName).
-func RoutingKey(inc incident.Incident, level string) string { return inc.RoutingKeyName(level) }

@@ -422,8 +422,8 @@ func TestIsDrillAndRoutingKey(t *testing.T) {
 			if tt.want {
 				want = RoutingKeyName
 			}
-			if got := RoutingKey(tt.inc, "team-lead"); got != want {
-				t.Errorf("RoutingKey = %q, want %q", got, want)
+			if got := tt.inc.RoutingKeyName("team-lead"); got != want {
+				t.Errorf("RoutingKeyName = %q, want %q", got, want)
 			}
 		})
 	}

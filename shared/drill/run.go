@@ -93,17 +93,8 @@ type Drill struct {
 	StoredWithin, EscalatedWithin, PagedWithin, ResolvedWithin, PollEvery time.Duration
 }
 
-// Sleep is the wall-clock Sleep for Drill.Sleep.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// Sleep is the wall-clock Sleep for Drill.Sleep: incident.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error { return incident.Sleep(ctx, d) }
 
 // run is one drill in progress.
 type run struct {

@@ -87,9 +87,6 @@ type ServiceState struct {
 	Source string `json:"source"`
 }
 
-// Unhealthy reports whether fewer tasks run than are desired.
-func (s *ServiceState) Unhealthy() bool { return s.Running < s.Desired }
-
 // DeployedSince returns the newest deployment created at or after t, if
 // any: the runbook's "a deployment in the last hour".
 func (s *ServiceState) DeployedSince(t time.Time) (Deployment, bool) {
@@ -211,14 +208,27 @@ func (c *Client) stoppedTasks(ctx context.Context, cluster, service string) ([]S
 	return tasks, nil
 }
 
-// primaryDeployment returns the service's PRIMARY deployment.
+// primaryDeployment returns the service's PRIMARY deployment; a nil
+// service (an answer without one) has none.
 func primaryDeployment(s *types.Service) (types.Deployment, bool) {
+	if s == nil {
+		return types.Deployment{}, false
+	}
 	for _, d := range s.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {
 			return d, true
 		}
 	}
 	return types.Deployment{}, false
+}
+
+// runningTaskDefinition is the task definition the service runs: its
+// PRIMARY deployment's, else the service's own.
+func runningTaskDefinition(s *types.Service) string {
+	if p, ok := primaryDeployment(s); ok {
+		return aws.ToString(p.TaskDefinition)
+	}
+	return aws.ToString(s.TaskDefinition)
 }
 
 // DeploymentResult is what ForceNewDeployment did.
@@ -249,7 +259,7 @@ func (c *Client) ForceNewDeployment(ctx context.Context, cluster, service string
 		return nil, awserr.Classify("ECS", "UpdateService", target(cluster, service), err)
 	}
 	p, ok := primaryDeployment(out.Service)
-	if out.Service == nil || !ok {
+	if !ok {
 		return nil, incident.Errorf(incident.EInternal, "ECS UpdateService on %s answered without a PRIMARY deployment", target(cluster, service))
 	}
 	return &DeploymentResult{DeploymentID: aws.ToString(p.Id), TaskDefinition: aws.ToString(p.TaskDefinition), CreatedAt: aws.ToTime(p.CreatedAt).UTC()}, nil
@@ -296,7 +306,7 @@ type Rollback struct {
 
 // String says what the rollback does, e.g. for a dry run.
 func (r Rollback) String() string {
-	return fmt.Sprintf("roll back %s/%s from %s to %s", r.Cluster, r.Service, shortTD(r.From), shortTD(r.To))
+	return fmt.Sprintf("roll back %s/%s from %s to %s", r.Cluster, r.Service, ShortTaskDefinition(r.From), ShortTaskDefinition(r.To))
 }
 
 // PlanRollback finds the revision to roll back to: the highest ACTIVE
@@ -308,10 +318,7 @@ func (c *Client) PlanRollback(ctx context.Context, cluster, service string) (*Ro
 	if err != nil {
 		return nil, err
 	}
-	current := aws.ToString(s.TaskDefinition)
-	if p, ok := primaryDeployment(s); ok {
-		current = aws.ToString(p.TaskDefinition)
-	}
+	current := runningTaskDefinition(s)
 	family, rev, ok := parseTaskDefinition(current)
 	if !ok {
 		return nil, incident.Errorf(incident.EInternal, "ECS service %s/%s runs %q, which is not a task definition ARN", cluster, service, current)
@@ -366,10 +373,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 	if err != nil {
 		return nil, err
 	}
-	current := aws.ToString(s.TaskDefinition)
-	if p, ok := primaryDeployment(s); ok {
-		current = aws.ToString(p.TaskDefinition)
-	}
+	current := runningTaskDefinition(s)
 	res := &RollbackResult{From: plan.From, To: plan.To}
 	switch current {
 	case plan.To:
@@ -378,13 +382,13 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 		return res, nil
 	case plan.From:
 	default:
-		return nil, incident.Errorf(incident.EConflict, "not rolled back: ECS service %s/%s now runs %s, not %s as planned; plan the rollback again", plan.Cluster, plan.Service, shortTD(current), shortTD(plan.From))
+		return nil, incident.Errorf(incident.EConflict, "not rolled back: ECS service %s/%s now runs %s, not %s as planned; plan the rollback again", plan.Cluster, plan.Service, ShortTaskDefinition(current), ShortTaskDefinition(plan.From))
 	}
 	out, err := c.api.UpdateService(ctx, &awsecs.UpdateServiceInput{Cluster: &plan.Cluster, Service: &plan.Service, TaskDefinition: &plan.To})
 	if err != nil {
 		return nil, awserr.Classify("ECS", "UpdateService", target(plan.Cluster, plan.Service), err)
 	}
-	if p, ok := primaryDeployment(out.Service); out.Service != nil && ok {
+	if p, ok := primaryDeployment(out.Service); ok {
 		res.DeploymentID = aws.ToString(p.Id)
 	}
 	return res, nil
@@ -393,10 +397,7 @@ func (c *Client) ApplyRollback(ctx context.Context, plan Rollback) (*RollbackRes
 // parseTaskDefinition reads family and revision from a task definition
 // ARN or family:revision.
 func parseTaskDefinition(ref string) (string, int, bool) {
-	if i := strings.LastIndex(ref, "task-definition/"); i >= 0 {
-		ref = ref[i+len("task-definition/"):]
-	}
-	family, r, ok := strings.Cut(ref, ":")
+	family, r, ok := strings.Cut(ShortTaskDefinition(ref), ":")
 	if !ok || family == "" {
 		return "", 0, false
 	}
@@ -407,8 +408,9 @@ func parseTaskDefinition(ref string) (string, int, bool) {
 	return family, n, true
 }
 
-// shortTD is family:revision of a task definition ARN.
-func shortTD(arn string) string {
+// ShortTaskDefinition is family:revision of a task definition ARN, as
+// people write it; anything else is returned as it is.
+func ShortTaskDefinition(arn string) string {
 	if i := strings.LastIndex(arn, "task-definition/"); i >= 0 {
 		return arn[i+len("task-definition/"):]
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/dashboarduz/incident-response/shared/awserr"
 	"github.com/dashboarduz/incident-response/shared/ecs"
@@ -59,7 +61,7 @@ func TestServiceState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Desired != 3 || st.Running != 1 || st.Pending != 0 || !st.Unhealthy() {
+	if st.Desired != 3 || st.Running != 1 || st.Pending != 0 {
 		t.Errorf("counts = %d/%d/%d", st.Desired, st.Running, st.Pending)
 	}
 	if st.TaskDefinition != tdARN+"dashboarduz-api:7" || len(st.Deployments) != 1 || !st.Deployments[0].CreatedAt.Equal(t0.Add(-40*time.Minute)) || st.Deployments[0].RolloutState != "COMPLETED" {
@@ -249,5 +251,32 @@ func TestFaults(t *testing.T) {
 				t.Errorf("desired = %d, want 2 (unchanged)", got)
 			}
 		})
+	}
+}
+
+// serviceless answers UpdateService without the service, which ECS
+// documents but never does; DescribeServices gives a service running
+// revision 7 with no deployments.
+type serviceless struct{ ecs.API }
+
+func (serviceless) DescribeServices(context.Context, *awsecs.DescribeServicesInput, ...func(*awsecs.Options)) (*awsecs.DescribeServicesOutput, error) {
+	return &awsecs.DescribeServicesOutput{Services: []types.Service{{TaskDefinition: aws.String(tdARN + "dashboarduz-api:7")}}}, nil
+}
+
+func (serviceless) UpdateService(context.Context, *awsecs.UpdateServiceInput, ...func(*awsecs.Options)) (*awsecs.UpdateServiceOutput, error) {
+	return &awsecs.UpdateServiceOutput{}, nil
+}
+
+// An UpdateService answer without the service is an error for a restart,
+// which must report its deployment, and no deployment ID for a rollback;
+// never a panic.
+func TestAnswerWithoutService(t *testing.T) {
+	c := ecs.New(serviceless{})
+	if _, err := c.ForceNewDeployment(context.Background(), "dashboarduz", "dashboarduz-api", time.Time{}); incident.ErrorCode(err) != incident.EInternal {
+		t.Errorf("ForceNewDeployment: %v, want an internal error", err)
+	}
+	res, err := c.ApplyRollback(context.Background(), ecs.Rollback{Cluster: "dashboarduz", Service: "dashboarduz-api", From: tdARN + "dashboarduz-api:7", To: tdARN + "dashboarduz-api:6"})
+	if err != nil || res.DeploymentID != "" || res.AlreadyDone {
+		t.Errorf("ApplyRollback = %+v, %v; want done without a deployment ID", res, err)
 	}
 }

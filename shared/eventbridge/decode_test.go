@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/cloudwatch"
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
@@ -33,7 +34,7 @@ func at(s string) time.Time {
 // TestDecodeFailedDeployment compares one whole signal, so that a field
 // the decoder forgets fails here.
 func TestDecodeFailedDeployment(t *testing.T) {
-	got, err := testDecoder().Decode(readFixture(t, "ecs", "deployment-failed.json"))
+	got, err := testDecoder().Decode(eventstest.Read(t, "ecs", "deployment-failed.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,7 @@ func TestDecodeFixtures(t *testing.T) {
 		covered[tt.file] = true
 		t.Run(tt.file, func(t *testing.T) {
 			dir, name, _ := strings.Cut(tt.file, "/")
-			s, err := d.Decode(readFixture(t, dir, name))
+			s, err := d.Decode(eventstest.Read(t, dir, name))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,7 +152,7 @@ func TestDecodeFixtures(t *testing.T) {
 		})
 	}
 	for _, dir := range []string{"ecs", "rds"} {
-		for _, name := range fixtureFiles(t, dir) {
+		for _, name := range eventstest.Files(t, dir) {
 			if !covered[dir+"/"+name] {
 				t.Errorf("fixture %s/%s has no row in the table", dir, name)
 			}
@@ -163,9 +164,9 @@ func TestDecodeFixtures(t *testing.T) {
 // cloudwatch.Decode gives, through EventBridge and as an alarm action.
 func TestDecodeAlarmsDelegates(t *testing.T) {
 	rules := incident.DefaultClassificationRules()
-	for _, name := range fixtureFiles(t, "cloudwatch") {
+	for _, name := range eventstest.Files(t, "cloudwatch") {
 		t.Run(name, func(t *testing.T) {
-			raw := readFixture(t, "cloudwatch", name)
+			raw := eventstest.Read(t, "cloudwatch", name)
 			want, err := cloudwatch.Decode(raw, rules)
 			if err != nil {
 				t.Fatal(err)
@@ -185,7 +186,7 @@ func TestDecodeAlarmsDelegates(t *testing.T) {
 func mutate(t *testing.T, dir, name string, change func(e map[string]any)) []byte {
 	t.Helper()
 	var e map[string]any
-	if err := json.Unmarshal(readFixture(t, dir, name), &e); err != nil {
+	if err := json.Unmarshal(eventstest.Read(t, dir, name), &e); err != nil {
 		t.Fatal(err)
 	}
 	change(e)
@@ -227,7 +228,7 @@ func TestAllowList(t *testing.T) {
 		},
 		{
 			name:    "empty allow-list allows nothing",
-			raw:     func(t *testing.T) []byte { return readFixture(t, "ecs", "service-task-start-impaired.json") },
+			raw:     func(t *testing.T) []byte { return eventstest.Read(t, "ecs", "service-task-start-impaired.json") },
 			allow:   AllowList{},
 			ignored: "service dashboarduz-worker is not in the allow-list, which is empty",
 		},
@@ -243,7 +244,7 @@ func TestAllowList(t *testing.T) {
 		},
 		{
 			name:  "every cluster when none is listed",
-			raw:   func(t *testing.T) []byte { return readFixture(t, "ecs", "deployment-failed.json") },
+			raw:   func(t *testing.T) []byte { return eventstest.Read(t, "ecs", "deployment-failed.json") },
 			allow: AllowList{Services: []string{"dashboarduz-api"}},
 		},
 	}
@@ -402,7 +403,7 @@ func TestInvalidEvents(t *testing.T) {
 // A duplicate of an ECS event under another EventBridge id is the same
 // event to ingest.
 func TestDuplicateTaskEventKeepsItsEventID(t *testing.T) {
-	first, err := testDecoder().Decode(readFixture(t, "ecs", "task-stopped-out-of-memory.json"))
+	first, err := testDecoder().Decode(eventstest.Read(t, "ecs", "task-stopped-out-of-memory.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,43 +2,10 @@ package eventbridge
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"reflect"
 	"testing"
+
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 )
-
-// eventsDir is the repository's events folder, shared with the local stack
-// and the other decoders' tests.
-const eventsDir = "../../events"
-
-// fixtureFiles lists the files of one folder under events/.
-func fixtureFiles(tb testing.TB, dir string) []string {
-	tb.Helper()
-	entries, err := os.ReadDir(filepath.Join(eventsDir, dir))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		tb.Fatalf("no fixtures in %s", dir)
-	}
-	return names
-}
-
-func readFixture(tb testing.TB, dir, name string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(eventsDir, dir, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
 
 // detailFor returns a new value of the detail type of a detail-type.
 func detailFor(tb testing.TB, detailType string) any {
@@ -61,9 +28,9 @@ func detailFor(tb testing.TB, detailType string) any {
 // fails here.
 func TestRoundTrip(t *testing.T) {
 	for _, dir := range []string{"ecs", "rds"} {
-		for _, name := range fixtureFiles(t, dir) {
+		for _, name := range eventstest.Files(t, dir) {
 			t.Run(dir+"/"+name, func(t *testing.T) {
-				raw := readFixture(t, dir, name)
+				raw := eventstest.Read(t, dir, name)
 				var e Event
 				if err := json.Unmarshal(raw, &e); err != nil {
 					t.Fatalf("decode envelope: %v", err)
@@ -81,14 +48,7 @@ func TestRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var want, got any
-				if err := json.Unmarshal(raw, &want); err != nil {
-					t.Fatal(err)
-				}
-				if err := json.Unmarshal(encoded, &got); err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, want) {
+				if !eventstest.SameJSON(t, encoded, raw) {
 					t.Errorf("round trip changed the event\n got %s\nwant %s", encoded, raw)
 				}
 			})
@@ -101,11 +61,11 @@ func TestRoundTrip(t *testing.T) {
 func TestFixtureIDsUnique(t *testing.T) {
 	seen := map[string]string{}
 	for _, dir := range []string{"ecs", "rds", "cloudwatch"} {
-		for _, name := range fixtureFiles(t, dir) {
+		for _, name := range eventstest.Files(t, dir) {
 			var e struct {
 				ID string `json:"id"`
 			}
-			if json.Unmarshal(readFixture(t, dir, name), &e) != nil || e.ID == "" {
+			if json.Unmarshal(eventstest.Read(t, dir, name), &e) != nil || e.ID == "" {
 				continue
 			}
 			if other, ok := seen[e.ID]; ok {

@@ -1,13 +1,11 @@
 package eventbridge
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 )
 
 // FuzzDecode feeds the dispatcher every fixture of every source it routes,
@@ -19,8 +17,8 @@ import (
 // Decode has no decoder for.
 func FuzzDecode(f *testing.F) {
 	for _, dir := range []string{"ecs", "rds", "cloudwatch", "malformed"} {
-		for _, name := range fixtureFiles(f, dir) {
-			f.Add(readFixture(f, dir, name))
+		for _, name := range eventstest.Files(f, dir) {
+			f.Add(eventstest.Read(f, dir, name))
 		}
 	}
 	d := testDecoder()
@@ -48,31 +46,6 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		checkSignal(t, s)
+		eventstest.CheckSignal(t, s)
 	})
-}
-
-// checkSignal fails unless s is a Signal ingest can store and route.
-func checkSignal(t *testing.T, s incident.Signal) {
-	t.Helper()
-	if s.Source == "" || s.EventID == "" || s.DedupKey == "" || s.Service == "" || s.Summary == "" {
-		t.Fatalf("Signal has an empty identity field: %+v", s)
-	}
-	if _, err := incident.ParseSeverity(string(s.Severity)); err != nil {
-		t.Fatalf("Signal severity: %v", err)
-	}
-	if _, err := incident.ParseCategory(string(s.Category)); err != nil {
-		t.Fatalf("Signal category: %v", err)
-	}
-	switch s.State {
-	case incident.Firing, incident.Recovered, incident.Inconclusive:
-	default:
-		t.Fatalf("Signal state %q is not a signal state", s.State)
-	}
-	if s.Time.IsZero() || s.Time.Location() != time.UTC {
-		t.Fatalf("Signal time %v is zero or not UTC", s.Time)
-	}
-	if _, err := json.Marshal(s); err != nil {
-		t.Fatalf("Signal does not encode: %v", err)
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 )
 
 // TestRulesCoverRoutes checks that every route Decode reads has a rule,
@@ -42,8 +44,8 @@ func TestRulesRouteEverySignalThatCounts(t *testing.T) {
 	var gotOut []string
 	d := testDecoder()
 	for _, dir := range []string{"cloudwatch", "ecs", "rds"} {
-		for _, name := range fixtureFiles(t, dir) {
-			raw := readFixture(t, dir, name)
+		for _, name := range eventstest.Files(t, dir) {
+			raw := eventstest.Read(t, dir, name)
 			var head struct {
 				Source     string `json:"source"`
 				DetailType string `json:"detail-type"`
@@ -95,7 +97,7 @@ func TestRulesKeepOutWhatIsNoIncident(t *testing.T) {
 		{"task with a stop code unknown today", func(t *testing.T) []byte {
 			return mutate(t, "ecs", "task-stopped-out-of-memory.json", func(e map[string]any) { detail(e)["stopCode"] = "SomethingNew" })
 		}, true},
-		{"deployment rolling back", func(t *testing.T) []byte { return readFixture(t, "ecs", "deployment-rolling-back.json") }, true},
+		{"deployment rolling back", func(t *testing.T) []byte { return eventstest.Read(t, "ecs", "deployment-rolling-back.json") }, true},
 		{"deployment in progress without a rollback", func(t *testing.T) []byte {
 			return mutate(t, "ecs", "deployment-rolling-back.json", func(e map[string]any) { detail(e)["reason"] = "ECS deployment ecs-svc/1 in progress." })
 		}, false},

@@ -72,10 +72,11 @@ type SignalReport struct {
 }
 
 // Handle is the Lambda entry point; it takes no payload, so whatever the
-// schedule sends (or nothing) is fine. It runs every check at once, then keeps each state and delivers each
-// signal. A check whose state or signal could not be kept is reported
-// and makes the run fail, after every other check has been kept: the next
-// run is the retry, and a signal saved as pending is delivered then.
+// schedule sends (or nothing) is fine. It runs every check at once, then
+// keeps each state and delivers each signal. A check whose state or
+// signal could not be kept is reported and makes the run fail, after
+// every other check has been kept: the next run is the retry, and a
+// signal saved as pending is delivered then.
 func (h *Handler) Handle(ctx context.Context) (Report, error) {
 	results := h.Checker.CheckAll(ctx, h.Config.Checks)
 	report := Report{Checks: make([]CheckReport, len(results))}

@@ -11,8 +11,9 @@
 //   - decodes a real-shaped CloudWatch alarm event with the deployed
 //     decoder and classification rules, routes the signal as ingest does,
 //     opens the incident it would open and asks the deployed escalation
-//     policy for its first step, which must page the first level: the code and the configuration still plan
-//     pages (in memory: nothing is stored, nobody is paged);
+//     policy for its first step, which must page the first level: the
+//     code and the configuration still plan pages (in memory: nothing is
+//     stored, nobody is paged);
 //   - writes the heartbeat item in the incident table and reads it back:
 //     the table is there and takes writes;
 //   - describes the escalation state machine: it exists and is ACTIVE, so

@@ -150,9 +150,11 @@ func mrkdwnValue(v string) string {
 // Escape escapes the three characters Slack's mrkdwn gives a meaning to,
 // so text written by anyone (a title, a root cause) can neither mention
 // @channel nor forge a link.
-func Escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+// mrkdwnEscaper is built once: Escape runs for every field of every
+// message.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)

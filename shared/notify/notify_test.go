@@ -479,13 +479,17 @@ func TestLateUpdateSaysItsOwnStatus(t *testing.T) {
 			break
 		}
 	}
-	msg, err := builder(nil, t0.Add(50*time.Minute)).Message(context.Background(), KindStatusUpdate, inc, upTo, Facts{Entry: &update})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"Status: Investigating", "ETA: 2026-03-01 03:45 UTC"} {
-		if !strings.Contains(msg.Text, want) {
-			t.Errorf("late update lacks %q:\n%s", want, msg.Text)
+	// Notify passes the timeline up to the update; the whole timeline,
+	// later updates and all, must say the same.
+	for name, timeline := range map[string][]incident.Entry{"up to the update": upTo, "whole": tl} {
+		msg, err := builder(nil, t0.Add(50*time.Minute)).Message(context.Background(), KindStatusUpdate, inc, timeline, Facts{Entry: &update})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Status: Investigating", "ETA: 2026-03-01 03:45 UTC"} {
+			if !strings.Contains(msg.Text, want) {
+				t.Errorf("late update with the timeline %s lacks %q:\n%s", name, want, msg.Text)
+			}
 		}
 	}
 }

@@ -170,7 +170,14 @@ func (b *Builder) now() time.Time {
 // incident's timeline, oldest first, as stored.
 func (b *Builder) View(ctx context.Context, kind Kind, inc incident.Incident, timeline []incident.Entry, f Facts) View {
 	p := b.policy()
+	subject, found := b.subject(kind, timeline, f)
+	// A status update's message says what that update said (status,
+	// actions, ETA), though a later one may have moved on; other messages
+	// say what the latest update said.
 	latest := latestUpdate(timeline)
+	if kind == KindStatusUpdate && found {
+		latest = subject
+	}
 	v := View{
 		IncidentID:     orWords(inc.ID, "Unnamed incident"),
 		Severity:       severityWords(inc.Severity),
@@ -206,13 +213,8 @@ func (b *Builder) View(ctx context.Context, kind Kind, inc incident.Incident, ti
 		v.Event.Reason = b.reminderWords(inc, f.Reminder)
 		return v
 	}
-	if e, ok := b.subject(kind, timeline, f); ok {
-		v.Event = b.event(ctx, p, kind, inc, e, f)
-		if st := e.Data["status"]; kind == KindStatusUpdate && st != "" && inc.Status != incident.Resolved {
-			// An update says where things stood when it was posted,
-			// though a later one may have moved on.
-			v.Status = statusWord(incident.Status(st))
-		}
+	if found {
+		v.Event = b.event(ctx, p, kind, inc, subject, f)
 	} else {
 		v.Event = b.event(ctx, p, kind, inc, incident.Entry{At: b.now(), Actor: "escalation"}, f)
 	}

@@ -48,10 +48,6 @@ type Instance struct {
 	Source string `json:"source"`
 }
 
-// Available reports whether RDS says the instance is available; any other
-// status (backing-up, failing-over, storage-full, ...) is worth a look.
-func (i *Instance) Available() bool { return i.Status == "available" }
-
 // Instance reads the DB instance id. An unknown instance is an error with
 // code not_found.
 func (c *Client) Instance(ctx context.Context, id string) (*Instance, error) {

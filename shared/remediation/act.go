@@ -128,7 +128,7 @@ func (r *run) make(ctx context.Context, rem *incident.Remediation) (string, erro
 		if err != nil {
 			return "", err
 		}
-		text := fmt.Sprintf("forced a new deployment of %s/%s (%s of %s)", rem.Cluster, rem.Service, res.DeploymentID, shortTD(res.TaskDefinition))
+		text := fmt.Sprintf("forced a new deployment of %s/%s (%s of %s)", rem.Cluster, rem.Service, res.DeploymentID, ecs.ShortTaskDefinition(res.TaskDefinition))
 		if res.AlreadyDone {
 			text += ", started by an earlier attempt"
 		}
@@ -141,7 +141,7 @@ func (r *run) make(ctx context.Context, rem *incident.Remediation) (string, erro
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("rolled back %s from %s to %s (deployment %s)", rem.Service, shortTD(res.From), shortTD(res.To), res.DeploymentID), nil
+		return fmt.Sprintf("rolled back %s from %s to %s (deployment %s)", rem.Service, ecs.ShortTaskDefinition(res.From), ecs.ShortTaskDefinition(res.To), res.DeploymentID), nil
 	case incident.ActionScale:
 		return r.scale(ctx, rem)
 	case incident.ActionMaintenance:
@@ -209,14 +209,4 @@ func (r *run) outcome(ctx context.Context, inc incident.Incident, claimed incide
 		err = fmt.Errorf("%s cannot be made: %w", claimed.Action, err)
 	}
 	return r.end(ctx, inc, claimed, r.ourClaim(claimed), incident.RemedyFailed, "failed", "could not be made: "+err.Error())
-}
-
-// shortTD is family:revision of a task definition ARN.
-func shortTD(arn string) string {
-	for i := len(arn) - 1; i >= 0; i-- {
-		if arn[i] == '/' {
-			return arn[i+1:]
-		}
-	}
-	return arn
 }

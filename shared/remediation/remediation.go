@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -151,14 +152,8 @@ type key struct {
 
 // dueKeys are the remediations with work due now, in ledger order.
 func dueKeys(inc incident.Incident, now time.Time) []key {
-	due := incident.DueRemediations(inc, now)
-	idx := make([]int, 0, len(due))
-	for i := range due {
-		idx = append(idx, i)
-	}
-	slices.Sort(idx)
-	out := make([]key, 0, len(idx))
-	for _, i := range idx {
+	var out []key
+	for _, i := range slices.Sorted(maps.Keys(incident.DueRemediations(inc, now))) {
 		out = append(out, key{inc.Remediations[i].Episode, inc.Remediations[i].Action})
 	}
 	return out

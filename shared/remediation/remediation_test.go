@@ -16,30 +16,13 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 	"github.com/dashboarduz/incident-response/shared/local/dynamotest"
+	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 	"github.com/dashboarduz/incident-response/shared/remediation"
 )
 
 func TestMain(m *testing.M) { dynamotest.MainQuiet(m) }
 
 var t0 = time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
-
-// clock is a settable clock shared by the handler and the AWS stand-in.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // queues answers the jobs waiting, as /health/queues would.
 type queues struct {
@@ -56,7 +39,7 @@ func (q *queues) Waiting(context.Context, string) (int, string, error) {
 type fixture struct {
 	store  *dynamo.Store
 	aws    *awslocal.Server
-	clock  *clock
+	clock  *sfnlocal.VirtualClock
 	queues *queues
 	h      *remediation.Handler
 }
@@ -79,7 +62,7 @@ func world() awslocal.World {
 
 func newFixture(t *testing.T, policy func(*incident.RemediationPolicy)) *fixture {
 	t.Helper()
-	c := &clock{t: t0.Add(time.Minute)}
+	c := sfnlocal.NewVirtualClock(t0.Add(time.Minute))
 	srv, err := awslocal.Start(awslocal.Options{World: world(), Clock: c, Hold: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +124,7 @@ func (f *fixture) update(t *testing.T, id string, change func(*incident.Incident
 // run runs the Remediate task at time at and returns the incident after.
 func (f *fixture) run(t *testing.T, id string, at time.Time) incident.Incident {
 	t.Helper()
-	f.clock.set(at)
+	f.clock.Set(at)
 	if _, err := f.h.Handle(t.Context(), incident.EscalationState{IncidentID: id}); err != nil {
 		t.Fatal(err)
 	}
@@ -475,7 +458,7 @@ func TestAnUnknownOutcomeIsNotMadeTwice(t *testing.T) {
 	}
 	inc := f.open(t, "e1", "dashboarduz-api", incident.ServiceDown, incident.P0, ecsPart(1, 4, 3, longAgo, "dashboarduz-api:43"))
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
-	f.clock.set(t0.Add(time.Minute))
+	f.clock.Set(t0.Add(time.Minute))
 	_, _ = f.h.Handle(ctx, incident.EscalationState{IncidentID: inc.ID})
 	cancel()
 	got, _ := f.store.GetIncident(t.Context(), inc.ID)
@@ -498,7 +481,7 @@ func TestAnUnknownOutcomeIsNotMadeTwice(t *testing.T) {
 func TestConcurrentRemediatesActOnce(t *testing.T) {
 	f := newFixture(t, nil)
 	inc := f.open(t, "e1", "dashboarduz-worker", incident.QueueBacklog, incident.P1, ecsPart(2, 2, 0, longAgo, "dashboarduz-worker:7"))
-	f.clock.set(t0.Add(time.Minute))
+	f.clock.Set(t0.Add(time.Minute))
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {

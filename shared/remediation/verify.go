@@ -40,16 +40,16 @@ func (r *run) verify(ctx context.Context, inc incident.Incident, rem incident.Re
 			entries = append(entries, r.entry(cur, x, "unverified", fmt.Sprintf("Remediation unverified: %s: %s.", x.Describe(), outcome)))
 		default:
 			text := fmt.Sprintf("Remediation failed: %s %s. No second automatic %s follows.", x.Describe(), outcome, x.Action)
+			var request *incident.Entry
 			if escalate {
-				e, note := r.escalate(cur, *x)
+				var note string
+				request, note = r.escalate(cur, *x)
 				text += " " + note
-				entries = append(entries, r.entry(cur, x, "failed", text))
-				if e != nil {
-					entries = append(entries, *e)
-				}
-				return entries
 			}
 			entries = append(entries, r.entry(cur, x, "failed", text))
+			if request != nil {
+				entries = append(entries, *request)
+			}
 		}
 		return entries
 	})

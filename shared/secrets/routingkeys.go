@@ -1,10 +1,14 @@
-// Package secretsmanager reads the PagerDuty routing keys of the escalation
-// levels from AWS Secrets Manager.
+// Package secrets reads the system's credentials from AWS Secrets
+// Manager: the PagerDuty routing keys of the escalation levels
+// (RoutingKeys), the webhook signing secrets of PagerDuty and Sentry
+// (WebhookSecretStore), the Slack app's bot token and signing secrets
+// (SlackStore) and single API keys (StringStore).
 //
-// One secret holds them all, as a JSON object from level name to routing
-// key: {"on-call": "...", "team-lead": "...", "engineering-manager": "...",
-// "cto": "..."}. Routing keys are credentials: they are never logged and
-// never put in an error message, and neither is the secret's content.
+// One secret holds every routing key, as a JSON object from level name to
+// routing key: {"on-call": "...", "team-lead": "...",
+// "engineering-manager": "...", "cto": "..."}. Routing keys are
+// credentials: they are never logged and never put in an error message,
+// and neither is the secret's content.
 package secrets
 
 import (

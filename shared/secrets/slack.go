@@ -44,23 +44,30 @@ func ParseSlackApp(secretID, value string) (SlackApp, error) {
 	}
 	app := SlackApp{BotToken: strings.TrimSpace(raw.BotToken)}
 	if len(raw.SigningSecret) > 0 && string(raw.SigningSecret) != "null" {
-		var one string
-		if json.Unmarshal(raw.SigningSecret, &one) == nil {
-			if one = strings.TrimSpace(one); one != "" {
-				app.SigningSecrets = []string{one}
-			}
-		} else {
-			signing, err := ParseWebhookSecrets(secretID, string(raw.SigningSecret))
-			if err != nil || !bytes.HasPrefix(bytes.TrimSpace(raw.SigningSecret), []byte("[")) {
-				return SlackApp{}, fmt.Errorf("slack secret %s: signingSecret is neither a string nor an array of strings", secretID)
-			}
-			app.SigningSecrets = signing
+		var ok bool
+		if app.SigningSecrets, ok = signingSecrets(raw.SigningSecret); !ok {
+			return SlackApp{}, fmt.Errorf("slack secret %s: signingSecret is neither a string nor an array of strings", secretID)
 		}
 	}
 	if app.BotToken == "" && len(app.SigningSecrets) == 0 {
 		return SlackApp{}, fmt.Errorf("slack secret %s holds neither a bot token nor a signing secret", secretID)
 	}
 	return app, nil
+}
+
+// signingSecrets reads signingSecret: one secret, or an array of the new
+// and the old one holding at least one. ok is false for anything else.
+func signingSecrets(raw json.RawMessage) (secrets []string, ok bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return nonEmpty([]string{one}), true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return nil, false
+	}
+	kept := nonEmpty(many)
+	return kept, len(kept) > 0
 }
 
 // SlackStore reads the Slack app's secret when asked and keeps it,
@@ -76,36 +83,17 @@ type SlackStore struct {
 	// RefreshAfter is how long what was read is kept; zero means a minute.
 	RefreshAfter time.Duration
 
-	mu     sync.Mutex
-	app    *SlackApp
-	readAt time.Time
-	err    error
+	app refreshing[SlackApp]
 }
 
 func (s *SlackStore) read(ctx context.Context) (SlackApp, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	every := s.RefreshAfter
-	if every <= 0 {
-		every = time.Minute
-	}
-	now := s.Clock.Now()
-	if s.readAt.IsZero() || now.Sub(s.readAt) >= every {
-		s.readAt = now
-		s.err = nil
+	return s.app.get(ctx, s.Clock.Now(), orMinute(s.RefreshAfter), func(ctx context.Context) (SlackApp, error) {
 		out, err := s.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.SecretID)})
 		if err != nil {
-			s.err = fmt.Errorf("read slack secret %s: %w", s.SecretID, err)
-		} else if app, perr := ParseSlackApp(s.SecretID, aws.ToString(out.SecretString)); perr != nil {
-			s.err = perr
-		} else {
-			s.app = &app
+			return SlackApp{}, fmt.Errorf("read slack secret %s: %w", s.SecretID, err)
 		}
-	}
-	if s.app == nil {
-		return SlackApp{}, s.err
-	}
-	return *s.app, nil
+		return ParseSlackApp(s.SecretID, aws.ToString(out.SecretString))
+	})
 }
 
 // SlackBotToken returns the bot token.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,16 +37,22 @@ func ParseWebhookSecrets(secretID, value string) ([]string, error) {
 	} else if value != "" {
 		secrets = []string{value}
 	}
-	var kept []string
-	for _, s := range secrets {
-		if s = strings.TrimSpace(s); s != "" {
-			kept = append(kept, s)
-		}
-	}
+	kept := nonEmpty(secrets)
 	if len(kept) == 0 {
 		return nil, fmt.Errorf("webhook secret %s holds no signing secret", secretID)
 	}
 	return kept, nil
+}
+
+// nonEmpty is ss trimmed, without the empty ones; nil when none is left.
+func nonEmpty(ss []string) []string {
+	var kept []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			kept = append(kept, s)
+		}
+	}
+	return kept
 }
 
 // WebhookSecretStore reads the webhook signing secrets when asked and
@@ -63,32 +68,13 @@ type WebhookSecretStore struct {
 	// RefreshAfter is how long what was read is kept; zero means a minute.
 	RefreshAfter time.Duration
 
-	mu      sync.Mutex
-	secrets []string
-	readAt  time.Time
-	err     error // of the last read, when nothing was ever read
+	secrets refreshing[[]string]
 }
 
 // WebhookSecrets returns the secrets, read again when what it has is older
 // than RefreshAfter. A failed read keeps what was read before, if anything.
 func (s *WebhookSecretStore) WebhookSecrets(ctx context.Context) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	every := s.RefreshAfter
-	if every <= 0 {
-		every = time.Minute
-	}
-	now := s.Clock.Now()
-	if s.readAt.IsZero() || now.Sub(s.readAt) >= every {
-		s.readAt = now
-		secrets, err := WebhookSecrets(ctx, s.API, s.SecretID)
-		s.err = err
-		if err == nil {
-			s.secrets = secrets
-		}
-	}
-	if s.secrets == nil {
-		return nil, s.err
-	}
-	return s.secrets, nil
+	return s.secrets.get(ctx, s.Clock.Now(), orMinute(s.RefreshAfter), func(ctx context.Context) ([]string, error) {
+		return WebhookSecrets(ctx, s.API, s.SecretID)
+	})
 }

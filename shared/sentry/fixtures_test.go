@@ -3,18 +3,14 @@ package sentry
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
-
-const eventsDir = "../../events/sentry"
 
 // now is the test clock's time; fixtures are delivered at it.
 var now = time.Date(2026, 3, 1, 3, 0, 5, 0, time.UTC)
@@ -26,27 +22,13 @@ const secret = "9d6e1c0b7a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d
 // fixtureNames lists events/sentry.
 func fixtureNames(tb testing.TB) []string {
 	tb.Helper()
-	entries, err := os.ReadDir(eventsDir)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if len(names) == 0 {
-		tb.Fatal("no Sentry fixtures")
-	}
-	return names
+	return eventstest.Files(tb, "sentry")
 }
 
+// readFixture reads one file of events/sentry.
 func readFixture(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(eventsDir, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return eventstest.Read(tb, "sentry", name)
 }
 
 // resourceOf is the Sentry-Hook-Resource a fixture is sent with: its name
@@ -99,14 +81,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got, want any
-			if err := json.Unmarshal(raw, &want); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(encoded, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
+			if !eventstest.SameJSON(t, encoded, raw) {
 				t.Errorf("round trip changed the webhook\n got %s\nwant %s", encoded, raw)
 			}
 		})

@@ -1,14 +1,12 @@
 package sentry
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/eventbridge/eventstest"
 )
 
 // FuzzWebhook feeds Verify and Decode every sample, the committed corpus
@@ -62,30 +60,9 @@ func FuzzWebhook(f *testing.F) {
 			}
 			return
 		}
-		checkSignal(t, s)
+		if s.Source != SignalSource {
+			t.Fatalf("Signal source %q, want %q", s.Source, SignalSource)
+		}
+		eventstest.CheckSignal(t, s)
 	})
-}
-
-func checkSignal(t *testing.T, s incident.Signal) {
-	t.Helper()
-	if s.Source != SignalSource || s.EventID == "" || s.DedupKey == "" || s.Service == "" || s.Summary == "" {
-		t.Fatalf("Signal has an empty identity field: %+v", s)
-	}
-	if _, err := incident.ParseSeverity(string(s.Severity)); err != nil {
-		t.Fatalf("Signal severity: %v", err)
-	}
-	if _, err := incident.ParseCategory(string(s.Category)); err != nil {
-		t.Fatalf("Signal category: %v", err)
-	}
-	switch s.State {
-	case incident.Firing, incident.Recovered, incident.Inconclusive:
-	default:
-		t.Fatalf("Signal state %q", s.State)
-	}
-	if s.Time.IsZero() || s.Time.Location() != time.UTC {
-		t.Fatalf("Signal time %v", s.Time)
-	}
-	if _, err := json.Marshal(s); err != nil {
-		t.Fatalf("Signal does not encode: %v", err)
-	}
 }

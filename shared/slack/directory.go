@@ -128,9 +128,6 @@ func (d Directory) Lookup(slackUserID string) (Responder, bool) {
 	return r, ok
 }
 
-// Len returns how many users the directory maps.
-func (d Directory) Len() int { return len(d.byID) }
-
 // SlackUserIDs returns the Slack users with the given emails (compared
 // without case), to invite the people paged to an incident's channel, and
 // the emails nobody in the directory has.

@@ -9,8 +9,7 @@
 // default) also get a channel of their own, inc-<id>, with the people
 // paged invited. Slack's 429 answers are honoured up to a bound; every
 // failure comes back as *SlackUnavailableError (try again later) or
-// *SlackRejectedError (fix something first), returned unwrapped so their
-// type names reach Step Functions.
+// *SlackRejectedError (fix something first).
 //
 // Inbound, Inbound verifies Slack's request signature and timestamp and
 // turns the Acknowledge and Resolve buttons, the resolve modal and the

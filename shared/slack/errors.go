@@ -12,10 +12,9 @@ import (
 // SlackUnavailableError means Slack did not take the call but may take it
 // later: it kept answering 429 beyond the Notifier's bound, answered 408
 // or a 5xx or one of its transient error codes, or could not be reached in
-// time. The caller retries later (the Step Functions Retry rules match
-// this type's name) and records the failure on the timeline; a message
+// time. The caller retries later (the Notify task's message ledger, after
+// RetryAfterDuration) and records the failure on the timeline; a message
 // never holds up a page.
-// The name stutters on purpose: it is the errorType Step Functions matches.
 type SlackUnavailableError struct {
 	// Method is the Web API method, e.g. "chat.postMessage".
 	Method string
@@ -58,7 +57,6 @@ func (e *SlackUnavailableError) Unwrap() error { return e.Err }
 // SlackRejectedError means Slack refused the call for good: sending it
 // again would be refused again until somebody fixes the cause
 // (channel_not_found, not_in_channel, invalid_auth, invalid_blocks, ...).
-// The name stutters on purpose: it is the errorType Step Functions matches.
 type SlackRejectedError struct {
 	// Method is the Web API method.
 	Method string

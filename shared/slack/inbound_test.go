@@ -310,8 +310,8 @@ func TestUnsignedStaleAndMalformed(t *testing.T) {
 
 func TestParseDirectory(t *testing.T) {
 	d := testDirectory(t)
-	if d.Len() != 3 {
-		t.Fatalf("%d users", d.Len())
+	if len(d.byID) != 3 {
+		t.Fatalf("%d users", len(d.byID))
 	}
 	if r, ok := d.Lookup("U0VIEWER1"); !ok || r.CanAct() {
 		t.Errorf("viewer %+v can act", r)

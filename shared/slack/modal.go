@@ -8,6 +8,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/notify"
 )
 
 // The IDs of the modal the Resolve button opens. Its view_submission
@@ -49,7 +50,7 @@ func ResolveModal(incidentID string, alert MessageRef) slackgo.ModalViewRequest 
 		Close:           plain("Cancel"),
 		PrivateMetadata: string(meta),
 		Blocks: slackgo.Blocks{BlockSet: []slackgo.Block{
-			slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, "Resolving *"+escape(incidentID)+"*. The root cause goes into the resolution message and the post-mortem.", false, false), nil, nil),
+			slackgo.NewSectionBlock(slackgo.NewTextBlockObject(slackgo.MarkdownType, "Resolving *"+notify.Escape(incidentID)+"*. The root cause goes into the resolution message and the post-mortem.", false, false), nil, nil),
 			slackgo.NewInputBlock(RootCauseBlockID, plain("Root cause"), nil, rootCause),
 			summaryBlock,
 		}},
@@ -84,8 +85,4 @@ func (n *Notifier) Respond(ctx context.Context, responseURL, text string) error 
 
 func plain(s string) *slackgo.TextBlockObject {
 	return slackgo.NewTextBlockObject(slackgo.PlainTextType, s, false, false)
-}
-
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

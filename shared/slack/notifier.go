@@ -121,7 +121,7 @@ func New(api API, opts Options) *Notifier {
 		opts.MaxWait = DefaultMaxWait
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = incident.Sleep
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -131,9 +131,6 @@ func New(api API, opts Options) *Notifier {
 	}
 	return &Notifier{api: api, opts: opts, workspaceURL: opts.WorkspaceURL}
 }
-
-// Channel returns the channel alerts are posted to.
-func (n *Notifier) Channel() string { return n.opts.Channel }
 
 // WantsOwnChannel reports whether incidents of severity s get a channel of
 // their own.
@@ -384,16 +381,5 @@ func (n *Notifier) call(ctx context.Context, method string, f func(context.Conte
 			return classify(method, serr)
 		}
 		waited += wait
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

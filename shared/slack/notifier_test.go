@@ -307,8 +307,8 @@ func TestChannelName(t *testing.T) {
 }
 
 func TestWantsOwnChannel(t *testing.T) {
-	if n := New(nil, Options{}); !n.WantsOwnChannel(incident.P0) || n.WantsOwnChannel(incident.P1) || n.Channel() != "#incidents" {
-		t.Errorf("defaults: P0 %v, P1 %v, channel %s", n.WantsOwnChannel(incident.P0), n.WantsOwnChannel(incident.P1), n.Channel())
+	if n := New(nil, Options{}); !n.WantsOwnChannel(incident.P0) || n.WantsOwnChannel(incident.P1) || n.opts.Channel != "#incidents" {
+		t.Errorf("defaults: P0 %v, P1 %v, channel %s", n.WantsOwnChannel(incident.P0), n.WantsOwnChannel(incident.P1), n.opts.Channel)
 	}
 	if n := New(nil, Options{OwnChannelFor: []incident.Severity{}}); n.WantsOwnChannel(incident.P0) {
 		t.Error("an empty OwnChannelFor still gives P0 a channel")

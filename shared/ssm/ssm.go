@@ -46,9 +46,6 @@ type Switch struct {
 // NewSwitch returns the switch held by the parameter name.
 func NewSwitch(api API, name string) *Switch { return &Switch{api: api, name: name} }
 
-// Name is the parameter's name.
-func (s *Switch) Name() string { return s.name }
-
 // State is what the parameter holds.
 type State struct {
 	On           bool      `json:"on"`

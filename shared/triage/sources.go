@@ -142,7 +142,7 @@ func ecsPart(st *ecs.ServiceState) incident.TriagePart {
 	}
 	for _, d := range st.Deployments {
 		tp.Lines = append(tp.Lines, fmt.Sprintf("deployment %s %s of %s created %s: %s, %d/%d running, %d pending, %d failed",
-			d.Status, d.ID, shortTD(d.TaskDefinition), d.CreatedAt.UTC().Format(time.RFC3339), orDash(d.RolloutState), d.Running, d.Desired, d.Pending, d.Failed))
+			d.Status, d.ID, ecs.ShortTaskDefinition(d.TaskDefinition), d.CreatedAt.UTC().Format(time.RFC3339), orDash(d.RolloutState), d.Running, d.Desired, d.Pending, d.Failed))
 	}
 	withError := 0
 	for _, t := range st.StoppedTasks {
@@ -152,7 +152,7 @@ func ecsPart(st *ecs.ServiceState) incident.TriagePart {
 		tp.Lines = append(tp.Lines, stoppedLine(t))
 	}
 	tp.Facts[incident.FactStoppedWithError] = strconv.Itoa(withError)
-	tp.Summary = fmt.Sprintf("%s: %d of %d tasks running, %d pending, running %s", st.Status, st.Running, st.Desired, st.Pending, shortTD(st.TaskDefinition))
+	tp.Summary = fmt.Sprintf("%s: %d of %d tasks running, %d pending, running %s", st.Status, st.Running, st.Desired, st.Pending, ecs.ShortTaskDefinition(st.TaskDefinition))
 	if len(st.Deployments) > 0 {
 		tp.Summary += fmt.Sprintf(" (deployed %s)", st.Deployments[0].CreatedAt.UTC().Format("2006-01-02 15:04Z"))
 	}
@@ -180,7 +180,7 @@ func stoppedWithError(t ecs.StoppedTask) bool {
 }
 
 func stoppedLine(t ecs.StoppedTask) string {
-	line := fmt.Sprintf("task %s (%s) stopped %s: %s", shortID(t.TaskARN), shortTD(t.TaskDefinition), t.StoppedAt.UTC().Format("15:04:05"), logs.Redact(t.StoppedReason))
+	line := fmt.Sprintf("task %s (%s) stopped %s: %s", shortID(t.TaskARN), ecs.ShortTaskDefinition(t.TaskDefinition), t.StoppedAt.UTC().Format("15:04:05"), logs.Redact(t.StoppedReason))
 	for _, c := range t.Containers {
 		if c.ExitCode != nil {
 			line += fmt.Sprintf("; %s exited %d", c.Name, *c.ExitCode)
@@ -305,14 +305,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// shortTD is family:revision of a task definition ARN.
-func shortTD(arn string) string {
-	if i := strings.LastIndex(arn, "/"); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
 }
 
 // shortID is the last part of an ARN.
