@@ -862,7 +862,7 @@ func TestContextSettings(t *testing.T) {
 			t.Errorf("log group %s retention = %v, want 14", id, got)
 		}
 	}
-	env := props(s.resource(t, logicalID(t, s, s.stack.Functions.EscalationPage)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env := envOf(t, s, logicalID(t, s, s.stack.Functions.EscalationPage))
 	for k, want := range map[string]string{
 		EnvPagerDutyEventsURL: "http://127.0.0.1:9999/v2/enqueue",
 		EnvIncidentURLBase:    "https://incidents.example.com/i/",

@@ -205,7 +205,7 @@ func TestFireDrill(t *testing.T) {
 	check(t, "weekly schedule", func() {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{"ScheduleExpression": "cron(0 9 ? * MON *)"})
 	})
-	env := props(s.resource(t, logicalID(t, s, s.stack.Functions.Heartbeat)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env := envOf(t, s, logicalID(t, s, s.stack.Functions.Heartbeat))
 	if env[EnvFireDrillMaxAgeDays] != "8" {
 		t.Errorf("%s = %v, want 8", EnvFireDrillMaxAgeDays, env[EnvFireDrillMaxAgeDays])
 	}
@@ -216,7 +216,7 @@ func TestFireDrill(t *testing.T) {
 	check(t, "rules without the drill", func() {
 		s.tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(eventbridge.IngestRules())+1)))
 	})
-	env = props(s.resource(t, logicalID(t, s, s.stack.Functions.Heartbeat)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env = envOf(t, s, logicalID(t, s, s.stack.Functions.Heartbeat))
 	if _, ok := env[EnvFireDrillMaxAgeDays]; ok {
 		t.Errorf("with the drill off, the heartbeat still watches it")
 	}
