@@ -253,13 +253,9 @@ func TestAPIContextSettings(t *testing.T) {
 	if got := canon(env[EnvPagerDutyWebhookSecretArn]); !strings.HasSuffix(got, `":secret:`+secretName+`"]]}`) {
 		t.Errorf("%s = %s, want the ARN of %s", EnvPagerDutyWebhookSecretArn, got, secretName)
 	}
-	role := props(s.resource(t, apiID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 	granted := false
-	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
-		roles := list(props(r)["Roles"])
-		if slices.ContainsFunc(roles, func(v any) bool { return canon(v) == canon(ref(role)) }) {
-			granted = granted || strings.Contains(canon(props(r)["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
-		}
+	for _, p := range s.policiesOf(roleOf(t, s, apiID)) {
+		granted = granted || strings.Contains(canon(p["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
 	}
 	if !granted {
 		t.Errorf("the api function's policy does not grant the secret %s", secretName)

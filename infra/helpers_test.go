@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -196,4 +197,24 @@ func envOf(t *testing.T, s synthesized, id string) map[string]any {
 	t.Helper()
 	env, _ := props(s.resource(t, id))["Environment"].(map[string]any)["Variables"].(map[string]any)
 	return env
+}
+
+// roleOf is the logical ID of the execution role of the function with
+// logical ID fnID.
+func roleOf(t *testing.T, s synthesized, fnID string) string {
+	t.Helper()
+	return props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+}
+
+// policiesOf returns the Properties of every IAM policy attached to the
+// role with logical ID role.
+func (s synthesized) policiesOf(role string) []map[string]any {
+	var out []map[string]any
+	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
+		p := props(r)
+		if slices.ContainsFunc(list(p["Roles"]), func(x any) bool { return canon(x) == canon(ref(role)) }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

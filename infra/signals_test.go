@@ -68,11 +68,7 @@ func TestHealthCheckSchedule(t *testing.T) {
 	// The scheduler's role may invoke the function, unqualified, and
 	// nothing else.
 	var grants []string
-	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
-		p := props(r)
-		if canon(p["Roles"]) != canon([]any{ref(role)}) {
-			continue
-		}
+	for _, p := range s.policiesOf(role) {
 		for _, stmt := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
 			stmt := stmt.(map[string]any)
 			grants = append(grants, canon(stmt["Action"])+" on "+canon(stmt["Resource"]))

@@ -441,9 +441,6 @@ var logDeliveryActions = []string{
 func TestIAMLeastPrivilege(t *testing.T) {
 	s := synth(t, nil)
 	st := s.stack
-	roleOf := func(fnID string) string {
-		return props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
-	}
 	fnID := map[string]string{} // function name -> logical ID
 	fnRole := map[string]string{}
 	var fnRoles []string
@@ -451,10 +448,10 @@ func TestIAMLeastPrivilege(t *testing.T) {
 	logGroupOf := map[string]any{}
 	for name, fn := range st.Functions.ByName() {
 		id := logicalID(t, s, fn)
-		fnID[name], fnRole[name] = id, roleOf(id)
-		fnRoles = append(fnRoles, roleOf(id))
+		fnID[name], fnRole[name] = id, roleOf(t, s, id)
+		fnRoles = append(fnRoles, fnRole[name])
 		lg := props(s.resource(t, id))["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
-		logGroupOf[roleOf(id)] = getAtt(lg, "Arn")
+		logGroupOf[fnRole[name]] = getAtt(lg, "Arn")
 	}
 	smID := logicalID(t, s, st.Escalation.StateMachine)
 	tableID := logicalID(t, s, st.Storage.Table)
@@ -874,13 +871,9 @@ func TestContextSettings(t *testing.T) {
 	if got := canon(env[EnvRoutingKeysSecretArn]); !strings.Contains(got, ":secret:"+secretName+`"`) {
 		t.Errorf("%s = %s, want the ARN of %s", EnvRoutingKeysSecretArn, got, secretName)
 	}
-	page := props(s.resource(t, logicalID(t, s, s.stack.Functions.EscalationPage)))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0]
 	found := false
-	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
-		if canon(props(r)["Roles"]) != canon([]any{ref(page.(string))}) {
-			continue
-		}
-		found = strings.Contains(canon(props(r)["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
+	for _, p := range s.policiesOf(roleOf(t, s, logicalID(t, s, s.stack.Functions.EscalationPage))) {
+		found = found || strings.Contains(canon(p["PolicyDocument"]), ":secret:"+secretName+`-??????"`)
 	}
 	if !found {
 		t.Errorf("escalation-page's policy does not grant the secret %s", secretName)
