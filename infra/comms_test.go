@@ -123,11 +123,6 @@ func TestCommsContextErrors(t *testing.T) {
 		{"bad secret name", map[string]any{ContextSlackSecretName: "has spaces in it"}, "not a Secrets Manager secret name"},
 		{"directory not JSON", map[string]any{ContextSlackUserDirectory: "{nope"}, "is not JSON"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.error) {
-				t.Errorf("err = %v, want one containing %q", err, c.error)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.error) })
 	}
 }

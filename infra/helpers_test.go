@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -79,7 +80,24 @@ func synth(t *testing.T, extra map[string]any) synthesized {
 
 // newTestStack builds the stack in a fresh app like main does, writing to a
 // temporary folder.
-func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (stack *IncidentResponseStack, err error) {
+func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (*IncidentResponseStack, error) {
+	t.Helper()
+	return buildTestStack(t, extra, &IncidentResponseStackProps{FunctionsDir: functionsDir})
+}
+
+// newBoundTestStack builds the stack bound to an account, as `cdk deploy`
+// synthesizes it, with cdk.json's context plus extra.
+func newBoundTestStack(t *testing.T, extra map[string]any) (*IncidentResponseStack, error) {
+	t.Helper()
+	return buildTestStack(t, extra, &IncidentResponseStackProps{
+		StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}},
+		FunctionsDir: testFunctionsDir,
+	})
+}
+
+// buildTestStack builds the stack with props in a fresh app with cdk.json's
+// context plus extra.
+func buildTestStack(t *testing.T, extra map[string]any, props *IncidentResponseStackProps) (stack *IncidentResponseStack, err error) {
 	t.Helper()
 	root, err := FindRepoRoot(".")
 	if err != nil {
@@ -93,9 +111,19 @@ func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (stac
 		app.Node().SetContext(jsii.String(k), v)
 	}
 	mustNotPanic(t, "NewIncidentResponseStack", func() {
-		stack, err = NewIncidentResponseStack(app, StackID, &IncidentResponseStackProps{FunctionsDir: functionsDir})
+		stack, err = NewIncidentResponseStack(app, StackID, props)
 	})
 	return stack, err
+}
+
+// synthFails builds the stack with cdk.json's context plus extra and
+// reports a failure unless building it fails with an error containing
+// want.
+func synthFails(t *testing.T, extra map[string]any, want string) {
+	t.Helper()
+	if _, err := newTestStack(t, extra, testFunctionsDir); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("context %v: err = %v, want one containing %q", extra, err, want)
+	}
 }
 
 // mustNotPanic runs f and turns a panic (a failed CDK assertion or a jsii

@@ -176,11 +176,6 @@ func TestSignalSettingsErrors(t *testing.T) {
 		{"not a schedule", map[string]any{ContextHealthChecksFile: testHealthChecksFile, ContextHealthCheckSchedule: "every minute"},
 			`context healthCheckSchedule: "every minute" is not a schedule expression`},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("err = %v, want one containing %q", err, c.err)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.err) })
 	}
 }

@@ -895,12 +895,7 @@ func TestContextErrors(t *testing.T) {
 		{"audience empty", map[string]any{ContextJWTAudience: ""}, "context jwtAudience: required"},
 		{"audience not a string", map[string]any{ContextJWTAudience: 7.0}, "context jwtAudience: 7 (float64) is neither a string nor a list of strings"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.error) {
-				t.Errorf("err = %v, want one containing %q", err, c.error)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.error) })
 	}
 }
 
