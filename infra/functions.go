@@ -233,7 +233,7 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
-	// API serves the HTTP API and the PagerDuty webhook.
+	// API serves the HTTP API and the PagerDuty, Sentry and Slack webhooks.
 	API awslambda.Function
 	// Heartbeat is the dead man's switch, on a schedule.
 	Heartbeat awslambda.Function
