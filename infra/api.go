@@ -84,6 +84,8 @@ const (
 
 // RouteThrottle is a route's own rate (requests per second) and burst.
 type RouteThrottle struct {
+	// Rate is the steady requests per second; Burst how many may come
+	// at once.
 	Rate  float64
 	Burst float64
 }

@@ -42,6 +42,7 @@ type DashboardProps struct {
 // throttles and failed escalations that would make those numbers lie.
 type Dashboard struct {
 	constructs.Construct
+	// Dashboard is the CloudWatch dashboard itself.
 	Dashboard awscloudwatch.Dashboard
 }
 

@@ -56,9 +56,14 @@ type RunbookConfig struct {
 	SourcesDoc string
 	Policy     incident.RemediationPolicy
 	PolicyDoc  string
-	DryRun     bool
+	// DryRun makes every remediation a dry run (remediationDryRun).
+	DryRun bool
+	// KillSwitch is the kill switch's default while the table holds no
+	// setting (remediationKillSwitch).
 	KillSwitch bool
-	PassRoles  []string
+	// PassRoles are the task roles a rollback may pass to ECS
+	// (remediationPassRoles).
+	PassRoles []string
 }
 
 // RunbookConfigFromContext reads the triage and remediation settings.
@@ -142,7 +147,10 @@ func contextFlag(v any, yes, no string) (bool, error) {
 
 // RunbookProps configures NewRunbook.
 type RunbookProps struct {
-	Config    RunbookConfig
+	// Config is the triage and remediation settings from CDK context.
+	Config RunbookConfig
+	// Triage and Remediate are the functions configured and granted;
+	// API learns the kill switch's default.
 	Triage    awslambda.Function
 	Remediate awslambda.Function
 	API       awslambda.Function
