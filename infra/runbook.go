@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -214,14 +215,7 @@ func statement(actions []string, resources []string, conditions map[string]any) 
 // triageStatements: what the configured sources read, and nothing else.
 func triageStatements(stack awscdk.Stack, src evidence.Config) *[]awsiam.PolicyStatement {
 	var services, clusters, tasks, groups, dbs []string
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range src.Services {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(src.Services)) {
 		s := src.Services[n]
 		if s.ECSService != "" {
 			services = appendNew(services, arn(stack, "ecs", "service", s.Cluster+"/"+s.ECSService, awscdk.ArnFormat_SLASH_RESOURCE_NAME))
