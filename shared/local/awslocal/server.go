@@ -237,25 +237,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc *service, in 
 		s.answer(w, svc, in, call, nil, svc.faultError(kind, in.op))
 		return
 	case Timeout:
-		if !s.holdUntilGone(r) {
-			s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
-			return
-		}
-		call.Outcome = "timeout"
-		s.record(*call)
+		s.timeOut(w, r, svc, in, call)
 		return
 	}
 	out, err := s.run(svc, in)
 	if kind == TimeoutApplied {
-		if !s.holdUntilGone(r) {
-			s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
-			return
-		}
-		call.Outcome = "timeout"
-		s.record(*call)
+		s.timeOut(w, r, svc, in, call)
 		return
 	}
 	s.answer(w, svc, in, call, out, err)
+}
+
+// timeOut holds the answer until the caller gives up, then records the
+// call as timed out; a caller still there when the hold ends, or the
+// server closes, gets the service's internal error.
+func (s *Server) timeOut(w http.ResponseWriter, r *http.Request, svc *service, in *request, call *Call) {
+	if !s.holdUntilGone(r) {
+		s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
+		return
+	}
+	call.Outcome = "timeout"
+	s.record(*call)
 }
 
 // run calls the operation under the world lock, so every action is
