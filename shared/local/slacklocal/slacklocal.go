@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -572,12 +573,12 @@ func (s *Server) invite(p params) (map[string]any, string) {
 			return nil, "cant_invite_self"
 		case !userID.MatchString(u):
 			return nil, "user_not_found"
-		case contains(c.Members, u) && len(users) == 1:
+		case slices.Contains(c.Members, u) && len(users) == 1:
 			return nil, "already_in_channel"
 		}
 	}
 	for _, u := range users {
-		if !contains(c.Members, u) {
+		if !slices.Contains(c.Members, u) {
 			c.Members = append(c.Members, u)
 		}
 	}
@@ -682,13 +683,4 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte("ok"))
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
