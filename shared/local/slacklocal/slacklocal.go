@@ -434,8 +434,10 @@ func (s *Server) newTS() string {
 	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
 }
 
-func (s *Server) postMessage(p params) (map[string]any, string) {
-	c := s.channel(p.get("channel"))
+// botChannel finds the channel ref names for a call that needs the bot
+// in it, or returns the error Slack answers. Callers hold s.mu.
+func (s *Server) botChannel(ref string) (*Channel, string) {
+	c := s.channel(ref)
 	switch {
 	case c == nil:
 		return nil, "channel_not_found"
@@ -443,6 +445,14 @@ func (s *Server) postMessage(p params) (map[string]any, string) {
 		return nil, "is_archived"
 	case !c.BotMember:
 		return nil, "not_in_channel"
+	}
+	return c, ""
+}
+
+func (s *Server) postMessage(p params) (map[string]any, string) {
+	c, code := s.botChannel(p.get("channel"))
+	if code != "" {
+		return nil, code
 	}
 	text, blocks, code := content(p)
 	if code != "" {
@@ -554,14 +564,9 @@ func (s *Server) create(p params) (map[string]any, string) {
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 func (s *Server) invite(p params) (map[string]any, string) {
-	c := s.channel(p.get("channel"))
-	switch {
-	case c == nil:
-		return nil, "channel_not_found"
-	case c.Archived:
-		return nil, "is_archived"
-	case !c.BotMember:
-		return nil, "not_in_channel"
+	c, code := s.botChannel(p.get("channel"))
+	if code != "" {
+		return nil, code
 	}
 	users := strings.Split(p.get("users"), ",")
 	if len(users) == 1 && users[0] == "" {
