@@ -120,14 +120,26 @@ func (a *ScenarioAWS) load() error {
 		}
 		raw = b
 	}
-	var w awslocal.World
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	w, err := decodeWorldOverlay(bytes.NewReader(raw))
+	if err != nil {
 		return fmt.Errorf("aws.world: %w", err)
 	}
 	a.world = &w
 	return nil
+}
+
+// decodeWorldOverlay reads a world to lay over DefaultWorld (MergeWorld),
+// refusing unknown fields so a misspelt setting fails loudly. It fills in
+// no defaults, unlike awslocal.DecodeWorld: an overlay replaces only what
+// it names, and the server fills in the merged world's.
+func decodeWorldOverlay(r io.Reader) (awslocal.World, error) {
+	var w awslocal.World
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return awslocal.World{}, err
+	}
+	return w, nil
 }
 
 // setUp gives the stack the scenario's world, faults and endpoints.
