@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -243,11 +244,7 @@ func printWorld(w io.Writer, sum *WorldSummary) {
 	for _, s := range sum.Services {
 		fmt.Fprintf(w, "  ECS %s/%s: %d of %d tasks running %s (%s)\n", s.Cluster, s.Name, s.RunningCount, s.DesiredCount, s.TaskDefinition, plural(s.Deployments, "deployment"))
 	}
-	names := make([]string, 0, len(sum.Parameters))
-	for n := range sum.Parameters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(sum.Parameters))
 	for _, n := range names {
 		fmt.Fprintf(w, "  SSM %s = %s\n", n, sum.Parameters[n])
 	}
