@@ -268,6 +268,16 @@ func TestSlowTaskDoesNotDelayAnother(t *testing.T) {
 	})
 }
 
+// blockUntilCancelled is a task that closes running, then holds until
+// its context ends and fails with the context's error.
+func blockUntilCancelled(running chan struct{}) TaskFunc {
+	return func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		close(running)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+}
+
 // startSleeperAndWorker runs def in real time with task as fnARN and
 // starts two executions: "sleeper", which def sends to wait in W, and
 // "worker", whose task runs. It returns once the task has closed running
@@ -296,11 +306,7 @@ func startSleeperAndWorker(t *testing.T, def string, task TaskFunc, running <-ch
 // and one whose task is running, leaves them RUNNING, and refuses Start.
 func TestRealTimeClose(t *testing.T) {
 	taskRunning := make(chan struct{})
-	block := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(taskRunning)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
+	block := blockUntilCancelled(taskRunning)
 	def := `{"StartAt":"C","States":{
 		"C":{"Type":"Choice","Choices":[{"Variable":"$.sleep","IsPresent":true,"Next":"W"}],"Default":"T"},
 		"W":{"Type":"Wait","Seconds":3600,"End":true},
@@ -382,11 +388,7 @@ func TestRealTimeShutdown(t *testing.T) {
 // context, and says so.
 func TestShutdownGivesUp(t *testing.T) {
 	running := make(chan struct{})
-	task := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(running)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
+	task := blockUntilCancelled(running)
 	e, err := NewRealTime(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnARN+`","End":true}}}`, map[string]TaskFunc{fnARN: task})
 	if err != nil {
 		t.Fatal(err)
@@ -409,11 +411,7 @@ func TestShutdownGivesUp(t *testing.T) {
 // clock whose task is running.
 func TestCloseStopsRunReady(t *testing.T) {
 	running := make(chan struct{})
-	block := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(running)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
+	block := blockUntilCancelled(running)
 	e, err := New(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnARN+`","End":true}}}`, map[string]TaskFunc{fnARN: block}, NewVirtualClock(t0))
 	if err != nil {
 		t.Fatal(err)
