@@ -18,6 +18,17 @@ func stackAlarmName(suffix string) map[string]any {
 	return join(ref("AWS::StackName"), suffix)
 }
 
+// checkProps reports each of want's properties that got, the properties
+// of what, does not hold.
+func checkProps(t *testing.T, what string, got, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		if canon(got[k]) != canon(v) {
+			t.Errorf("%s: %s = %s, want %s", what, k, canon(got[k]), canon(v))
+		}
+	}
+}
+
 // classifiedAs checks that an alarm of this stack named StackID+suffix, on
 // the metric, is an incident of service at severity.
 func classifiedAs(t *testing.T, suffix, namespace, metric, service string, severity incident.Severity) {
@@ -60,12 +71,7 @@ func TestFunctionAlarms(t *testing.T) {
 				"TreatMissingData":   "notBreaching",
 				"AlarmName":          stackAlarmName(c.suffix),
 			}
-			p := props(s.resource(t, c.id))
-			for k, v := range want {
-				if canon(p[k]) != canon(v) {
-					t.Errorf("%s %s alarm: %s = %s, want %s", name, c.metric, k, canon(p[k]), canon(v))
-				}
-			}
+			checkProps(t, name+" "+c.metric+" alarm", props(s.resource(t, c.id)), want)
 		}
 		classifiedAs(t, "-"+name+FunctionErrorsAlarmSuffix, "AWS/Lambda", "Errors", "incident-response", incident.P1)
 		classifiedAs(t, "-"+name+FunctionThrottlesAlarmSuffix, "AWS/Lambda", "Throttles", "incident-response", incident.P1)
@@ -82,8 +88,7 @@ func TestEscalationAlarms(t *testing.T) {
 		{logicalID(t, s, s.stack.Escalation.Failures), "ExecutionsFailed", EscalationFailuresAlarmSuffix, incident.P0},
 		{logicalID(t, s, s.stack.Escalation.TimedOut), "ExecutionsTimedOut", EscalationTimeoutsAlarmSuffix, incident.P0},
 	} {
-		p := props(s.resource(t, c.id))
-		for k, v := range map[string]any{
+		checkProps(t, c.metric+" alarm", props(s.resource(t, c.id)), map[string]any{
 			"Namespace":          "AWS/States",
 			"MetricName":         c.metric,
 			"Dimensions":         []any{map[string]any{"Name": "StateMachineArn", "Value": ref(sm)}},
@@ -91,11 +96,7 @@ func TestEscalationAlarms(t *testing.T) {
 			"ComparisonOperator": "GreaterThanThreshold",
 			"Threshold":          0.0,
 			"AlarmName":          stackAlarmName(c.suffix),
-		} {
-			if canon(p[k]) != canon(v) {
-				t.Errorf("%s alarm: %s = %s, want %s", c.metric, k, canon(p[k]), canon(v))
-			}
-		}
+		})
 		classifiedAs(t, c.suffix, "AWS/States", c.metric, "incident-response", c.severity)
 	}
 }
@@ -118,9 +119,8 @@ func TestHeartbeat(t *testing.T) {
 			"SourceArn":    getAtt(logicalID(t, s, s.stack.Heartbeat.Schedule), "Arn"),
 		})
 	})
-	p := props(s.resource(t, logicalID(t, s, s.stack.Heartbeat.Missing)))
 	topic := []any{ref(logicalID(t, s, s.stack.OperatorAlerts.Topic))}
-	for k, v := range map[string]any{
+	checkProps(t, "heartbeat alarm", props(s.resource(t, logicalID(t, s, s.stack.Heartbeat.Missing))), map[string]any{
 		"Namespace":  "Dashboarduz/IncidentResponse",
 		"MetricName": "Heartbeat",
 		// Its own function: another stack's beats never hide this one's silence.
@@ -137,11 +137,7 @@ func TestHeartbeat(t *testing.T) {
 		// Straight to the operator, through nothing of this system.
 		"AlarmActions": topic,
 		"OKActions":    topic,
-	} {
-		if canon(p[k]) != canon(v) {
-			t.Errorf("heartbeat alarm: %s = %s, want %s", k, canon(p[k]), canon(v))
-		}
-	}
+	})
 	classifiedAs(t, HeartbeatAlarmSuffix, "Dashboarduz/IncidentResponse", "Heartbeat", "incident-response", incident.P0)
 	if got := props(s.resource(t, fn))["ReservedConcurrentExecutions"]; got != 1.0 {
 		t.Errorf("heartbeat reserved concurrency = %v, want 1", got)
@@ -177,9 +173,8 @@ func TestFireDrill(t *testing.T) {
 		t.Errorf("an incident of the drill alarm (%+v) is not recognised as a drill", sig)
 	}
 
-	failing := props(s.resource(t, logicalID(t, s, s.stack.FireDrill.Failing)))
 	topic := []any{ref(logicalID(t, s, s.stack.OperatorAlerts.Topic))}
-	for k, v := range map[string]any{
+	checkProps(t, "fire-drill-failing alarm", props(s.resource(t, logicalID(t, s, s.stack.FireDrill.Failing))), map[string]any{
 		"Namespace":          "Dashboarduz/IncidentResponse",
 		"MetricName":         "FireDrillFailing",
 		"Dimensions":         []any{map[string]any{"Name": "FunctionName", "Value": ref(hb)}},
@@ -189,11 +184,7 @@ func TestFireDrill(t *testing.T) {
 		"TreatMissingData":   "notBreaching",
 		"AlarmName":          stackAlarmName(FireDrillFailingAlarmSuffix),
 		"AlarmActions":       topic,
-	} {
-		if canon(failing[k]) != canon(v) {
-			t.Errorf("fire-drill-failing alarm: %s = %s, want %s", k, canon(failing[k]), canon(v))
-		}
-	}
+	})
 	classifiedAs(t, FireDrillFailingAlarmSuffix, "Dashboarduz/IncidentResponse", "FireDrillFailing", "incident-response", incident.P1)
 	if got := props(s.resource(t, fn))["ReservedConcurrentExecutions"]; got != 1.0 {
 		t.Errorf("fire drill reserved concurrency = %v, want 1: two drills at once would see each other's incident", got)
