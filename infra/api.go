@@ -84,6 +84,8 @@ const (
 
 // RouteThrottle is a route's own rate (requests per second) and burst.
 type RouteThrottle struct {
+	// Rate is the steady requests per second; Burst how many may come
+	// at once.
 	Rate  float64
 	Burst float64
 }
@@ -181,7 +183,7 @@ type API struct {
 	Routes []awsapigatewayv2.HttpRoute
 }
 
-// NewApi creates the HTTP API with APIRoutes, all proxied (payload format
+// NewAPI creates the HTTP API with APIRoutes, all proxied (payload format
 // 2.0) to props.Function, and gives the function the state machine's ARN
 // and the right to start it. It fails when the JWT settings are missing.
 func NewAPI(scope constructs.Construct, id string, props *APIProps) (*API, error) {

@@ -63,15 +63,20 @@ const (
 const DefaultSlackChannel = slack.DefaultChannel
 
 // CommsConfig is what the stack takes from CDK context for the incident's
-// communication. NotifyEnv and APIEnv are the functions' environments,
-// checked at synthesis as the functions check them at cold start.
+// communication.
 type CommsConfig struct {
-	SlackSecretName      string
-	PagerDutyKeySecret   string
-	EmailIdentity        string
-	NotifyEnv, APIEnv    map[string]string
-	slackOn, emailOn     bool
-	pagerDutyPoliciesSet bool
+	// SlackSecretName and PagerDutyKeySecret name the imported Slack app
+	// and PagerDuty REST API key secrets; empty when not configured.
+	SlackSecretName    string
+	PagerDutyKeySecret string
+	// EmailIdentity is the SES identity the Notify function sends as:
+	// emailIdentity, or the sender's domain when email is on.
+	EmailIdentity string
+	// NotifyEnv and APIEnv are the functions' environments, checked at
+	// synthesis as the functions check them at cold start.
+	NotifyEnv, APIEnv map[string]string
+	// emailOn says the settings send stakeholder email.
+	emailOn bool
 }
 
 // CommsConfigFromContext reads the communication settings. policy is the
@@ -151,12 +156,12 @@ func (cfg *CommsConfig) check(env map[string]string, policy string) error {
 	if err != nil {
 		return fmt.Errorf("communication settings: %w", err)
 	}
-	cfg.slackOn, cfg.emailOn, cfg.pagerDutyPoliciesSet = s.SlackOn(), s.EmailOn(), len(s.EscalationPolicies) > 0
+	cfg.emailOn = s.EmailOn()
 	if cfg.emailOn && cfg.EmailIdentity == "" {
 		a, _ := mail.ParseAddress(s.EmailFrom)
 		_, cfg.EmailIdentity, _ = strings.Cut(a.Address, "@")
 	}
-	if cfg.PagerDutyKeySecret != "" && !cfg.pagerDutyPoliciesSet {
+	if cfg.PagerDutyKeySecret != "" && len(s.EscalationPolicies) == 0 {
 		return fmt.Errorf("context %s is set but %s maps no level to an escalation policy: nobody could be named", ContextPagerDutyAPIKeySecretName, ContextPagerDutyEscalationPolicies)
 	}
 	return nil
@@ -194,6 +199,7 @@ func dropEmpty(m map[string]string) map[string]string {
 
 // CommsProps configures Comms.
 type CommsProps struct {
+	// Config is the communication settings from CDK context.
 	Config CommsConfig
 	// Notify announces incidents; API takes Slack's requests.
 	Notify awslambda.Function

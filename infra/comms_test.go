@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -26,13 +25,9 @@ var commsContext = map[string]any{
 // the resources, canonicalised.
 func statementsOf(t *testing.T, s synthesized, fnID string) map[string][]string {
 	t.Helper()
-	role := props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 	out := map[string][]string{}
-	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
-		if !slices.ContainsFunc(list(props(r)["Roles"]), func(x any) bool { return canon(x) == canon(ref(role)) }) {
-			continue
-		}
-		for _, stmt := range list(props(r)["PolicyDocument"].(map[string]any)["Statement"]) {
+	for _, p := range s.policiesOf(roleOf(t, s, fnID)) {
+		for _, stmt := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
 			st := stmt.(map[string]any)
 			for _, a := range list(st["Action"]) {
 				for _, res := range list(st["Resource"]) {
@@ -128,11 +123,6 @@ func TestCommsContextErrors(t *testing.T) {
 		{"bad secret name", map[string]any{ContextSlackSecretName: "has spaces in it"}, "not a Secrets Manager secret name"},
 		{"directory not JSON", map[string]any{ContextSlackUserDirectory: "{nope"}, "is not JSON"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.error) {
-				t.Errorf("err = %v, want one containing %q", err, c.error)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.error) })
 	}
 }

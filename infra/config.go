@@ -222,17 +222,9 @@ func roleMapping(claim, names any) (auth.RoleMapping, error) {
 	if err != nil {
 		return auth.RoleMapping{}, fmt.Errorf("context %s: %w", ContextRoleClaim, err)
 	}
-	var doc string
-	switch v := names.(type) {
-	case nil:
-	case string:
-		doc = v
-	default:
-		b, err := json.Marshal(v)
-		if err != nil {
-			return auth.RoleMapping{}, fmt.Errorf("context %s: %w", ContextRoleNames, err)
-		}
-		doc = string(b)
+	doc, err := contextJSON(names)
+	if err != nil {
+		return auth.RoleMapping{}, fmt.Errorf("context %s: %w", ContextRoleNames, err)
 	}
 	m, err := auth.ParseRoleMapping(c, doc)
 	if err != nil {

@@ -242,7 +242,7 @@ func TestEscalationPolicyFile(t *testing.T) {
 	// Every function gets the policy.
 	s := synth(t, with(good))
 	for _, fn := range []awslambda.IFunction{s.stack.Functions.AlarmIngest, s.stack.Functions.EscalationPlan, s.stack.Functions.EscalationPage, s.stack.Functions.API} {
-		env := s.resource(t, logicalID(t, s, fn))["Properties"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		env := envOf(t, s, logicalID(t, s, fn))
 		if env[EnvEscalationPolicy] != cfg.EscalationPolicy {
 			t.Errorf("%s: %s = %v, want the policy", *fn.Node().Id(), EnvEscalationPolicy, env[EnvEscalationPolicy])
 		}

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type DashboardProps struct {
 // throttles and failed escalations that would make those numbers lie.
 type Dashboard struct {
 	constructs.Construct
+	// Dashboard is the CloudWatch dashboard itself.
 	Dashboard awscloudwatch.Dashboard
 }
 
@@ -175,11 +177,6 @@ func missedRow(namespace string) []awscloudwatch.IWidget {
 // healthRow shows the system's own health: function errors and
 // throttles, failed and timed-out escalations, and the stack's alarms.
 func healthRow(props *DashboardProps) []awscloudwatch.IWidget {
-	names := make([]string, 0, len(props.Functions))
-	for n := range props.Functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	opts := func(label, statistic string) *awscloudwatch.MetricOptions {
 		return &awscloudwatch.MetricOptions{
 			Label:     jsii.String(label),
@@ -188,7 +185,7 @@ func healthRow(props *DashboardProps) []awscloudwatch.IWidget {
 		}
 	}
 	var errs, throttles []awscloudwatch.IMetric
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(props.Functions)) {
 		errs = append(errs, props.Functions[n].MetricErrors(opts(n, "Sum")))
 		throttles = append(throttles, props.Functions[n].MetricThrottles(opts(n, "Sum")))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -47,13 +48,8 @@ type FunctionAlarms struct {
 func NewFunctionAlarms(scope constructs.Construct, id string, props *FunctionAlarmsProps) *FunctionAlarms {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	out := &FunctionAlarms{Construct: c, ByFunction: map[string]FunctionAlarm{}}
-	names := make([]string, 0, len(props.Functions))
-	for name := range props.Functions {
-		names = append(names, name)
-	}
 	// Sorted, so the template does not change from one synthesis to the next.
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(props.Functions)) {
 		fn := props.Functions[name]
 		cid := constructID(name)
 		out.ByFunction[name] = FunctionAlarm{

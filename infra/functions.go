@@ -17,7 +17,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/dashboarduz/incident-response/shared/health"
 	"github.com/dashboarduz/incident-response/shared/lambdaenv"
 )
 
@@ -219,7 +218,8 @@ type FunctionsProps struct {
 	// reads Sentry webhooks with.
 	SentryMapping string
 	// HealthChecks, when set, is the checks document the health-check
-	// function runs; HealthCheckTimeoutSeconds is its timeout.
+	// function runs; HealthCheckTimeoutSeconds is its timeout, which
+	// HealthCheckTimeoutSeconds derives from the checks that run.
 	HealthChecks              string
 	HealthCheckTimeoutSeconds float64
 }
@@ -233,7 +233,7 @@ type Functions struct {
 	EscalationPlan awslambda.Function
 	// EscalationPage pages one escalation level through PagerDuty.
 	EscalationPage awslambda.Function
-	// API serves the HTTP API and the PagerDuty webhook.
+	// API serves the HTTP API and the PagerDuty, Sentry and Slack webhooks.
 	API awslambda.Function
 	// Heartbeat is the dead man's switch, on a schedule.
 	Heartbeat awslambda.Function
@@ -405,13 +405,9 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	if props.HealthChecks != "" {
 		healthEnv[EnvHealthChecks] = jsii.String(props.HealthChecks)
 	}
-	healthTimeout := props.HealthCheckTimeoutSeconds
-	if healthTimeout <= 0 {
-		healthTimeout = HealthCheckTimeoutSeconds(health.DefaultConfig())
-	}
 	healthCheck := newFn("HealthCheck", HealthCheckFunction,
 		"Runs the runbook's health checks; a check failing in a row opens an incident, its passing notes the recovery.",
-		healthTimeout,
+		props.HealthCheckTimeoutSeconds,
 		healthEnv,
 		scheduled)
 

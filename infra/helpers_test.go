@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -78,7 +80,24 @@ func synth(t *testing.T, extra map[string]any) synthesized {
 
 // newTestStack builds the stack in a fresh app like main does, writing to a
 // temporary folder.
-func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (stack *IncidentResponseStack, err error) {
+func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (*IncidentResponseStack, error) {
+	t.Helper()
+	return buildTestStack(t, extra, &IncidentResponseStackProps{FunctionsDir: functionsDir})
+}
+
+// newBoundTestStack builds the stack bound to an account, as `cdk deploy`
+// synthesizes it, with cdk.json's context plus extra.
+func newBoundTestStack(t *testing.T, extra map[string]any) (*IncidentResponseStack, error) {
+	t.Helper()
+	return buildTestStack(t, extra, &IncidentResponseStackProps{
+		StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}},
+		FunctionsDir: testFunctionsDir,
+	})
+}
+
+// buildTestStack builds the stack with props in a fresh app with cdk.json's
+// context plus extra.
+func buildTestStack(t *testing.T, extra map[string]any, props *IncidentResponseStackProps) (stack *IncidentResponseStack, err error) {
 	t.Helper()
 	root, err := FindRepoRoot(".")
 	if err != nil {
@@ -92,9 +111,19 @@ func newTestStack(t *testing.T, extra map[string]any, functionsDir string) (stac
 		app.Node().SetContext(jsii.String(k), v)
 	}
 	mustNotPanic(t, "NewIncidentResponseStack", func() {
-		stack, err = NewIncidentResponseStack(app, StackID, &IncidentResponseStackProps{FunctionsDir: functionsDir})
+		stack, err = NewIncidentResponseStack(app, StackID, props)
 	})
 	return stack, err
+}
+
+// synthFails builds the stack with cdk.json's context plus extra and
+// reports a failure unless building it fails with an error containing
+// want.
+func synthFails(t *testing.T, extra map[string]any, want string) {
+	t.Helper()
+	if _, err := newTestStack(t, extra, testFunctionsDir); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("context %v: err = %v, want one containing %q", extra, err, want)
+	}
 }
 
 // mustNotPanic runs f and turns a panic (a failed CDK assertion or a jsii
@@ -196,4 +225,24 @@ func envOf(t *testing.T, s synthesized, id string) map[string]any {
 	t.Helper()
 	env, _ := props(s.resource(t, id))["Environment"].(map[string]any)["Variables"].(map[string]any)
 	return env
+}
+
+// roleOf is the logical ID of the execution role of the function with
+// logical ID fnID.
+func roleOf(t *testing.T, s synthesized, fnID string) string {
+	t.Helper()
+	return props(s.resource(t, fnID))["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+}
+
+// policiesOf returns the Properties of every IAM policy attached to the
+// role with logical ID role.
+func (s synthesized) policiesOf(role string) []map[string]any {
+	var out []map[string]any
+	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
+		p := props(r)
+		if slices.ContainsFunc(list(p["Roles"]), func(x any) bool { return canon(x) == canon(ref(role)) }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -19,10 +19,14 @@
 // incidentUrlBase (both optional), the HTTP API's jwtIssuer and
 // jwtAudience (required), the operator contact, operatorEmail and/or
 // operatorPagerDutySecretName (at least one required; see WatchConfig),
-// reservedConcurrency, fireDrillSchedule and fireDrillMaxAgeDays. cdk.json
-// holds placeholders for the required settings that synthesize with a
-// warning but fail for a stack bound to an account, as `cdk deploy`
-// synthesizes it.
+// reservedConcurrency, fireDrillSchedule and fireDrillMaxAgeDays; the
+// optional escalationPolicyFile, the API's roleClaim and roleNames, and the
+// settings read by SignalsConfigFromContext (ECS and RDS events, Sentry,
+// health checks), CommsConfigFromContext (Slack, PagerDuty's REST API,
+// email) and RunbookConfigFromContext (triage and remediation). Each
+// Context* constant documents its key. cdk.json holds placeholders for the
+// required settings that synthesize with a warning but fail for a stack
+// bound to an account, as `cdk deploy` synthesizes it.
 //
 // The app runs cdk-nag's AwsSolutions checks on the stack (ApplyNagChecks):
 // an unsuppressed finding fails synthesis.

@@ -49,8 +49,8 @@ func suppress(c constructs.IConstruct, s ...*cdknag.NagPackSuppression) {
 // AwsSolutions findings the stack keeps on purpose, each with its reason.
 // Everything else the pack finds is fixed in the construct that made it
 // (each function's role may write only to its own log group, instead of
-// AWSLambdaBasicExecutionRole; the state machine may invoke exactly its
-// two functions, not their versions).
+// AWSLambdaBasicExecutionRole; the state machine may invoke exactly the
+// functions its definition calls, not their versions).
 func suppressNagFindings(s *IncidentResponseStack) {
 	sm := s.Escalation.StateMachine
 	suppress(sm,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,9 +57,14 @@ type RunbookConfig struct {
 	SourcesDoc string
 	Policy     incident.RemediationPolicy
 	PolicyDoc  string
-	DryRun     bool
+	// DryRun makes every remediation a dry run (remediationDryRun).
+	DryRun bool
+	// KillSwitch is the kill switch's default while the table holds no
+	// setting (remediationKillSwitch).
 	KillSwitch bool
-	PassRoles  []string
+	// PassRoles are the task roles a rollback may pass to ECS
+	// (remediationPassRoles).
+	PassRoles []string
 }
 
 // RunbookConfigFromContext reads the triage and remediation settings.
@@ -142,7 +148,10 @@ func contextFlag(v any, yes, no string) (bool, error) {
 
 // RunbookProps configures NewRunbook.
 type RunbookProps struct {
-	Config    RunbookConfig
+	// Config is the triage and remediation settings from CDK context.
+	Config RunbookConfig
+	// Triage and Remediate are the functions configured and granted;
+	// API learns the kill switch's default.
 	Triage    awslambda.Function
 	Remediate awslambda.Function
 	API       awslambda.Function
@@ -206,14 +215,7 @@ func statement(actions []string, resources []string, conditions map[string]any) 
 // triageStatements: what the configured sources read, and nothing else.
 func triageStatements(stack awscdk.Stack, src evidence.Config) *[]awsiam.PolicyStatement {
 	var services, clusters, tasks, groups, dbs []string
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range src.Services {
-			if !yield(n) {
-				return
-			}
-		}
-	})
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(src.Services)) {
 		s := src.Services[n]
 		if s.ECSService != "" {
 			services = appendNew(services, arn(stack, "ecs", "service", s.Cluster+"/"+s.ECSService, awscdk.ArnFormat_SLASH_RESOURCE_NAME))

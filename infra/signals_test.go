@@ -68,11 +68,7 @@ func TestHealthCheckSchedule(t *testing.T) {
 	// The scheduler's role may invoke the function, unqualified, and
 	// nothing else.
 	var grants []string
-	for _, r := range s.resourcesOfType("AWS::IAM::Policy") {
-		p := props(r)
-		if canon(p["Roles"]) != canon([]any{ref(role)}) {
-			continue
-		}
+	for _, p := range s.policiesOf(role) {
 		for _, stmt := range list(p["PolicyDocument"].(map[string]any)["Statement"]) {
 			stmt := stmt.(map[string]any)
 			grants = append(grants, canon(stmt["Action"])+" on "+canon(stmt["Resource"]))
@@ -180,11 +176,6 @@ func TestSignalSettingsErrors(t *testing.T) {
 		{"not a schedule", map[string]any{ContextHealthChecksFile: testHealthChecksFile, ContextHealthCheckSchedule: "every minute"},
 			`context healthCheckSchedule: "every minute" is not a schedule expression`},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("err = %v, want one containing %q", err, c.err)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.err) })
 	}
 }

@@ -36,7 +36,7 @@ type IncidentResponseStack struct {
 	Ingest *Ingest
 	// OperatorAlerts carries the stack's own alarms out of band.
 	OperatorAlerts *OperatorAlerts
-	// API is the HTTP API and the PagerDuty webhook.
+	// API is the HTTP API and the PagerDuty, Sentry and Slack webhooks.
 	API *API
 	// FunctionAlarms watch every function's errors and throttles.
 	FunctionAlarms *FunctionAlarms

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,6 +16,17 @@ import (
 // stackAlarmName is the AlarmName of one of the stack's own alarms.
 func stackAlarmName(suffix string) map[string]any {
 	return join(ref("AWS::StackName"), suffix)
+}
+
+// checkProps reports each of want's properties that got, the properties
+// of what, does not hold.
+func checkProps(t *testing.T, what string, got, want map[string]any) {
+	t.Helper()
+	for k, v := range want {
+		if canon(got[k]) != canon(v) {
+			t.Errorf("%s: %s = %s, want %s", what, k, canon(got[k]), canon(v))
+		}
+	}
 }
 
 // classifiedAs checks that an alarm of this stack named StackID+suffix, on
@@ -61,12 +71,7 @@ func TestFunctionAlarms(t *testing.T) {
 				"TreatMissingData":   "notBreaching",
 				"AlarmName":          stackAlarmName(c.suffix),
 			}
-			p := props(s.resource(t, c.id))
-			for k, v := range want {
-				if canon(p[k]) != canon(v) {
-					t.Errorf("%s %s alarm: %s = %s, want %s", name, c.metric, k, canon(p[k]), canon(v))
-				}
-			}
+			checkProps(t, name+" "+c.metric+" alarm", props(s.resource(t, c.id)), want)
 		}
 		classifiedAs(t, "-"+name+FunctionErrorsAlarmSuffix, "AWS/Lambda", "Errors", "incident-response", incident.P1)
 		classifiedAs(t, "-"+name+FunctionThrottlesAlarmSuffix, "AWS/Lambda", "Throttles", "incident-response", incident.P1)
@@ -83,8 +88,7 @@ func TestEscalationAlarms(t *testing.T) {
 		{logicalID(t, s, s.stack.Escalation.Failures), "ExecutionsFailed", EscalationFailuresAlarmSuffix, incident.P0},
 		{logicalID(t, s, s.stack.Escalation.TimedOut), "ExecutionsTimedOut", EscalationTimeoutsAlarmSuffix, incident.P0},
 	} {
-		p := props(s.resource(t, c.id))
-		for k, v := range map[string]any{
+		checkProps(t, c.metric+" alarm", props(s.resource(t, c.id)), map[string]any{
 			"Namespace":          "AWS/States",
 			"MetricName":         c.metric,
 			"Dimensions":         []any{map[string]any{"Name": "StateMachineArn", "Value": ref(sm)}},
@@ -92,11 +96,7 @@ func TestEscalationAlarms(t *testing.T) {
 			"ComparisonOperator": "GreaterThanThreshold",
 			"Threshold":          0.0,
 			"AlarmName":          stackAlarmName(c.suffix),
-		} {
-			if canon(p[k]) != canon(v) {
-				t.Errorf("%s alarm: %s = %s, want %s", c.metric, k, canon(p[k]), canon(v))
-			}
-		}
+		})
 		classifiedAs(t, c.suffix, "AWS/States", c.metric, "incident-response", c.severity)
 	}
 }
@@ -119,9 +119,8 @@ func TestHeartbeat(t *testing.T) {
 			"SourceArn":    getAtt(logicalID(t, s, s.stack.Heartbeat.Schedule), "Arn"),
 		})
 	})
-	p := props(s.resource(t, logicalID(t, s, s.stack.Heartbeat.Missing)))
 	topic := []any{ref(logicalID(t, s, s.stack.OperatorAlerts.Topic))}
-	for k, v := range map[string]any{
+	checkProps(t, "heartbeat alarm", props(s.resource(t, logicalID(t, s, s.stack.Heartbeat.Missing))), map[string]any{
 		"Namespace":  "Dashboarduz/IncidentResponse",
 		"MetricName": "Heartbeat",
 		// Its own function: another stack's beats never hide this one's silence.
@@ -138,11 +137,7 @@ func TestHeartbeat(t *testing.T) {
 		// Straight to the operator, through nothing of this system.
 		"AlarmActions": topic,
 		"OKActions":    topic,
-	} {
-		if canon(p[k]) != canon(v) {
-			t.Errorf("heartbeat alarm: %s = %s, want %s", k, canon(p[k]), canon(v))
-		}
-	}
+	})
 	classifiedAs(t, HeartbeatAlarmSuffix, "Dashboarduz/IncidentResponse", "Heartbeat", "incident-response", incident.P0)
 	if got := props(s.resource(t, fn))["ReservedConcurrentExecutions"]; got != 1.0 {
 		t.Errorf("heartbeat reserved concurrency = %v, want 1", got)
@@ -178,9 +173,8 @@ func TestFireDrill(t *testing.T) {
 		t.Errorf("an incident of the drill alarm (%+v) is not recognised as a drill", sig)
 	}
 
-	failing := props(s.resource(t, logicalID(t, s, s.stack.FireDrill.Failing)))
 	topic := []any{ref(logicalID(t, s, s.stack.OperatorAlerts.Topic))}
-	for k, v := range map[string]any{
+	checkProps(t, "fire-drill-failing alarm", props(s.resource(t, logicalID(t, s, s.stack.FireDrill.Failing))), map[string]any{
 		"Namespace":          "Dashboarduz/IncidentResponse",
 		"MetricName":         "FireDrillFailing",
 		"Dimensions":         []any{map[string]any{"Name": "FunctionName", "Value": ref(hb)}},
@@ -190,11 +184,7 @@ func TestFireDrill(t *testing.T) {
 		"TreatMissingData":   "notBreaching",
 		"AlarmName":          stackAlarmName(FireDrillFailingAlarmSuffix),
 		"AlarmActions":       topic,
-	} {
-		if canon(failing[k]) != canon(v) {
-			t.Errorf("fire-drill-failing alarm: %s = %s, want %s", k, canon(failing[k]), canon(v))
-		}
-	}
+	})
 	classifiedAs(t, FireDrillFailingAlarmSuffix, "Dashboarduz/IncidentResponse", "FireDrillFailing", "incident-response", incident.P1)
 	if got := props(s.resource(t, fn))["ReservedConcurrentExecutions"]; got != 1.0 {
 		t.Errorf("fire drill reserved concurrency = %v, want 1: two drills at once would see each other's incident", got)
@@ -205,7 +195,7 @@ func TestFireDrill(t *testing.T) {
 	check(t, "weekly schedule", func() {
 		s.tmpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{"ScheduleExpression": "cron(0 9 ? * MON *)"})
 	})
-	env := props(s.resource(t, logicalID(t, s, s.stack.Functions.Heartbeat)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env := envOf(t, s, logicalID(t, s, s.stack.Functions.Heartbeat))
 	if env[EnvFireDrillMaxAgeDays] != "8" {
 		t.Errorf("%s = %v, want 8", EnvFireDrillMaxAgeDays, env[EnvFireDrillMaxAgeDays])
 	}
@@ -216,7 +206,7 @@ func TestFireDrill(t *testing.T) {
 	check(t, "rules without the drill", func() {
 		s.tmpl.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(float64(len(eventbridge.IngestRules())+1)))
 	})
-	env = props(s.resource(t, logicalID(t, s, s.stack.Functions.Heartbeat)))["Environment"].(map[string]any)["Variables"].(map[string]any)
+	env = envOf(t, s, logicalID(t, s, s.stack.Functions.Heartbeat))
 	if _, ok := env[EnvFireDrillMaxAgeDays]; ok {
 		t.Errorf("with the drill off, the heartbeat still watches it")
 	}
@@ -280,12 +270,7 @@ func TestWatchConfigErrors(t *testing.T) {
 		{"not a schedule", map[string]any{ContextFireDrillSchedule: "monthly"}, `"monthly" is not an EventBridge schedule expression`},
 		{"max age zero", map[string]any{ContextFireDrillMaxAgeDays: 0.0}, "0 is not a positive number of days"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := newTestStack(t, c.ctx, testFunctionsDir)
-			if err == nil || !strings.Contains(err.Error(), c.err) {
-				t.Errorf("err = %v, want one containing %q", err, c.err)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { synthFails(t, c.ctx, c.err) })
 	}
 }
 
@@ -343,28 +328,4 @@ func TestOperatorContact(t *testing.T) {
 		assertions.Annotations_FromStack(s.stack.Stack).HasNoWarning(jsii.String("*"),
 			assertions.Match_StringLikeRegexp(jsii.String("operatorEmail is cdk.json's placeholder")))
 	})
-}
-
-// newBoundTestStack builds the stack bound to an account, as `cdk deploy`
-// synthesizes it, with cdk.json's context plus ctx.
-func newBoundTestStack(t *testing.T, ctx map[string]any) (stack *IncidentResponseStack, err error) {
-	t.Helper()
-	root, err := FindRepoRoot(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := NewApp(root, &awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range ctx {
-		app.Node().SetContext(jsii.String(k), v)
-	}
-	mustNotPanic(t, "NewIncidentResponseStack", func() {
-		stack, err = NewIncidentResponseStack(app, StackID, &IncidentResponseStackProps{
-			StackProps:   awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")}},
-			FunctionsDir: testFunctionsDir,
-		})
-	})
-	return stack, err
 }

@@ -52,5 +52,5 @@ func main() {
 		AlarmARN: alarmARN,
 		Function: function,
 	}
-	lambda.Start(func(ctx context.Context) (drill.Record, error) { return d.Run(ctx) })
+	lambda.Start(d.Run)
 }

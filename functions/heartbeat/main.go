@@ -6,7 +6,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"strconv"
@@ -47,5 +46,5 @@ func main() {
 		h.Drills = &drill.Table{API: db, Table: table}
 		h.DrillMaxAge = time.Duration(days) * 24 * time.Hour
 	}
-	lambda.Start(func(ctx context.Context) error { return h.Beat(ctx) })
+	lambda.Start(h.Beat)
 }

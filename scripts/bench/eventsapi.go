@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/localhttp"
 	"github.com/dashboarduz/incident-response/shared/local/pagerdutylocal"
 )
 
@@ -43,9 +43,8 @@ type EventsAPI struct {
 	// URL is the enqueue endpoint, e.g. http://127.0.0.1:4321/v2/enqueue.
 	URL string
 
-	rec  *pagerdutylocal.Recorder
-	srv  *http.Server
-	done chan struct{}
+	rec *pagerdutylocal.Recorder
+	srv *localhttp.Server
 
 	mu      sync.Mutex
 	arrived map[string][]time.Time
@@ -70,15 +69,10 @@ func StartEventsAPI(addr string) (*EventsAPI, error) {
 	e := &EventsAPI{
 		URL:     "http://" + ln.Addr().String() + pagerdutylocal.EnqueuePath,
 		rec:     pagerdutylocal.New(incident.SystemClock{}),
-		done:    make(chan struct{}),
 		arrived: map[string][]time.Time{},
 		first:   map[string]chan struct{}{},
 	}
-	e.srv = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(e.done)
-		_ = e.srv.Serve(ln)
-	}()
+	e.srv = localhttp.Serve(ln, e)
 	return e, nil
 }
 
@@ -160,15 +154,5 @@ func (e *EventsAPI) Other() int {
 
 // Close stops the server.
 func (e *EventsAPI) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := e.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = e.srv.Close()
-	}
-	<-e.done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return e.srv.Close()
 }

@@ -161,7 +161,7 @@ func Dev(ctx context.Context, opts DevOptions, out io.Writer, ready chan<- strin
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", opts.Addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !loopbackHost(host) {
 		return fmt.Errorf("--addr %q: the dev server listens on a loopback address only", opts.Addr)
 	}
 	s, err := NewStack(ctx, Options{RealTime: true, PagerDutyURL: opts.PagerDutyURL, Policy: opts.Policy,

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -104,10 +103,7 @@ func do(t *testing.T, method, url, token string, body []byte) (int, map[string]a
 
 func TestDevServer(t *testing.T) {
 	base, token := startDev(t)
-	alarm, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	alarm := readFixture(t, "cloudwatch/api-5xx-alarm.json")
 
 	if code, v := do(t, "GET", base+"/health", "", nil); code != 200 || v["status"] != "ok" || fmt.Sprint(v["checks"]) != "map[table:ok]" {
 		t.Fatalf("health = %d %v", code, v)
@@ -229,10 +225,7 @@ func TestDevEventsDoNotWaitForEscalations(t *testing.T) {
 	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	base, _ := startDevWith(t, DevOptions{PagerDutyURL: pd.URL})
 
-	alarm, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	alarm := readFixture(t, "cloudwatch/api-5xx-alarm.json")
 	client := &http.Client{Timeout: 10 * time.Second}
 	post := func(name string) {
 		t.Helper()
@@ -275,10 +268,7 @@ func TestDevEventsDoNotWaitForEscalations(t *testing.T) {
 // through the signed Slack webhook acknowledges as the mapped user.
 func TestDevServerSlackAndEmail(t *testing.T) {
 	base, token := startDev(t)
-	alarm, err := os.ReadFile(filepath.Join("..", "..", "events", "cloudwatch", "api-5xx-alarm.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	alarm := readFixture(t, "cloudwatch/api-5xx-alarm.json")
 	_, v := do(t, "POST", base+"/events?at=now", "", alarm)
 	id, _ := v["Entries"].([]any)[0].(map[string]any)["IncidentId"].(string)
 	transcript := ""

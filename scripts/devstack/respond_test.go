@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -143,10 +141,7 @@ func TestAcknowledgeAndResolveReachPagerDuty(t *testing.T) {
 func webhookBody(t *testing.T, eventType, key string) []byte {
 	t.Helper()
 	name := map[string]string{"incident.acknowledged": "incident-acknowledged.json", "incident.resolved": "incident-resolved.json"}[eventType]
-	b, err := os.ReadFile(filepath.Join("..", "..", "events", "pagerduty", name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readFixture(t, "pagerduty/"+name)
 	return []byte(strings.ReplaceAll(string(b), "inc-20260301-030000-0123456789/level-1", key))
 }
 

@@ -286,10 +286,8 @@ func (s *Stack) devRunbookRoutes(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]any{"world": s.AWS.World(), "calls": s.AWS.Calls()})
 	})
 	mux.HandleFunc("PUT /dev/aws/world", func(w http.ResponseWriter, r *http.Request) {
-		var over awslocal.World
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxEventsBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&over); err != nil {
+		over, err := decodeWorldOverlay(http.MaxBytesReader(w, r.Body, maxEventsBody))
+		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}

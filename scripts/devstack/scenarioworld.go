@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -120,14 +121,26 @@ func (a *ScenarioAWS) load() error {
 		}
 		raw = b
 	}
-	var w awslocal.World
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
+	w, err := decodeWorldOverlay(bytes.NewReader(raw))
+	if err != nil {
 		return fmt.Errorf("aws.world: %w", err)
 	}
 	a.world = &w
 	return nil
+}
+
+// decodeWorldOverlay reads a world to lay over DefaultWorld (MergeWorld),
+// refusing unknown fields so a misspelt setting fails loudly. It fills in
+// no defaults, unlike awslocal.DecodeWorld: an overlay replaces only what
+// it names, and the server fills in the merged world's.
+func decodeWorldOverlay(r io.Reader) (awslocal.World, error) {
+	var w awslocal.World
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return awslocal.World{}, err
+	}
+	return w, nil
 }
 
 // setUp gives the stack the scenario's world, faults and endpoints.
@@ -231,11 +244,7 @@ func printWorld(w io.Writer, sum *WorldSummary) {
 	for _, s := range sum.Services {
 		fmt.Fprintf(w, "  ECS %s/%s: %d of %d tasks running %s (%s)\n", s.Cluster, s.Name, s.RunningCount, s.DesiredCount, s.TaskDefinition, plural(s.Deployments, "deployment"))
 	}
-	names := make([]string, 0, len(sum.Parameters))
-	for n := range sum.Parameters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(sum.Parameters))
 	for _, n := range names {
 		fmt.Fprintf(w, "  SSM %s = %s\n", n, sum.Parameters[n])
 	}

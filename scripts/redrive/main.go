@@ -17,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -87,8 +88,8 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%w (or give --queue and --function)", err)
 		}
-		o.queue = orElse(o.queue, outputs[OutputQueueURL])
-		o.function = orElse(o.function, outputs[OutputFunction])
+		o.queue = cmp.Or(o.queue, outputs[OutputQueueURL])
+		o.function = cmp.Or(o.function, outputs[OutputFunction])
 		if o.queue == "" || o.function == "" {
 			return fmt.Errorf("stack %s has no %s or %s output; give --queue and --function", o.stack, OutputQueueURL, OutputFunction)
 		}
@@ -105,13 +106,6 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d message(s) could not be redriven and stay in the queue", sum.Failed)
 	}
 	return nil
-}
-
-func orElse(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
 }
 
 // DescribeStacksAPI is the part of the CloudFormation client stackOutputs

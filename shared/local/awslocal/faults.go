@@ -91,14 +91,14 @@ func (s *Server) takeFault(service, op string) FaultKind {
 	return ""
 }
 
-// faultCodes are a service's own codes for the faults.
+// faultCodes are a service's own codes for the faults; every service
+// answers its internal error with a 500.
 type faultCodes struct {
 	throttle, throttleQuery string
 	throttleStatus          int
 	denied                  string
 	deniedStatus            int
 	internal                string
-	internalStatus          int
 }
 
 // faultError is the service's error for a fault kind.
@@ -110,10 +110,6 @@ func (svc *service) faultError(kind FaultKind, op string) *apiError {
 	case AccessDenied:
 		return &apiError{Code: c.denied, Status: c.deniedStatus, Message: fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/incident-response/local is not authorized to perform: %s:%s because no identity-based policy allows the %s:%s action", Account, svc.iamPrefix, op, svc.iamPrefix, op)}
 	default:
-		status := c.internalStatus
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
-		return &apiError{Code: c.internal, Status: status, Message: "We encountered an internal error. Please try again."}
+		return &apiError{Code: c.internal, Status: http.StatusInternalServerError, Message: "We encountered an internal error. Please try again."}
 	}
 }

@@ -22,8 +22,8 @@ import (
 	"github.com/dashboarduz/incident-response/shared/local/awslocal"
 )
 
-// serviceCall makes one representative call to a service and one to an
-// operation the stand-in does not implement.
+// serviceCall makes one representative call to a service, to its
+// operation op, and one to an operation the stand-in does not implement.
 type serviceCall struct {
 	service, op string
 	call        func(ctx context.Context, cfg aws.Config) error
@@ -102,7 +102,7 @@ var serviceCalls = []serviceCall{
 		unknownCode: "UnknownOperationException",
 	},
 	{
-		service: "scheduler", op: "GetSchedule",
+		service: "scheduler", op: "CreateSchedule",
 		call: func(ctx context.Context, cfg aws.Config) error {
 			_, err := scheduler.NewFromConfig(cfg).CreateSchedule(ctx, createInput("s", "t"))
 			return err
@@ -150,7 +150,7 @@ func TestFaultsInEachServicesShape(t *testing.T) {
 				if n := len(srv.Calls()); n != attempts[kind] {
 					t.Errorf("%d calls recorded, want %d", n, attempts[kind])
 				}
-				if c := lastCall(t, srv); c.Service != sc.service || c.Outcome != sc.codes[kind] {
+				if c := lastCall(t, srv); c.Service != sc.service || c.Operation != sc.op || c.Outcome != sc.codes[kind] {
 					t.Errorf("call = %s %s %s", c.Service, c.Operation, c.Outcome)
 				}
 			})

@@ -3,6 +3,7 @@ package awslocal
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -53,7 +54,7 @@ func logsFilterLogEvents(r *request) (any, error) {
 		if stream == "" {
 			stream = "app/app/0"
 		}
-		if len(in.LogStreamNames) > 0 && !contains(in.LogStreamNames, stream) || !strings.HasPrefix(stream, in.LogStreamNamePrefix) {
+		if len(in.LogStreamNames) > 0 && !slices.Contains(in.LogStreamNames, stream) || !strings.HasPrefix(stream, in.LogStreamNamePrefix) {
 			continue
 		}
 		if match(e.Message) {
@@ -80,15 +81,6 @@ func (r *request) findLogGroup(ref string) *LogGroup {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // compileFilterPattern reads the CloudWatch Logs filter patterns for

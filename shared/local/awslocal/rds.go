@@ -1,6 +1,7 @@
 package awslocal
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"strconv"
@@ -72,8 +73,8 @@ func describeDBInstance(db DBInstance) rdsInstanceOut {
 	out := rdsInstanceOut{
 		DBInstanceIdentifier: db.Identifier,
 		DBInstanceArn:        fmt.Sprintf("arn:aws:rds:%s:%s:db:%s", Region, Account, db.Identifier),
-		DBInstanceClass:      orDefault(db.Class, "db.t3.medium"),
-		Engine:               orDefault(db.Engine, "postgres"),
+		DBInstanceClass:      cmp.Or(db.Class, "db.t3.medium"),
+		Engine:               cmp.Or(db.Engine, "postgres"),
 		EngineVersion:        db.EngineVersion,
 		DBInstanceStatus:     db.Status,
 		MultiAZ:              db.MultiAZ,
@@ -88,11 +89,4 @@ func describeDBInstance(db DBInstance) rdsInstanceOut {
 		out.InstanceCreateTime = db.CreatedAt.UTC().Format(time.RFC3339)
 	}
 	return out
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -1,6 +1,7 @@
 package awslocal
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -34,7 +35,7 @@ func schedValidation(format string, args ...any) *apiError {
 func (r *request) findSchedule(group, name string) (int, *Schedule) {
 	for i := range r.world.Schedules {
 		s := &r.world.Schedules[i]
-		if s.Name == name && orDefault(s.GroupName, "default") == group {
+		if s.Name == name && cmp.Or(s.GroupName, "default") == group {
 			return i, s
 		}
 	}
@@ -57,7 +58,7 @@ func schedCreateSchedule(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	group := orDefault(in.GroupName, "default")
+	group := cmp.Or(in.GroupName, "default")
 	if err := validateSchedule(in.Name, group, in.FlexibleTimeWindow == nil || in.FlexibleTimeWindow.Mode == "", in.Target); err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func schedCreateSchedule(r *request) (any, error) {
 	}
 	r.world.Schedules = append(r.world.Schedules, Schedule{
 		Name: in.Name, GroupName: group, Expression: in.ScheduleExpression, Timezone: in.ScheduleExpressionTimezone,
-		State: orDefault(in.State, "ENABLED"), ActionAfterCompletion: orDefault(in.ActionAfterCompletion, "NONE"),
+		State: cmp.Or(in.State, "ENABLED"), ActionAfterCompletion: cmp.Or(in.ActionAfterCompletion, "NONE"),
 		TargetARN: in.Target.Arn, RoleARN: in.Target.RoleArn, Input: in.Target.Input, Description: in.Description,
 		At: at, ClientToken: in.ClientToken, CreatedAt: r.now,
 	})
@@ -126,7 +127,7 @@ func schedGetSchedule(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	group := orDefault(in.GroupName, "default")
+	group := cmp.Or(in.GroupName, "default")
 	_, s := r.findSchedule(group, in.Name)
 	if s == nil {
 		return nil, schedNotFound(in.Name)
@@ -155,7 +156,7 @@ func schedDeleteSchedule(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	i, s := r.findSchedule(orDefault(in.GroupName, "default"), in.Name)
+	i, s := r.findSchedule(cmp.Or(in.GroupName, "default"), in.Name)
 	if s == nil {
 		return nil, schedNotFound(in.Name)
 	}

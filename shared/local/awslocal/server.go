@@ -1,7 +1,6 @@
 package awslocal
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dashboarduz/incident-response/shared/incident"
+	"github.com/dashboarduz/incident-response/shared/local/localhttp"
 )
 
 // maxBody bounds a request body; the stand-in's operations take small ones.
@@ -48,8 +48,7 @@ type Server struct {
 	calls  []Call
 	seq    uint64
 
-	srv     *http.Server
-	done    chan struct{}
+	srv     *localhttp.Server
 	closing chan struct{}
 	once    sync.Once
 }
@@ -73,17 +72,12 @@ func Start(opts Options) (*Server, error) {
 		clock:   clock,
 		hold:    opts.Hold,
 		world:   w,
-		done:    make(chan struct{}),
 		closing: make(chan struct{}),
 	}
 	if s.hold <= 0 {
 		s.hold = 30 * time.Second
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.Serve(ln)
-	}()
+	s.srv = localhttp.Serve(ln, s)
 	return s, nil
 }
 
@@ -92,17 +86,7 @@ func Start(opts Options) (*Server, error) {
 // connection. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.once.Do(func() { close(s.closing) })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.srv.Close()
-	}
-	<-s.done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.srv.Close()
 }
 
 // World returns a copy of the current world.
@@ -237,25 +221,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, svc *service, in 
 		s.answer(w, svc, in, call, nil, svc.faultError(kind, in.op))
 		return
 	case Timeout:
-		if !s.holdUntilGone(r) {
-			s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
-			return
-		}
-		call.Outcome = "timeout"
-		s.record(*call)
+		s.timeOut(w, r, svc, in, call)
 		return
 	}
 	out, err := s.run(svc, in)
 	if kind == TimeoutApplied {
-		if !s.holdUntilGone(r) {
-			s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
-			return
-		}
-		call.Outcome = "timeout"
-		s.record(*call)
+		s.timeOut(w, r, svc, in, call)
 		return
 	}
 	s.answer(w, svc, in, call, out, err)
+}
+
+// timeOut holds the answer until the caller gives up, then records the
+// call as timed out; a caller still there when the hold ends, or the
+// server closes, gets the service's internal error.
+func (s *Server) timeOut(w http.ResponseWriter, r *http.Request, svc *service, in *request, call *Call) {
+	if !s.holdUntilGone(r) {
+		s.answer(w, svc, in, call, nil, svc.faultError(ServerError, in.op))
+		return
+	}
+	call.Outcome = "timeout"
+	s.record(*call)
 }
 
 // run calls the operation under the world lock, so every action is

@@ -40,7 +40,7 @@ func jsonFaults(internal string) faultCodes {
 	return faultCodes{
 		throttle: "ThrottlingException", throttleStatus: http.StatusBadRequest,
 		denied: "AccessDeniedException", deniedStatus: http.StatusBadRequest,
-		internal: internal, internalStatus: http.StatusInternalServerError,
+		internal: internal,
 	}
 }
 
@@ -69,7 +69,7 @@ func cloudwatchService() *service {
 		codes: faultCodes{
 			throttle: "Throttling", throttleQuery: "Throttling;Sender", throttleStatus: http.StatusBadRequest,
 			denied: "AccessDenied", deniedStatus: http.StatusForbidden,
-			internal: "InternalServiceFault", internalStatus: http.StatusInternalServerError,
+			internal: "InternalServiceFault",
 		},
 		invalid: "InvalidParameterValue",
 	}
@@ -93,7 +93,7 @@ func rdsService() *service {
 		codes: faultCodes{
 			throttle: "Throttling", throttleStatus: http.StatusBadRequest,
 			denied: "AccessDenied", deniedStatus: http.StatusForbidden,
-			internal: "InternalFailure", internalStatus: http.StatusInternalServerError,
+			internal: "InternalFailure",
 		},
 		invalid: "InvalidParameterValue",
 	}
@@ -128,7 +128,7 @@ func schedulerService() *service {
 		codes: faultCodes{
 			throttle: "ThrottlingException", throttleStatus: http.StatusTooManyRequests,
 			denied: "AccessDeniedException", deniedStatus: http.StatusForbidden,
-			internal: "InternalServerException", internalStatus: http.StatusInternalServerError,
+			internal: "InternalServerException",
 		},
 		invalid: "ValidationException",
 	}
@@ -144,7 +144,7 @@ func sesService() *service {
 		codes: faultCodes{
 			throttle: "TooManyRequestsException", throttleStatus: http.StatusTooManyRequests,
 			denied: "AccessDeniedException", deniedStatus: http.StatusForbidden,
-			internal: "InternalFailure", internalStatus: http.StatusInternalServerError,
+			internal: "InternalFailure",
 		},
 		invalid: "BadRequestException",
 	}

@@ -1,6 +1,7 @@
 package awslocal
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -57,7 +58,7 @@ func ssmPutParameter(r *request) (any, error) {
 	}
 	p := r.findParameter(in.Name)
 	if p == nil {
-		r.world.Parameters = append(r.world.Parameters, Parameter{Name: in.Name, Type: orDefault(in.Type, "String"), Value: *in.Value, Version: 1, LastModified: r.now})
+		r.world.Parameters = append(r.world.Parameters, Parameter{Name: in.Name, Type: cmp.Or(in.Type, "String"), Value: *in.Value, Version: 1, LastModified: r.now})
 		return map[string]any{"Version": 1, "Tier": "Standard"}, nil
 	}
 	if !in.Overwrite {

@@ -22,7 +22,7 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"sort"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -92,12 +92,7 @@ func (s Snapshot) Calls() map[string]int {
 
 // Names returns the operation names, sorted.
 func (s Snapshot) Names() []string {
-	names := make([]string, 0, len(s))
-	for name := range s {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(s))
 }
 
 // Counter counts the calls of every client it is installed on. It is safe

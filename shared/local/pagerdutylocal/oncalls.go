@@ -1,6 +1,7 @@
 package pagerdutylocal
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"slices"
@@ -114,7 +115,7 @@ func (r *Recorder) serveOnCalls(w http.ResponseWriter, req *http.Request) {
 			w.Header().Set("Retry-After", strconv.Itoa(int((fail.RetryAfter+time.Second-1)/time.Second)))
 		}
 		status := max(fail.Status, 400)
-		writeRESTError(w, status, 2000, firstNonEmpty(fail.Message, http.StatusText(status)))
+		writeRESTError(w, status, 2000, cmp.Or(fail.Message, http.StatusText(status)))
 		return
 	}
 	got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Token token=")
@@ -237,13 +238,4 @@ func atoiOr(s string, def int) int {
 		return -1
 	}
 	return n
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -1,11 +1,9 @@
 package pagerdutylocal
 
 import (
-	"context"
-	"errors"
 	"net"
-	"net/http"
-	"time"
+
+	"github.com/dashboarduz/incident-response/shared/local/localhttp"
 )
 
 // Server serves a Recorder on 127.0.0.1 on a free port.
@@ -15,8 +13,7 @@ type Server struct {
 	// pagerduty.NewEventsClient.
 	URL string
 
-	srv  *http.Server
-	done chan struct{}
+	srv *localhttp.Server
 }
 
 // Start serves rec on 127.0.0.1 on a free port until Close.
@@ -25,17 +22,7 @@ func Start(rec *Recorder) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		Recorder: rec,
-		URL:      "http://" + ln.Addr().String(),
-		srv:      &http.Server{Handler: rec, ReadHeaderTimeout: 10 * time.Second},
-		done:     make(chan struct{}),
-	}
-	go func() {
-		defer close(s.done)
-		_ = s.srv.Serve(ln)
-	}()
-	return s, nil
+	return &Server{Recorder: rec, URL: "http://" + ln.Addr().String(), srv: localhttp.Serve(ln, rec)}, nil
 }
 
 // Close stops the server: it releases requests held by a Hang failure,
@@ -43,15 +30,5 @@ func Start(rec *Recorder) (*Server, error) {
 // connection. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.release()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.srv.Close()
-	}
-	<-s.done
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return s.srv.Close()
 }

@@ -3,7 +3,9 @@ package sfnlocal
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -122,7 +124,7 @@ func parseChoiceRule(raw json.RawMessage, field string, top bool) (*choiceRule, 
 		return nil, err
 	}
 	var ops []string
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if _, isOp := operators[k]; isOp || k == "And" || k == "Or" || k == "Not" {
 			ops = append(ops, k)
 		}

@@ -268,35 +268,51 @@ func TestSlowTaskDoesNotDelayAnother(t *testing.T) {
 	})
 }
 
-// TestRealTimeClose checks that Close stops an execution asleep in a Wait
-// and one whose task is running, leaves them RUNNING, and refuses Start.
-func TestRealTimeClose(t *testing.T) {
-	taskRunning := make(chan struct{})
-	block := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(taskRunning)
+// blockUntilCancelled is a task that closes running, then holds until
+// its context ends and fails with the context's error.
+func blockUntilCancelled(running chan struct{}) TaskFunc {
+	return func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+		close(running)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	def := `{"StartAt":"C","States":{
-		"C":{"Type":"Choice","Choices":[{"Variable":"$.sleep","IsPresent":true,"Next":"W"}],"Default":"T"},
-		"W":{"Type":"Wait","Seconds":3600,"End":true},
-		"T":{"Type":"Task","Resource":"` + fnARN + `","End":true}}}`
-	e, err := NewRealTime(def, map[string]TaskFunc{fnARN: block})
+}
+
+// startSleeperAndWorker runs def in real time with task as fnARN and
+// starts two executions: "sleeper", which def sends to wait in W, and
+// "worker", whose task runs. It returns once the task has closed running
+// and the sleeper waits.
+func startSleeperAndWorker(t *testing.T, def string, task TaskFunc, running <-chan struct{}) *Executor {
+	t.Helper()
+	e, err := NewRealTime(def, map[string]TaskFunc{fnARN: task})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := e.Start(ctx, "sleeper", json.RawMessage(`{"sleep":true}`)); err != nil {
+	if err := e.Start(context.Background(), "sleeper", json.RawMessage(`{"sleep":true}`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Start(ctx, "worker", nil); err != nil {
+	if err := e.Start(context.Background(), "worker", nil); err != nil {
 		t.Fatal(err)
 	}
-	<-taskRunning
+	<-running
 	waitFor(t, 10*time.Second, func() bool {
 		x, _ := e.Execution("sleeper")
 		return x.State == "W" && x.Wake.After(time.Now())
 	})
+	return e
+}
+
+// TestRealTimeClose checks that Close stops an execution asleep in a Wait
+// and one whose task is running, leaves them RUNNING, and refuses Start.
+func TestRealTimeClose(t *testing.T) {
+	taskRunning := make(chan struct{})
+	block := blockUntilCancelled(taskRunning)
+	def := `{"StartAt":"C","States":{
+		"C":{"Type":"Choice","Choices":[{"Variable":"$.sleep","IsPresent":true,"Next":"W"}],"Default":"T"},
+		"W":{"Type":"Wait","Seconds":3600,"End":true},
+		"T":{"Type":"Task","Resource":"` + fnARN + `","End":true}}}`
+	e := startSleeperAndWorker(t, def, block, taskRunning)
+	ctx := context.Background()
 	closed := make(chan error)
 	go func() { closed <- e.Close() }()
 	select {
@@ -343,22 +359,8 @@ func TestRealTimeShutdown(t *testing.T) {
 		"W":{"Type":"Wait","Seconds":3600,"End":true},
 		"T":{"Type":"Task","Resource":"` + fnARN + `","Next":"After"},
 		"After":{"Type":"Pass","End":true}}}`
-	e, err := NewRealTime(def, map[string]TaskFunc{fnARN: task})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := startSleeperAndWorker(t, def, task, running)
 	ctx := context.Background()
-	if err := e.Start(ctx, "sleeper", json.RawMessage(`{"sleep":true}`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(ctx, "worker", nil); err != nil {
-		t.Fatal(err)
-	}
-	<-running
-	waitFor(t, 10*time.Second, func() bool {
-		x, _ := e.Execution("sleeper")
-		return x.State == "W" && x.Wake.After(time.Now())
-	})
 	shut := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -386,11 +388,7 @@ func TestRealTimeShutdown(t *testing.T) {
 // context, and says so.
 func TestShutdownGivesUp(t *testing.T) {
 	running := make(chan struct{})
-	task := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(running)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
+	task := blockUntilCancelled(running)
 	e, err := NewRealTime(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnARN+`","End":true}}}`, map[string]TaskFunc{fnARN: task})
 	if err != nil {
 		t.Fatal(err)
@@ -413,11 +411,7 @@ func TestShutdownGivesUp(t *testing.T) {
 // clock whose task is running.
 func TestCloseStopsRunReady(t *testing.T) {
 	running := make(chan struct{})
-	block := func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
-		close(running)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
+	block := blockUntilCancelled(running)
 	e, err := New(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fnARN+`","End":true}}}`, map[string]TaskFunc{fnARN: block}, NewVirtualClock(t0))
 	if err != nil {
 		t.Fatal(err)

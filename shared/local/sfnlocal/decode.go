@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,7 +55,7 @@ func objectFields(raw json.RawMessage) (map[string]json.RawMessage, error) {
 func decodeFields(fields map[string]json.RawMessage, at string, dst any, unknown string) error {
 	v := reflect.ValueOf(dst).Elem()
 	index := jsonFields(v.Type())
-	keys := sortedKeys(fields)
+	keys := slices.Sorted(maps.Keys(fields))
 	for _, k := range keys {
 		if _, ok := index[k]; !ok {
 			return ferr(join(at, k), "%s", unknown)

@@ -3,8 +3,9 @@ package sfnlocal
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -135,7 +136,7 @@ func parseMachine(def string, tasks map[string]TaskFunc) (*machine, error) {
 		return nil, inState("", err)
 	}
 	m := &machine{startAt: *d.StartAt, states: map[string]*state{}}
-	for _, n := range sortedKeys(d.States) {
+	for _, n := range slices.Sorted(maps.Keys(d.States)) {
 		st, err := parseState(n, d.States[n], tasks)
 		if err != nil {
 			return nil, err
@@ -169,9 +170,9 @@ func (d *machineDef) check() error {
 // checkTransitions checks that every transition leads to a state, as Step
 // Functions does.
 func (m *machine) checkTransitions() error {
-	for _, n := range sortedKeys(m.states) {
+	for _, n := range slices.Sorted(maps.Keys(m.states)) {
 		tr := m.states[n].transitions()
-		for _, field := range sortedKeys(tr) {
+		for _, field := range slices.Sorted(maps.Keys(tr)) {
 			if _, ok := m.states[tr[field]]; !ok {
 				return defErr(n, field, "no state named %q", tr[field])
 			}
@@ -195,7 +196,7 @@ func (m *machine) checkReachable() error {
 		}
 	}
 	walk(m.startAt)
-	for _, n := range sortedKeys(m.states) {
+	for _, n := range slices.Sorted(maps.Keys(m.states)) {
 		if !reached[n] {
 			return defErr(n, "", "the state is not reachable from StartAt")
 		}
@@ -681,14 +682,4 @@ func intIn(n *number, field string, lo, hi int64) (int64, error) {
 		return 0, ferr(field, "must be an integer from %d to %d, got %s", lo, hi, *n)
 	}
 	return v, nil
-}
-
-// sortedKeys returns m's keys in order, so errors come out deterministically.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -143,13 +143,8 @@ func (e *Executor) Execution(name string) (Execution, bool) {
 func (e *Executor) Executions() []Execution {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.execs))
-	for n := range e.execs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := make([]Execution, 0, len(names))
-	for _, n := range names {
+	out := make([]Execution, 0, len(e.execs))
+	for _, n := range slices.Sorted(maps.Keys(e.execs)) {
 		out = append(out, e.execs[n].snapshot())
 	}
 	return out

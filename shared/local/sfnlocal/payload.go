@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -64,7 +66,7 @@ type templateField struct {
 func parseTemplate(m map[string]any, field string, allowContext bool) (*template, error) {
 	t := &template{}
 	seen := map[string]string{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		f, err := parseTemplateField(k, m[k], field, allowContext)
 		if err != nil {
 			return nil, err

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -433,8 +434,10 @@ func (s *Server) newTS() string {
 	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
 }
 
-func (s *Server) postMessage(p params) (map[string]any, string) {
-	c := s.channel(p.get("channel"))
+// botChannel finds the channel ref names for a call that needs the bot
+// in it, or returns the error Slack answers. Callers hold s.mu.
+func (s *Server) botChannel(ref string) (*Channel, string) {
+	c := s.channel(ref)
 	switch {
 	case c == nil:
 		return nil, "channel_not_found"
@@ -442,6 +445,14 @@ func (s *Server) postMessage(p params) (map[string]any, string) {
 		return nil, "is_archived"
 	case !c.BotMember:
 		return nil, "not_in_channel"
+	}
+	return c, ""
+}
+
+func (s *Server) postMessage(p params) (map[string]any, string) {
+	c, code := s.botChannel(p.get("channel"))
+	if code != "" {
+		return nil, code
 	}
 	text, blocks, code := content(p)
 	if code != "" {
@@ -553,14 +564,9 @@ func (s *Server) create(p params) (map[string]any, string) {
 var userID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 
 func (s *Server) invite(p params) (map[string]any, string) {
-	c := s.channel(p.get("channel"))
-	switch {
-	case c == nil:
-		return nil, "channel_not_found"
-	case c.Archived:
-		return nil, "is_archived"
-	case !c.BotMember:
-		return nil, "not_in_channel"
+	c, code := s.botChannel(p.get("channel"))
+	if code != "" {
+		return nil, code
 	}
 	users := strings.Split(p.get("users"), ",")
 	if len(users) == 1 && users[0] == "" {
@@ -572,12 +578,12 @@ func (s *Server) invite(p params) (map[string]any, string) {
 			return nil, "cant_invite_self"
 		case !userID.MatchString(u):
 			return nil, "user_not_found"
-		case contains(c.Members, u) && len(users) == 1:
+		case slices.Contains(c.Members, u) && len(users) == 1:
 			return nil, "already_in_channel"
 		}
 	}
 	for _, u := range users {
-		if !contains(c.Members, u) {
+		if !slices.Contains(c.Members, u) {
 			c.Members = append(c.Members, u)
 		}
 	}
@@ -682,13 +688,4 @@ func (s *Server) handleResponse(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = w.Write([]byte("ok"))
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
