@@ -169,7 +169,7 @@ func TestFireDrill(t *testing.T) {
 	// Its incidents are drills, so the Page task routes them to the test key.
 	arn := "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:" + StackID + drill.AlarmSuffix
 	sig := incident.DefaultClassificationRules().Classify(incident.AlarmFacts{Name: StackID + drill.AlarmSuffix})
-	if !drill.IsDrill(incident.Incident{Service: sig.Service, DedupKey: arn}) {
+	if !(&incident.Incident{Service: sig.Service, DedupKey: arn}).IsDrill() {
 		t.Errorf("an incident of the drill alarm (%+v) is not recognised as a drill", sig)
 	}
 

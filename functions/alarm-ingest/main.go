@@ -28,10 +28,7 @@ func main() {
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN")
 	table, stateMachine := env[0], env[1]
 	allow, err := eventbridge.AllowListFrom(os.Getenv(eventbridge.EnvAllowList))
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	lambdaenv.Must(err)
 	h := &ingest.Handler{
 		Store:   dynamo.New(dynamodb.NewFromConfig(cfg), table),
 		Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),

@@ -53,20 +53,14 @@ func main() {
 	// it calls is deployed.
 	sentrySecrets := &secrets.WebhookSecretStore{API: sm, SecretID: sentrySecret, Clock: incident.SystemClock{}}
 	mapping, err := sentry.MappingFrom(os.Getenv(sentry.EnvMapping))
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		panic(err)
-	}
+	lambdaenv.Must(err)
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	starter := stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine)
 	policy := lambdaenv.MustPolicy()
 	// GET /remediation/kill-switch answers the deployment's default
 	// while no admin has set it.
 	killSwitch, err := lambdaenv.KillSwitchDefault()
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		panic(err)
-	}
+	lambdaenv.Must(err)
 	svc := &response.Service{
 		Store:   store,
 		Starter: starter,
@@ -82,17 +76,11 @@ func main() {
 		Source: statuspage.StoreSource{Store: store},
 		Page:   statuspage.Config{URL: os.Getenv(envStatusPageURL)},
 	})
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		panic(err)
-	}
+	lambdaenv.Must(err)
 	// The claim and names roles are read from; the CDK app sets them from
 	// the same settings as the routes' authorization scopes.
 	roles, err := auth.RoleMappingFromEnv()
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		panic(err)
-	}
+	lambdaenv.Must(err)
 	h, err := api.New(api.Config{
 		Service: svc, Auth: auth.GatewayAuthenticator{Roles: roles}, WebhookSecretSource: pdSecrets, Clock: incident.SystemClock{},
 		Sentry: api.SentryConfig{SecretSource: sentrySecrets, Mapping: &mapping, Ingester: ingester},
@@ -104,10 +92,7 @@ func main() {
 		StatusPage:   page,
 		Slack:        slackConfig(sm),
 	})
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		panic(err)
-	}
+	lambdaenv.Must(err)
 	lambda.Start(apigateway.Handler(h))
 }
 
@@ -123,8 +108,7 @@ func slackConfig(sm secrets.GetSecretValueAPI) *api.SlackConfig {
 	if doc := os.Getenv(slack.EnvUserDirectory); doc != "" {
 		var err error
 		if dir, err = slack.ParseDirectory([]byte(doc)); err != nil {
-			slog.Error("cannot start", "error", fmt.Errorf("%s: %w", slack.EnvUserDirectory, err))
-			os.Exit(1)
+			lambdaenv.Must(fmt.Errorf("%s: %w", slack.EnvUserDirectory, err))
 		}
 	}
 	store := &secrets.SlackStore{API: sm, SecretID: arn, Clock: incident.SystemClock{}}

@@ -29,10 +29,7 @@ func main() {
 	env, cfg := lambdaenv.MustStart("TABLE_NAME", "STATE_MACHINE_ARN")
 	table, stateMachine := env[0], env[1]
 	checks, err := health.ConfigFrom(os.Getenv(health.EnvChecks))
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	lambdaenv.Must(err)
 	store := dynamo.New(dynamodb.NewFromConfig(cfg), table)
 	h := &health.Handler{
 		Config: checks,

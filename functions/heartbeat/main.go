@@ -6,6 +6,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -40,8 +41,7 @@ func main() {
 	if s := os.Getenv("FIRE_DRILL_MAX_AGE_DAYS"); s != "" {
 		days, err := strconv.Atoi(s)
 		if err != nil || days < 1 {
-			slog.Error("cannot start", "error", "FIRE_DRILL_MAX_AGE_DAYS is not a positive number of days", "value", s)
-			os.Exit(1)
+			lambdaenv.Must(fmt.Errorf("FIRE_DRILL_MAX_AGE_DAYS is %q, not a positive number of days", s))
 		}
 		h.Drills = &drill.Table{API: db, Table: table}
 		h.DrillMaxAge = time.Duration(days) * 24 * time.Hour

@@ -25,10 +25,7 @@ func main() {
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
 	policy := lambdaenv.MustPolicy()
 	settings, err := comms.SettingsFromEnv(os.Getenv, policy)
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	lambdaenv.Must(err)
 	clock := incident.SystemClock{}
 	// The secrets are read when the first message needs them, not at cold
 	// start, and kept: a Notify that has nothing to send reads nothing.
@@ -44,10 +41,7 @@ func main() {
 		deps.SES = sesv2.NewFromConfig(cfg)
 	}
 	channels, err := comms.NewChannels(settings, deps)
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	lambdaenv.Must(err)
 	slog.Info("notify channels", "slack", settings.SlackOn(), "email", settings.EmailOn(), "onCallByName", settings.PagerDutyKeySecret != "" && len(settings.EscalationPolicies) > 0)
 	h := &comms.Handler{
 		Store:    dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),

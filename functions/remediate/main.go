@@ -29,13 +29,13 @@ func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
 	policy, err := remediation.PolicyFrom(os.Getenv(remediation.EnvPolicy), os.Getenv(remediation.EnvDryRun))
-	must(err)
+	lambdaenv.Must(err)
 	killSwitch, err := lambdaenv.KillSwitchDefault()
-	must(err)
+	lambdaenv.Must(err)
 	// The queue figures a scale-down waits for come from the same
 	// /health/queues triage reads.
 	sources, err := evidence.ConfigFrom(os.Getenv(evidence.EnvSources))
-	must(err)
+	lambdaenv.Must(err)
 	h := &remediation.Handler{
 		Store:             dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),
 		Clock:             incident.SystemClock{},
@@ -47,12 +47,4 @@ func main() {
 		KillSwitchDefault: killSwitch,
 	}
 	lambda.Start(h.Handle)
-}
-
-// must fails the cold start on bad configuration, never an invocation.
-func must(err error) {
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
 }

@@ -24,10 +24,7 @@ func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	env, cfg := lambdaenv.MustStart("TABLE_NAME")
 	sources, err := evidence.ConfigFrom(os.Getenv(evidence.EnvSources))
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	lambdaenv.Must(err)
 	clock := incident.SystemClock{}
 	h := &triage.Handler{
 		Store: dynamo.New(dynamodb.NewFromConfig(cfg), env[0]),

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/dashboarduz/incident-response/shared/metrics"
 )
 
 // PageTimeout bounds how long the load waits for any one page.
@@ -63,10 +65,7 @@ func summarize(ds []time.Duration) Latency {
 	}
 	sorted := append([]time.Duration(nil), ds...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	rank := func(p float64) float64 {
-		i := int(math.Ceil(p*float64(len(sorted)))) - 1
-		return ms(sorted[max(0, i)])
-	}
+	rank := func(p float64) float64 { return ms(metrics.Percentile(sorted, p*100)) }
 	var sum time.Duration
 	for _, d := range sorted {
 		sum += d

@@ -115,7 +115,6 @@ func MergeWorld(base, over awslocal.World) awslocal.World {
 	for _, p := range over.Parameters {
 		base.Parameters = upsert(base.Parameters, p, func(a, b awslocal.Parameter) bool { return a.Name == b.Name })
 	}
-	base.Schedules = append(slices.Clone(base.Schedules), over.Schedules...)
 	base.VerifiedIdentities = append(slices.Clone(base.VerifiedIdentities), over.VerifiedIdentities...)
 	base.Emails = append(slices.Clone(base.Emails), over.Emails...)
 	return base

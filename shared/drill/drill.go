@@ -37,7 +37,3 @@ const RoutingKeyName = incident.DrillRoutingKey
 
 // Actor is who the drill is on the timeline when it resolves its incident.
 const Actor = "fire-drill"
-
-// IsDrill reports whether inc is a fire-drill incident (see
-// incident.Incident.IsDrill).
-func IsDrill(inc incident.Incident) bool { return inc.IsDrill() }

@@ -415,7 +415,7 @@ func TestIsDrillAndRoutingKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := IsDrill(tt.inc); got != tt.want {
+			if got := tt.inc.IsDrill(); got != tt.want {
 				t.Errorf("IsDrill = %v, want %v", got, tt.want)
 			}
 			want := "team-lead"

@@ -33,15 +33,22 @@ func Required(names ...string) ([]string, error) {
 	return values, nil
 }
 
+// Must fails the cold start on err: it logs the reason and exits, so
+// Lambda reports a failed start and no invocation runs with bad
+// configuration. Only a main calls it.
+func Must(err error) {
+	if err != nil {
+		slog.Error("cannot start", "error", err)
+		os.Exit(1)
+	}
+}
+
 // MustStart reads the required variables and the AWS configuration; on
 // failure it logs the reason and exits, so Lambda reports a failed start.
 // Only a main calls it.
 func MustStart(names ...string) ([]string, aws.Config) {
 	values, err := Required(names...)
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	Must(err)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		slog.Error("cannot start: load AWS configuration", "error", err)
@@ -71,9 +78,6 @@ func Policy() (incident.Policy, error) {
 // MustPolicy is Policy for a main: an invalid policy fails the start.
 func MustPolicy() incident.Policy {
 	p, err := Policy()
-	if err != nil {
-		slog.Error("cannot start", "error", err)
-		os.Exit(1)
-	}
+	Must(err)
 	return p
 }

@@ -75,7 +75,7 @@ func (s *Service) Report(ctx context.Context, actor string, r Report) (incident.
 	}
 	now := s.Clock.Now()
 	sig := incident.Signal{
-		Source:   "user-report",
+		Source:   incident.SourceUserReport,
 		EventID:  actor + "@" + now.Format(time.RFC3339Nano),
 		DedupKey: "report/" + r.Service + "/" + r.Title,
 		Service:  r.Service, Category: cat, Severity: sev,

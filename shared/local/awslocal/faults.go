@@ -12,7 +12,7 @@ type FaultKind string
 const (
 	// Throttle answers the service's throttling error (ThrottlingException
 	// or Throttling with HTTP 400 for the JSON, CBOR and query services;
-	// the 429 its model declares for Scheduler and SES v2). The SDK
+	// the 429 its model declares for SES v2). The SDK
 	// retries it.
 	Throttle FaultKind = "throttle"
 	// AccessDenied answers the service's access-denied error, as when the
@@ -34,7 +34,7 @@ const (
 // Fault makes calls to a service's operation fail. Its JSON form can sit
 // in a scenario file.
 type Fault struct {
-	// Service is ecs, cloudwatch, logs, rds, ssm, scheduler or ses.
+	// Service is ecs, cloudwatch, logs, rds, ssm or ses.
 	Service string `json:"service"`
 	// Operation is e.g. UpdateService; empty matches every operation of
 	// the service.

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -99,19 +98,6 @@ var serviceCalls = []serviceCall{
 			return err
 		},
 		codes:       map[awslocal.FaultKind]string{awslocal.Throttle: "ThrottlingException", awslocal.AccessDenied: "AccessDeniedException", awslocal.ServerError: "InternalServerError"},
-		unknownCode: "UnknownOperationException",
-	},
-	{
-		service: "scheduler", op: "CreateSchedule",
-		call: func(ctx context.Context, cfg aws.Config) error {
-			_, err := scheduler.NewFromConfig(cfg).CreateSchedule(ctx, createInput("s", "t"))
-			return err
-		},
-		unknown: func(ctx context.Context, cfg aws.Config) error {
-			_, err := scheduler.NewFromConfig(cfg).ListSchedules(ctx, &scheduler.ListSchedulesInput{})
-			return err
-		},
-		codes:       map[awslocal.FaultKind]string{awslocal.Throttle: "ThrottlingException", awslocal.AccessDenied: "AccessDeniedException", awslocal.ServerError: "InternalServerException"},
 		unknownCode: "UnknownOperationException",
 	},
 	{

@@ -125,7 +125,7 @@ func (s *Server) Update(fn func(w *World)) error {
 // Call is one request the server answered.
 type Call struct {
 	// Service is the stand-in's name for the service: ecs, cloudwatch,
-	// logs, rds, ssm, scheduler or ses; empty when the request named none.
+	// logs, rds, ssm or ses; empty when the request named none.
 	Service   string `json:"service"`
 	Operation string `json:"operation"`
 	// Input is the decoded input as JSON: the JSON body, the CBOR body

@@ -29,7 +29,7 @@ var (
 )
 
 func init() {
-	for _, s := range []*service{ecsService(), cloudwatchService(), logsService(), rdsService(), ssmService(), schedulerService(), sesService()} {
+	for _, s := range []*service{ecsService(), cloudwatchService(), logsService(), rdsService(), ssmService(), sesService()} {
 		servicesByName[s.name] = s
 		servicesBySigningName[s.signingName] = s
 	}
@@ -108,28 +108,6 @@ func ssmService() *service {
 			"PutParameter": ssmPutParameter,
 		},
 		codes:   jsonFaults("InternalServerError"),
-		invalid: "ValidationException",
-	}
-}
-
-func schedulerService() *service {
-	return &service{
-		name: "scheduler", signingName: "scheduler", iamPrefix: "scheduler",
-		proto: &restProtocol{routes: []route{
-			{http.MethodPost, "/schedules/{Name}", "CreateSchedule"},
-			{http.MethodGet, "/schedules/{Name}", "GetSchedule"},
-			{http.MethodDelete, "/schedules/{Name}", "DeleteSchedule"},
-		}},
-		ops: map[string]operation{
-			"CreateSchedule": schedCreateSchedule,
-			"GetSchedule":    schedGetSchedule,
-			"DeleteSchedule": schedDeleteSchedule,
-		},
-		codes: faultCodes{
-			throttle: "ThrottlingException", throttleStatus: http.StatusTooManyRequests,
-			denied: "AccessDeniedException", deniedStatus: http.StatusForbidden,
-			internal: "InternalServerException",
-		},
 		invalid: "ValidationException",
 	}
 }

@@ -25,7 +25,6 @@ type World struct {
 	LogGroups       []LogGroup       `json:"logGroups,omitempty"`
 	DBInstances     []DBInstance     `json:"dbInstances,omitempty"`
 	Parameters      []Parameter      `json:"parameters,omitempty"`
-	Schedules       []Schedule       `json:"schedules,omitempty"`
 	// VerifiedIdentities, when not empty, are the only senders SES
 	// accepts (addresses or domains), as in the SES sandbox.
 	VerifiedIdentities []string `json:"verifiedIdentities,omitempty"`
