@@ -142,9 +142,10 @@ var tableActions = map[string][]string{
 	// (BatchGetItem, GetItem), breaches and maintenance notes (UpdateItem,
 	// PutItem).
 	EscalationPlanFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-	// shared/escalation.PageStore: the incident (GetItem), the page
+	// shared/escalation.PageStore: the incident, with its service's
+	// windows when a claim is refused (BatchGetItem, GetItem), the page
 	// ledger in it (UpdateItem) and the timeline (PutItem).
-	EscalationPageFunction: {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	EscalationPageFunction: {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	// shared/response.Store: incidents, their timelines, the dedup
 	// pointers and maintenance windows (GetItem, BatchGetItem, PutItem,
 	// UpdateItem), the incident list (Query on the indexes) and an

@@ -461,3 +461,32 @@ func TestInvalidEventBodyBlocksRatherThanSkips(t *testing.T) {
 		t.Errorf("pages = %+v, want none recorded", inc.Pages)
 	}
 }
+
+// TestTakeoverHonoursAWindowOpenedSincePlanning: a claim left by a
+// crashed sender is taken over only after the policy is asked again, with
+// the service's maintenance windows: a window that began since the plan
+// holds the page.
+func TestTakeoverHonoursAWindowOpenedSincePlanning(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, incident.P2)
+	st := f.plan(t)
+	if st.Action != incident.ActPage || st.Level != 1 {
+		t.Fatalf("plan = %+v, want a page to level 1", st)
+	}
+	if _, err := f.store.ClaimPage(ctx, f.inc.ID, claim(f.inc.ID, 1), st, t0); err != nil {
+		t.Fatal(err)
+	}
+	after := t0.Add(escalation.DefaultLease)
+	w := incident.MaintenanceWindow{ID: "mw-1", Service: f.inc.Service, Start: after.Add(-time.Minute), End: after.Add(time.Hour),
+		Reason: "database upgrade", CreatedBy: "ic@example.com", CreatedAt: after.Add(-time.Minute)}
+	if err := f.store.CreateMaintenanceWindow(ctx, w, after.Add(-time.Minute), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(after)
+	if _, err := f.pager.Handle(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.rec.Triggers(); got != 0 {
+		t.Errorf("triggers = %d, want none while the window holds the service", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 // PageStore is the storage the Page task needs.
 type PageStore interface {
 	IncidentGetter
+	IncidentAndWindows(ctx context.Context, id, service string) (incident.Incident, []incident.MaintenanceWindow, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	ClaimPage(ctx context.Context, id string, p incident.Page, plan incident.EscalationState, now time.Time) (incident.Incident, error)
 	SettlePage(ctx context.Context, id string, p incident.Page, entryID string, noted bool) error
@@ -129,7 +130,7 @@ func (p *Pager) claimOf(id string, episode, n int, level incident.Level, attempt
 // nobody when the policy no longer wants the page, wait for a live claim,
 // or take over a claim whose lease ran out.
 func (p *Pager) reconsider(ctx context.Context, in State, level incident.Level, now time.Time) error {
-	inc, err := p.Store.GetIncident(ctx, in.IncidentID)
+	inc, windows, err := p.Store.IncidentAndWindows(ctx, in.IncidentID, in.Service)
 	if incident.ErrorCode(err) == incident.ENotFound {
 		return &IncidentNotFoundError{IncidentID: in.IncidentID}
 	}
@@ -143,9 +144,9 @@ func (p *Pager) reconsider(ctx context.Context, in State, level incident.Level, 
 		slog.InfoContext(ctx, "page already recorded", "incidentId", inc.ID, "level", in.Level, "delivered", entry.Delivered())
 		return p.notePage(ctx, inc.ID, entry, level, in.Reason)
 	}
-	if step := incident.Next(inc, p.Policy, now, nil); step.Action != incident.ActPage || step.Level != in.Level {
-		// Acknowledged, resolved or re-planned since the plan was made:
-		// nobody is paged. A claim an earlier attempt left behind stays in
+	if step := incident.Next(inc, p.Policy, now, windows); step.Action != incident.ActPage || step.Level != in.Level {
+		// Acknowledged, resolved, held by a maintenance window or
+		// re-planned since the plan was made: nobody is paged. A claim an earlier attempt left behind stays in
 		// the ledger, so PagerDuty is told of the acknowledgement or
 		// resolution in case that attempt sent the page.
 		slog.InfoContext(ctx, "page skipped", "incidentId", inc.ID, "level", in.Level, "status", inc.Status, "now", step.Action)
