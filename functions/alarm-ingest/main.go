@@ -36,6 +36,7 @@ func main() {
 		Allow:   allow,
 		Policy:  lambdaenv.MustPolicy(),
 		Clock:   incident.SystemClock{},
+		Memory:  ingest.NewMemory(ingest.DefaultMemorySize),
 	}
 	lambda.Start(h.Handle)
 }

@@ -69,7 +69,8 @@ func main() {
 
 		KillSwitchDefault: killSwitch,
 	}
-	ingester := &ingest.Handler{Store: store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: policy, Clock: incident.SystemClock{}}
+	ingester := &ingest.Handler{Store: store, Starter: starter, Rules: incident.DefaultClassificationRules(), Policy: policy, Clock: incident.SystemClock{},
+		Memory: ingest.NewMemory(ingest.DefaultMemorySize)}
 	// The public status page, cached per instance; its address (the
 	// stack sets <ApiUrl>status) makes the feed's IDs.
 	page, err := statuspage.NewHandler(statuspage.HandlerConfig{

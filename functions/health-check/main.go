@@ -41,6 +41,7 @@ func main() {
 			Starter: stepfunctions.NewStarter(sfn.NewFromConfig(cfg), stateMachine),
 			Rules:   incident.DefaultClassificationRules(),
 			Policy:  lambdaenv.MustPolicy(),
+			Memory:  ingest.NewMemory(ingest.DefaultMemorySize),
 		},
 	}
 	lambda.Start(h.Handle)

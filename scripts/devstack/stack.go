@@ -200,7 +200,7 @@ func NewStack(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	starter := sfnlocal.Starter{Executor: s.Exec}
 	s.Ingest = &ingest.Handler{Store: s.Store, Starter: starter, Rules: incident.DefaultClassificationRules(), Allow: eventbridge.DefaultAllowList(),
-		Policy: s.Policy, Clock: s.Clock}
+		Policy: s.Policy, Clock: s.Clock, Memory: ingest.NewMemory(ingest.DefaultMemorySize)}
 	s.Service = &response.Service{Store: s.Store, Starter: starter, Policy: s.Policy, Clock: s.Clock}
 	s.Issuer = opts.Issuer
 	if s.Issuer == nil {

@@ -69,6 +69,9 @@ type Handler struct {
 	// Clock is the time a new incident's first step is planned at; nil
 	// means incident.SystemClock.
 	Clock incident.Clock
+	// Memory, when set, is what the handler remembers of the signals it
+	// ingested lately (see Memory); nil reads the table for every signal.
+	Memory *Memory
 }
 
 // Result says what one event did.
@@ -97,12 +100,16 @@ const maxRaces = 8
 
 // Ingest applies one signal to the incidents.
 func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, error) {
+	if res, ok := h.Memory.ingested(sig); ok {
+		h.logIngested(ctx, sig, res)
+		return res, nil
+	}
 	for range maxRaces {
 		res, retry, err := h.ingestOnce(ctx, sig)
 		if err != nil || !retry {
 			if err == nil {
-				slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "source", sig.Source,
-					"dedupKey", sig.DedupKey, "service", sig.Service, "reason", res.Reason)
+				h.Memory.done(sig, res)
+				h.logIngested(ctx, sig, res)
 			}
 			return res, err
 		}
@@ -110,14 +117,26 @@ func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, erro
 	return Result{}, fmt.Errorf("ingest %s: still contended after %d attempts", sig.EventID, maxRaces)
 }
 
+func (h *Handler) logIngested(ctx context.Context, sig incident.Signal, res Result) {
+	slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "source", sig.Source,
+		"dedupKey", sig.DedupKey, "service", sig.Service, "reason", res.Reason)
+}
+
 // ingestOnce reads what the signal's dedup key points to and acts; retry
 // is true when a concurrent writer changed what it read. A repeat of a
 // firing alarm joins its open incident in one conditional write without
-// reading it; everything else reads the incident and routes the signal
-// with incident.RouteSignal.
+// reading it, and without reading the pointer when the handler remembers
+// it; everything else reads the incident and routes the signal with
+// incident.RouteSignal.
 func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (Result, bool, error) {
 	if sig.Ignored != "" {
 		return Result{Route: incident.RouteIgnore, Reason: sig.Ignored}, false, nil
+	}
+	remembered, ok := h.Memory.pointer(sig.DedupKey)
+	if ok {
+		if res, joined, err := h.joinFiring(ctx, sig, remembered); err != nil || joined {
+			return res, false, err
+		}
 	}
 	id, found, windows, err := h.Store.ReadSignalContext(ctx, sig.DedupKey, sig.Service)
 	if err != nil {
@@ -129,13 +148,10 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (Result, 
 		}
 		return h.open(ctx, sig, "", windows)
 	}
-	if sig.State == incident.Firing && incident.NewID(sig) != id {
-		joined, err := h.Store.JoinFiring(ctx, id, sig)
-		if err != nil {
-			return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
-		}
-		if joined {
-			return Result{Route: incident.RouteJoin, IncidentID: id, Reason: "the " + sourceNoun(sig) + " is still firing on open incident " + id}, false, nil
+	h.Memory.point(sig.DedupKey, id)
+	if id != remembered {
+		if res, joined, err := h.joinFiring(ctx, sig, id); err != nil || joined {
+			return res, false, err
 		}
 	}
 	inc, err := h.Store.GetIncident(ctx, id)
@@ -146,6 +162,23 @@ func (h *Handler) ingestOnce(ctx context.Context, sig incident.Signal) (Result, 
 		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
 	}
 	return h.route(ctx, sig, inc, windows)
+}
+
+// joinFiring joins a repeat of a firing signal to the open incident id
+// in one conditional write; joined is false when the signal is no such
+// repeat (it recovers, it opened id, or the write's condition failed).
+func (h *Handler) joinFiring(ctx context.Context, sig incident.Signal, id string) (res Result, joined bool, err error) {
+	if sig.State != incident.Firing || incident.NewID(sig) == id {
+		return Result{}, false, nil
+	}
+	joined, err = h.Store.JoinFiring(ctx, id, sig)
+	if err != nil {
+		return Result{}, false, fmt.Errorf("ingest %s: %w", sig.EventID, err)
+	}
+	if !joined {
+		return Result{}, false, nil
+	}
+	return Result{Route: incident.RouteJoin, IncidentID: id, Reason: "the " + sourceNoun(sig) + " is still firing on open incident " + id}, true, nil
 }
 
 // healOpening handles a dedup key claimed for an incident that is not
@@ -216,6 +249,7 @@ func (h *Handler) open(ctx context.Context, sig incident.Signal, replacing strin
 	if err := h.finishOpen(ctx, inc, sig, windows); err != nil {
 		return Result{}, false, err
 	}
+	h.Memory.point(sig.DedupKey, inc.ID)
 	return Result{Route: incident.RouteOpen, IncidentID: inc.ID, Reason: "the " + sourceNoun(sig) + " fired with no open incident"}, false, nil
 }
 
