@@ -41,12 +41,12 @@ const lambdaAsyncAttempts = 3
 // carry, goes to the function as it is. A failure other than a rejected
 // event is retried twice.
 func (s *Stack) Deliver(ctx context.Context, raw []byte) (ingest.Result, error) {
-	var envelope struct {
-		Source     string `json:"source"`
-		DetailType string `json:"detail-type"`
-	}
-	if json.Unmarshal(raw, &envelope) == nil && envelope.DetailType != "" {
-		if _, ok := eventbridge.RuleFor(raw); !ok {
+	if _, ok := eventbridge.RuleFor(raw); !ok {
+		var envelope struct {
+			Source     string `json:"source"`
+			DetailType string `json:"detail-type"`
+		}
+		if json.Unmarshal(raw, &envelope) == nil && envelope.DetailType != "" {
 			return ingest.Result{}, &NoRuleError{Source: envelope.Source, DetailType: envelope.DetailType}
 		}
 	}

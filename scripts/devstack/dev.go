@@ -349,7 +349,11 @@ func eventsOf(body []byte) ([]devEvent, error) {
 	}
 	entriesRaw, isPut := probe["Entries"]
 	if !isPut {
-		return []devEvent{{id: eventID(body), raw: body}}, nil
+		var id string
+		if json.Unmarshal(probe["id"], &id) != nil || id == "" {
+			id = hashID(body)
+		}
+		return []devEvent{{id: id, raw: body}}, nil
 	}
 	var entries []PutEventsEntry
 	dec := json.NewDecoder(bytes.NewReader(entriesRaw))
@@ -411,6 +415,11 @@ func eventID(b []byte) string {
 	if json.Unmarshal(b, &ev) == nil && ev.ID != "" {
 		return ev.ID
 	}
+	return hashID(b)
+}
+
+// hashID is the ID of an event without one: a hash of its bytes.
+func hashID(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }

@@ -44,7 +44,7 @@ func main() {
 func setupLogging() {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(os.Getenv("DEVSTACK_LOG"))); err != nil || os.Getenv("DEVSTACK_LOG") == "" {
-		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.SetDefault(slog.New(slog.DiscardHandler))
 		return
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))

@@ -82,19 +82,21 @@ func ParseTimestamp(s string) (time.Time, error) {
 // a redelivery and the same change arriving both through EventBridge and
 // through an alarm action have one ID. Its DedupKey is the alarm ARN.
 func Decode(raw []byte, rules incident.ClassificationRules) (incident.Signal, error) {
-	if !json.Valid(raw) {
-		err := json.Unmarshal(raw, new(json.RawMessage))
-		return incident.Signal{}, decodeErrorf(err, "event is not JSON: %v", err)
-	}
-	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return incident.Signal{}, decodeErrorf(nil, "event is JSON but not an object")
-	}
 	var p struct {
 		DetailType json.RawMessage `json:"detail-type"`
 		Source     json.RawMessage `json:"source"`
 		AlarmData  json.RawMessage `json:"alarmData"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
+	// One pass checks the JSON and reads the head; what it refused says
+	// which problem the event has.
+	err := json.Unmarshal(raw, &p)
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return incident.Signal{}, decodeErrorf(err, "event is not JSON: %v", err)
+	case !isObject(raw):
+		return incident.Signal{}, decodeErrorf(nil, "event is JSON but not an object")
+	case err != nil:
 		return incident.Signal{}, decodeErrorf(err, "event is not a JSON object: %v", err)
 	}
 	// Say what the event is before complaining about its fields: an event
@@ -123,6 +125,12 @@ func Decode(raw []byte, rules incident.ClassificationRules) (incident.Signal, er
 		return fromActionPayload(a, rules)
 	}
 	return incident.Signal{}, decodeErrorf(nil, "event has neither detail-type (an EventBridge event) nor alarmData (an alarm action payload)")
+}
+
+// isObject reports whether raw, valid JSON, is an object.
+func isObject(raw []byte) bool {
+	t := bytes.TrimLeft(raw, " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
 }
 
 // expect checks that the raw JSON value of field is the string want.

@@ -1,8 +1,10 @@
 package eventbridge
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
+	"sync"
 )
 
 // Rule is one EventBridge rule of the ingest path: a route, narrowed by
@@ -132,11 +134,34 @@ func serviceActionNames() []any {
 
 // RuleFor returns the first of IngestRules whose pattern matches raw; ok
 // is false when none does, and EventBridge would not deliver the event.
+// Unlike IngestRules, it parses raw once and shares the rules it returns
+// with every call: treat them as read-only.
 func RuleFor(raw []byte) (rule Rule, ok bool) {
-	for _, r := range IngestRules() {
-		if r.Matches(raw) {
-			return r, true
+	var event map[string]any
+	if json.Unmarshal(raw, &event) != nil {
+		return Rule{}, false
+	}
+	for _, r := range ingestRules() {
+		if ok, err := matchAll(r.pattern, event); err == nil && ok {
+			return r.Rule, true
 		}
 	}
 	return Rule{}, false
 }
+
+// ingestRules are IngestRules with their patterns, made once: RuleFor
+// only reads them.
+var ingestRules = sync.OnceValue(func() []struct {
+	Rule
+	pattern map[string]any
+} {
+	rules := IngestRules()
+	out := make([]struct {
+		Rule
+		pattern map[string]any
+	}, len(rules))
+	for i, r := range rules {
+		out[i].Rule, out[i].pattern = r, r.Pattern()
+	}
+	return out
+})
