@@ -51,7 +51,7 @@ func TestDefinitionSubstitutions(t *testing.T) {
 		})
 	}
 	// The real definition's placeholders are the ones the stack binds.
-	want := []string{statemachine.PlanFunctionArn, statemachine.PageFunctionArn, statemachine.TriageFunctionArn, statemachine.RemediateFunctionArn, statemachine.NotifyFunctionArn}
+	want := []string{statemachine.PageFunctionArn, statemachine.PlanFunctionArn, statemachine.TriageFunctionArn, statemachine.RemediateFunctionArn, statemachine.NotifyFunctionArn}
 	if got := statemachine.Placeholders(); !reflect.DeepEqual(got, want) {
 		t.Errorf("statemachine.Placeholders() = %v, want %v; bind new ones in NewEscalation", got, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type benchOptions struct {
 	senders        int
 	redeliveries   bool
 	pipelineAlarms int
+	cpuProfile     string
 }
 
 func parseBenchFlags(args []string, out io.Writer) (benchOptions, error) {
@@ -52,6 +54,7 @@ func parseBenchFlags(args []string, out io.Writer) (benchOptions, error) {
 	fs.IntVar(&o.senders, "senders", 16, "concurrent senders in the storm")
 	fs.BoolVar(&o.redeliveries, "redeliveries", true, "also storm exact redeliveries")
 	fs.IntVar(&o.pipelineAlarms, "pipeline-alarms", 50, "incidents played in process for the counts, durations and allocations")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (this process: ingest, the executor, the functions; not dynalite) to `file`, for go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -76,6 +79,13 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseBenchFlags(args, out)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	api, err := bench.StartEventsAPI(o.eventsAPI)
 	if err != nil {
@@ -104,6 +114,22 @@ func runBench(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nWrote %s.\n", o.out)
 	return runErr
+}
+
+// startCPUProfile profiles this process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func writeReport(path string, r bench.Report) error {
@@ -249,11 +275,14 @@ func loadBench(ctx context.Context, t bench.Target, api *bench.EventsAPI, o benc
 // join open incidents, and says what the figures assume.
 func priceIt(r bench.Report, prices bench.Prices, memoryMB int) ([]bench.Priced, []string) {
 	dup, _ := r.Step(stepDuplicate)
+	cold, _ := r.Step(stepColdDuplicate)
 	perIncident := r.Lifecycle.Usage(2, 1).Scale(1000)
 	perEvent := dup.Usage(0, 1).Scale(1e6)
+	perColdEvent := cold.Usage(0, 1).Scale(1e6)
 	costs := []bench.Priced{
 		{What: "per 1,000 incidents (open, page, acknowledge, resolve)", Usage: perIncident, Cost: prices.Cost(perIncident, memoryMB)},
 		{What: "per million alarm events joining an open incident", Usage: perEvent, Cost: prices.Cost(perEvent, memoryMB)},
+		{What: "the same, each on a function instance that has not seen the alarm", Usage: perColdEvent, Cost: prices.Cost(perColdEvent, memoryMB)},
 	}
 	notes := []string{
 		"An incident here is a P0 opened by one CloudWatch alarm event, paged once, acknowledged through the API at 2 minutes and resolved at 20 (2 API Gateway requests), with every escalation execution it started run to its end.",

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dashboarduz/incident-response/scripts/bench"
 	"github.com/dashboarduz/incident-response/shared/dynamo"
+	"github.com/dashboarduz/incident-response/shared/ingest"
 	"github.com/dashboarduz/incident-response/shared/local/dynamocount"
 	"github.com/dashboarduz/incident-response/shared/local/sfnlocal"
 )
@@ -216,23 +217,27 @@ func perUnit(to, from map[string]float64, k float64) map[string]float64 {
 
 // Names of the pipeline's steps, in the order they run.
 const (
-	stepIngest     = "new alarm: ingest"
-	stepFirstPage  = "new alarm: the first page (Page task)"
-	stepFollowUps  = "new alarm: triage, remediation and messages after the page"
-	stepDuplicate  = "duplicate alarm"
-	stepRedelivery = "redelivered alarm"
-	stepAck        = "acknowledge"
-	stepWakeUps    = "escalation wake-ups before resolution"
-	stepResolve    = "resolve"
-	stepAfter      = "escalation after resolution"
+	stepIngest         = "new alarm: ingest"
+	stepFirstPage      = "new alarm: the first page (FirstPage task)"
+	stepFollowUps      = "new alarm: triage, remediation and messages after the page"
+	stepDuplicate      = "duplicate alarm"
+	stepRedelivery     = "redelivered alarm"
+	stepColdDuplicate  = "duplicate alarm, on a function instance that has not seen the alarm"
+	stepColdRedelivery = "redelivered alarm, on a function instance that has not seen the event"
+	stepAck            = "acknowledge"
+	stepWakeUps        = "escalation wake-ups before resolution"
+	stepResolve        = "resolve"
+	stepAfter          = "escalation after resolution"
 )
 
 // The written budget of an incident's whole life (open, page with its
 // triage, remediation decision and messages, acknowledge, resolve, the
 // post-mortem reminders): the README states it and a test holds it.
 const (
-	budgetFirstPageCalls    = 6
-	budgetDuplicateCalls    = 2
+	budgetCallsBeforePage   = 3
+	budgetFirstPageCalls    = 5
+	budgetDuplicateCalls    = 1
+	budgetColdDuplicate     = 2
 	budgetLifecycleCalls    = 80
 	budgetLifecycleTransits = 50
 )
@@ -264,25 +269,50 @@ func (p *probe) runPipeline(ctx context.Context, alarm func(token string, at tim
 	if err := s.Exec.RunUntil(ctx, pipelineStart.Add(time.Minute)); err != nil {
 		return run, err
 	}
-	later := make([][]byte, n)
-	for i := range n {
-		if later[i], err = alarm(bench.Token("pipe", i), pipelineStart.Add(time.Minute)); err != nil {
+	for _, d := range []struct {
+		after time.Duration
+		names []string
+		cold  bool
+	}{
+		{time.Minute, []string{stepDuplicate, stepRedelivery}, false},
+		{time.Minute + time.Second, []string{stepColdDuplicate, stepColdRedelivery}, true},
+	} {
+		if err := p.duplicates(ctx, alarm, n, d.after, d.names, d.cold, record); err != nil {
 			return run, err
 		}
 	}
-	for _, name := range []string{stepDuplicate, stepRedelivery} {
+	return run, p.respond(ctx, ids, record)
+}
+
+// duplicates delivers a later state change of each of the n alarms (a
+// duplicate of its open incident), then that event again (a redelivery),
+// each measured as its step in names. With cold, each step starts on a
+// fresh ingest Memory, as on a function instance that has not seen the
+// alarm.
+func (p *probe) duplicates(ctx context.Context, alarm func(string, time.Time) ([]byte, error), n int, after time.Duration, names []string, cold bool, record func(string, mark, mark)) error {
+	later := make([][]byte, n)
+	for i := range n {
+		var err error
+		if later[i], err = alarm(bench.Token("pipe", i), pipelineStart.Add(after)); err != nil {
+			return err
+		}
+	}
+	for _, name := range names {
+		if cold {
+			p.stack.Ingest.Memory = ingest.NewMemory(0)
+		}
 		from := p.mark()
 		for i := range n {
 			if _, err := p.deliver(ctx, later[i]); err != nil {
-				return run, err
+				return err
 			}
 		}
-		if err := s.Exec.RunReady(ctx); err != nil {
-			return run, err
+		if err := p.stack.Exec.RunReady(ctx); err != nil {
+			return err
 		}
 		record(name, from, p.mark())
 	}
-	return run, p.respond(ctx, ids, record)
+	return nil
 }
 
 // newAlarms delivers n new alarms one at a time, each run until its

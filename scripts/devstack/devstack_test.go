@@ -237,11 +237,13 @@ func TestPagerDutyOutageIsRetriedByTheStateMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed, paged := pageTimes(t, s, start)
-	// The definition's Retry for PagerDutyUnavailableError: 10 s, doubling.
-	if got, want := strings.Join(failed, ","), "0s,10s,30s"; got != want {
+	// FirstPage fails at 0 s and its Catch waits 10 s (FirstPageBackoff)
+	// before Page, whose Retry for PagerDutyUnavailableError is 10 s,
+	// doubling: attempts at 0 s, 10 s, 20 s, 40 s.
+	if got, want := strings.Join(failed, ","), "0s,10s,20s"; got != want {
 		t.Errorf("failed pages at %s, want %s", got, want)
 	}
-	if got, want := strings.Join(paged, ","), "1m10s"; got != want {
+	if got, want := strings.Join(paged, ","), "40s"; got != want {
 		t.Errorf("delivered pages at %s, want %s", got, want)
 	}
 	if n := len(s.Recorder.AllAlerts()); n != 1 {

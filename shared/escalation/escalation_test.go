@@ -219,7 +219,7 @@ func TestCrashAfterClaimIsTakenOverOnce(t *testing.T) {
 	if !errors.As(err, &busy) || reflect.TypeOf(err).Elem().Name() != "PageInProgressError" {
 		t.Fatalf("err = %v, want PageInProgressError while the lease is live", err)
 	}
-	f.clock.Set(t0.Add(escalation.DefaultLease))
+	f.clock.Set(t0.Add(incident.PageLease))
 	if _, err := f.pager.Handle(ctx, st); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func claim(id string, level int) incident.Page {
 	l, _ := incident.DefaultPolicy().Level(level)
 	return incident.Page{
 		Level: level, LevelName: l.Name, At: t0, DedupKey: incident.PageDedupKey(id, 0, level),
-		State: incident.PageClaimed, Attempts: 1, LeaseUntil: t0.Add(escalation.DefaultLease),
+		State: incident.PageClaimed, Attempts: 1, LeaseUntil: t0.Add(incident.PageLease),
 	}
 }
 
@@ -261,7 +261,7 @@ func TestCrashAfterSendResendsWithTheSameDedupKey(t *testing.T) {
 	if _, err := f.pager.PagerDuty.Trigger(ctx, strings.Repeat("a", 32), inc, 1, l); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Set(t0.Add(escalation.DefaultLease))
+	f.clock.Set(t0.Add(incident.PageLease))
 	if _, err := f.pager.Handle(ctx, st); err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func TestTakeoverHonoursAWindowOpenedSincePlanning(t *testing.T) {
 	if _, err := f.store.ClaimPage(ctx, f.inc.ID, claim(f.inc.ID, 1), st, t0); err != nil {
 		t.Fatal(err)
 	}
-	after := t0.Add(escalation.DefaultLease)
+	after := t0.Add(incident.PageLease)
 	w := incident.MaintenanceWindow{ID: "mw-1", Service: f.inc.Service, Start: after.Add(-time.Minute), End: after.Add(time.Hour),
 		Reason: "database upgrade", CreatedBy: "ic@example.com", CreatedAt: after.Add(-time.Minute)}
 	if err := f.store.CreateMaintenanceWindow(ctx, w, after.Add(-time.Minute), nil); err != nil {

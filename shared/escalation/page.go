@@ -62,11 +62,6 @@ func (e *PageInProgressError) Error() string {
 	return fmt.Sprintf("the page for level %d of %s is being sent by another invocation", e.Level, e.IncidentID)
 }
 
-// DefaultLease is how long a claim on a page keeps others from sending it:
-// longer than the Page function's timeout, so a live sender is never
-// doubled, and short enough that a crashed one is taken over soon.
-const DefaultLease = 90 * time.Second
-
 // Pager is the Page task. A page is claimed in the incident's page ledger
 // before it is sent and settled after, so a retried or re-run Page never
 // pages a level twice; the PagerDuty dedup_key makes even a resend after a
@@ -77,7 +72,9 @@ type Pager struct {
 	PagerDuty PagerDuty
 	Policy    incident.Policy
 	Clock     incident.Clock
-	Lease     time.Duration
+	// Lease is how long a claim keeps others from sending the page; zero
+	// means incident.PageLease.
+	Lease time.Duration
 }
 
 // Handle pages the level the plan chose, unless the incident no longer
@@ -95,6 +92,9 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 		return State{}, &InvalidInputError{Reason: fmt.Sprintf("page %s: level %d is not in the escalation policy", in.IncidentID, in.Level)}
 	}
 	now := p.Clock.Now()
+	if in.FirstPage != nil && in.FirstPageError == nil {
+		return in, p.firstPage(ctx, in, level, now)
+	}
 	if in.Status == "" || in.Severity == "" {
 		// A plan that does not say what it saw: read and decide afresh.
 		return in, p.reconsider(ctx, in, level, now)
@@ -112,11 +112,29 @@ func (p *Pager) Handle(ctx context.Context, in State) (State, error) {
 	return State{}, fmt.Errorf("page %s level %d: %w", in.IncidentID, in.Level, err)
 }
 
+// firstPage sends a new incident's first page on the claim ingest made
+// in the write that created the incident: the FirstPage state's task, run
+// once per execution and never retried, so it is the claim's one holder.
+// A claim older than incident.FirstPageWithin is claimed again as any
+// page is.
+func (p *Pager) firstPage(ctx context.Context, in State, level incident.Level, now time.Time) error {
+	fp := in.FirstPage
+	claim := fp.Claim
+	if fp.Incident.ID != in.IncidentID || claim.Level != in.Level || claim.Episode != in.Episode {
+		return &InvalidInputError{Reason: fmt.Sprintf("page %s: the first page's claim (level %d, episode %d) is not the planned page", in.IncidentID, claim.Level, claim.Episode)}
+	}
+	if !fp.Usable(now) {
+		slog.InfoContext(ctx, "first page claimed again", "incidentId", in.IncidentID, "claimedAt", claim.At)
+		return p.reconsider(ctx, in, level, now)
+	}
+	return p.deliver(ctx, fp.Incident, claim, level, in.Reason, now)
+}
+
 // claimOf is a claim on the page to level n of an episode.
 func (p *Pager) claimOf(id string, episode, n int, level incident.Level, attempt int, now time.Time) incident.Page {
 	lease := p.Lease
 	if lease <= 0 {
-		lease = DefaultLease
+		lease = incident.PageLease
 	}
 	return incident.Page{
 		Level: n, LevelName: level.Name, At: now, DedupKey: incident.PageDedupKey(id, episode, n),

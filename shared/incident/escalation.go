@@ -1,6 +1,9 @@
 package incident
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // EscalationState is the escalation state machine's state between its
 // tasks: an execution's input, then each Plan's output, which the Choice
@@ -40,6 +43,81 @@ type EscalationState struct {
 	// Error is what a follow-up task failed with, when the state machine
 	// caught its failure and went back to Plan.
 	Error *TaskFailure `json:"error,omitempty"`
+	// FirstPage is a new incident's first page, claimed by ingest in the
+	// write that created the incident: an execution whose input carries
+	// it starts in the FirstPage state, which sends it without reading
+	// or writing the table first. Plan never returns it.
+	FirstPage *FirstPage `json:"firstPage,omitempty"`
+	// FirstPageError is what the FirstPage state failed with, when the
+	// state machine caught it and handed the page to the Page state,
+	// which claims it as any page.
+	FirstPageError *TaskFailure `json:"firstPageError,omitempty"`
+}
+
+// PageLease is how long a claim on a page keeps others from sending it:
+// longer than the Page function's timeout (60 s), so a live sender is
+// never doubled, and short enough that a crashed one is taken over soon.
+const PageLease = 90 * time.Second
+
+// FirstPageWithin bounds how long after ingest claimed a first page the
+// FirstPage state may send it on that claim alone: the claim's lease
+// (PageLease) then outlasts the sending function's timeout, so nobody
+// takes the claim over while it sends. Later, the page is claimed again
+// as any page is.
+const FirstPageWithin = 20 * time.Second
+
+// FirstPage is the claim ingest made on a new incident's first page, and
+// what the page tells PagerDuty of the incident (Incident.PageBrief).
+type FirstPage struct {
+	Claim    Page     `json:"claim"`
+	Incident Incident `json:"incident"`
+}
+
+// Usable reports whether the page may still be sent on its claim alone
+// at now (see FirstPageWithin).
+func (fp *FirstPage) Usable(now time.Time) bool {
+	return fp.Claim.State == PageClaimed && fp.Claim.Attempts == 1 && now.Before(fp.Claim.At.Add(FirstPageWithin))
+}
+
+// ClaimFirstPage claims the page step plans, at now, in the ledger of inc,
+// an incident about to be created, so that the write that creates it
+// claims its first page too; it returns the execution's first state,
+// which carries the claim (see EscalationState.FirstPage).
+func (inc *Incident) ClaimFirstPage(step Step, now time.Time) EscalationState {
+	claim := Page{
+		Level: step.Level, LevelName: step.LevelName, At: now, DedupKey: PageDedupKey(inc.ID, inc.Episode, step.Level),
+		State: PageClaimed, Episode: inc.Episode, Attempts: 1, LeaseUntil: now.Add(PageLease),
+	}
+	inc.Pages = append(inc.Pages, claim)
+	st := PlannedState(*inc, inc.Generation, step)
+	st.FirstPage = &FirstPage{Claim: claim, Incident: inc.PageBrief()}
+	return st
+}
+
+// ClaimedFirstPage returns the first page ingest claimed for step in the
+// write that created inc, when inc is still as created and the page may
+// still be sent on that claim at now; nil otherwise. It lets any delivery
+// of the opening event start the execution as the one that created the
+// incident does.
+func (inc *Incident) ClaimedFirstPage(step Step, now time.Time) *FirstPage {
+	claim, ok := inc.LedgerEntry(inc.Episode, step.Level)
+	if !ok || inc.Version > 1 || claim.Released {
+		return nil
+	}
+	fp := &FirstPage{Claim: claim, Incident: inc.PageBrief()}
+	if !fp.Usable(now) {
+		return nil
+	}
+	return fp
+}
+
+// PageBrief is what a page needs of the incident: its identity, what it
+// is about and when it opened, without its ledgers.
+func (inc *Incident) PageBrief() Incident {
+	return Incident{
+		ID: inc.ID, Title: inc.Title, Service: inc.Service, Category: inc.Category, Severity: inc.Severity, Status: inc.Status,
+		Source: inc.Source, DedupKey: inc.DedupKey, Summary: inc.Summary, OpenedAt: inc.OpenedAt, Episode: inc.Episode,
+	}
 }
 
 // TaskFailure is a task failure as Step Functions catches it.

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/dashboarduz/incident-response/shared/eventbridge"
 	"github.com/dashboarduz/incident-response/shared/incident"
@@ -283,39 +284,60 @@ func (h *Handler) noteAndRecord(ctx context.Context, current incident.Incident, 
 }
 
 // finishOpen writes the incident with its opening timeline entry and
-// starts its escalation, with the first page already planned when one is
-// due at once. Each step tolerates having been done already, so any
-// number of deliveries of the opening event may run it.
+// starts its escalation. When the policy pages at once, the write that
+// creates the incident claims that page too, and the execution starts by
+// sending it (incident.Incident.ClaimFirstPage): nothing is read or
+// written between the incident's creation and its first page. Each step
+// tolerates having been done already, so any number of deliveries of the
+// opening event may run it; a concurrent delivery that lost the creation
+// may start the execution with its own claim, since the one stored is as
+// fresh, and only one execution of the name ever runs.
 func (h *Handler) finishOpen(ctx context.Context, inc incident.Incident, sig incident.Signal, windows []incident.MaintenanceWindow) error {
 	text := fmt.Sprintf("Incident opened: %s %s %s (%s). %s.", inc.Severity, inc.Severity.Name(), inc.Service, inc.Category, sigText(sig))
 	opening := h.entry(sig, incident.EntryOpened, text)
 	inc.Announce(opening.ID)
+	start := incident.StartOf(inc)
+	if step, now, ok := h.firstPage(inc, windows); ok {
+		start = inc.ClaimFirstPage(step, now)
+	}
 	if err := h.Store.CreateIncident(ctx, inc, opening); err != nil && incident.ErrorCode(err) != incident.EConflict {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
-	if err := h.Starter.StartEscalation(ctx, h.firstState(inc, windows)); err != nil {
+	if err := h.Starter.StartEscalation(ctx, start); err != nil {
 		return fmt.Errorf("open incident %s: %w", inc.ID, err)
 	}
 	return nil
 }
 
-// firstState is the start of a new incident's escalation: when the policy
-// pages at once, the page is planned here, from the incident just
-// written, so the execution pages without reading it first (the page's
-// claim checks nothing changed meanwhile); otherwise Plan decides.
+// firstState is the start of a new incident's escalation that another
+// delivery of the opening event began: when the policy pages at once, the
+// page is planned here, so the execution pages without planning first,
+// and sent on the creating write's claim while that is fresh (so either
+// delivery may start the one execution); otherwise Plan decides.
 func (h *Handler) firstState(inc incident.Incident, windows []incident.MaintenanceWindow) incident.EscalationState {
-	if inc.Generation != 0 || inc.Version > 1 {
+	step, now, ok := h.firstPage(inc, windows)
+	if !ok {
 		return incident.StartOf(inc)
+	}
+	st := incident.PlannedState(inc, 0, step)
+	st.FirstPage = inc.ClaimedFirstPage(step, now)
+	return st
+}
+
+// firstPage is the page the policy sends at once for a new incident, and
+// the time it planned it at; ok is false when the first step is not a page
+// (a maintenance window holds it) or the incident is no longer new.
+func (h *Handler) firstPage(inc incident.Incident, windows []incident.MaintenanceWindow) (step incident.Step, now time.Time, ok bool) {
+	if inc.Generation != 0 || inc.Version > 1 {
+		return incident.Step{}, time.Time{}, false
 	}
 	clock := h.Clock
 	if clock == nil {
 		clock = incident.SystemClock{}
 	}
-	step := incident.Next(inc, h.Policy, clock.Now(), windows)
-	if step.Action != incident.ActPage {
-		return incident.StartOf(inc)
-	}
-	return incident.PlannedState(inc, 0, step)
+	now = clock.Now()
+	step = incident.Next(inc, h.Policy, now, windows)
+	return step, now, step.Action == incident.ActPage
 }
 
 // entry is the signal's timeline entry, keyed by the signal's time and

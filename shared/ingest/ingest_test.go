@@ -570,12 +570,26 @@ func TestNewIncidentStartsWithItsFirstPagePlanned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stored, err := store.GetIncident(ctx, res.IncidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The write that created the incident claimed its first page, and the
+	// execution starts by sending it on that claim.
+	claim := incident.Page{
+		Level: 1, LevelName: "on-call", At: at, DedupKey: res.IncidentID + "/level-1", State: incident.PageClaimed,
+		Attempts: 1, LeaseUntil: at.Add(incident.PageLease),
+	}
+	if len(stored.Pages) != 1 || !reflect.DeepEqual(stored.Pages[0], claim) {
+		t.Errorf("page ledger %+v, want the claim %+v", stored.Pages, claim)
+	}
 	want := incident.EscalationState{
 		IncidentID: res.IncidentID, Service: "dashboarduz-api", Action: incident.ActPage, Level: 1, LevelName: "on-call",
 		Reason: "a new incident pages the first level at once", Status: incident.Triggered, Severity: incident.P0,
+		FirstPage: &incident.FirstPage{Claim: claim, Incident: stored.PageBrief()},
 	}
 	if len(st.states) != 1 || !reflect.DeepEqual(st.states[0], want) {
-		t.Fatalf("started %+v, want %+v", st.states, want)
+		t.Fatalf("started %+v (first page %+v), want %+v (first page %+v)", st.states, st.states[0].FirstPage, want, want.FirstPage)
 	}
 
 	// Under a maintenance window, Plan decides: the start carries no step.
