@@ -137,11 +137,25 @@ func serviceActionNames() []any {
 // Unlike IngestRules, it parses raw once and shares the rules it returns
 // with every call: treat them as read-only.
 func RuleFor(raw []byte) (rule Rule, ok bool) {
-	var event map[string]any
-	if json.Unmarshal(raw, &event) != nil {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
 		return Rule{}, false
 	}
+	// Only the fields a pattern names are decoded, each once.
+	event := map[string]any{}
 	for _, r := range ingestRules() {
+		for name := range r.pattern {
+			if _, done := event[name]; done {
+				continue
+			}
+			if f, present := fields[name]; present {
+				var v any
+				if json.Unmarshal(f, &v) != nil {
+					return Rule{}, false
+				}
+				event[name] = v
+			}
+		}
 		if ok, err := matchAll(r.pattern, event); err == nil && ok {
 			return r.Rule, true
 		}
