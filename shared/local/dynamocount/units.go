@@ -405,6 +405,9 @@ func sumLen(ss []string) int {
 
 // numberSize is about one byte per two significant digits, plus one.
 func numberSize(s string) int {
-	digits := strings.Trim(strings.NewReplacer("-", "", "+", "", ".", "").Replace(strings.SplitN(strings.ToLower(s), "e", 2)[0]), "0")
+	digits := strings.Trim(signAndPoint.Replace(strings.SplitN(strings.ToLower(s), "e", 2)[0]), "0")
 	return (len(digits)+1)/2 + 1
 }
+
+// signAndPoint drops what is not a digit of a number's mantissa.
+var signAndPoint = strings.NewReplacer("-", "", "+", "", ".", "")
