@@ -118,6 +118,7 @@ func (h *Handler) Ingest(ctx context.Context, sig incident.Signal) (Result, erro
 	return Result{}, fmt.Errorf("ingest %s: still contended after %d attempts", sig.EventID, maxRaces)
 }
 
+// logIngested logs what a signal did.
 func (h *Handler) logIngested(ctx context.Context, sig incident.Signal, res Result) {
 	slog.InfoContext(ctx, "signal ingested", "incidentId", res.IncidentID, "route", res.Route, "source", sig.Source,
 		"dedupKey", sig.DedupKey, "service", sig.Service, "reason", res.Reason)
