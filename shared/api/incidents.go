@@ -165,10 +165,6 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, _ string) error {
 	return nil
 }
 
-// MaxTimelineLimit is the most entries one page of GET
-// /incidents/{id}/timeline may ask for.
-const MaxTimelineLimit = 500
-
 // timeline answers a page of an incident's timeline: GET
 // /incidents/{id}/timeline?before=&limit=.
 func (h *Handler) timeline(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -180,8 +176,8 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request, _ string) err
 	limit := 0
 	if q.Has("limit") {
 		n, err := strconv.Atoi(q.Get("limit"))
-		if err != nil || n < 1 || n > MaxTimelineLimit {
-			return incident.FieldErrorf("limit", "limit must be an integer from 1 to %d, not %q", MaxTimelineLimit, q.Get("limit"))
+		if err != nil || n < 1 || n > incident.MaxTimelinePage {
+			return incident.FieldErrorf("limit", "limit must be an integer from 1 to %d, not %q", incident.MaxTimelinePage, q.Get("limit"))
 		}
 		limit = n
 	}

@@ -79,26 +79,6 @@ func (s *Store) ClaimDedupKey(ctx context.Context, dedupKey, incidentID, replaci
 	return nil
 }
 
-// ReleaseDedupKey deletes the pointer if it still points at incidentID.
-// A pointer that is already gone, or that has moved on to another
-// incident, is no longer this incident's to release: that is not an error.
-func (s *Store) ReleaseDedupKey(ctx context.Context, dedupKey, incidentID string) error {
-	if dedupKey == "" || incidentID == "" {
-		return incident.Errorf(incident.EInvalid, "releasing a dedup key needs a key and an incident ID")
-	}
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(dedupPrefix+dedupKey, dedupSK),
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #incidentId = :id"),
-		ExpressionAttributeNames:  names(AttrPK, "incidentId"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: incidentID}},
-	})
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("release dedup key %s of incident %s: %w", dedupKey, incidentID, err)
-	}
-	return nil
-}
-
 // ReadSignalContext reads what ingest needs before it routes a signal, in
 // one strongly consistent batch read: the incident the signal's dedup key
 // points at, if any, and the maintenance windows of the signal's service,

@@ -13,9 +13,6 @@ import (
 	"github.com/dashboarduz/incident-response/shared/incident"
 )
 
-// MaxTimelinePage is the most timeline entries one page holds.
-const MaxTimelinePage = 500
-
 // timelineEnd sorts after every timeline entry's sort key ("TL#...") and
 // before the partition's other items that sort after them (TRIAGE#...).
 const timelineEnd = "TL$"
@@ -27,13 +24,13 @@ const timelineEnd = "TL$"
 // partition backwards from before, so a page costs what it holds however
 // long the timeline is: one query when it reaches the incident's own
 // item, and a read of that item when it does not. A missing incident is
-// an ENotFound; limit is 1 to MaxTimelinePage.
+// an ENotFound; limit is 1 to incident.MaxTimelinePage.
 func (s *Store) TimelinePage(ctx context.Context, id, before string, limit int) (inc incident.Incident, entries []incident.Entry, more bool, err error) {
 	if id == "" {
 		return incident.Incident{}, nil, false, incident.Errorf(incident.EInvalid, "incident ID is empty")
 	}
-	if limit < 1 || limit > MaxTimelinePage {
-		return incident.Incident{}, nil, false, incident.FieldErrorf("limit", "limit must be 1 to %d, not %d", MaxTimelinePage, limit)
+	if limit < 1 || limit > incident.MaxTimelinePage {
+		return incident.Incident{}, nil, false, incident.FieldErrorf("limit", "limit must be 1 to %d, not %d", incident.MaxTimelinePage, limit)
 	}
 	hi := timelineEnd
 	if before != "" {

@@ -60,10 +60,10 @@ func TestTimelinePages(t *testing.T) {
 	if !reflect.DeepEqual(got, all) {
 		t.Fatalf("pages hold %d entries, want the %d of Timeline in order", len(got), len(all))
 	}
-	if _, page, more, err := s.TimelinePage(t.Context(), inc.ID, "", dynamo.MaxTimelinePage); err != nil || more || !reflect.DeepEqual(page, all) {
-		t.Errorf("one page of %d: %d entries, more %v, %v; want all", dynamo.MaxTimelinePage, len(page), more, err)
+	if _, page, more, err := s.TimelinePage(t.Context(), inc.ID, "", incident.MaxTimelinePage); err != nil || more || !reflect.DeepEqual(page, all) {
+		t.Errorf("one page of %d: %d entries, more %v, %v; want all", incident.MaxTimelinePage, len(page), more, err)
 	}
-	if _, _, _, err := s.TimelinePage(t.Context(), inc.ID, "", dynamo.MaxTimelinePage+1); incident.ErrorCode(err) != incident.EInvalid {
+	if _, _, _, err := s.TimelinePage(t.Context(), inc.ID, "", incident.MaxTimelinePage+1); incident.ErrorCode(err) != incident.EInvalid {
 		t.Errorf("a page over the maximum: %v, want EInvalid", err)
 	}
 	if _, _, _, err := s.TimelinePage(t.Context(), "inc-none", "", 10); incident.ErrorCode(err) != incident.ENotFound {

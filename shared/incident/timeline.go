@@ -43,6 +43,11 @@ const (
 	DataPublic = "public"
 )
 
+// MaxTimelinePage is the most timeline entries one page holds: what
+// storage reads at once and the API's GET /incidents/{id}/timeline may ask
+// for.
+const MaxTimelinePage = 500
+
 // Entry is one line of an incident's append-only timeline.
 type Entry struct {
 	// ID orders the timeline and makes appends idempotent: appending an
