@@ -32,7 +32,7 @@ import (
 type Store interface {
 	incident.Updater
 	IncidentWithEntries(ctx context.Context, id string, entryIDs []string) (incident.Incident, []incident.Entry, error)
-	Timeline(ctx context.Context, incidentID string) ([]incident.Entry, error)
+	TimelinePage(ctx context.Context, id, before string, limit int) (incident.Incident, []incident.Entry, bool, error)
 	AppendTimeline(ctx context.Context, incidentID string, e incident.Entry) (bool, error)
 	ClaimDelivery(ctx context.Context, id string, d incident.Delivery, now time.Time) (incident.Incident, error)
 	RecordDelivery(ctx context.Context, id string, d incident.Delivery, thread *incident.SlackThread) error

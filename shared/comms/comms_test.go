@@ -3,6 +3,7 @@ package comms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -477,5 +478,56 @@ func TestEmailFailureIsRetried(t *testing.T) {
 	}
 	if n := len(e.emails()); n != 1 {
 		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// endlessTimeline stands in for a timeline too long to read whole: every
+// page before the newest is full of older signals, with more to come.
+type endlessTimeline struct {
+	Store
+	pages int
+}
+
+func (s *endlessTimeline) TimelinePage(ctx context.Context, id, before string, limit int) (incident.Incident, []incident.Entry, bool, error) {
+	s.pages++
+	if before == "" {
+		inc, page, _, err := s.Store.TimelinePage(ctx, id, before, limit)
+		return inc, page, true, err
+	}
+	page := make([]incident.Entry, limit)
+	for i := range page {
+		at := t0.Add(-time.Duration(s.pages*limit-i) * time.Second)
+		page[i] = incident.Entry{ID: incident.EntryID(at, fmt.Sprintf("event/old-%d-%d", s.pages, i)), At: at, Kind: incident.EntrySignal, Actor: "alarm-ingest", Text: "Alarm still firing."}
+	}
+	return incident.Incident{}, page, true, nil
+}
+
+// TestResolutionReadsABoundedTimeline: however long the timeline, the
+// resolution's summary reads a few pages of its latest entries, and the
+// resolution goes out.
+func TestResolutionReadsABoundedTimeline(t *testing.T) {
+	e := newEnv(t)
+	inc, _ := e.open(incident.P2)
+	if err := e.notify(inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	resolvedAt := t0.Add(time.Hour)
+	e.clock.Set(resolvedAt)
+	e.record(inc.ID, incident.Entry{At: resolvedAt, Kind: incident.EntryResolved, Actor: "dana@dashboarduz.example", Text: "Resolved."}, func(inc *incident.Incident) {
+		inc.Status, inc.ResolvedAt, inc.RootCause = incident.Resolved, resolvedAt, "A bad deploy"
+	})
+	long := &endlessTimeline{Store: e.store}
+	h := *e.h
+	h.Store = long
+	if err := e.notifyWith(&h, inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The newest page holds the few real entries, then full pages until
+	// resolutionHistory entries are read.
+	if most := resolutionHistory/incident.MaxTimelinePage + 1; long.pages > most {
+		t.Errorf("read %d timeline pages, want at most %d", long.pages, most)
+	}
+	if got := e.messages(); !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, "INCIDENT RESOLVED") }) {
+		t.Errorf("messages %q, want the resolution", got)
 	}
 }

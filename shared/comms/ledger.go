@@ -208,13 +208,18 @@ func (r *round) note(ctx context.Context, c Channel, d incident.Delivery, text s
 	}
 }
 
-// timelineUpTo is what the round knows of the timeline up to e: the whole
-// timeline for a resolution (read once), else the entries read.
+// resolutionHistory bounds how much of a timeline a resolution's summary
+// reads: its latest entries, a few pages, however long the timeline grew.
+const resolutionHistory = 4 * incident.MaxTimelinePage
+
+// timelineUpTo is what the round knows of the timeline up to e: the latest
+// resolutionHistory entries for a resolution (read once), else the entries
+// read.
 func (r *round) timelineUpTo(ctx context.Context, e incident.Entry) []incident.Entry {
 	src := r.known
 	if k, _ := notify.KindOf(e); k == notify.KindResolution {
 		if r.timeline == nil {
-			tl, err := r.h.Store.Timeline(ctx, r.inc.ID)
+			tl, err := r.latestTimeline(ctx)
 			if err != nil {
 				// The resolution still goes out; its summary of what was
 				// done is then the queued entries'.
@@ -235,6 +240,25 @@ func (r *round) timelineUpTo(ctx context.Context, e incident.Entry) []incident.E
 		out = append(out, e)
 	}
 	return out
+}
+
+// latestTimeline reads the incident's latest resolutionHistory timeline
+// entries, oldest first, a page at a time from the newest.
+func (r *round) latestTimeline(ctx context.Context) ([]incident.Entry, error) {
+	var tl []incident.Entry
+	before := ""
+	for len(tl) < resolutionHistory {
+		_, page, more, err := r.h.Store.TimelinePage(ctx, r.inc.ID, before, incident.MaxTimelinePage)
+		if err != nil {
+			return nil, err
+		}
+		tl = append(page, tl...)
+		if !more || len(page) == 0 {
+			break
+		}
+		before = page[0].ID
+	}
+	return tl, nil
 }
 
 // what names a message for the timeline: "the page message of <entry>",
