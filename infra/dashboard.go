@@ -30,11 +30,12 @@ type DashboardProps struct {
 	Policy string
 	// Functions are the stack's functions by name, for their errors and
 	// throttles.
-	Functions map[string]awslambda.IFunction
+	Functions map[string]awslambda.Function
 	// StateMachine is the escalation state machine.
 	StateMachine awsstepfunctions.IStateMachine
-	// Alarms are the stack's own alarms, shown with their state.
-	Alarms []awscloudwatch.IAlarm
+	// Alarms are the stack's own alarms, shown with their state (the
+	// functions' error and throttle alarms are graphed instead).
+	Alarms []awscloudwatch.Alarm
 }
 
 // Dashboard is the CloudWatch dashboard of the response and of the system

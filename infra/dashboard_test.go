@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,7 +156,9 @@ func TestDashboard(t *testing.T) {
 	// The system's own health, each metric bound to the stack's resources.
 	fns := s.stack.Functions
 	var wantErrors, wantThrottles []string
-	for _, fn := range []string{logicalID(t, s, fns.AlarmIngest), logicalID(t, s, fns.API), logicalID(t, s, fns.EscalationPage), logicalID(t, s, fns.EscalationPlan)} {
+	byName := fns.ByName()
+	for _, n := range slices.Sorted(maps.Keys(byName)) {
+		fn := logicalID(t, s, byName[n])
 		wantErrors = append(wantErrors, "AWS/Lambda Errors FunctionName=@"+fn)
 		wantThrottles = append(wantThrottles, "AWS/Lambda Throttles FunctionName=@"+fn)
 	}
@@ -172,8 +176,13 @@ func TestDashboard(t *testing.T) {
 	alarms := widgets["The system's own alarms"].Properties.Alarms
 	want := []string{
 		"@" + logicalID(t, s, s.stack.Escalation.Failures) + ".Arn",
+		"@" + logicalID(t, s, s.stack.Escalation.TimedOut) + ".Arn",
 		"@" + logicalID(t, s, fns.PagesRejected) + ".Arn",
 		"@" + logicalID(t, s, s.stack.DeadLetters.NotEmpty) + ".Arn",
+		"@" + logicalID(t, s, s.stack.Heartbeat.Missing) + ".Arn",
+	}
+	if s.stack.FireDrill.Failing != nil {
+		want = append(want, "@"+logicalID(t, s, s.stack.FireDrill.Failing)+".Arn")
 	}
 	if canon(alarms) != canon(want) {
 		t.Errorf("alarm widget %v, want %v", alarms, want)

@@ -1,10 +1,11 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -182,10 +183,11 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	})
 	fnAlarms := NewFunctionAlarms(stack, "FunctionAlarms", &FunctionAlarmsProps{Functions: fns.ByName()})
 
-	alarms := []awscloudwatch.Alarm{esc.Failures, esc.TimedOut, fns.PagesRejected, deadLetters.NotEmpty, heartbeat.Missing}
+	systemAlarms := []awscloudwatch.Alarm{esc.Failures, esc.TimedOut, fns.PagesRejected, deadLetters.NotEmpty, heartbeat.Missing}
 	if drill.Failing != nil {
-		alarms = append(alarms, drill.Failing)
+		systemAlarms = append(systemAlarms, drill.Failing)
 	}
+	alarms := slices.Clone(systemAlarms)
 	for _, name := range FunctionNames {
 		a := fnAlarms.ByFunction[name]
 		alarms = append(alarms, a.Errors, a.Throttles)
@@ -199,9 +201,9 @@ func NewIncidentResponseStack(scope constructs.Construct, id string, props *Inci
 	if _, err := NewDashboard(stack, "Dashboard", &DashboardProps{
 		Namespace:    metrics.Namespace,
 		Policy:       cfg.EscalationPolicy,
-		Functions:    map[string]awslambda.IFunction{AlarmIngestFunction: fns.AlarmIngest, EscalationPlanFunction: fns.EscalationPlan, EscalationPageFunction: fns.EscalationPage, APIFunction: fns.API},
+		Functions:    fns.ByName(),
 		StateMachine: esc.StateMachine,
-		Alarms:       []awscloudwatch.IAlarm{esc.Failures, fns.PagesRejected, deadLetters.NotEmpty},
+		Alarms:       systemAlarms,
 	}); err != nil {
 		return nil, err
 	}
