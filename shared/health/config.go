@@ -1,9 +1,7 @@
 package health
 
 import (
-	"bytes"
 	_ "embed" // the default checks
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -114,10 +112,8 @@ func ConfigFrom(doc string) (Config, error) {
 // naming the check and the setting.
 func ParseConfig(doc []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, incident.Errorf(incident.EInvalid, "health checks: %v", err)
+	if err := incident.DecodeStrict(doc, "health checks", &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.complete(); err != nil {
 		return Config{}, err

@@ -1,12 +1,8 @@
 package incident
 
 import (
-	"bytes"
 	_ "embed" // for the embedded default rules
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
@@ -113,13 +109,8 @@ func DefaultClassificationRules() ClassificationRules {
 // alarm. Errors are *Error with code EInvalid and name the offending rule.
 func ParseClassificationRules(data []byte) (ClassificationRules, error) {
 	var r ClassificationRules
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return ClassificationRules{}, Errorf(EInvalid, "classification rules: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return ClassificationRules{}, Errorf(EInvalid, "classification rules: unexpected data after the document")
+	if err := DecodeStrict(data, "classification rules", &r); err != nil {
+		return ClassificationRules{}, err
 	}
 	if err := r.Validate(); err != nil {
 		return ClassificationRules{}, err

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"bytes"
 	_ "embed" // for go:embed
 	"encoding/json"
 	"fmt"
@@ -91,10 +90,8 @@ func DefaultPolicyJSON() []byte { return slices.Clone(defaultPolicy) }
 // errors, so a misspelt setting is not silently ignored.
 func ParsePolicy(data []byte) (Policy, error) {
 	var p Policy
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return Policy{}, Errorf(EInvalid, "escalation policy: %v", err)
+	if err := DecodeStrict(data, "escalation policy", &p); err != nil {
+		return Policy{}, err
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, err

@@ -1,9 +1,7 @@
 package incident
 
 import (
-	"bytes"
 	_ "embed" // for go:embed
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -126,10 +124,8 @@ func DefaultRemediationPolicy() RemediationPolicy {
 // unknown fields are refused so a misspelt guard rail fails loudly.
 func ParseRemediationPolicy(doc []byte) (RemediationPolicy, error) {
 	var p RemediationPolicy
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return RemediationPolicy{}, Errorf(EInvalid, "remediation policy: %v", err)
+	if err := DecodeStrict(doc, "remediation policy", &p); err != nil {
+		return RemediationPolicy{}, err
 	}
 	if err := p.Validate(); err != nil {
 		return RemediationPolicy{}, err

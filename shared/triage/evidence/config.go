@@ -7,9 +7,7 @@
 package evidence
 
 import (
-	"bytes"
 	_ "embed" // the default sources
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -103,10 +101,8 @@ func ConfigFrom(doc string) (Config, error) {
 // fields are refused so a misspelt source fails loudly.
 func ParseConfig(doc []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, incident.Errorf(incident.EInvalid, "triage sources: %v", err)
+	if err := incident.DecodeStrict(doc, "triage sources", &c); err != nil {
+		return Config{}, err
 	}
 	if err := c.validate(); err != nil {
 		return Config{}, incident.Errorf(incident.EInvalid, "triage sources: %v", err)
