@@ -125,20 +125,26 @@ func TestDevServerRunsHealthChecks(t *testing.T) {
 	cfg := apiHealthCheck(t, srv.URL)
 	out := &syncBuffer{}
 	base, _ := startDevOut(t, DevOptions{HealthChecks: &cfg, HealthEvery: 50 * time.Millisecond}, out)
+	// The page may reach PagerDuty before the run that opened the
+	// incident has printed its verdict: wait for both.
+	wants := []string{"Health checks: 1, every 50ms", "health check dashboarduz-api-health: fails: [STATUS]", "-> firing signal: open inc-"}
+	printed := func() bool {
+		for _, want := range wants {
+			if !strings.Contains(out.String(), want) {
+				return false
+			}
+		}
+		return true
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, v := do(t, "GET", base+"/dev/pagerduty", "", nil)
-		if evs, _ := v["events"].([]any); len(evs) >= 1 {
+		if evs, _ := v["events"].([]any); len(evs) >= 1 && printed() {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no page within 10 s; output:\n%s", out)
+			t.Fatalf("no page, or not every line of %q, within 10 s; output:\n%s", wants, out)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	for _, want := range []string{"Health checks: 1, every 50ms", "health check dashboarduz-api-health: fails: [STATUS]", "-> firing signal: open inc-"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
 	}
 }
