@@ -531,3 +531,37 @@ func TestResolutionReadsABoundedTimeline(t *testing.T) {
 		t.Errorf("messages %q, want the resolution", got)
 	}
 }
+
+// TestRaisedToP0OpensItsOwnChannel: an incident raised to a severity that
+// gets its own channel gets it with the change: the channel is opened, the
+// alert is copied there as it reads now, and the alert in #incidents is
+// edited to the new severity and links the channel.
+func TestRaisedToP0OpensItsOwnChannel(t *testing.T) {
+	e := newEnv(t)
+	inc, _ := e.open(incident.P2)
+	if err := e.notify(inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	if th := e.get(inc.ID).Slack; th == nil || th.OwnChannel != "" {
+		t.Fatalf("thread of the P2 %+v, want one without a channel of its own", th)
+	}
+	raised := t0.Add(10 * time.Minute)
+	e.clock.Set(raised)
+	e.record(inc.ID, incident.Entry{At: raised, Kind: incident.EntrySeverityChanged, Actor: "omar@dashboarduz.example",
+		Text: "Severity changed from P2 to P0 by omar@dashboarduz.example: every request fails", Data: map[string]string{"from": "P2", "to": "P0"}},
+		func(inc *incident.Incident) { inc.Severity = incident.P0 })
+	if err := e.notify(inc.ID); err != nil {
+		t.Fatal(err)
+	}
+	th := e.get(inc.ID).Slack
+	if th == nil || th.OwnChannel == "" || th.OwnChannelName != ownName || th.OwnTS == "" {
+		t.Fatalf("thread after the raise %+v, want the incident's own channel with the alert's copy", th)
+	}
+	if got, want := e.messages()[len(e.messages())-1], "#"+ownName+" "+alertLine; got != want {
+		t.Errorf("last message %q, want the alert copied to its own channel: %q", got, want)
+	}
+	alert := e.slack.Messages()[0]
+	if alert.Edits < 1 || !strings.HasPrefix(alert.Text, alertLine) || !strings.Contains(string(alert.Blocks), "#"+ownName) {
+		t.Errorf("the alert in #incidents (%d edits): %s\n%s\nwant it edited to P0 with the channel's link", alert.Edits, alert.Text, alert.Blocks)
+	}
+}

@@ -140,17 +140,46 @@ func (s *SlackChannel) send(ctx context.Context, n SlackNotifier, m Message) (Ou
 	if err != nil {
 		return out, err
 	}
+	if kind == notify.KindSeverityChanged {
+		if t := s.openOwnChannel(ctx, n, m.Incident); t != nil {
+			out.Thread, m.Incident.Slack = t, t
+		}
+	}
 	s.afterReply(ctx, n, kind, m)
 	return out, nil
 }
 
+// openOwnChannel opens the incident's own channel when its severity, raised
+// since the alert, now gets one: the people paged so far are invited and
+// the alert is copied there as it reads now. It returns the thread with
+// the channel, or nil when there is nothing to open or it could not be
+// opened (logged: the severity change itself was announced).
+func (s *SlackChannel) openOwnChannel(ctx context.Context, n SlackNotifier, inc incident.Incident) *incident.SlackThread {
+	if inc.Slack == nil || inc.Slack.OwnChannel != "" || !n.WantsOwnChannel(inc.Severity) {
+		return nil
+	}
+	ch, err := n.OpenIncidentChannel(ctx, inc.ID, s.pagedUsers(ctx, inc))
+	if err != nil {
+		slog.WarnContext(ctx, "open the incident's own channel", "incidentId", inc.ID, "error", err)
+		return nil
+	}
+	t := *inc.Slack
+	t.OwnChannel, t.OwnChannelName, t.OwnChannelLink = ch.ID, ch.Name, ch.Link
+	inc.Slack = &t
+	if msg, err := s.render(ctx, notify.KindAlert, Message{Incident: inc}); err == nil {
+		t.OwnTS = s.copyToOwnChannel(ctx, n, &t, msg)
+	}
+	return &t
+}
+
 // afterReply does what a reply calls for beside itself: the alert edited
-// when the incident is acknowledged, resolved or re-opened, the people
-// paged invited to the incident's own channel. Neither is the message, so
-// a failure is logged and the message counts as sent.
+// when the incident is acknowledged, resolved, re-opened or its severity
+// changed, the people paged invited to the incident's own channel.
+// Neither is the message, so a failure is logged and the message counts
+// as sent.
 func (s *SlackChannel) afterReply(ctx context.Context, n SlackNotifier, kind notify.Kind, m Message) {
 	switch kind {
-	case notify.KindAcknowledged, notify.KindResolution, notify.KindReopened:
+	case notify.KindAcknowledged, notify.KindResolution, notify.KindReopened, notify.KindSeverityChanged:
 		s.updateAlert(ctx, n, m.Incident)
 	case notify.KindPage, notify.KindEscalation:
 		if t := m.Incident.Slack; t != nil && t.OwnChannel != "" {
