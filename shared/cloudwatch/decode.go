@@ -82,22 +82,9 @@ func ParseTimestamp(s string) (time.Time, error) {
 // a redelivery and the same change arriving both through EventBridge and
 // through an alarm action have one ID. Its DedupKey is the alarm ARN.
 func Decode(raw []byte, rules incident.ClassificationRules) (incident.Signal, error) {
-	var p struct {
-		DetailType json.RawMessage `json:"detail-type"`
-		Source     json.RawMessage `json:"source"`
-		AlarmData  json.RawMessage `json:"alarmData"`
-	}
-	// One pass checks the JSON and reads the head; what it refused says
-	// which problem the event has.
-	err := json.Unmarshal(raw, &p)
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &syntax):
-		return incident.Signal{}, decodeErrorf(err, "event is not JSON: %v", err)
-	case !isObject(raw):
-		return incident.Signal{}, decodeErrorf(nil, "event is JSON but not an object")
-	case err != nil:
-		return incident.Signal{}, decodeErrorf(err, "event is not a JSON object: %v", err)
+	p, derr := ReadHead(raw)
+	if derr != nil {
+		return incident.Signal{}, derr
 	}
 	// Say what the event is before complaining about its fields: an event
 	// of another kind would otherwise fail on whichever field differs first.
@@ -127,8 +114,34 @@ func Decode(raw []byte, rules incident.ClassificationRules) (incident.Signal, er
 	return incident.Signal{}, decodeErrorf(nil, "event has neither detail-type (an EventBridge event) nor alarmData (an alarm action payload)")
 }
 
-// isObject reports whether raw, valid JSON, is an object.
-func isObject(raw []byte) bool {
+// Head is what an event on the ingest path says of itself: an EventBridge
+// event's source and detail-type, or an alarm action payload's alarmData.
+type Head struct {
+	Source     json.RawMessage `json:"source"`
+	DetailType json.RawMessage `json:"detail-type"`
+	AlarmData  json.RawMessage `json:"alarmData"`
+}
+
+// ReadHead reads raw's head in the one pass that also checks the JSON; a
+// failure says which problem the event has: not JSON, or JSON but not an
+// object.
+func ReadHead(raw []byte) (Head, *DecodeError) {
+	var h Head
+	err := json.Unmarshal(raw, &h)
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return Head{}, decodeErrorf(err, "event is not JSON: %v", err)
+	case !IsObject(raw):
+		return Head{}, decodeErrorf(nil, "event is JSON but not an object")
+	case err != nil:
+		return Head{}, decodeErrorf(err, "event is not a JSON object: %v", err)
+	}
+	return h, nil
+}
+
+// IsObject reports whether raw, valid JSON, is an object.
+func IsObject(raw []byte) bool {
 	t := bytes.TrimLeft(raw, " \t\r\n")
 	return len(t) > 0 && t[0] == '{'
 }

@@ -146,22 +146,9 @@ type Decoder struct {
 // directly, go to cloudwatch.Decode; ECS and RDS events are read here.
 // Every failure is an *InvalidEventError.
 func (d *Decoder) Decode(raw []byte) (incident.Signal, error) {
-	var head struct {
-		Source     json.RawMessage `json:"source"`
-		DetailType json.RawMessage `json:"detail-type"`
-		AlarmData  json.RawMessage `json:"alarmData"`
-	}
-	// One pass checks the JSON and reads the head; what it refused says
-	// which problem the event has.
-	err := json.Unmarshal(raw, &head)
-	var syntax *json.SyntaxError
-	switch {
-	case errors.As(err, &syntax):
-		return incident.Signal{}, &InvalidEventError{Problem: fmt.Sprintf("event is not JSON: %v", err), Err: err}
-	case !isObject(raw):
-		return incident.Signal{}, &InvalidEventError{Problem: "event is JSON but not an object"}
-	case err != nil:
-		return incident.Signal{}, &InvalidEventError{Problem: fmt.Sprintf("event is not a JSON object: %v", err), Err: err}
+	head, derr := cloudwatch.ReadHead(raw)
+	if derr != nil {
+		return incident.Signal{}, &InvalidEventError{Problem: derr.Problem, Err: derr.Err}
 	}
 	source, detailType := text(head.Source), text(head.DetailType)
 	if !present(head.DetailType) && present(head.AlarmData) {
@@ -183,12 +170,6 @@ func (d *Decoder) Decode(raw []byte) (incident.Signal, error) {
 	}
 	return incident.Signal{}, &InvalidEventError{Source: source, DetailType: detailType,
 		Problem: "no decoder for this source and detail-type; the ingest rule routes " + routeList()}
-}
-
-// isObject reports whether raw, valid JSON, is an object.
-func isObject(raw []byte) bool {
-	t := bytes.TrimLeft(raw, " \t\r\n")
-	return len(t) > 0 && t[0] == '{'
 }
 
 // alarm delegates to cloudwatch.Decode, keeping its message.
@@ -221,7 +202,7 @@ func decodeWith[D any](raw []byte, source, detailType string, fn func(Event, D) 
 	if !present(e.Detail) {
 		return fail(nil, "detail is missing")
 	}
-	if !isObject(e.Detail) {
+	if !cloudwatch.IsObject(e.Detail) {
 		return fail(nil, "detail is %s, want an object", clip(e.Detail))
 	}
 	var detail D
