@@ -1,6 +1,6 @@
 package eventbridge
 
-import "fmt"
+import "github.com/dashboarduz/incident-response/shared/incident"
 
 // EnvAllowList names the environment variable that, when set, holds the
 // allow-list document (see ParseAllowList) replacing DefaultAllowList.
@@ -10,12 +10,5 @@ const EnvAllowList = "EVENT_ALLOW_LIST"
 // DefaultAllowList when doc is empty: what the ingest function does with
 // EnvAllowList.
 func AllowListFrom(doc string) (AllowList, error) {
-	if doc == "" {
-		return DefaultAllowList(), nil
-	}
-	a, err := ParseAllowList([]byte(doc))
-	if err != nil {
-		return AllowList{}, fmt.Errorf("%s: %w", EnvAllowList, err)
-	}
-	return a, nil
+	return incident.SettingsFrom(doc, EnvAllowList, DefaultAllowList, ParseAllowList)
 }

@@ -97,14 +97,7 @@ func DefaultConfig() Config {
 // ConfigFrom returns the configuration in doc, validated, or the embedded
 // default when doc is empty: what the function does with EnvChecks.
 func ConfigFrom(doc string) (Config, error) {
-	if doc == "" {
-		return DefaultConfig(), nil
-	}
-	c, err := ParseConfig([]byte(doc))
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", EnvChecks, err)
-	}
-	return c, nil
+	return incident.SettingsFrom(doc, EnvChecks, DefaultConfig, ParseConfig)
 }
 
 // ParseConfig reads and validates a check configuration, fills in the

@@ -4,8 +4,24 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 )
+
+// SettingsFrom is how a function reads a settings document from its
+// environment variable env: doc parsed by parse, or def's document when doc
+// is empty. Its errors begin with env.
+func SettingsFrom[T any](doc, env string, def func() T, parse func([]byte) (T, error)) (T, error) {
+	if doc == "" {
+		return def(), nil
+	}
+	v, err := parse([]byte(doc))
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("%s: %w", env, err)
+	}
+	return v, nil
+}
 
 // DecodeStrict decodes the JSON document doc into dst as every settings
 // document (policies, rules, sources, checks) is read: an unknown field is

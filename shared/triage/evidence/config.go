@@ -87,14 +87,7 @@ func DefaultConfig() Config {
 // embedded default when doc is empty: what the function does with
 // EnvSources.
 func ConfigFrom(doc string) (Config, error) {
-	if doc == "" {
-		return DefaultConfig(), nil
-	}
-	c, err := ParseConfig([]byte(doc))
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", EnvSources, err)
-	}
-	return c, nil
+	return incident.SettingsFrom(doc, EnvSources, DefaultConfig, ParseConfig)
 }
 
 // ParseConfig reads and validates a sources configuration; unknown
