@@ -55,7 +55,7 @@ type probe struct {
 	// firstPage, while set, makes the next Page invocation end a
 	// measurement begun at pageFrom (as ingest returned) into firstPages:
 	// with one alarm in flight at a time, the way from the ingested
-	// alarm through Begin, Route and Page to its first page.
+	// alarm through Begin and FirstPage to its first page.
 	firstPage     atomic.Bool
 	pageFrom      mark
 	firstPages    []bench.Step
